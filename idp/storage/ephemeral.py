@@ -1,0 +1,144 @@
+"""The ephemeral store: short-lived state shared by every IdP process (architecture.md, State).
+
+Challenges, login transactions, codes, PAR requests, replay caches, the OCSP cache and rate
+limits live here, each with a TTL. ``RedisStore`` serves production and any deployment of several
+processes; ``MemoryStore`` serves the single-process default. One contract suite
+(``tests/storage/test_ephemeral.py``) runs against both.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Protocol
+
+import redis
+
+
+class EphemeralStore(Protocol):
+    """Bytes under string keys, each with a time to live in seconds."""
+
+    def set(self, key: str, value: bytes, ttl: float) -> None:
+        """Store ``value``, replacing what was there."""
+
+    def add(self, key: str, value: bytes, ttl: float) -> bool:
+        """Store ``value`` only if ``key`` is absent; True if stored (replay caches, locks)."""
+
+    def get(self, key: str) -> bytes | None:
+        """The value, or None when absent or expired."""
+
+    def take(self, key: str) -> bytes | None:
+        """Get and delete in one atomic step: a single-use value is used at most once."""
+
+    def delete(self, key: str) -> None:
+        """Forget ``key``; absent keys are not an error."""
+
+    def incr(self, key: str, ttl: float) -> int:
+        """Add one and return the count; the TTL starts with the first increment (rate limits)."""
+
+
+def _ms(ttl: float) -> int:
+    if ttl <= 0:
+        raise ValueError("every ephemeral value needs a positive TTL")
+    return max(1, int(ttl * 1000))
+
+
+class RedisStore:
+    """The store on Redis; keys are prefixed so several deployments can share one server."""
+
+    def __init__(self, client: redis.Redis, prefix: str = "idp:") -> None:
+        self._redis = client
+        self._prefix = prefix
+
+    @classmethod
+    def from_url(cls, url: str, prefix: str = "idp:") -> RedisStore:
+        return cls(redis.Redis.from_url(url), prefix)
+
+    def set(self, key: str, value: bytes, ttl: float) -> None:
+        self._redis.set(self._prefix + key, value, px=_ms(ttl))
+
+    def add(self, key: str, value: bytes, ttl: float) -> bool:
+        return bool(self._redis.set(self._prefix + key, value, px=_ms(ttl), nx=True))
+
+    def get(self, key: str) -> bytes | None:
+        return self._redis.get(self._prefix + key)  # type: ignore[return-value]
+
+    def take(self, key: str) -> bytes | None:
+        return self._redis.getdel(self._prefix + key)  # type: ignore[return-value]
+
+    def delete(self, key: str) -> None:
+        self._redis.delete(self._prefix + key)
+
+    def incr(self, key: str, ttl: float) -> int:
+        pipe = self._redis.pipeline()
+        pipe.incr(self._prefix + key)
+        pipe.pexpire(self._prefix + key, _ms(ttl), nx=True)
+        count, _ = pipe.execute()
+        return int(count)
+
+
+class MemoryStore:
+    """The store in this process's memory: correct only while the IdP runs as one process."""
+
+    SWEEP_EVERY = 1024
+    """Writes between sweeps of expired keys, so memory stays bounded without a thread."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._items: dict[str, tuple[float, bytes | int]] = {}
+        self._lock = threading.Lock()
+        self._writes = 0
+
+    def _live(self, key: str) -> bytes | int | None:
+        item = self._items.get(key)
+        if item is None:
+            return None
+        if item[0] <= self._clock():
+            del self._items[key]
+            return None
+        return item[1]
+
+    def _put(self, key: str, value: bytes | int, ttl: float) -> None:
+        self._items[key] = (self._clock() + _ms(ttl) / 1000, value)
+        self._writes += 1
+        if self._writes % self.SWEEP_EVERY == 0:
+            now = self._clock()
+            for stale in [k for k, (expiry, _) in self._items.items() if expiry <= now]:
+                del self._items[stale]
+
+    def set(self, key: str, value: bytes, ttl: float) -> None:
+        with self._lock:
+            self._put(key, bytes(value), ttl)
+
+    def add(self, key: str, value: bytes, ttl: float) -> bool:
+        with self._lock:
+            if self._live(key) is not None:
+                return False
+            self._put(key, bytes(value), ttl)
+            return True
+
+    def get(self, key: str) -> bytes | None:
+        with self._lock:
+            value = self._live(key)
+            return value if isinstance(value, bytes) else None
+
+    def take(self, key: str) -> bytes | None:
+        with self._lock:
+            value = self._live(key)
+            self._items.pop(key, None)
+            return value if isinstance(value, bytes) else None
+
+    def delete(self, key: str) -> None:
+        with self._lock:
+            self._items.pop(key, None)
+
+    def incr(self, key: str, ttl: float) -> int:
+        with self._lock:
+            item = self._items.get(key)
+            count = self._live(key)
+            if isinstance(count, int) and item is not None:
+                self._items[key] = (item[0], count + 1)
+                return count + 1
+            self._put(key, 1, ttl)
+            return 1
