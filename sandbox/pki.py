@@ -90,16 +90,23 @@ def make_root(
     name = profiles.ca_name(kind, organization)
     ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
     certificate = (
-        _builder(name, name, key.public_key(), now - dt.timedelta(days=1),
-                 now + dt.timedelta(days=365 * years), None)
+        _builder(
+            name,
+            name,
+            key.public_key(),
+            now - dt.timedelta(days=1),
+            now + dt.timedelta(days=365 * years),
+            None,
+        )
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(profiles.ca_key_usage(), critical=True)
         .add_extension(ski, critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski),
-                       critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski), critical=False
+        )
         .add_extension(profiles.ca_alt_name(kind), critical=False)
         .sign(key, hashes.SHA256())
-    )  # fmt: skip
+    )
     return Issuer(key, certificate)
 
 
@@ -113,14 +120,20 @@ def make_responder(root: Issuer, *, now: dt.datetime, days: int = RESPONDER_DAYS
         ]
     )
     certificate = (
-        _builder(subject, root.certificate.subject, key.public_key(),
-                 now - dt.timedelta(days=1), now + dt.timedelta(days=days), None)
+        _builder(
+            subject,
+            root.certificate.subject,
+            key.public_key(),
+            now - dt.timedelta(days=1),
+            now + dt.timedelta(days=days),
+            None,
+        )
         .add_extension(profiles.responder_key_usage(), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.OCSP_SIGNING]), critical=False)
         .add_extension(x509.OCSPNoCheck(), critical=False)
         .add_extension(_aki(root), critical=False)
         .sign(root.key, hashes.SHA256())
-    )  # fmt: skip
+    )
     return Issuer(key, certificate)
 
 
@@ -205,8 +218,9 @@ def make_card_certificate(
     ]
     if kind is CertKind.SIGN:
         extensions.insert(2, (san or citizens.basic_four_facts(citizen), False))
-    builder = _builder(_subject(kind, citizen), issuer.certificate.subject, public_key, start, end,
-                       serial)  # fmt: skip
+    builder = _builder(
+        _subject(kind, citizen), issuer.certificate.subject, public_key, start, end, serial
+    )
     for extension, critical in [*extensions, *extra_extensions]:
         if type(extension) not in omit:
             builder = builder.add_extension(extension, critical=critical)
@@ -236,9 +250,13 @@ def make_auth_certificate(
 ) -> x509.Certificate:
     """A user-authentication certificate; see :func:`make_card_certificate` for the options."""
     return make_card_certificate(
-        CertKind.AUTH, ca.root, public_key or new_key().public_key(), citizen,
-        now=now or dt.datetime.now(dt.UTC), **options,  # type: ignore[arg-type]
-    )  # fmt: skip
+        CertKind.AUTH,
+        ca.root,
+        public_key or new_key().public_key(),
+        citizen,
+        now=now or dt.datetime.now(dt.UTC),
+        **options,  # type: ignore[arg-type]
+    )
 
 
 def make_sign_certificate(
@@ -251,6 +269,10 @@ def make_sign_certificate(
 ) -> x509.Certificate:
     """A signing certificate carrying the basic four facts; options as for the auth certificate."""
     return make_card_certificate(
-        CertKind.SIGN, ca.root, public_key or new_key().public_key(), citizen,
-        now=now or dt.datetime.now(dt.UTC), **options,  # type: ignore[arg-type]
-    )  # fmt: skip
+        CertKind.SIGN,
+        ca.root,
+        public_key or new_key().public_key(),
+        citizen,
+        now=now or dt.datetime.now(dt.UTC),
+        **options,  # type: ignore[arg-type]
+    )

@@ -71,7 +71,9 @@ def ca_alt_name(kind: CertKind) -> x509.SubjectAlternativeName:
                     [
                         x509.NameAttribute(NameOID.COUNTRY_NAME, "JP"),
                         x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, CA_UNIT_JA[kind]),
-                        x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "地方公共団体情報システム機構"),
+                        x509.NameAttribute(
+                            NameOID.ORGANIZATIONAL_UNIT_NAME, "地方公共団体情報システム機構"
+                        ),
                     ]
                 )
             )

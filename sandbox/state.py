@@ -38,9 +38,15 @@ from sandbox.profiles import CertKind, Endpoints
 DEFAULT_STATE = Path(__file__).resolve().parent.parent / ".sandbox"
 PIN_TRIES = {CertKind.AUTH: 3, CertKind.SIGN: 5}
 REVOCATION_REASONS = (
-    "unspecified", "keyCompromise", "cACompromise", "affiliationChanged", "superseded",
-    "cessationOfOperation", "privilegeWithdrawn", "aACompromise",
-)  # fmt: skip
+    "unspecified",
+    "keyCompromise",
+    "cACompromise",
+    "affiliationChanged",
+    "superseded",
+    "cessationOfOperation",
+    "privilegeWithdrawn",
+    "aACompromise",
+)
 """RFC 5280 CRLReason names accepted by ``revoke``; certificateHold has its own command."""
 
 
@@ -107,8 +113,9 @@ class CardRecord:
     serials: dict[str, str] = field(default_factory=dict)
 
     def citizen(self) -> Citizen:
-        return Citizen(self.name, self.address, dt.date.fromisoformat(self.birthdate),
-                       Gender(self.gender))  # fmt: skip
+        return Citizen(
+            self.name, self.address, dt.date.fromisoformat(self.birthdate), Gender(self.gender)
+        )
 
     def pin_matches(self, kind: CertKind, pin: str) -> bool:
         expected = self.pin_hashes[kind]
@@ -180,31 +187,47 @@ class SandboxState:
         entry = RegistryEntry(card, certificate.not_valid_after_utc.isoformat())
         self._update_registry(kind, certificate.serial_number, asdict(entry))
 
-    def revoke(self, card_id: str, kind: CertKind, reason: str, at: dt.datetime | None = None) -> None:
+    def revoke(
+        self, card_id: str, kind: CertKind, reason: str, at: dt.datetime | None = None
+    ) -> None:
         if reason not in REVOCATION_REASONS:
-            raise SandboxError(f"unknown reason {reason!r}; one of: {', '.join(REVOCATION_REASONS)}")
+            raise SandboxError(
+                f"unknown reason {reason!r}; one of: {', '.join(REVOCATION_REASONS)}"
+            )
         serial, entry = self._entry(card_id, kind)
         if entry.status == "revoked":
             raise SandboxError(f"the {kind} certificate of card {card_id} is already revoked")
         at = at or dt.datetime.now(dt.UTC)
-        self._update_registry(kind, serial, {"status": "revoked", "reason": reason,
-                                             "revoked_at": at.isoformat()})  # fmt: skip
+        self._update_registry(
+            kind, serial, {"status": "revoked", "reason": reason, "revoked_at": at.isoformat()}
+        )
 
     def hold(self, card_id: str, kind: CertKind, at: dt.datetime | None = None) -> None:
         serial, entry = self._entry(card_id, kind)
         if entry.status != "good":
             raise SandboxError(f"the {kind} certificate of card {card_id} is {entry.status}")
         at = at or dt.datetime.now(dt.UTC)
-        self._update_registry(kind, serial, {"status": "hold", "reason": "certificateHold",
-                                             "revoked_at": at.isoformat(), "released_at": None})  # fmt: skip
+        self._update_registry(
+            kind,
+            serial,
+            {
+                "status": "hold",
+                "reason": "certificateHold",
+                "revoked_at": at.isoformat(),
+                "released_at": None,
+            },
+        )
 
     def release(self, card_id: str, kind: CertKind, at: dt.datetime | None = None) -> None:
         serial, entry = self._entry(card_id, kind)
         if entry.status != "hold":
             raise SandboxError(f"the {kind} certificate of card {card_id} is not on hold")
         at = at or dt.datetime.now(dt.UTC)
-        self._update_registry(kind, serial, {"status": "good", "reason": None, "revoked_at": None,
-                                             "released_at": at.isoformat()})  # fmt: skip
+        self._update_registry(
+            kind,
+            serial,
+            {"status": "good", "reason": None, "revoked_at": None, "released_at": at.isoformat()},
+        )
 
     def _entry(self, card_id: str, kind: CertKind) -> tuple[int, RegistryEntry]:
         serial = int(self.card(card_id).serials[kind], 16)
@@ -246,20 +269,30 @@ class SandboxState:
         card_id = secrets.token_hex(6)
         salt = secrets.token_bytes(16)
         record = CardRecord(
-            id=card_id, name=citizen.name, address=citizen.address,
-            birthdate=citizen.birthdate.isoformat(), gender=str(citizen.gender),
-            issued_at=now.isoformat(), pin_salt=salt.hex(),
-            pin_hashes={CertKind.AUTH: hash_pin(auth_pin, salt),
-                        CertKind.SIGN: hash_pin(sign_pin, salt)},
+            id=card_id,
+            name=citizen.name,
+            address=citizen.address,
+            birthdate=citizen.birthdate.isoformat(),
+            gender=str(citizen.gender),
+            issued_at=now.isoformat(),
+            pin_salt=salt.hex(),
+            pin_hashes={
+                CertKind.AUTH: hash_pin(auth_pin, salt),
+                CertKind.SIGN: hash_pin(sign_pin, salt),
+            },
             tries_left=dict(PIN_TRIES),
-        )  # fmt: skip
+        )
         folder = self.root / "cards" / card_id
         for kind in CertKind:
             key = pki.new_key()
             certificate = pki.make_card_certificate(
-                kind, self.ca(kind).root, key.public_key(), citizen, now=now,
+                kind,
+                self.ca(kind).root,
+                key.public_key(),
+                citizen,
+                now=now,
                 endpoints=self.endpoints,
-            )  # fmt: skip
+            )
             write_atomic(folder / f"{kind}.key.pem", key_pem(key), 0o600)
             write_atomic(folder / f"{kind}.pem", pem(certificate))
             record.serials[kind] = f"{certificate.serial_number:X}"

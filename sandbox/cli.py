@@ -1,0 +1,232 @@
+"""``jpki-sandbox``: the J-LIS-like test world, driven the way an operator or a test drives it.
+
+The command names, options and outputs are a contract (issue 3 §5): tests and ``script/demo``
+call exactly these.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import click
+from cryptography.hazmat.primitives import serialization
+
+from sandbox import pki
+from sandbox.citizens import SAMPLE_CITIZENS, Citizen, Gender
+from sandbox.profiles import CertKind
+from sandbox.state import DEFAULT_STATE, SandboxError, SandboxState
+
+SAMPLE = SAMPLE_CITIZENS[0]
+CERT_OPTION = click.option(
+    "--cert",
+    "kind",
+    type=click.Choice([k.value for k in CertKind]),
+    required=True,
+    help="auth: the user-authentication certificate; sign: the signing certificate.",
+)
+
+
+def _state(ctx: click.Context) -> SandboxState:
+    try:
+        return SandboxState(ctx.obj)
+    except SandboxError as error:
+        raise click.ClickException(str(error)) from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--state",
+    "state_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="JPKI_SANDBOX_STATE",
+    default=DEFAULT_STATE,
+    show_default=True,
+    help="The sandbox's state directory (also JPKI_SANDBOX_STATE).",
+)
+@click.pass_context
+def main(ctx: click.Context, state_dir: Path) -> None:
+    """A J-LIS-like test PKI, OCSP responder, CRLs and virtual My Number Cards."""
+    ctx.obj = state_dir
+
+
+@main.command()
+@click.option(
+    "--base-url",
+    default=pki.DEFAULT_BASE_URL,
+    show_default=True,
+    help="Where 'serve' will listen; written into AIA and CRL distribution points.",
+)
+@click.pass_context
+def init(ctx: click.Context, base_url: str) -> None:
+    """Create the CAs, OCSP responder certificates and trust/ folder (once; idempotent)."""
+    existed = (ctx.obj / "sandbox.json").is_file()
+    state = SandboxState.init(ctx.obj, base_url)
+    if existed and state.endpoints.base_url != base_url:
+        raise click.ClickException(
+            f"{ctx.obj} already exists with base URL {state.endpoints.base_url}; "
+            "remove it to change the base URL"
+        )
+    click.echo(f"{'kept' if existed else 'created'} sandbox state in {ctx.obj}")
+    for kind in CertKind:
+        click.echo(f"trust anchors ({kind}): {state.trust_dir(kind)}")
+
+
+@main.command("issue-card")
+@click.option(
+    "--name", default=SAMPLE.name, show_default=True, help="Family name, a space, given name."
+)
+@click.option("--address", default=SAMPLE.address, show_default=True)
+@click.option(
+    "--birthdate",
+    type=click.DateTime(["%Y-%m-%d"]),
+    default=SAMPLE.birthdate.isoformat(),
+    show_default=True,
+)
+@click.option(
+    "--gender",
+    type=click.Choice([g.value for g in Gender]),
+    default=SAMPLE.gender.value,
+    show_default=True,
+)
+@click.option("--auth-pin", default="1234", show_default=True, help="4 digits.")
+@click.option("--sign-pin", default="ABC123", show_default=True, help="6-16 of A-Z and 0-9.")
+@click.pass_context
+def issue_card(
+    ctx: click.Context,
+    name: str,
+    address: str,
+    birthdate: dt.datetime,
+    gender: str,
+    auth_pin: str,
+    sign_pin: str,
+) -> None:
+    """Issue a card; its id is the last line printed."""
+    state = _state(ctx)
+    family, _, given = name.replace("\u3000", " ").partition(" ")
+    citizen = Citizen(
+        f"{family}\u3000{given}" if given else family, address, birthdate.date(), Gender(gender)
+    )
+    try:
+        citizen.prefecture  # noqa: B018  (validates the address before any key is made)
+        record = state.issue_card(citizen, auth_pin, sign_pin)
+    except (SandboxError, ValueError) as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"issued a card to {citizen.name} ({citizen.address})")
+    click.echo(record.id)
+
+
+@main.command("list")
+@click.pass_context
+def list_cards(ctx: click.Context) -> None:
+    """One JSON line per card: id, holder, serials, status, PIN tries left."""
+    state = _state(ctx)
+    registries = {kind: state.registry(kind) for kind in CertKind}
+    for card_id in state.card_ids():
+        record = state.card(card_id)
+        status = {
+            kind.value: registries[kind][int(record.serials[kind], 16)].status for kind in CertKind
+        }
+        line = {
+            "id": record.id,
+            "name": record.name,
+            "serials": record.serials,
+            "status": status,
+            "tries_left": record.tries_left,
+        }
+        click.echo(json.dumps(line, ensure_ascii=False))
+
+
+@main.command()
+@click.argument("card_id")
+@CERT_OPTION
+@click.pass_context
+def export(ctx: click.Context, card_id: str, kind: str) -> None:
+    """Print a card's certificate as PEM."""
+    try:
+        certificate = _state(ctx).certificate(card_id, CertKind(kind))
+    except SandboxError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(certificate.public_bytes(serialization.Encoding.PEM).decode(), nl=False)
+
+
+@main.command()
+@click.argument("card_id")
+@CERT_OPTION
+@click.option(
+    "--reason",
+    default="keyCompromise",
+    show_default=True,
+    help="An RFC 5280 CRLReason name, e.g. keyCompromise, affiliationChanged.",
+)
+@click.pass_context
+def revoke(ctx: click.Context, card_id: str, kind: str, reason: str) -> None:
+    """Revoke a certificate (final, as J-LIS treats every revocation)."""
+    _change(ctx, lambda state: state.revoke(card_id, CertKind(kind), reason))
+    click.echo(f"revoked the {kind} certificate of card {card_id} ({reason})")
+
+
+@main.command()
+@click.argument("card_id")
+@CERT_OPTION
+@click.pass_context
+def hold(ctx: click.Context, card_id: str, kind: str) -> None:
+    """Suspend a certificate (certificateHold)."""
+    _change(ctx, lambda state: state.hold(card_id, CertKind(kind)))
+    click.echo(f"put the {kind} certificate of card {card_id} on hold")
+
+
+@main.command()
+@click.argument("card_id")
+@CERT_OPTION
+@click.pass_context
+def release(ctx: click.Context, card_id: str, kind: str) -> None:
+    """Release a certificate from hold (removeFromCRL in the next delta CRL)."""
+    _change(ctx, lambda state: state.release(card_id, CertKind(kind)))
+    click.echo(f"released the {kind} certificate of card {card_id}")
+
+
+def _change(ctx: click.Context, change: Callable[[SandboxState], None]) -> None:
+    try:
+        change(_state(ctx))
+    except SandboxError as error:
+        raise click.ClickException(str(error)) from None
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=None, help="Default: the base URL's port.")
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int | None) -> None:
+    """Serve OCSP and CRLs in the foreground until Ctrl-C."""
+    from sandbox import server  # imported late: the other commands need no web stack
+
+    state = _state(ctx)
+    port = port or _base_port(state.endpoints.base_url)
+    try:
+        server.serve(state, host=host, port=port)
+    except SandboxError as error:
+        raise click.ClickException(str(error)) from None
+
+
+def _base_port(base_url: str) -> int:
+    parts = urlsplit(base_url)
+    return parts.port or (443 if parts.scheme == "https" else 80)
+
+
+@main.command()
+@click.argument("card_id")
+@click.option("--vpcd-host", default="127.0.0.1", show_default=True)
+@click.option("--vpcd-port", type=int, default=35963, show_default=True)
+@click.pass_context
+def insert(ctx: click.Context, card_id: str, vpcd_host: str, vpcd_port: int) -> None:
+    """Put a card in the virtual reader until Ctrl-C or SIGTERM (then it is removed)."""
+    from sandbox.card import vpcd
+
+    try:
+        vpcd.insert(_state(ctx), card_id, host=vpcd_host, port=vpcd_port)
+    except SandboxError as error:
+        raise click.ClickException(str(error)) from None
