@@ -1,0 +1,138 @@
+"""What the bridge says to people, in Japanese and English (a tiny catalogue, no gettext build).
+
+The bridge has one page and a dozen error sentences, so a dictionary keeps every translation next
+to its twin where a reviewer sees both. Keys are the error reasons of :mod:`client_bridge.errors`
+and the PIN page's labels. Placeholders use ``str.format`` names.
+"""
+
+from __future__ import annotations
+
+LANGUAGES = ("ja", "en")
+DEFAULT_LANGUAGE = "ja"
+OFFICE_JA = "お住まいの市区町村の窓口"
+OFFICE_EN = "your municipal office (市区町村の窓口)"
+
+CATALOGUE: dict[str, dict[str, str]] = {
+    # --- errors (keys are BridgeError.reason) ---------------------------------------------
+    "pcsc_unavailable": {
+        "ja": "カードリーダーのサービス (PC/SC) が動いていません。",
+        "en": "The smart card service (PC/SC) is not running.",
+    },
+    "no_reader": {
+        "ja": "カードリーダーが見つかりません。接続を確認してください。",
+        "en": "No card reader was found. Check that it is connected.",
+    },
+    "no_card": {
+        "ja": "カードリーダーにマイナンバーカードがありません。カードを置いてください。",
+        "en": "There is no card in the reader. Please insert your My Number Card.",
+    },
+    "not_jpki_card": {
+        "ja": "このカードには公的個人認証の電子証明書がありません。",
+        "en": "This card holds no JPKI certificates; it is not a My Number Card.",
+    },
+    "wrong_pin": {
+        "ja": "暗証番号が違います。残り {tries_left} 回です。",
+        "en": "Wrong PIN. Tries left: {tries_left}.",
+    },
+    "last_try": {
+        "ja": "次に間違えると暗証番号がロックされます。ロックの解除は"
+        + OFFICE_JA
+        + "でのみできます。",
+        "en": "This is your last try. If it is wrong, the PIN locks and only "
+        + OFFICE_EN
+        + " can reset it.",
+    },
+    "pin_locked": {
+        "ja": "暗証番号がロックされています。" + OFFICE_JA + "で解除してください。",
+        "en": "The PIN is locked. Have it reset at " + OFFICE_EN + ".",
+    },
+    "pin_format": {
+        "ja": "暗証番号の形式が違います (カードには送っていません)。",
+        "en": "That PIN has the wrong format (it was not sent to the card).",
+    },
+    "pin_required": {
+        "ja": "この情報を読むには暗証番号が必要です。",
+        "en": "Reading this needs the PIN.",
+    },
+    "card_removed": {
+        "ja": "操作の途中でカードが外されたか、リセットされました。もう一度お試しください。",
+        "en": "The card was removed or reset during the operation. Please try again.",
+    },
+    "reader_busy": {
+        "ja": "別のプログラムがカードリーダーを使用中です。",
+        "en": "Another program is using the card reader.",
+    },
+    "card_error": {
+        "ja": "カードが予期しない応答をしました。",
+        "en": "The card gave an unexpected answer.",
+    },
+    "busy": {
+        "ja": "別の操作が進行中です。終わってからもう一度お試しください。",
+        "en": "Another card operation is in progress. Try again when it has finished.",
+    },
+    "cancelled": {"ja": "操作は取り消されました。", "en": "The operation was cancelled."},
+    "pin_timeout": {
+        "ja": "暗証番号の入力を待つ時間が過ぎました。",
+        "en": "The PIN was not entered in time.",
+    },
+    "bad_request": {"ja": "要求の形式が違います。", "en": "The request is malformed."},
+    "forbidden_origin": {
+        "ja": "このサイトからの要求は許可されていません。",
+        "en": "Requests from this site are not allowed.",
+    },
+    "forbidden_host": {
+        "ja": "このアドレスでの要求は許可されていません。",
+        "en": "Requests for this address are not allowed.",
+    },
+    "not_found": {"ja": "見つかりません。", "en": "Not found."},
+    "rate_limited": {
+        "ja": "要求が多すぎます。しばらく待ってください。",
+        "en": "Too many requests. Please wait a moment.",
+    },
+    # --- the PIN page ----------------------------------------------------------------------
+    "title": {"ja": "マイナンバーカード 暗証番号の入力", "en": "My Number Card: enter your PIN"},
+    "requested_by": {"ja": "要求元のサイト", "en": "Requesting site"},
+    "service": {"ja": "サービス (要求元の申告)", "en": "Service (as the site names it)"},
+    "purpose": {"ja": "目的", "en": "Purpose"},
+    "purpose_authenticate": {
+        "ja": "ログイン: 利用者証明用電子証明書で署名します",
+        "en": "Log in: sign with the user-authentication certificate",
+    },
+    "purpose_sign": {
+        "ja": "本人確認・署名: 署名用電子証明書で署名します",
+        "en": "Identity verification or signing: sign with the signing certificate",
+    },
+    "pin_label_authenticate": {
+        "ja": "利用者証明用暗証番号 (数字4桁)",
+        "en": "User-authentication PIN (4 digits)",
+    },
+    "pin_label_sign": {
+        "ja": "署名用パスワード (英数字6〜16文字)",
+        "en": "Signing password (6 to 16 letters and digits)",
+    },
+    "tries_left": {"ja": "残り回数: {tries_left}", "en": "Tries left: {tries_left}"},
+    "check_origin": {
+        "ja": "要求元のサイトに心当たりがない場合は入力せず「取り消す」を押してください。",
+        "en": "If you do not recognise the requesting site, do not type your PIN: cancel.",
+    },
+    "submit": {"ja": "署名する", "en": "Sign"},
+    "cancel": {"ja": "取り消す", "en": "Cancel"},
+    "done": {
+        "ja": "完了しました。この画面を閉じて元のページに戻ってください。",
+        "en": "Done. Close this window and return to the site.",
+    },
+    "starting": {"ja": "カードを確認しています…", "en": "Checking the card…"},
+    "working": {"ja": "カードで署名しています…", "en": "Signing with the card…"},
+    "other_language": {"ja": "English", "en": "日本語"},
+}
+
+
+def text(key: str, language: str, **values: object) -> str:
+    """One sentence in ``language`` (falling back to Japanese), placeholders filled."""
+    entry = CATALOGUE[key]
+    return entry.get(language, entry[DEFAULT_LANGUAGE]).format(**values)
+
+
+def both(key: str, **values: object) -> dict[str, str]:
+    """The sentence in every language, for API answers the login page shows as it prefers."""
+    return {language: text(key, language, **values) for language in LANGUAGES}

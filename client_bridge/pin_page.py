@@ -1,0 +1,94 @@
+"""The bridge's own PIN page, on the bridge's own origin (issue 6 §3).
+
+The login page opens ``/pin/<operation id>`` in a window; the citizen reads which site asks and
+for which service, sees the tries left (and a plain warning before the last one), and types the
+PIN here, so it never passes through the IdP's page or server.
+
+The form is accepted only from the bridge's own origin (the browser's ``Origin`` header on the
+POST) and with the operation's ``pin_token``, which only this page ever shows; the page may not be
+framed (``frame-ancestors 'none'``) and runs no script at all.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
+
+from client_bridge import errors, guard, messages
+from client_bridge.broker import DONE, FAILED, PIN_REQUIRED, Broker, Operation
+from client_bridge.pin import Pin
+
+PREFIX = "/pin/"
+bp = Blueprint("pin", __name__, url_prefix="/pin", template_folder="templates")
+CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
+
+
+def broker() -> Broker:
+    return current_app.extensions["bridge.broker"]
+
+
+def language() -> str:
+    wanted = request.args.get("lang")
+    if wanted in messages.LANGUAGES:
+        return wanted
+    return request.accept_languages.best_match(messages.LANGUAGES, messages.DEFAULT_LANGUAGE)
+
+
+def render(op: Operation, problem: str | None = None, status: int = 200) -> Any:
+    lang = language()
+    stdin = current_app.config["BRIDGE"].pin_stdin
+    error = op.error.message(lang) if op.state == FAILED and op.error else None
+    page = render_template(
+        "pin.html",
+        op=op,
+        lang=lang,
+        other=next(other for other in messages.LANGUAGES if other != lang),
+        t=lambda key, **values: messages.text(key, lang, **values),
+        show_form=op.state == PIN_REQUIRED and not stdin,
+        refresh=not op.finished and not (op.state == PIN_REQUIRED and not stdin),
+        problem=problem,
+        error=error,
+        done=op.state == DONE,
+    )
+    return (
+        page,
+        status,
+        {
+            "Content-Security-Policy": CSP,
+            "X-Frame-Options": "DENY",
+            "Content-Language": lang,
+        },
+    )
+
+
+@bp.get("/<op_id>")
+def show(op_id: str) -> Any:
+    return render(broker().get(op_id))
+
+
+@bp.post("/<op_id>")
+def submit(op_id: str) -> Any:
+    """Take the PIN (or a cancel) from the page; a PIN of the wrong shape is asked for again."""
+    if request.headers.get("Origin") != guard.own_origin(request.headers["Host"]):
+        raise errors.ForbiddenOrigin("the PIN form is accepted only from the bridge's own page")
+    op = broker().get(op_id)
+    token = request.form.get("token", "")
+    if not hmac.compare_digest(token.encode(), op.pin_token.encode()):
+        raise errors.ForbiddenOrigin("wrong form token")
+    if current_app.config["BRIDGE"].pin_stdin:
+        raise errors.BadRequest("this bridge reads PINs from standard input")
+    if request.form.get("action") == "cancel":
+        broker().give_pin(op, errors.Cancelled("cancelled on the PIN page"))
+    else:
+        try:
+            pin = Pin(op.request.kind, request.form.get("pin", ""))
+        except errors.PinFormat:
+            return render(op, problem=messages.text("pin_format", language()), status=400)
+        broker().give_pin(op, pin)
+    broker().wait_finished(op, 10.0)
+    return redirect(url_for("pin.show", op_id=op.id, lang=language()), code=303)

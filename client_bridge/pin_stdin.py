@@ -1,0 +1,97 @@
+"""``--pin-stdin``: the PIN as one line on standard input, for headless use and automation.
+
+The prompt goes to stderr and names the requesting origin, the service, the key and the tries
+left, as the PIN page does. Standard input is read byte by byte straight from the file descriptor,
+so only this operation's line is consumed (the next line waits for the next operation) and no
+Python buffer keeps a copy. On a terminal, echo is switched off while the PIN is typed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import select
+import sys
+import termios
+from collections.abc import Callable, Iterator
+
+from client_bridge import errors, messages
+from client_bridge.operation import Prompt
+from client_bridge.pin import Pin
+
+POLL_SECONDS = 0.2
+
+
+def describe(prompt: Prompt) -> str:
+    """The prompt's text in English and Japanese."""
+    request = prompt.request
+    lines = [
+        f"PIN requested by {request.origin} for {request.service!r} ({request.kind} key)",
+        f"{messages.text('requested_by', 'ja')}: {request.origin} / "
+        f"{messages.text('service', 'ja')}: {request.service}",
+    ]
+    if prompt.tries_left is not None:
+        lines += [
+            messages.text("tries_left", lang, tries_left=prompt.tries_left)
+            for lang in messages.LANGUAGES
+        ]
+    if prompt.last_try:
+        lines += [messages.text("last_try", lang) for lang in messages.LANGUAGES]
+    return "\n".join(lines)
+
+
+@contextlib.contextmanager
+def _no_echo(fd: int) -> Iterator[None]:
+    if not os.isatty(fd):
+        yield
+        return
+    saved = termios.tcgetattr(fd)
+    quiet = saved[:]
+    quiet[3] &= ~termios.ECHO
+    termios.tcsetattr(fd, termios.TCSADRAIN, quiet)
+    try:
+        yield
+    finally:
+        termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+
+
+def read_line(fd: int, stop: Callable[[], bool]) -> bytearray | None:
+    """One line without its newline; None if ``stop()`` turns true first; Cancelled on EOF."""
+    line = bytearray()
+    while not stop():
+        ready, _, _ = select.select([fd], [], [], POLL_SECONDS)
+        if not ready:
+            continue
+        byte = os.read(fd, 1)
+        if not byte:
+            line[:] = bytes(len(line))
+            raise errors.Cancelled("standard input closed")
+        if byte == b"\n":
+            return line
+        line += byte
+    line[:] = bytes(len(line))
+    return None
+
+
+def stdin_pin_reader(
+    stream: int | None = None,
+) -> Callable[[Prompt, Callable[[], bool]], Pin | None]:
+    """A :data:`client_bridge.broker.PinReader` over ``stream`` (default: this process's stdin)."""
+    fd = sys.stdin.fileno() if stream is None else stream
+
+    def read(prompt: Prompt, stop: Callable[[], bool]) -> Pin | None:
+        print(describe(prompt), file=sys.stderr)
+        print("PIN: ", end="", file=sys.stderr, flush=True)
+        with _no_echo(fd):
+            line = read_line(fd, stop)
+        print(file=sys.stderr)
+        if line is None:
+            return None
+        try:
+            return Pin(prompt.request.kind, line.decode("utf-8").rstrip("\r"))
+        except UnicodeDecodeError:
+            raise errors.PinFormat("the PIN is not UTF-8 text") from None
+        finally:
+            line[:] = bytes(len(line))
+
+    return read
