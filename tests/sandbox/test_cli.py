@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -120,3 +121,27 @@ def test_unknown_card_and_missing_state_are_clear_errors(state: Path, tmp_path: 
 def test_state_directory_from_the_environment(state: Path) -> None:
     env = {**os.environ, "JPKI_SANDBOX_STATE": str(state)}
     assert sandbox("list", env=env).stdout.strip()
+
+
+def test_serve_on_a_busy_port_is_a_clear_error(state: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        result = sandbox("serve", "--port", str(busy.getsockname()[1]), state=state)
+    assert result.returncode != 0
+    assert "busy" in result.stderr
+
+
+def test_insert_without_a_reachable_reader_is_a_clear_error(state: Path, card: str) -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]  # bound, never listening: connections are refused
+        result = sandbox("insert", card, "--vpcd-port", str(port), state=state)
+    assert result.returncode != 0
+    assert "virtual reader" in result.stderr
+
+
+def test_insert_of_an_unknown_card_is_a_clear_error(state: Path) -> None:
+    result = sandbox("insert", "0123456789ab", "--vpcd-port", "1", state=state)
+    assert result.returncode != 0
+    assert "unknown card" in result.stderr
