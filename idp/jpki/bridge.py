@@ -1,0 +1,82 @@
+"""The bridge's result, as docs/bridge-protocol.md §5 defines it (version 1).
+
+Parsed strictly from untrusted JSON: every field present, of the right type and size, nothing
+unknown; anything else is ``Malformed``. ``origin`` and ``challenge`` are echoes, used only to
+explain a refusal (``origin_mismatch``, ``challenge_replayed``); verification never uses them.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+
+from idp.jpki.challenge import decode as decode_challenge
+from idp.jpki.errors import Malformed
+
+VERSION = 1
+ALGORITHM = "RS256"
+FORMAT = "jpki-origin-challenge-v1"
+PURPOSES = {"login", "identity"}
+FIELDS = {"version", "purpose", "origin", "challenge", "certificate", "signature", "algorithm",
+          "format"}  # fmt: skip
+MAX_RESULT_BYTES = 16 * 1024
+
+
+@dataclass(frozen=True)
+class BridgeResult:
+    purpose: str
+    origin: str
+    challenge: str
+    certificate: bytes
+    signature: bytes
+
+    @classmethod
+    def parse(cls, data: bytes | str | dict) -> BridgeResult:
+        body = _load(data)
+        if set(body) != FIELDS:
+            raise Malformed("result fields are not exactly those of version 1")
+        if body["version"] != VERSION or isinstance(body["version"], bool):
+            raise Malformed("unsupported bridge protocol version")
+        if body["algorithm"] != ALGORITHM or body["format"] != FORMAT:
+            raise Malformed("unsupported algorithm or signed-value format")
+        if body["purpose"] not in PURPOSES:
+            raise Malformed("purpose must be login or identity")
+        if not isinstance(body["origin"], str) or len(body["origin"]) > 2048:
+            raise Malformed("origin must be a string")
+        decode_challenge(body["challenge"])
+        return cls(
+            purpose=body["purpose"],
+            origin=body["origin"],
+            challenge=body["challenge"],
+            certificate=b64url(body["certificate"], 8192),
+            signature=b64url(body["signature"], 512),
+        )
+
+
+def _load(data: bytes | str | dict) -> dict:
+    if isinstance(data, dict):
+        return data
+    if not isinstance(data, bytes | str) or len(data) > MAX_RESULT_BYTES:
+        raise Malformed("result missing or too large")
+    try:
+        body = json.loads(data)
+    except (ValueError, RecursionError):
+        raise Malformed("result is not JSON") from None
+    if not isinstance(body, dict):
+        raise Malformed("result is not a JSON object")
+    return body
+
+
+def b64url(value: object, limit: int) -> bytes:
+    """base64url without padding (RFC 4648 §5), canonical, at most ``limit`` decoded bytes."""
+    if not isinstance(value, str) or not value or not value.isascii() or len(value) > limit * 2:
+        raise Malformed("binary field is not a base64url string")
+    try:
+        raw = base64.b64decode(value + "=" * (-len(value) % 4), altchars=b"-_", validate=True)
+    except (binascii.Error, ValueError):
+        raise Malformed("binary field is not base64url") from None
+    if base64.urlsafe_b64encode(raw).rstrip(b"=").decode() != value or len(raw) > limit:
+        raise Malformed("binary field is not canonical base64url")
+    return raw

@@ -1,0 +1,121 @@
+"""OCSP as a service (RFC 6960; style.md §7): responder choice, request, checks, cache.
+
+The responder is the configured one for the type, else the certificate's AIA. Every request
+carries a fresh nonce (RFC 8954). Answers, good and revoked alike, are cached in the ephemeral
+store until nextUpdate, capped by configuration, so all IdP processes share them; one request
+per certificate is in flight at a time (a lock per process, an ``add`` lock across processes).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import threading
+from collections.abc import Callable
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.x509 import ocsp
+from cryptography.x509.oid import AuthorityInformationAccessOID
+
+from idp.jpki import ocsp_checks as checks
+from idp.jpki.errors import ResponderUnavailable, ResponseMalformed
+from idp.jpki.ocsp_cache import OcspAnswer, OcspCache, answer_from
+from idp.jpki.settings import CertificateType, JpkiSettings
+from idp.jpki.store import EphemeralStore
+from idp.jpki.transport import Transport
+
+NONCE_BYTES = 32
+
+
+class OcspService:
+    """Ask, check, cache. ``check`` returns a good answer or raises the refusal."""
+
+    def __init__(
+        self,
+        settings: JpkiSettings,
+        transport: Transport,
+        store: EphemeralStore,
+        nonces: Callable[[], bytes] = lambda: secrets.token_bytes(NONCE_BYTES),
+    ) -> None:
+        self.settings, self.transport, self.nonces = settings, transport, nonces
+        self.cache = OcspCache(store, settings.ocsp_cache_max_ttl, settings.ocsp_timeout)
+        self._locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+
+    def responder_url(self, certificate: x509.Certificate, kind: CertificateType) -> str:
+        """Pinned per type, else the AIA's OCSP URL (jpki.md §2: AIA unconfirmed)."""
+        if kind in self.settings.ocsp_urls:
+            return self.settings.ocsp_urls[kind]
+        try:
+            aia = certificate.extensions.get_extension_for_class(x509.AuthorityInformationAccess)
+        except x509.ExtensionNotFound:
+            raise ResponderUnavailable("no OCSP responder configured or in the AIA") from None
+        for description in aia.value:
+            if description.access_method == AuthorityInformationAccessOID.OCSP:
+                return str(description.access_location.value)
+        raise ResponderUnavailable("no OCSP responder configured or in the AIA")
+
+    def check(
+        self, certificate: x509.Certificate, issuer: x509.Certificate, kind: CertificateType,
+        now: dt.datetime,
+    ) -> tuple[OcspAnswer, bool]:  # fmt: skip
+        """The good answer and whether it came from the cache; raises any refusal."""
+        issuer_id = issuer.fingerprint(hashes.SHA256()).hex()[:32]
+        key = f"jpki:ocsp:{issuer_id}:{certificate.serial_number:x}"
+        cached = self.cache.get(key, now)
+        if cached is not None:
+            return cached.raise_if_refused(), True
+        with self._local_lock(key):
+            cached = self.cache.get(key, now) or self.cache.wait_or_lock(key, now)
+            if cached is not None:
+                return cached.raise_if_refused(), True
+            try:
+                answer = self._ask(certificate, issuer, kind, now)
+                self.cache.put(key, answer, now)
+            finally:
+                self.cache.unlock(key)
+        return answer.raise_if_refused(), False
+
+    def _local_lock(self, key: str) -> threading.Lock:
+        with self._locks_guard:
+            return self._locks.setdefault(key, threading.Lock())
+
+    def _ask(
+        self, certificate: x509.Certificate, issuer: x509.Certificate, kind: CertificateType,
+        now: dt.datetime,
+    ) -> OcspAnswer:  # fmt: skip
+        url = self.responder_url(certificate, kind)
+        nonce = self.nonces()
+        request = (
+            ocsp.OCSPRequestBuilder()
+            .add_certificate(certificate, issuer, hashes.SHA1())  # noqa: S303 - RFC 5019 CertID
+            .add_extension(x509.OCSPNonce(nonce), critical=False)
+            .build()
+        )
+        body = self.transport.post(
+            url,
+            request.public_bytes(serialization.Encoding.DER),
+            "application/ocsp-request",
+            self.settings.ocsp_timeout,
+        )
+        return self.validate(body, request, issuer, nonce, url, now)
+
+    def validate(
+        self, body: bytes, request: ocsp.OCSPRequest, issuer: x509.Certificate, nonce: bytes,
+        url: str, now: dt.datetime,
+    ) -> OcspAnswer:  # fmt: skip
+        """The checks, in order; the status check comes last, once the answer is authentic."""
+        skew = dt.timedelta(seconds=self.settings.max_clock_skew)
+        max_age = dt.timedelta(seconds=self.settings.ocsp_max_age)
+        try:  # cryptography parses lazily: a broken field may surface in any check
+            response = checks.parse_response(body)
+            checks.check_response_status(response)
+            single = checks.find_single(response, request)
+            checks.check_signature(response, issuer, now)
+            if self.settings.ocsp_nonce_required:
+                checks.check_nonce(response, nonce)
+            checks.check_this_update_fresh(single, now, skew, max_age)
+            return answer_from(single, url)
+        except checks.PARSE_ERRORS:
+            raise ResponseMalformed("the OCSP response does not parse") from None

@@ -1,0 +1,106 @@
+"""OCSP answers as the IdP keeps them: in the ephemeral store, shared by every process.
+
+Good and revoked answers alike are cached until the response's nextUpdate, capped by
+configuration (issue 4 §3); unknown answers and failures never are. ``wait_or_lock`` makes one
+process of many ask the responder while the others wait for its cached answer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from dataclasses import asdict, dataclass
+
+from cryptography.x509 import ocsp
+
+from idp.jpki import ocsp_checks as checks
+from idp.jpki.errors import CertificateOnHold, CertificateRevoked
+from idp.jpki.store import EphemeralStore
+
+WAIT_STEP = 0.05
+"""Seconds between looks at the cache while another process asks."""
+
+
+@dataclass(frozen=True)
+class OcspAnswer:
+    """What a response established; cached as JSON and replayed from the cache."""
+
+    status: str  # good | revoked | on_hold
+    responder: str
+    this_update: str
+    next_update: str | None
+    revocation_reason: str | None = None
+    revoked_at: str | None = None
+
+    def raise_if_refused(self) -> OcspAnswer:
+        if self.status == "on_hold":
+            raise CertificateOnHold("suspended (certificateHold) per OCSP")
+        if self.status == "revoked":
+            raise CertificateRevoked(
+                f"revoked ({self.revocation_reason}) per OCSP",
+                revocation_reason=self.revocation_reason,
+                revoked_at=dt.datetime.fromisoformat(self.revoked_at) if self.revoked_at else None,
+            )
+        return self
+
+
+class OcspCache:
+    """Answers under ``jpki:ocsp:<issuer>:<serial>``, a lock beside each while one is asked."""
+
+    def __init__(self, store: EphemeralStore, max_ttl: float, timeout: float) -> None:
+        self.store, self.max_ttl, self.timeout = store, max_ttl, timeout
+
+    def wait_or_lock(self, key: str, now: dt.datetime) -> OcspAnswer | None:
+        """Another process is asking already: wait for its answer, at most one timeout."""
+        deadline = time.monotonic() + self.timeout
+        while not self.store.add(key + ":lock", b"1", self.timeout + 1):
+            if time.monotonic() > deadline:
+                return None
+            time.sleep(WAIT_STEP)
+            cached = self.get(key, now)
+            if cached is not None:
+                return cached
+        return None
+
+    def get(self, key: str, now: dt.datetime) -> OcspAnswer | None:
+        raw = self.store.get(key)
+        if raw is None:
+            return None
+        try:
+            answer = OcspAnswer(**json.loads(raw))
+        except (ValueError, TypeError):
+            return None
+        if answer.next_update and dt.datetime.fromisoformat(answer.next_update) <= now:
+            return None
+        return answer
+
+    def put(self, key: str, answer: OcspAnswer, now: dt.datetime) -> None:
+        if answer.next_update is None:
+            return  # RFC 5019 §6: no nextUpdate means newer status is always available
+        ttl = (dt.datetime.fromisoformat(answer.next_update) - now).total_seconds()
+        ttl = min(ttl, self.max_ttl)
+        if ttl > 0:
+            self.store.set(key, json.dumps(asdict(answer)).encode(), ttl)
+
+    def unlock(self, key: str) -> None:
+        self.store.delete(key + ":lock")
+
+
+def answer_from(single: ocsp.OCSPSingleResponse, url: str) -> OcspAnswer:
+    next_update = single.next_update_utc.isoformat() if single.next_update_utc else None
+    base = {
+        "responder": url,
+        "this_update": single.this_update_utc.isoformat(),
+        "next_update": next_update,
+    }
+    try:
+        checks.check_status(single)
+    except CertificateOnHold:
+        return OcspAnswer("on_hold", **base)  # type: ignore[arg-type]
+    except CertificateRevoked as revoked:
+        at = revoked.revoked_at.isoformat() if revoked.revoked_at else None
+        return OcspAnswer(
+            "revoked", **base, revocation_reason=revoked.revocation_reason, revoked_at=at
+        )  # type: ignore[arg-type]
+    return OcspAnswer("good", **base)  # type: ignore[arg-type]

@@ -1,0 +1,93 @@
+"""Revocation policy per certificate type and the record of how status was established.
+
+Issue 4 §5: OCSP then CRL, CRL only, or OCSP only. With ``ocsp,crl`` the CRL answers only when
+the responder cannot be used (unreachable, slow, HTTP error, garbage); an answer that is
+authentic but refuses (revoked, hold, unknown) or one that looks tampered with (bad signature,
+foreign nonce, stale) is final, since falling back would let an attacker who can break OCSP
+choose the older source.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, replace
+
+from cryptography import x509
+
+from idp.jpki.crl import CrlStatusSource
+from idp.jpki.errors import CrlUnavailable, ResponderUnavailable
+from idp.jpki.ocsp import OcspService
+from idp.jpki.settings import CertificateType, JpkiSettings, RevocationPolicy
+
+
+@dataclass(frozen=True)
+class RevocationStatus:
+    """A *good* status and its provenance, for the IdP's login record."""
+
+    source: str
+    """``ocsp`` or ``crl``."""
+    checked_at: dt.datetime
+    responder: str
+    """The OCSP URL, or ``CRL #number`` (plus the delta's number)."""
+    this_update: dt.datetime
+    next_update: dt.datetime | None
+    cached: bool = False
+    fallback_reason: str | None = None
+    """Why OCSP was not used when the CRL answered under ``ocsp,crl``."""
+
+
+class RevocationChecker:
+    def __init__(
+        self,
+        settings: JpkiSettings,
+        ocsp: OcspService | None,
+        crl: dict[CertificateType, CrlStatusSource],
+    ) -> None:
+        self.settings, self.ocsp, self.crl = settings, ocsp, crl
+
+    def check(
+        self, certificate: x509.Certificate, issuer: x509.Certificate, kind: CertificateType,
+        now: dt.datetime, policy: RevocationPolicy | None = None,
+    ) -> RevocationStatus:  # fmt: skip
+        policy = policy or self.settings.revocation_policy(kind)
+        if policy is RevocationPolicy.CRL:
+            return self.by_crl(certificate, kind, now)
+        if policy is RevocationPolicy.OCSP:
+            return self.by_ocsp(certificate, issuer, kind, now)
+        try:
+            return self.by_ocsp(certificate, issuer, kind, now)
+        except ResponderUnavailable as unavailable:
+            try:
+                status = self.by_crl(certificate, kind, now)
+            except CrlUnavailable as no_crl:
+                detail = f"{no_crl.detail} (after OCSP {unavailable.reason}: {unavailable.detail})"
+                raise CrlUnavailable(detail) from None
+            return replace(status, fallback_reason=unavailable.reason)
+
+    def by_ocsp(
+        self, certificate: x509.Certificate, issuer: x509.Certificate, kind: CertificateType,
+        now: dt.datetime,
+    ) -> RevocationStatus:  # fmt: skip
+        if self.ocsp is None:
+            raise ResponderUnavailable("OCSP is not configured")
+        answer, cached = self.ocsp.check(certificate, issuer, kind, now)
+        return RevocationStatus(
+            "ocsp",
+            now,
+            answer.responder,
+            dt.datetime.fromisoformat(answer.this_update),
+            dt.datetime.fromisoformat(answer.next_update) if answer.next_update else None,
+            cached,
+        )
+
+    def by_crl(
+        self, certificate: x509.Certificate, kind: CertificateType, now: dt.datetime
+    ) -> RevocationStatus:
+        source = self.crl.get(kind)
+        if source is None:
+            raise CrlUnavailable(f"no CRL configured for {kind}")
+        answer = source.check(certificate.serial_number, now)
+        label = f"CRL #{answer.number}" + (
+            f" + delta #{answer.delta_number}" if answer.delta_number else ""
+        )
+        return RevocationStatus("crl", now, label, answer.this_update, answer.next_update)

@@ -1,0 +1,119 @@
+"""The JPKI validator: an ordered list of checks, then subject data (style.md §4).
+
+profile → path → revocation → signature, then read the basic four facts. The order is fixed
+here in code, not left to a registry: the cheap, local refusals come first, and nothing about
+the holder is read before the certificate is proven (Web eID's AuthTokenValidatorImpl does the
+same). Callers get a typed result or one exception of the ``JpkiValidationError`` family.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+from dataclasses import dataclass
+from enum import StrEnum
+
+from cryptography import x509
+
+from idp.jpki import profile
+from idp.jpki.anchors import TrustAnchors, is_test_root
+from idp.jpki.bridge import BridgeResult
+from idp.jpki.certificate import load_certificate, serial_hex
+from idp.jpki.challenge import Challenges
+from idp.jpki.errors import Malformed, OriginMismatch, UntrustedIssuer
+from idp.jpki.facts import BasicFourFacts, read_basic_four_facts
+from idp.jpki.path import validate_path
+from idp.jpki.revocation import RevocationChecker, RevocationStatus
+from idp.jpki.settings import CertificateType, JpkiSettings, RevocationPolicy
+from idp.jpki.signature import canonical_origin, verify_signature
+
+
+class Purpose(StrEnum):
+    LOGIN = "login"
+    """Proves the holder: the user-authentication certificate only."""
+    IDENTITY = "identity"
+    """Proves the basic four facts: the signing certificate only."""
+
+
+CERTIFICATE_FOR = {Purpose.LOGIN: CertificateType.AUTH, Purpose.IDENTITY: CertificateType.SIGN}
+
+
+@dataclass(frozen=True)
+class ValidatedCertificate:
+    kind: CertificateType
+    certificate: x509.Certificate
+    anchor: x509.Certificate
+    revocation: RevocationStatus
+    facts: BasicFourFacts | None
+
+    @property
+    def serial(self) -> str:
+        return serial_hex(self.certificate)
+
+    @property
+    def issuer(self) -> str:
+        return self.certificate.issuer.rfc4514_string()
+
+
+class JpkiValidator:
+    def __init__(
+        self, settings: JpkiSettings, anchors: TrustAnchors, revocation: RevocationChecker
+    ) -> None:
+        self.settings, self.anchors, self.revocation = settings, anchors, revocation
+
+    def validate(
+        self,
+        certificate: bytes | x509.Certificate,
+        purpose: Purpose,
+        now: dt.datetime,
+        *,
+        revocation_policy: RevocationPolicy | None = None,
+        signature: tuple[bytes, str, bytes] | None = None,
+    ) -> ValidatedCertificate:
+        """All checks for ``purpose``; ``signature`` = (signature, own origin, stored challenge)."""
+        if not isinstance(certificate, x509.Certificate):
+            certificate = load_certificate(certificate)
+        kind = CERTIFICATE_FOR[Purpose(purpose)]
+        roots = self.anchors.for_type(kind)
+        profile.check_profile(certificate, kind, allow_test_policy=self.settings.allow_test_roots)
+        anchor = validate_path(certificate, roots, kind, now)
+        if is_test_root(anchor) and not self.settings.allow_test_roots:
+            raise UntrustedIssuer("issued by a JPKI-TEST root")  # anchors refuse it first
+        status = self.revocation.check(certificate, anchor, kind, now, revocation_policy)
+        if signature is not None:
+            verify_signature(certificate, *signature)
+        facts = read_basic_four_facts(certificate) if kind is CertificateType.SIGN else None
+        return ValidatedCertificate(kind, certificate, anchor, status, facts)
+
+    def verify_bridge_result(
+        self,
+        result: bytes | str | dict,
+        *,
+        purpose: Purpose,
+        transaction: str,
+        origin: str,
+        challenges: Challenges,
+        now: dt.datetime,
+    ) -> ValidatedCertificate:
+        """A login or identity proof from the bridge, against our origin and stored challenge."""
+        try:
+            parsed = BridgeResult.parse(result)
+        except Malformed:
+            challenges.discard(transaction)  # single use even when the answer is garbage
+            raise
+        stored = challenges.consume(transaction, parsed.challenge, now)  # single use, first
+        own = canonical_origin(origin)
+        if parsed.purpose != Purpose(purpose):
+            raise Malformed("the bridge answered for another purpose")
+        if not hmac.compare_digest(_origin_bytes(parsed.origin), own.encode("ascii")):
+            raise OriginMismatch("the bridge signed for another origin")
+        return self.validate(
+            parsed.certificate, purpose, now, signature=(parsed.signature, own, stored)
+        )
+
+
+def _origin_bytes(origin: str) -> bytes:
+    try:
+        return canonical_origin(origin).encode("ascii")
+    except Malformed:
+        return b""

@@ -1,0 +1,111 @@
+"""The bridge's answer, taken over HTTP from a card in pcscd, is accepted by the IdP's own
+validator (``idp/jpki``: challenge, profile, path, OCSP at the sandbox responder, signature) —
+and refused for any other origin (issue 6 §6)."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+
+from idp.jpki.anchors import TrustAnchors
+from idp.jpki.bridge import BridgeResult
+from idp.jpki.challenge import Challenges
+from idp.jpki.errors import BadSignature, OriginMismatch
+from idp.jpki.ocsp import OcspService
+from idp.jpki.revocation import RevocationChecker
+from idp.jpki.settings import CertificateType, JpkiSettings, RevocationPolicy
+from idp.jpki.signature import verify_signature
+from idp.jpki.transport import HttpTransport
+from idp.jpki.validator import JpkiValidator, Purpose
+from idp.storage.ephemeral import MemoryStore
+from sandbox.citizens import SAMPLE_CITIZENS
+from sandbox.profiles import CertKind
+from sandbox.server import free_port, running_server
+from sandbox.state import SandboxState
+from tests.bridge.bridge_process import IDP, BridgeProcess
+from tests.bridge.conftest import AUTH_PIN, READER, SIGN_PIN, insert_card
+
+pytestmark = pytest.mark.pcsc
+KIND = {CertificateType.AUTH: CertKind.AUTH, CertificateType.SIGN: CertKind.SIGN}
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SandboxState, str]]:
+    """A sandbox whose OCSP responder runs at the URL its certificates name."""
+    state = SandboxState.init(
+        tmp_path_factory.mktemp("idp") / "state", f"http://127.0.0.1:{free_port()}"
+    )
+    card_id = state.issue_card(SAMPLE_CITIZENS[1], AUTH_PIN, SIGN_PIN).id
+    with running_server(state, port=None):
+        yield state, card_id
+
+
+def validator(state: SandboxState, tmp_path: Path) -> JpkiValidator:
+    settings = JpkiSettings(
+        trust_anchors={kind: state.trust_dir(KIND[kind]) for kind in CertificateType},
+        allow_test_roots=True,
+        revocation=dict.fromkeys(CertificateType, RevocationPolicy.OCSP),
+        crl_index_dir=tmp_path / "crl-index",
+    )
+    ocsp = OcspService(settings, HttpTransport(), MemoryStore())
+    return JpkiValidator(settings, TrustAnchors.from_settings(settings),
+                         RevocationChecker(settings, ocsp, {}))  # fmt: skip
+
+
+@pytest.fixture
+def bridge(world: tuple[SandboxState, str], reader_lock: None) -> Iterator[BridgeProcess]:
+    process = BridgeProcess.start("--reader", READER)
+    try:
+        with insert_card(*world):
+            yield process
+    finally:
+        process.stop()
+
+
+def sign_over_http(bridge: BridgeProcess, path: str, pin: str, challenge: str) -> dict:
+    op = bridge.wait(bridge.start_operation(path, challenge).body["id"], "starting")
+    bridge.type_pin(pin)
+    done = bridge.wait(op["id"], "pin_required")
+    assert done["status"] == "done", done
+    return done["result"]
+
+
+@pytest.mark.parametrize(
+    ("path", "pin", "purpose"),
+    [("/v1/authenticate", AUTH_PIN, Purpose.LOGIN), ("/v1/sign", SIGN_PIN, Purpose.IDENTITY)],
+)
+def test_the_idp_validator_accepts_the_bridge_result(
+    bridge: BridgeProcess, world, tmp_path: Path, path: str, pin: str, purpose: Purpose
+) -> None:
+    now = dt.datetime.now(dt.UTC)
+    challenges = Challenges(MemoryStore())
+    result = sign_over_http(bridge, path, pin, challenges.issue("t1", now))
+    validated = validator(world[0], tmp_path).verify_bridge_result(
+        json.dumps(result), purpose=purpose, transaction="t1", origin=IDP,
+        challenges=challenges, now=now,
+    )  # fmt: skip
+    assert validated.revocation.source == "ocsp"
+    assert (validated.facts is not None) == (purpose is Purpose.IDENTITY)
+
+
+def test_an_idp_on_another_origin_refuses_it(bridge: BridgeProcess, world, tmp_path: Path) -> None:
+    now = dt.datetime.now(dt.UTC)
+    challenges = Challenges(MemoryStore())
+    result = sign_over_http(bridge, "/v1/authenticate", AUTH_PIN, challenges.issue("t1", now))
+    with pytest.raises(OriginMismatch):
+        validator(world[0], tmp_path).verify_bridge_result(
+            json.dumps(result), purpose=Purpose.LOGIN, transaction="t1",
+            origin="https://phish.example", challenges=challenges, now=now,
+        )  # fmt: skip
+    parsed = BridgeResult.parse(result)
+    certificate = x509.load_der_x509_certificate(parsed.certificate)
+    challenge = base64.urlsafe_b64decode(parsed.challenge + "=")
+    verify_signature(certificate, parsed.signature, IDP, challenge)
+    with pytest.raises(BadSignature):  # even with a forged echo, the signature binds IDP
+        verify_signature(certificate, parsed.signature, "https://phish.example", challenge)
