@@ -11,9 +11,8 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request, url_for
 
-from client_bridge import errors, protocol, status
+from client_bridge import body, errors, status
 from client_bridge.broker import DONE, FAILED, Broker, Operation
-from client_bridge.operation import Request
 from client_bridge.pin import KeyKind
 
 bp = Blueprint("v1", __name__, url_prefix="/v1")
@@ -41,23 +40,13 @@ def authenticate() -> Any:
 
 @bp.post("/sign")
 def sign() -> Any:
+    """Identity verification (a challenge) or a document (``"purpose": "document"``, §8)."""
     return start(KeyKind.SIGN)
 
 
 def start(kind: KeyKind) -> Any:
     """Validate the body fully before touching the card or the one-operation lock."""
-    body = request.get_json(silent=True) if request.is_json else None
-    if not isinstance(body, dict) or set(body) - {"challenge", "service", "version"}:
-        raise errors.BadRequest('the body must be JSON {"challenge", "service"[, "version"]}')
-    version = body.get("version", protocol.VERSION)
-    if version != protocol.VERSION or isinstance(version, bool):
-        raise errors.BadRequest(f"this bridge speaks protocol version {protocol.VERSION} only")
-    new = Request(
-        kind=kind,
-        origin=origin(),
-        challenge=protocol.parse_challenge(body.get("challenge")),
-        service=protocol.parse_service(body.get("service")),
-    )
+    new = body.parse(kind, request.get_json(silent=True) if request.is_json else None, origin())
     wait = current_app.extensions["bridge.limits"]["operations"].hit(origin())
     if wait is not None:
         raise errors.RateLimited(wait)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from client_bridge import errors, operation
 from client_bridge.pin import Pin
-from client_bridge.protocol import SignatureResult
+from client_bridge.protocol import Result
 from client_bridge.session import Connector
 
 STARTING, PIN_REQUIRED, WORKING, DONE, FAILED = (
@@ -41,7 +41,7 @@ class Operation:
     pin_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     state: str = STARTING
     prompt: operation.Prompt | None = None
-    result: SignatureResult | None = None
+    result: Result | None = None
     error: errors.BridgeError | None = None
     finished_at: float | None = None
     pins: queue.Queue[Pin | errors.BridgeError] = field(default_factory=lambda: queue.Queue(1))

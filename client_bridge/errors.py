@@ -94,7 +94,8 @@ class WrongPin(BridgeError):
         super().__init__(f"{tries_left} tries left")
 
     def extra(self) -> dict[str, Any]:
-        return {"tries_left": self.tries_left}
+        # Overrides the prompt's tries_left in the operation view, so last_try must follow it.
+        return {"tries_left": self.tries_left, "last_try": self.tries_left == 1}
 
     def message(self, language: str) -> str:
         sentence = super().message(language)
@@ -125,8 +126,19 @@ class PinTimeout(BridgeError):
 
 
 class BadRequest(BridgeError):
+    """A request the bridge refuses before anything starts. ``field`` names the member at fault
+    and ``detail`` says why in English, for the page's developer (the message is for people)."""
+
     reason = "bad_request"
     http_status = 400
+
+    def __init__(self, detail: str = "", field: str | None = None) -> None:
+        self.field = field
+        super().__init__(detail)
+
+    def extra(self) -> dict[str, Any]:
+        found = {"field": self.field} if self.field else {}
+        return {**found, "detail": self.detail} if self.detail else found
 
 
 class ForbiddenOrigin(BridgeError):

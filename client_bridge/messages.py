@@ -102,6 +102,26 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "ja": "本人確認・署名: 署名用電子証明書で署名します",
         "en": "Identity verification or signing: sign with the signing certificate",
     },
+    # --- document signing (bridge-protocol.md §8) -------------------------------------------
+    "purpose_document": {
+        "ja": "文書への電子署名: 署名用電子証明書で署名します",
+        "en": "Sign a document: sign with the signing certificate",
+    },
+    "document_title": {
+        "ja": "文書名 (要求元の申告)",
+        "en": "Document title (as the site states it)",
+    },
+    "document_summary": {
+        "ja": "内容の要約 (要求元の申告)",
+        "en": "Summary (as the site states it)",
+    },
+    "document_fingerprint": {"ja": "照合コード", "en": "Check code"},
+    "check_document": {
+        "ja": "照合コードがサイトの確認画面の表示と違う場合は、署名用パスワードを入力せずに"
+        "取り消してください。",
+        "en": "If the check code differs from the one on the site's review page, do not type "
+        "your signing password: cancel.",
+    },
     "pin_label_authenticate": {
         "ja": "利用者証明用暗証番号 (数字4桁)",
         "en": "User-authentication PIN (4 digits)",
@@ -109,6 +129,16 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "pin_label_sign": {
         "ja": "署名用パスワード (英数字6〜16文字)",
         "en": "Signing password (6 to 16 letters and digits)",
+    },
+    "pin_format_authenticate": {
+        "ja": "暗証番号の形式が違います (カードには送っていません)。数字4桁で入力してください。",
+        "en": "That PIN has the wrong format (it was not sent to the card). Type 4 digits.",
+    },
+    "pin_format_sign": {
+        "ja": "署名用パスワードの形式が違います (カードには送っていません)。"
+        "英数字6〜16文字で入力してください。",
+        "en": "That password has the wrong format (it was not sent to the card). "
+        "Type 6 to 16 letters and digits.",
     },
     "tries_left": {"ja": "残り回数: {tries_left}", "en": "Tries left: {tries_left}"},
     "check_origin": {
@@ -121,8 +151,17 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "ja": "完了しました。この画面を閉じて元のページに戻ってください。",
         "en": "Done. Close this window and return to the site.",
     },
+    "failed_next": {
+        "ja": "この画面を閉じて、元のページからやり直してください。",
+        "en": "Close this window and try again from the site.",
+    },
     "starting": {"ja": "カードを確認しています…", "en": "Checking the card…"},
     "working": {"ja": "カードで署名しています…", "en": "Signing with the card…"},
+    "pin_on_stdin": {
+        "ja": "暗証番号は jpki-bridge を起動した端末に入力してください。",
+        "en": "Type the PIN in the terminal where jpki-bridge runs.",
+    },
+    "check_again": {"ja": "最新の状態を表示する", "en": "Show the current state"},
     "other_language": {"ja": "English", "en": "日本語"},
 }
 

@@ -12,16 +12,20 @@ framed (``frame-ancestors 'none'``) and runs no script at all.
 from __future__ import annotations
 
 import hmac
+import time
 from typing import Any
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 
 from client_bridge import errors, guard, messages
-from client_bridge.broker import DONE, FAILED, PIN_REQUIRED, Broker, Operation
+from client_bridge.broker import DONE, FAILED, PIN_REQUIRED, STARTING, WORKING, Broker, Operation
 from client_bridge.pin import Pin
 
 PREFIX = "/pin/"
 bp = Blueprint("pin", __name__, url_prefix="/pin", template_folder="templates")
+SETTLE = 10.0
+"""Seconds the page waits for the card to be read (``starting``) or to sign (``working``) before it
+answers; the page does not refresh itself, which would be a time limit (WCAG 2.2.1)."""
 CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
     "frame-ancestors 'none'; base-uri 'none'"
@@ -50,7 +54,7 @@ def render(op: Operation, problem: str | None = None, status: int = 200) -> Any:
         other=next(other for other in messages.LANGUAGES if other != lang),
         t=lambda key, **values: messages.text(key, lang, **values),
         show_form=op.state == PIN_REQUIRED and not stdin,
-        refresh=not op.finished and not (op.state == PIN_REQUIRED and not stdin),
+        pending=not op.finished and not (op.state == PIN_REQUIRED and not stdin),
         problem=problem,
         error=error,
         done=op.state == DONE,
@@ -62,13 +66,21 @@ def render(op: Operation, problem: str | None = None, status: int = 200) -> Any:
             "Content-Security-Policy": CSP,
             "X-Frame-Options": "DENY",
             "Content-Language": lang,
+            # Browsers send ``Origin: null`` with a form POST from a no-referrer page, which
+            # the Origin check above must refuse: same-origin keeps our own origin on our form
+            # and still gives other sites nothing.
+            "Referrer-Policy": "same-origin",
         },
     )
 
 
 @bp.get("/<op_id>")
 def show(op_id: str) -> Any:
-    return render(broker().get(op_id))
+    op = broker().get(op_id)
+    deadline = time.monotonic() + SETTLE
+    while op.state in (STARTING, WORKING) and (left := deadline - time.monotonic()) > 0:
+        broker().wait(op, left, op.state)
+    return render(op)
 
 
 @bp.post("/<op_id>")
@@ -88,7 +100,9 @@ def submit(op_id: str) -> Any:
         try:
             pin = Pin(op.request.kind, request.form.get("pin", ""))
         except errors.PinFormat:
-            return render(op, problem=messages.text("pin_format", language()), status=400)
+            purpose = "authenticate" if op.request.kind == "auth" else "sign"
+            problem = messages.text("pin_format_" + purpose, language())
+            return render(op, problem=problem, status=400)
         broker().give_pin(op, pin)
     broker().wait_finished(op, 10.0)
     return redirect(url_for("pin.show", op_id=op.id, lang=language()), code=303)

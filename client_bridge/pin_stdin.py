@@ -1,9 +1,10 @@
 """``--pin-stdin``: the PIN as one line on standard input, for headless use and automation.
 
 The prompt goes to stderr and names the requesting origin, the service, the key and the tries
-left, as the PIN page does. Standard input is read byte by byte straight from the file descriptor,
-so only this operation's line is consumed (the next line waits for the next operation) and no
-Python buffer keeps a copy. On a terminal, echo is switched off while the PIN is typed.
+left, as the PIN page does; for a document also its title, summary and digest fingerprint.
+Standard input is read byte by byte straight from the file descriptor, so only this operation's
+line is consumed (the next line waits for the next operation) and no Python buffer keeps a copy.
+On a terminal, echo is switched off while the PIN is typed.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import termios
 from collections.abc import Callable, Iterator
 
 from client_bridge import errors, messages
-from client_bridge.operation import Prompt
+from client_bridge.operation import Document, Prompt
 from client_bridge.pin import Pin
 
 POLL_SECONDS = 0.2
@@ -30,6 +31,8 @@ def describe(prompt: Prompt) -> str:
         f"{messages.text('requested_by', 'ja')}: {request.origin} / "
         f"{messages.text('service', 'ja')}: {request.service}",
     ]
+    if request.document is not None:
+        lines += _document_lines(request.document)
     if prompt.tries_left is not None:
         lines += [
             messages.text("tries_left", lang, tries_left=prompt.tries_left)
@@ -38,6 +41,20 @@ def describe(prompt: Prompt) -> str:
     if prompt.last_try:
         lines += [messages.text("last_try", lang) for lang in messages.LANGUAGES]
     return "\n".join(lines)
+
+
+def _document_lines(document: Document) -> list[str]:
+    """Title, summary and fingerprint in both languages, and what to compare (§8)."""
+    lines = []
+    for lang in messages.LANGUAGES:
+        lines += [
+            f"{messages.text('purpose', lang)}: {messages.text('purpose_document', lang)}",
+            f"{messages.text('document_title', lang)}: {document.title}",
+            f"{messages.text('document_summary', lang)}: {document.summary}",
+            f"{messages.text('document_fingerprint', lang)}: {document.fingerprint}",
+            messages.text("check_document", lang),
+        ]
+    return lines
 
 
 @contextlib.contextmanager

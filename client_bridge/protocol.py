@@ -4,6 +4,10 @@ The card signs SHA-256 DigestInfo(SHA-256(SHA-256(origin) || SHA-256(challenge))
 the ``Origin`` header the browser sent with the request, never a value from the request body, so a
 page can only obtain signatures bound to its own origin: a phishing page's signature fails at the
 IdP, which recomputes the value with its own origin.
+
+Document signing (bridge-protocol.md §8) signs DigestInfo(SHA-256, digest) for a digest the IdP
+computed (for CMS, of the DER signedAttrs), so the signature fits a standard CMS/PAdES container;
+what binds it to the request is the allow-list, the bridge's own screen and the result's echoes.
 """
 
 from __future__ import annotations
@@ -11,7 +15,9 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import unicodedata
 from dataclasses import dataclass
+from typing import ClassVar
 
 from client_bridge import errors
 
@@ -22,8 +28,20 @@ ALGORITHM = "RS256"
 """RSASSA-PKCS1-v1_5 with SHA-256 over the signed value (RFC 7518 §3.3 name)."""
 SHA256_DIGEST_INFO_PREFIX = bytes.fromhex("3031300d060960864801650304020105000420")
 """DER of DigestInfo{sha256, NULL} up to the 32-byte digest (RFC 8017 §9.2 note 1)."""
+DOCUMENT_PURPOSE = "document"
+DOCUMENT_FORMAT = "jpki-sha256-digest-v1"
+"""Names the document construction: the card signs DigestInfo(SHA-256, digest) exactly (§8)."""
 CHALLENGE_BYTES = 32
+DIGEST_BYTES = 32
 SERVICE_MAX = 80
+TITLE_MAX = 100
+SUMMARY_MAX = 500
+FINGERPRINT_BYTES = 8
+"""64 bits of the digest shown to the citizen: enough that no one can make another document
+whose fingerprint matches the one the IdP's review page showed (a second preimage)."""
+FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+"""Control, format (bidi overrides, zero-width), surrogate, private-use, unassigned and line
+or paragraph separators: each could make the text on the PIN screen differ from what it seems."""
 
 
 def b64url(data: bytes) -> str:
@@ -31,25 +49,56 @@ def b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
+def _parse_32_bytes(text: object, field: str) -> bytes:
+    """Exactly 32 bytes as 43 canonical base64url characters (bridge-protocol.md §2)."""
+    if not isinstance(text, str) or not text.isascii():
+        raise errors.BadRequest(f"the {field} must be a base64url string", field=field)
+    try:
+        raw = base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
+    except (binascii.Error, ValueError):
+        raise errors.BadRequest(f"the {field} is not base64url", field=field) from None
+    if len(raw) != DIGEST_BYTES or b64url(raw) != text:
+        raise errors.BadRequest(f"the {field} must be 32 bytes in canonical base64url", field=field)
+    return raw
+
+
 def parse_challenge(text: object) -> bytes:
     """The IdP's one-time challenge: exactly 32 bytes as 43 canonical base64url characters."""
-    if not isinstance(text, str) or not text.isascii():
-        raise errors.BadRequest("the challenge must be a base64url string")
-    try:
-        challenge = base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
-    except (binascii.Error, ValueError):
-        raise errors.BadRequest("the challenge is not base64url") from None
-    if len(challenge) != CHALLENGE_BYTES or b64url(challenge) != text:
-        raise errors.BadRequest("the challenge must be 32 bytes in canonical base64url")
-    return challenge
+    return _parse_32_bytes(text, "challenge")
+
+
+def parse_digest(text: object) -> bytes:
+    """The SHA-256 digest the IdP computed for a document: 32 bytes, 43 base64url characters."""
+    return _parse_32_bytes(text, "digest")
+
+
+def parse_display_text(text: object, field: str, limit: int) -> str:
+    """A document's title or summary: 1-``limit`` characters that display as what they are.
+
+    Shown on the PIN screen as the site's claim, never trusted; refused rather than cleaned up,
+    so the IdP learns at once that its text would not be shown as it meant.
+    """
+    if not isinstance(text, str) or not text.strip() or len(text) > limit:
+        raise errors.BadRequest(f"{field} must be text of 1-{limit} characters", field=field)
+    if any(unicodedata.category(char) in FORBIDDEN_CATEGORIES for char in text):
+        raise errors.BadRequest(f"{field} must not contain control characters", field=field)
+    return text.strip()
+
+
+def fingerprint(digest: bytes) -> str:
+    """The digest's first 8 bytes as upper-case hex in groups of four (§8), e.g. 9F86-D081-…."""
+    text = digest[:FINGERPRINT_BYTES].hex().upper()
+    return "-".join(text[index : index + 4] for index in range(0, len(text), 4))
 
 
 def parse_service(text: object) -> str:
     """The service's display name the page states; shown as the page's claim, never trusted."""
     if not isinstance(text, str) or not 1 <= len(text.strip()) <= SERVICE_MAX:
-        raise errors.BadRequest(f"service must be a name of 1-{SERVICE_MAX} characters")
+        raise errors.BadRequest(
+            f"service must be a name of 1-{SERVICE_MAX} characters", field="service"
+        )
     if not text.isprintable():
-        raise errors.BadRequest("service must be printable text")
+        raise errors.BadRequest("service must be printable text", field="service")
     return text.strip()
 
 
@@ -60,7 +109,14 @@ def signed_value(origin: str, challenge: bytes) -> bytes:
 
 def digest_info(origin: str, challenge: bytes) -> bytes:
     """The 51 bytes sent to COMPUTE DIGITAL SIGNATURE; the card adds the PKCS#1 v1.5 padding."""
-    return SHA256_DIGEST_INFO_PREFIX + hashlib.sha256(signed_value(origin, challenge)).digest()
+    return sha256_digest_info(hashlib.sha256(signed_value(origin, challenge)).digest())
+
+
+def sha256_digest_info(digest: bytes) -> bytes:
+    """DigestInfo(SHA-256, digest): the only shape of input the bridge ever gives the card."""
+    if len(digest) != DIGEST_BYTES:
+        raise ValueError("a SHA-256 digest is 32 bytes")
+    return SHA256_DIGEST_INFO_PREFIX + digest
 
 
 @dataclass(frozen=True)
@@ -88,3 +144,34 @@ class SignatureResult:
             "algorithm": ALGORITHM,
             "format": FORMAT,
         }
+
+
+@dataclass(frozen=True)
+class DocumentSignatureResult:
+    """A document signature (bridge-protocol.md §8): ``digest`` in place of ``challenge``.
+
+    ``origin``, ``purpose`` and ``digest`` are echoes that let the IdP see at once that this is
+    the answer to the request it stored; it verifies with its own digest, never with the echo.
+    """
+
+    origin: str
+    digest: bytes
+    certificate: bytes
+    signature: bytes
+    purpose: ClassVar[str] = DOCUMENT_PURPOSE
+
+    def to_json(self) -> dict[str, str | int]:
+        return {
+            "version": VERSION,
+            "purpose": self.purpose,
+            "origin": self.origin,
+            "digest": b64url(self.digest),
+            "certificate": b64url(self.certificate),
+            "signature": b64url(self.signature),
+            "algorithm": ALGORITHM,
+            "format": DOCUMENT_FORMAT,
+        }
+
+
+Result = SignatureResult | DocumentSignatureResult
+"""What an operation returns: a login/identity proof or a document signature."""

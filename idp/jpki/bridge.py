@@ -34,7 +34,7 @@ class BridgeResult:
 
     @classmethod
     def parse(cls, data: bytes | str | dict) -> BridgeResult:
-        body = _load(data)
+        body = load_object(data)
         if set(body) != FIELDS:
             raise Malformed("result fields are not exactly those of version 1")
         if body["version"] != VERSION or isinstance(body["version"], bool):
@@ -55,7 +55,8 @@ class BridgeResult:
         )
 
 
-def _load(data: bytes | str | dict) -> dict:
+def load_object(data: bytes | str | dict) -> dict:
+    """The result as a JSON object from untrusted input, within the size limit, or Malformed."""
     if isinstance(data, dict):
         return data
     if not isinstance(data, bytes | str) or len(data) > MAX_RESULT_BYTES:

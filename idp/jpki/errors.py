@@ -184,3 +184,10 @@ class OriginMismatch(JpkiValidationError):
     """The bridge signed for another origin than ours (a phishing page asked it)."""
 
     reason = "origin_mismatch"
+
+
+class DigestMismatch(JpkiValidationError):
+    """A document signature for another digest than the one the IdP stored (bridge-protocol.md
+    §8): the document changed after the citizen reviewed it, or the answer is another request's."""
+
+    reason = "digest_mismatch"

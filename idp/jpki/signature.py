@@ -18,10 +18,12 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 
 from idp.jpki.errors import BadSignature, Malformed
 
 SIGNATURE_BYTES = 256
+DIGEST_BYTES = 32
 SHA256_DIGEST_INFO_PREFIX = bytes.fromhex("3031300d060960864801650304020105000420")
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -59,10 +61,35 @@ def verify_signature(
     certificate: x509.Certificate, signature: bytes, origin: str, challenge: bytes
 ) -> None:
     """RSASSA-PKCS1-v1_5 with SHA-256 over the signed value, or ``BadSignature``."""
+    digest = hashlib.sha256(signed_value(origin, challenge)).digest()
+    if not _verifies(certificate, signature, digest):
+        raise BadSignature("the signature does not verify over this origin and challenge")
+
+
+def verify_digest_signature(certificate: x509.Certificate, signature: bytes, digest: bytes) -> None:
+    """RSASSA-PKCS1-v1_5 over DigestInfo(SHA-256, ``digest``) exactly (bridge-protocol.md §8):
+    the document signature that goes into a CMS SignerInfo, or ``BadSignature``."""
+    if len(digest) != DIGEST_BYTES:
+        raise ValueError("the expected digest must be a 32-byte SHA-256 value")
+    if not _verifies(certificate, signature, digest):
+        raise BadSignature("the signature does not verify over this digest")
+
+
+def _verifies(certificate: x509.Certificate, signature: bytes, digest: bytes) -> bool:
+    """The card's PKCS#1 v1.5 signature of DigestInfo(SHA-256, digest), with the card's key."""
     key = certificate.public_key()
     if not isinstance(key, rsa.RSAPublicKey) or len(signature) != SIGNATURE_BYTES:
         raise BadSignature("not a 256-byte RSA signature")
     try:
-        key.verify(signature, signed_value(origin, challenge), padding.PKCS1v15(), hashes.SHA256())
+        key.verify(signature, digest, padding.PKCS1v15(), Prehashed(hashes.SHA256()))
     except InvalidSignature:
-        raise BadSignature("the signature does not verify over this origin and challenge") from None
+        return False
+    return True
+
+
+def origin_bytes(origin: str) -> bytes:
+    """An echoed origin in canonical form for a constant-time comparison; b"" if it is no origin."""
+    try:
+        return canonical_origin(origin).encode("ascii")
+    except Malformed:
+        return b""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -25,7 +26,7 @@ from idp.jpki.facts import BasicFourFacts, read_basic_four_facts
 from idp.jpki.path import validate_path
 from idp.jpki.revocation import RevocationChecker, RevocationStatus
 from idp.jpki.settings import CertificateType, JpkiSettings, RevocationPolicy
-from idp.jpki.signature import canonical_origin, verify_signature
+from idp.jpki.signature import canonical_origin, origin_bytes, verify_signature
 
 
 class Purpose(StrEnum):
@@ -69,8 +70,13 @@ class JpkiValidator:
         *,
         revocation_policy: RevocationPolicy | None = None,
         signature: tuple[bytes, str, bytes] | None = None,
+        proof: Callable[[x509.Certificate], None] | None = None,
     ) -> ValidatedCertificate:
-        """All checks for ``purpose``; ``signature`` = (signature, own origin, stored challenge)."""
+        """All checks for ``purpose``; ``signature`` = (signature, own origin, stored challenge).
+
+        ``proof`` checks another kind of signature with the certificate, at the same step, once
+        profile, path and revocation have passed (document signing, idp/jpki/document.py).
+        """
         if not isinstance(certificate, x509.Certificate):
             certificate = load_certificate(certificate)
         kind = CERTIFICATE_FOR[Purpose(purpose)]
@@ -82,6 +88,8 @@ class JpkiValidator:
         status = self.revocation.check(certificate, anchor, kind, now, revocation_policy)
         if signature is not None:
             verify_signature(certificate, *signature)
+        if proof is not None:
+            proof(certificate)
         facts = read_basic_four_facts(certificate) if kind is CertificateType.SIGN else None
         return ValidatedCertificate(kind, certificate, anchor, status, facts)
 
@@ -105,15 +113,8 @@ class JpkiValidator:
         own = canonical_origin(origin)
         if parsed.purpose != Purpose(purpose):
             raise Malformed("the bridge answered for another purpose")
-        if not hmac.compare_digest(_origin_bytes(parsed.origin), own.encode("ascii")):
+        if not hmac.compare_digest(origin_bytes(parsed.origin), own.encode("ascii")):
             raise OriginMismatch("the bridge signed for another origin")
         return self.validate(
             parsed.certificate, purpose, now, signature=(parsed.signature, own, stored)
         )
-
-
-def _origin_bytes(origin: str) -> bytes:
-    try:
-        return canonical_origin(origin).encode("ascii")
-    except Malformed:
-        return b""

@@ -178,6 +178,17 @@ def test_a_wrong_pin_fails_the_operation_with_tries_left(client: FlaskClient) ->
     assert set(done["message"]) == {"ja", "en"}
 
 
+def test_the_failure_that_leaves_one_try_says_the_next_is_the_last(client: FlaskClient) -> None:
+    for tries_left in (2, 1):
+        op = call(
+            client, "GET", f"/v1/operations/{start(client).json['id']}?wait=5&state=starting"
+        ).json
+        path, _, token = pin_page(client, op)
+        submit_pin(client, path, token, "9999")
+        done = wait_done(client, op)
+        assert (done["tries_left"], done["last_try"]) == (tries_left, tries_left == 1)
+
+
 def test_a_second_operation_while_one_runs_is_busy(client: FlaskClient) -> None:
     first = start(client)
     second = start(client, "/v1/sign")

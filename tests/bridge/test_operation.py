@@ -90,4 +90,4 @@ def test_a_pin_for_the_other_key_is_refused_before_verify(connector, connection)
 def test_a_signature_that_does_not_match_the_certificate_is_refused(connector) -> None:
     result = perform(request(), connector, Typist(KeyKind.AUTH, AUTH_PIN))
     with pytest.raises(errors.CardError, match="does not match"):
-        check_signature(result.certificate, result.signature, b"another value")
+        check_signature(result.certificate, result.signature, bytes(32))

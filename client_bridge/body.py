@@ -1,0 +1,68 @@
+"""The JSON bodies that start an operation, parsed into an :class:`operation.Request`.
+
+``POST /v1/authenticate`` takes ``{"challenge", "service"[, "version"]}``; ``POST /v1/sign``
+takes the same for identity verification, or ``{"purpose": "document", "digest", "title",
+"summary", "service"[, "version"]}`` for a document (bridge-protocol.md §8). Every member is
+checked here, before the card or the one-operation lock is touched, and an unknown, missing or
+bad member is a ``bad_request`` naming the member: a bad body starts nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from client_bridge import errors, protocol
+from client_bridge.operation import Document, Request
+from client_bridge.pin import KeyKind
+
+CHALLENGE_FIELDS = frozenset({"challenge", "service"})
+DOCUMENT_FIELDS = frozenset({"purpose", "digest", "title", "summary", "service"})
+OPTIONAL = frozenset({"version"})
+
+
+def parse(kind: KeyKind, body: object, origin: str) -> Request:
+    """The request for ``kind``'s endpoint; ``origin`` is the checked ``Origin`` header."""
+    if not isinstance(body, dict):
+        raise errors.BadRequest("the body must be a JSON object")
+    _check_version(body)
+    if body.get("purpose", protocol.DOCUMENT_PURPOSE) != protocol.DOCUMENT_PURPOSE:
+        raise errors.BadRequest('"purpose" is given only as "document"', field="purpose")
+    if "purpose" in body:
+        if kind is not KeyKind.SIGN:
+            raise errors.BadRequest("documents are signed at /v1/sign", field="purpose")
+        _check_members(body, DOCUMENT_FIELDS)
+        return Request(kind, origin, None, protocol.parse_service(body["service"]),
+                       _document(body))  # fmt: skip
+    _check_members(body, CHALLENGE_FIELDS)
+    return Request(
+        kind=kind,
+        origin=origin,
+        challenge=protocol.parse_challenge(body["challenge"]),
+        service=protocol.parse_service(body["service"]),
+    )
+
+
+def _check_version(body: dict[str, Any]) -> None:
+    version = body.get("version", protocol.VERSION)
+    if version != protocol.VERSION or isinstance(version, bool):
+        raise errors.BadRequest(
+            f"this bridge speaks protocol version {protocol.VERSION} only", field="version"
+        )
+
+
+def _check_members(body: dict[str, Any], required: frozenset[str]) -> None:
+    """Exactly ``required`` plus the optional ones; the first offender is named."""
+    unknown = sorted(set(body) - required - OPTIONAL)
+    if unknown:
+        raise errors.BadRequest(f"unknown member {unknown[0]!r}", field=unknown[0])
+    missing = sorted(required - set(body))
+    if missing:
+        raise errors.BadRequest(f"missing member {missing[0]!r}", field=missing[0])
+
+
+def _document(body: dict[str, Any]) -> Document:
+    return Document(
+        digest=protocol.parse_digest(body["digest"]),
+        title=protocol.parse_display_text(body["title"], "title", protocol.TITLE_MAX),
+        summary=protocol.parse_display_text(body["summary"], "summary", protocol.SUMMARY_MAX),
+    )
