@@ -1,1 +1,46 @@
-"""idp."""
+"""The identity provider: ``create_app(config)`` builds it like flaskr (style.md habit 10).
+
+Each package contributes ``init_app``; each surface is a blueprint. The configuration is checked
+before anything is bound, so a refused setting stops the process with its reason.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask
+
+from .config import Config, load_config
+
+
+def _instance_secret(instance_path: str) -> str:
+    """A secret generated once per instance folder, for development and testing only."""
+    path = Path(instance_path) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+def create_app(config: Config | None = None, instance_path: str | None = None) -> Flask:
+    """The IdP app for ``config`` (default: ``load_config()`` from IDP_CONFIG and IDP_*)."""
+    config = (config or load_config()).check()
+    app = Flask(__name__, instance_path=instance_path)
+    if not config.secret_key:
+        config = dataclasses.replace(config, secret_key=_instance_secret(app.instance_path))
+    app.config["SECRET_KEY"] = config.secret_key
+    app.config["SESSION_COOKIE_SECURE"] = config.issuer.startswith("https:")
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    app.extensions["idp.config"] = config
+
+    from . import login, oidc, storage
+
+    storage.init_app(app, config)
+    oidc.init_app(app, config)
+    login.init_app(app, config)
+    return app

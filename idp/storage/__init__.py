@@ -1,1 +1,27 @@
 """The IdP's state: durable (SQLAlchemy) and ephemeral (Redis or in-process, always with a TTL)."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app
+
+from ..config import Config
+from . import db as _db
+from .ephemeral import EphemeralStore, MemoryStore, RedisStore
+
+
+def make_ephemeral_store(config: Config) -> EphemeralStore:
+    """Redis when configured, else this process's memory (``Config.check`` refused the rest)."""
+    if config.ephemeral.redis_url:
+        return RedisStore.from_url(config.ephemeral.redis_url, config.ephemeral.key_prefix)
+    return MemoryStore()
+
+
+def init_app(app: Flask, config: Config) -> None:
+    """Bind the database and the ephemeral store chosen by configuration."""
+    _db.init_app(app, config.database.url or _db.default_url(app))
+    app.extensions["idp.ephemeral"] = make_ephemeral_store(config)
+
+
+def ephemeral() -> EphemeralStore:
+    """The current app's ephemeral store."""
+    return current_app.extensions["idp.ephemeral"]

@@ -1,0 +1,187 @@
+"""The ``idp`` command (issue 5 §5): run, db, keys, client — all on the configuration of ``run``.
+
+Built on Flask's ``FlaskGroup`` so every command runs inside the app built by ``create_app()``
+from IDP_CONFIG and IDP_* variables; ``idp db …`` is Flask-Migrate's group. Output meant for
+scripts is one JSON object per line.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, ScriptInfo
+from werkzeug.serving import run_simple
+
+from . import create_app
+from .config import ConfigError
+from .jpki.cli import jpki as jpki_cli
+from .oidc import clients, key_ring, keys, sealer
+from .storage import db as storage_db
+
+
+def _app():
+    """Build the app, turning a refused configuration into a one-line error, not a traceback."""
+    try:
+        return create_app()
+    except ConfigError as e:
+        raise click.ClickException(f"configuration refused: {e}") from None
+
+
+main = FlaskGroup(
+    create_app=_app,
+    add_default_commands=False,
+    add_version_option=False,
+    load_dotenv=False,
+    help="The jpki-idp OpenID Connect provider.",
+)
+
+
+def _config():
+    return current_app.extensions["idp.config"]
+
+
+def _emit(obj: dict) -> None:
+    click.echo(json.dumps(obj, separators=(",", ":"), sort_keys=True))
+
+
+@main.command("run")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+def run(host: str, port: int) -> None:
+    """Serve the IdP (development server; use a WSGI server such as gunicorn in production)."""
+    if not _config().database.url:
+        storage_db.upgrade()  # the zero-configuration SQLite file: create or update its schema
+    elif not storage_db.schema_is_current():
+        raise click.ClickException("the database schema is not current: run `idp db upgrade`")
+    if _config().environment == "production":
+        click.echo(
+            "idp run uses the development server; serve production with a WSGI server, "
+            "e.g. gunicorn 'idp:create_app()'",
+            err=True,
+        )
+    keys.ensure_keys(_config(), sealer(), int(time.time()))
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    run_simple(host, port, app, threaded=True)
+
+
+@main.group("keys")
+def keys_group() -> None:
+    """Token-signing keys."""
+
+
+@keys_group.command("list")
+def keys_list() -> None:
+    """One line per key: kid, alg, state and its times (never the private part)."""
+    keys.ensure_keys(_config(), sealer(), int(time.time()))
+    for row in keys.SigningKey.query.order_by(keys.SigningKey.alg, keys.SigningKey.created_at):
+        _emit(
+            {
+                "kid": row.kid,
+                "alg": row.alg,
+                "state": row.state,
+                "created_at": row.created_at,
+                "activated_at": row.activated_at,
+                "retire_at": row.retire_at,
+            }
+        )
+
+
+@keys_group.command("rotate")
+@click.option("--force", is_flag=True, help="Promote next keys even if published too recently.")
+def keys_rotate(force: bool) -> None:
+    """Next keys start signing, current keys retire, new next keys are published."""
+    try:
+        rows = keys.rotate(_config(), sealer(), int(time.time()), force=force)
+    except keys.RotationRefused as e:
+        raise click.ClickException(f"{e} (wait, or pass --force)") from None
+    key_ring().forget()
+    for row in rows:
+        _emit({"kid": row.kid, "alg": row.alg, "state": row.state})
+
+
+@main.group("client")
+def client_group() -> None:
+    """Relying-party clients."""
+
+
+@client_group.command("add")
+@click.option("--name", required=True)
+@click.option("--redirect-uri", "redirect_uris", multiple=True, required=True)
+@click.option("--jwks-file", type=click.File("r"))
+@click.option("--jwks-uri")
+@click.option("--auth-method", required=True, type=click.Choice(clients.AUTH_METHODS))
+@click.option("--require-par", is_flag=True)
+@click.option("--require-dpop", is_flag=True)
+@click.option("--subject-type", default="pairwise", type=click.Choice(clients.SUBJECT_TYPES))
+@click.option("--sector-identifier-uri")
+@click.option("--backchannel-logout-uri")
+@click.option("--post-logout-redirect-uri", "post_logout_redirect_uris", multiple=True)
+def client_add(name, redirect_uris, jwks_file, jwks_uri, auth_method, **policy) -> None:
+    """Register a client; print one JSON line with client_id (and client_secret if any)."""
+    try:
+        jwks = json.load(jwks_file) if jwks_file else None
+        client, secret = clients.register_client(
+            name,
+            list(redirect_uris),
+            auth_method,
+            jwks=jwks,
+            jwks_uri=jwks_uri,
+            post_logout_redirect_uris=list(policy.pop("post_logout_redirect_uris")),
+            production=_config().environment == "production",
+            **policy,
+        )
+    except json.JSONDecodeError as e:
+        raise click.ClickException(f"--jwks-file is not JSON ({e})") from None
+    except clients.ClientRejected as e:
+        raise click.ClickException(str(e)) from None
+    out = {"client_id": client.client_id, "token_endpoint_auth_method": auth_method}
+    if secret:
+        out["client_secret"] = secret
+    _emit(out)
+
+
+@client_group.command("list")
+def client_list() -> None:
+    """One JSON line per client."""
+    for c in storage_db.db.session.execute(storage_db.db.select(clients.Client)).scalars():
+        _emit(
+            {
+                "client_id": c.client_id,
+                "name": c.name,
+                "token_endpoint_auth_method": c.token_endpoint_auth_method,
+            }
+        )
+
+
+@client_group.command("show")
+@click.argument("client_id")
+def client_show(client_id: str) -> None:
+    """Everything about one client except its secret."""
+    client = clients.find_client(client_id)
+    if client is None:
+        raise click.ClickException(f"no client {client_id}")
+    _emit(client.describe())
+
+
+@client_group.command("remove")
+@click.argument("client_id")
+def client_remove(client_id: str) -> None:
+    """Delete a client; its tokens stop validating with it."""
+    if not clients.remove_client(client_id):
+        raise click.ClickException(f"no client {client_id}")
+    _emit({"client_id": client_id, "removed": True})
+
+
+@main.group("jpki")
+@click.pass_context
+def jpki_group(ctx: click.Context) -> None:
+    """JPKI certificate checks for operators (idp/jpki/cli.py), on this configuration."""
+    app = ctx.ensure_object(ScriptInfo).load_app()
+    ctx.obj = app.extensions["idp.config"].jpki  # the JpkiSettings the jpki commands look up
+
+
+for _name, _command in jpki_cli.commands.items():
+    jpki_group.add_command(_command, _name)

@@ -1,0 +1,270 @@
+"""The IdP's one configuration: typed, documented, checked before anything starts.
+
+Read from a TOML file named by ``IDP_CONFIG`` (sections are the blocks below) and then from
+``IDP_*`` environment variables, which win. ``check()`` refuses, with a sentence that says why,
+anything that would make the IdP unsafe or silently wrong: dev settings in production, the test
+authenticator outside testing, several processes without Redis. Nothing else in ``idp/`` reads
+``os.environ``. See style.md habit 9.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from .jpki.settings import CertificateType, JpkiSettings, RevocationPolicy
+
+Environment = Literal["development", "testing", "production"]
+SIGNING_ALGORITHMS = ("RS256", "PS256", "ES256")
+
+
+class ConfigError(ValueError):
+    """The configuration is unusable; the message names the setting and the reason."""
+
+
+@dataclass(frozen=True)
+class DatabaseConfig:
+    """Durable state (clients, signing keys, refresh-token families)."""
+
+    url: str = ""
+    """SQLAlchemy URL. Empty: SQLite file ``idp.sqlite3`` in the instance folder (development).
+    Production needs PostgreSQL, e.g. ``postgresql+psycopg://idp@db/idp``."""
+
+
+@dataclass(frozen=True)
+class EphemeralConfig:
+    """Short-lived state (codes, PAR requests, replay caches), always with a TTL."""
+
+    redis_url: str = ""
+    """Redis URL. Empty: the in-process store, which only one process can see."""
+    key_prefix: str = "idp:"
+    """Prefix of every Redis key, so deployments can share a server."""
+
+
+@dataclass(frozen=True)
+class KeysConfig:
+    """Token-signing keys (issue 5 §3): one ring per algorithm, rotated with overlap."""
+
+    default_algorithm: str = "RS256"
+    """Algorithm of ID tokens and access tokens unless a client registered another."""
+    algorithms: tuple[str, ...] = SIGNING_ALGORITHMS
+    """Algorithms offered in discovery; each gets its own key (RFC 7517 ``alg`` per key)."""
+    min_publish_seconds: int = 3600
+    """How long a next key must have been in JWKS before ``idp keys rotate`` lets it sign,
+    so relying parties that cache JWKS already know it. Seconds."""
+    reload_seconds: float = 30.0
+    """How long a process trusts its cached key ring before re-reading the database, so a key
+    rotated by another process is served here within this time. Seconds."""
+
+
+@dataclass(frozen=True)
+class TokensConfig:
+    """Lifetimes, in seconds. Short by default: FAPI 2.0 favours short-lived credentials."""
+
+    authorization_code: int = 60
+    par_request: int = 60
+    id_token: int = 300
+    access_token: int = 300
+    refresh_token: int = 8 * 3600
+    client_assertion_max_age: int = 300
+    """Largest ``exp - now`` accepted in a private_key_jwt assertion (RFC 7523 §3)."""
+    login_transaction: int = 600
+    """Time a person has to complete the login step once an authorization request is valid."""
+    session: int = 1800
+    """Single sign-on session at the IdP (reused without a new card login unless prompt/max_age
+    or acr_values demand one)."""
+
+
+@dataclass(frozen=True)
+class LoginConfig:
+    """The login step (issue 5 §4)."""
+
+    test_authenticator: bool = False
+    """Log in without a card, as the subject named in the request. Only ``testing`` may enable it;
+    development and production refuse it."""
+
+
+@dataclass(frozen=True)
+class AdminConfig:
+    """The administrative surface."""
+
+    registration_token: str = ""
+    """Bearer credential for dynamic client registration (RFC 7591). Empty: registration off."""
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything the IdP needs. Defaults serve ``idp run`` on a laptop, nothing more."""
+
+    environment: Environment = "development"
+    """``development`` (default), ``testing`` (test suites) or ``production``."""
+    issuer: str = "http://127.0.0.1:8000"
+    """The issuer identifier (OIDC Discovery §3); https and no query or fragment in production."""
+    secret_key: str = ""
+    """Secret for sessions and for the key that encrypts signing keys at rest. Empty outside
+    production: generated once and kept in the instance folder. 32+ characters in production."""
+    processes: int = 1
+    """IdP processes sharing this state (workers × hosts). More than one needs Redis."""
+    database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    ephemeral: EphemeralConfig = field(default_factory=EphemeralConfig)
+    keys: KeysConfig = field(default_factory=KeysConfig)
+    tokens: TokensConfig = field(default_factory=TokensConfig)
+    login: LoginConfig = field(default_factory=LoginConfig)
+    admin: AdminConfig = field(default_factory=AdminConfig)
+    jpki: JpkiSettings = field(default_factory=JpkiSettings)
+    """The JPKI core's own block (``idp/jpki/settings.py``: trust anchors, revocation, OCSP, CRL),
+    ``[jpki]`` in the file; per-type tables are keyed ``auth`` / ``sign``."""
+
+    def check(self) -> Config:
+        """Refuse unsafe or inconsistent settings; return self so calls chain."""
+        for problem in _problems(self):
+            raise ConfigError(problem)
+        return self
+
+
+def _problems(c: Config):
+    """Yield each reason to refuse ``c``, most fundamental first."""
+    if c.environment not in ("development", "testing", "production"):
+        yield f"environment must be development, testing or production, not {c.environment!r}"
+    url = urlsplit(c.issuer)
+    if url.scheme not in ("http", "https") or not url.netloc or url.query or url.fragment:
+        yield f"issuer {c.issuer!r} must be an http(s) URL without query or fragment"
+    if c.processes < 1:
+        yield "processes must be at least 1"
+    if c.processes > 1 and not c.ephemeral.redis_url:
+        yield (
+            f"processes is {c.processes} but IDP_REDIS_URL is empty: the in-process store is "
+            "invisible to the other processes, so codes, PAR requests and replay caches would "
+            "be lost or accepted twice. Configure Redis or run one process."
+        )
+    bad = [a for a in c.keys.algorithms if a not in SIGNING_ALGORITHMS]
+    if bad or c.keys.default_algorithm not in c.keys.algorithms:
+        yield f"keys: algorithms must be among {SIGNING_ALGORITHMS} and include the default"
+    for name, value in dataclasses.asdict(c.tokens).items():
+        if value <= 0:
+            yield f"tokens.{name} must be a positive number of seconds"
+    if c.login.test_authenticator and c.environment != "testing":
+        yield "login.test_authenticator logs anyone in without a card: only testing may enable it"
+    if c.environment == "production":
+        yield from _production_problems(c, url.scheme)
+
+
+def _production_problems(c: Config, scheme: str):
+    """Dev conveniences that production must not inherit by accident."""
+    if scheme != "https":
+        yield "production issuer must use https"
+    if len(c.secret_key) < 32:
+        yield "production needs IDP_SECRET_KEY of at least 32 characters"
+    if not c.database.url.startswith("postgresql"):
+        yield "production needs PostgreSQL in IDP_DATABASE_URL (SQLite is the development store)"
+    if c.keys.min_publish_seconds < 300:
+        yield "production keys.min_publish_seconds below 300 lets a key sign before RPs know it"
+    if c.jpki.allow_test_roots:
+        yield "production refuses jpki.allow_test_roots: sandbox roots would let test cards log in"
+    if not c.jpki.trust_anchors:
+        yield "production needs jpki.trust_anchors (the J-LIS roots); without them no card is valid"
+
+
+ENV_VARIABLES: dict[str, tuple[str, ...]] = {
+    "IDP_ENV": ("environment",),
+    "IDP_ISSUER": ("issuer",),
+    "IDP_SECRET_KEY": ("secret_key",),
+    "IDP_PROCESSES": ("processes",),
+    "IDP_DATABASE_URL": ("database", "url"),
+    "IDP_REDIS_URL": ("ephemeral", "redis_url"),
+    "IDP_ADMIN_TOKEN": ("admin", "registration_token"),
+}
+"""The environment variables read, and the setting each one fills."""
+
+
+def load_config(environ: Mapping[str, str] | None = None) -> Config:
+    """The checked configuration from ``IDP_CONFIG`` (a TOML file) and ``IDP_*`` variables."""
+    environ = os.environ if environ is None else environ
+    data: dict[str, Any] = {}
+    if path := environ.get("IDP_CONFIG"):
+        try:
+            with open(path, "rb") as f:
+                data = tomllib.load(f)
+        except (OSError, tomllib.TOMLDecodeError) as e:
+            raise ConfigError(f"IDP_CONFIG={path}: cannot read it ({e})") from None
+    for name, (*blocks, key) in ENV_VARIABLES.items():
+        if name in environ:
+            target = data
+            for block in blocks:
+                target = target.setdefault(block, {})
+            target[key] = environ[name]
+    return from_mapping(data).check()
+
+
+def from_mapping(data: Mapping[str, Any], cls: type = Config, where: str = "") -> Any:
+    """Build ``cls`` from nested mappings, converting and naming every bad or unknown key."""
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        if key not in fields:
+            raise ConfigError(f"unknown setting {where}{key}")
+        default = fields[key].default_factory  # type: ignore[misc]
+        if default is JpkiSettings:
+            values[key] = _jpki_settings(value, f"{where}{key}.")
+        elif dataclasses.is_dataclass(default):
+            if not isinstance(value, Mapping):
+                raise ConfigError(f"{where}{key} must be a table of settings")
+            values[key] = from_mapping(value, default, f"{where}{key}.")
+        else:
+            values[key] = _convert(value, fields[key].default, f"{where}{key}")
+    return cls(**values)
+
+
+JPKI_PER_TYPE = {
+    "trust_anchors": Path,
+    "revocation": RevocationPolicy,
+    "ocsp_urls": str,
+    "crl_urls": str,
+    "delta_crl_urls": str,
+}
+"""JpkiSettings fields that are tables keyed by certificate type, and their value types."""
+
+
+def _jpki_settings(data: Any, where: str) -> JpkiSettings:
+    """The ``[jpki]`` block: per-type tables keyed ``auth``/``sign``, then scalar settings."""
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{where.rstrip('.')} must be a table of settings")
+    scalars = {k: v for k, v in data.items() if k not in JPKI_PER_TYPE}
+    values = vars(from_mapping(scalars, JpkiSettings, where))
+    for key, kind in JPKI_PER_TYPE.items():
+        if key not in data:
+            continue
+        table = data[key]
+        if not isinstance(table, Mapping):
+            raise ConfigError(f"{where}{key} must be a table keyed auth/sign")
+        try:
+            values[key] = {CertificateType(t): kind(v) for t, v in table.items()}
+        except ValueError as e:
+            raise ConfigError(f"{where}{key}: {e}") from None
+    return JpkiSettings(**values)
+
+
+def _convert(value: Any, default: Any, name: str) -> Any:
+    """Coerce strings from the environment to the type of the field's default."""
+    try:
+        if isinstance(default, bool):
+            if isinstance(value, str):
+                if value.lower() not in ("true", "false", "1", "0"):
+                    raise ValueError(value)
+                return value.lower() in ("true", "1")
+            return bool(value)
+        if isinstance(default, int | float):
+            return type(default)(value)
+        if isinstance(default, Path):
+            return Path(value)
+        if isinstance(default, tuple):
+            return tuple(value.split(",") if isinstance(value, str) else value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name}={value!r} is not a {type(default).__name__}") from None
+    return value

@@ -1,0 +1,59 @@
+"""The login step as an interface (issue 5 §4), and the acr values this IdP defines.
+
+The OIDC core validates an authorization request, then hands a ``LoginTransaction`` to the
+configured ``Authenticator``. The authenticator (the card flow of the citizen-flow issue; the test
+authenticator in ``idp.login.testing``) does its own pages and, when the person is proven, calls
+``idp.oidc.authorize.finish_login`` with a ``LoginResult``. Nothing here knows about cards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from flask.typing import ResponseReturnValue
+
+ACR_CARD_AUTH = "urn:jpki-idp:acr:card-auth"
+"""Login with the My Number Card's user-authentication certificate (利用者証明用電子証明書):
+possession of the card and knowledge of its 4-digit PIN, certificate valid and not revoked."""
+
+ACR_SIGN_IDENTITY = "urn:jpki-idp:acr:sign-cert-identity"
+"""Identity verification with the signing certificate (署名用電子証明書): as above with the
+6–16 character PIN, and the basic four facts read from a valid, unrevoked certificate."""
+
+ACR_VALUES = (ACR_CARD_AUTH, ACR_SIGN_IDENTITY)
+"""Supported acr values, weakest first. Anything else in ``acr_values`` is refused."""
+
+AMR_CARD = ("hwk", "pin", "sc", "mfa")
+"""RFC 8176 methods of both card logins: hardware key, PIN, smart card, two factors."""
+
+
+@dataclass(frozen=True)
+class LoginTransaction:
+    """What the authenticator needs to run one login; ``id`` resumes it."""
+
+    id: str
+    client_name: str
+    acr: str
+    """The acr the login must reach (chosen from the request's acr_values, else the default)."""
+    login_hint: str | None = None
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    """A proven person: an opaque internal account id, never shown to relying parties."""
+
+    account_id: str
+    acr: str
+    auth_time: int
+    amr: tuple[str, ...] = AMR_CARD
+    claims: Mapping[str, Any] = field(default_factory=dict)
+    """Claims the login established and may be released with consent (e.g. verified name)."""
+
+
+class Authenticator(Protocol):
+    """A way to prove who the person is, chosen by configuration."""
+
+    def begin(self, transaction: LoginTransaction) -> ResponseReturnValue:
+        """Start the login; eventually some request calls ``finish_login(transaction.id, …)``."""

@@ -1,0 +1,58 @@
+"""Which claims are released where: scopes (OIDC Core §5.4) and the ``claims`` parameter (§5.5).
+
+Only claims the login established (``LoginResult.claims``) can be released, and only those the
+relying party asked for. Scope-requested claims go to userinfo; ``claims.id_token`` members go in
+the ID token. ``sub`` is always there and is the pairwise subject.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from authlib.oauth2.rfc6749 import InvalidRequestError, scope_to_list
+
+SCOPE_CLAIMS = {
+    "profile": ("name", "family_name", "given_name", "birthdate", "gender"),
+    "address": ("address",),
+}
+SUPPORTED_SCOPES = ("openid", "profile", "address")
+SUPPORTED_CLAIMS = ("sub", "acr", "amr", "auth_time", *SCOPE_CLAIMS["profile"], "address")
+
+
+def parse_claims_request(raw: str | None) -> dict[str, dict[str, Any]]:
+    """The ``claims`` parameter as {"id_token": {...}, "userinfo": {...}}; malformed → refused."""
+    if not raw:
+        return {}
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        raise InvalidRequestError("'claims' is not JSON") from None
+    if not isinstance(value, dict) or not set(value) <= {"id_token", "userinfo"}:
+        raise InvalidRequestError("'claims' must be an object with id_token and/or userinfo")
+    for member in value.values():
+        if member is not None and not isinstance(member, dict):
+            raise InvalidRequestError("'claims' members must be objects")
+        for spec in (member or {}).values():
+            if spec is not None and not isinstance(spec, dict):
+                raise InvalidRequestError("each requested claim must be null or an object")
+    return {k: v or {} for k, v in value.items()}
+
+
+def requested_acr_values(claims_request: Mapping[str, Any]) -> list[str]:
+    """acr values asked for through ``claims.id_token.acr`` (values or value)."""
+    spec = claims_request.get("id_token", {}).get("acr") or {}
+    values = spec.get("values") or ([spec["value"]] if "value" in spec else [])
+    return [v for v in values if isinstance(v, str)]
+
+
+def release(
+    available: Mapping[str, Any], scope: str, claims_request: Mapping[str, Any]
+) -> tuple[dict, dict]:
+    """(ID-token claims, userinfo claims) from what the login established."""
+    wanted_userinfo = {c for s in scope_to_list(scope) or [] for c in SCOPE_CLAIMS.get(s, ())}
+    wanted_userinfo |= set(claims_request.get("userinfo", {}))
+    wanted_id_token = set(claims_request.get("id_token", {}))
+    pick = lambda names: {n: available[n] for n in sorted(names) if n in available}  # noqa: E731
+    return pick(wanted_id_token), pick(wanted_userinfo)

@@ -1,0 +1,93 @@
+"""private_key_jwt client authentication (RFC 7523 §2.2, OIDC Core §9) with FAPI 2.0 limits.
+
+Authlib's ``JWTBearerClientAssertion`` verifies signature, iss = sub = client_id, aud and exp. We
+add: ``aud`` is the issuer or the token / PAR endpoint and nothing else (RFC 9700 §2.3, the
+audience-injection fix); ``exp`` at most ``client_assertion_max_age`` ahead; ``jti`` single use
+through the ephemeral store for as long as the assertion could be valid.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable
+
+import requests
+from authlib.oauth2.rfc6749 import InvalidClientError
+from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
+
+from ..config import Config
+from ..storage.ephemeral import EphemeralStore
+
+LEEWAY = 30
+"""Seconds of clock skew tolerated on exp/nbf/iat."""
+JWKS_CACHE = 300
+"""Seconds a client's jwks_uri document is reused before it is fetched again."""
+JWKS_TIMEOUT = 5
+JWKS_MAX_BYTES = 64 * 1024
+
+
+class PrivateKeyJWT(JWTBearerClientAssertion):
+    """The ``private_key_jwt`` method, registered under that name."""
+
+    CLIENT_AUTH_METHOD = "private_key_jwt"
+
+    def __init__(
+        self,
+        config: Config,
+        store_getter: Callable[[], EphemeralStore],
+        endpoint_urls: Callable[[], list[str]],
+    ) -> None:
+        super().__init__(validate_jti=True, leeway=LEEWAY)
+        self._config = config
+        self._store: Callable[[], EphemeralStore] = store_getter
+        self._endpoint_urls = endpoint_urls
+
+    def get_audiences(self) -> list[str]:
+        return [self._config.issuer, *self._endpoint_urls()]
+
+    def verify_claims(self, claims: jwt.Claims) -> None:
+        aud = claims.get("aud")
+        if isinstance(aud, list) and len(aud) != 1:
+            raise InvalidClientError(description="client assertion 'aud' must be one value")
+        super().verify_claims(claims)
+        exp = claims["exp"]
+        if not isinstance(exp, int | float) or exp - time.time() > (
+            self._config.tokens.client_assertion_max_age
+        ):
+            raise InvalidClientError(description="client assertion 'exp' is too far ahead")
+
+    def validate_jti(self, claims, jti) -> bool:
+        """First use of this (client, jti) within the assertion's possible lifetime."""
+        if not isinstance(jti, str) or not jti or len(jti) > 256:
+            return False
+        ttl = self._config.tokens.client_assertion_max_age + 2 * LEEWAY
+        return self._store().add(f"jti:client:{claims['sub']}:{jti}", b"1", ttl)
+
+    def resolve_client_public_key(self, client) -> KeySet:
+        jwks = client.jwks or (self._fetch(client.jwks_uri) if client.jwks_uri else None)
+        if not jwks:
+            raise InvalidClientError(description="the client has no usable jwks")
+        try:
+            return KeySet.import_key_set(jwks)
+        except (JoseError, ValueError, TypeError, KeyError):
+            raise InvalidClientError(description="the client's jwks is not a JWK Set") from None
+
+    def _fetch(self, uri: str) -> dict | None:
+        """The client's JWK Set from its jwks_uri, cached for JWKS_CACHE seconds."""
+        store, key = self._store(), "jwks_uri:" + hashlib.sha256(uri.encode()).hexdigest()
+        if cached := store.get(key):
+            return json.loads(cached)
+        try:
+            answer = requests.get(uri, timeout=JWKS_TIMEOUT, allow_redirects=False)
+            jwks = answer.json() if answer.status_code == 200 else None
+        except (requests.RequestException, ValueError):
+            return None
+        if isinstance(jwks, dict) and len(answer.content) <= JWKS_MAX_BYTES:
+            store.set(key, json.dumps(jwks).encode(), JWKS_CACHE)
+            return jwks
+        return None

@@ -1,0 +1,155 @@
+"""Registering relying parties: one validation path for ``idp client add`` and RFC 7591.
+
+Every rule here fails closed with a ``ClientRejected`` naming the field, which RFC 7591 maps to
+``invalid_redirect_uri`` / ``invalid_client_metadata``. Pairwise subjects (OIDC Core §8.1) need
+one sector: the host of ``sector_identifier_uri``, else the single host of all redirect URIs.
+The admin who registers a sector_identifier_uri vouches for it; its content is not fetched.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from urllib.parse import urlsplit
+
+from flask import g, has_request_context
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
+
+from ..storage.db import db
+from ..storage.models import Client, secret_digest
+from .sectors import SectorRejected, sector_of
+
+AUTH_METHODS = ("private_key_jwt", "client_secret_basic")
+SUBJECT_TYPES = ("pairwise", "public")
+LOOPBACK = ("127.0.0.1", "[::1]", "localhost")
+
+
+class ClientRejected(ValueError):
+    """Client metadata we refuse; ``error`` is the RFC 7591 §3.2.2 code."""
+
+    def __init__(self, message: str, error: str = "invalid_client_metadata") -> None:
+        super().__init__(message)
+        self.error = error
+
+
+def check_redirect_uri(uri: str, production: bool) -> None:
+    """Absolute, no fragment (RFC 6749 §3.1.2), https except loopback outside production."""
+    parts = urlsplit(uri)
+    if parts.scheme not in ("https", "http") or not parts.netloc or parts.fragment or "#" in uri:
+        raise ClientRejected(
+            f"redirect URI {uri!r} must be absolute without fragment", "invalid_redirect_uri"
+        )
+    if parts.scheme == "http" and (production or parts.hostname not in LOOPBACK):
+        raise ClientRejected(f"redirect URI {uri!r} must use https", "invalid_redirect_uri")
+
+
+def check_jwks(jwks: dict) -> dict:
+    """A JWK Set of public keys only: a private key here would be a leaked client secret."""
+    try:
+        keys = KeySet.import_key_set(jwks)
+    except (JoseError, ValueError, TypeError, KeyError) as e:
+        raise ClientRejected(f"jwks is not a valid JWK Set ({e})") from None
+    if not keys.keys or any(k.is_private for k in keys.keys):
+        raise ClientRejected("jwks must hold at least one key and no private keys")
+    return jwks
+
+
+def register_client(
+    name: str,
+    redirect_uris: list[str],
+    auth_method: str,
+    *,
+    jwks: dict | None = None,
+    jwks_uri: str | None = None,
+    require_par: bool = False,
+    require_dpop: bool = False,
+    subject_type: str = "pairwise",
+    sector_identifier_uri: str | None = None,
+    backchannel_logout_uri: str | None = None,
+    post_logout_redirect_uris: list[str] | None = None,
+    production: bool = False,
+) -> tuple[Client, str | None]:
+    """Validate, store and return the client and its secret (client_secret_basic only)."""
+    if not name or not redirect_uris:
+        raise ClientRejected("a client needs a name and at least one redirect URI")
+    for uri in redirect_uris:
+        check_redirect_uri(uri, production)
+    if auth_method not in AUTH_METHODS:
+        raise ClientRejected(f"token_endpoint_auth_method must be one of {AUTH_METHODS}")
+    if auth_method == "client_secret_basic" and production:
+        raise ClientRejected("client_secret_basic is for development clients only")
+    if auth_method == "private_key_jwt" and not (jwks or jwks_uri):
+        raise ClientRejected("private_key_jwt needs jwks or jwks_uri")
+    if jwks and jwks_uri:
+        raise ClientRejected("give jwks or jwks_uri, not both (RFC 7591 section 2)")
+    if jwks_uri:
+        try:
+            check_redirect_uri(jwks_uri, production)  # same rule: https, loopback http in dev
+        except ClientRejected:
+            raise ClientRejected("jwks_uri must be an https URL") from None
+    if subject_type not in SUBJECT_TYPES:
+        raise ClientRejected(f"subject_type must be one of {SUBJECT_TYPES}")
+    if backchannel_logout_uri:
+        check_redirect_uri(backchannel_logout_uri, production)
+    for uri in post_logout_redirect_uris or []:
+        check_redirect_uri(uri, production)
+    metadata = {
+        "client_name": name,
+        "redirect_uris": list(redirect_uris),
+        "token_endpoint_auth_method": auth_method,
+        "grant_types": ["authorization_code", "refresh_token"],
+        "response_types": ["code"],
+        "scope": "openid profile",
+    }
+    optional = {
+        "jwks": jwks and check_jwks(jwks),
+        "jwks_uri": jwks_uri,
+        "sector_identifier_uri": sector_identifier_uri,
+        "backchannel_logout_uri": backchannel_logout_uri,
+        "post_logout_redirect_uris": list(post_logout_redirect_uris or []),
+    }
+    metadata.update({k: v for k, v in optional.items() if v})
+    try:
+        sector = sector_of(redirect_uris, sector_identifier_uri, production)
+    except SectorRejected as e:
+        raise ClientRejected(str(e)) from None
+    secret = secrets.token_urlsafe(32) if auth_method == "client_secret_basic" else None
+    client = Client(
+        client_id=secrets.token_hex(16),  # hex: never starts with "-", safe on a command line
+        client_secret=secret_digest(secret) if secret else None,
+        client_id_issued_at=int(time.time()),
+        name=name,
+        require_par=require_par,
+        require_dpop=require_dpop,
+        subject_type=subject_type,
+        sector_identifier=sector,
+    )
+    client.set_client_metadata(metadata)
+    db.session.add(client)
+    db.session.commit()
+    return client, secret
+
+
+def find_client(client_id: str) -> Client | None:
+    """The client with this id, or None (ids are opaque strings, compared exactly).
+
+    Within one HTTP request the answer is remembered: Authlib asks several times per request.
+    """
+    if not isinstance(client_id, str) or not client_id or len(client_id) > 64:
+        return None
+    seen = g.setdefault("idp_clients", {}) if has_request_context() else {}
+    if client_id not in seen:
+        query = db.select(Client).filter_by(client_id=client_id)
+        seen[client_id] = db.session.execute(query).scalar_one_or_none()
+    return seen[client_id]
+
+
+def remove_client(client_id: str) -> bool:
+    """Delete the client; True if it existed."""
+    client = find_client(client_id)
+    if client is None:
+        return False
+    db.session.delete(client)
+    db.session.commit()
+    return True

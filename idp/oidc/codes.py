@@ -1,0 +1,102 @@
+"""Authorization codes in the ephemeral store: short TTL, single use, bound to their client.
+
+A code is a 256-bit random value; the store key is its SHA-256, so the store (Redis) never holds a
+usable code. ``take`` deletes while reading, so two racing token requests cannot both redeem it
+(RFC 6749 §4.1.2, RFC 9700 §4.2.1). The record implements Authlib's ``AuthorizationCodeMixin``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+from authlib.oidc.core import AuthorizationCodeMixin
+
+from ..storage.ephemeral import EphemeralStore
+
+
+def _key(code: str) -> str:
+    return "code:" + hashlib.sha256(code.encode()).hexdigest()
+
+
+@dataclass
+class AuthorizationCode(AuthorizationCodeMixin):
+    """Everything the token endpoint needs, decided at the authorization endpoint."""
+
+    client_id: str
+    redirect_uri: str
+    scope: str
+    sub: str
+    auth_time: int
+    acr: str
+    amr: list[str]
+    code_challenge: str
+    code_challenge_method: str
+    nonce: str | None = None
+    sid: str | None = None
+    dpop_jkt: str | None = None
+    id_token_claims: dict = field(default_factory=dict)
+    userinfo_claims: dict = field(default_factory=dict)
+
+    def get_redirect_uri(self) -> str:
+        return self.redirect_uri
+
+    def get_scope(self) -> str:
+        return self.scope
+
+    def get_nonce(self) -> str | None:
+        return self.nonce
+
+    def get_auth_time(self) -> int:
+        return self.auth_time
+
+    def get_acr(self) -> str:
+        return self.acr
+
+    def get_amr(self) -> list[str]:
+        return list(self.amr)
+
+
+def remember_redeemed(store: EphemeralStore, code: str, family_id: str, ttl: float) -> None:
+    """Keep a tombstone of a redeemed code, naming the token family it produced."""
+    store.set("used-" + _key(code), family_id.encode(), ttl)
+
+
+def redeemed_family(store: EphemeralStore, code: str) -> str | None:
+    """The family a code already produced, if this code was redeemed before (a replay)."""
+    if not isinstance(code, str) or not code or len(code) > 512:
+        return None
+    raw = store.get("used-" + _key(code))
+    return raw.decode() if raw else None
+
+
+def save_code(store: EphemeralStore, code: str, record: AuthorizationCode, ttl: float) -> None:
+    store.set(_key(code), json.dumps(dataclasses.asdict(record)).encode(), ttl)
+
+
+def take_code(store: EphemeralStore, code: str) -> AuthorizationCode | None:
+    """The record, removed from the store; None if unknown, expired or already used."""
+    if not isinstance(code, str) or not code or len(code) > 512:
+        return None
+    raw = store.take(_key(code))
+    return AuthorizationCode(**json.loads(raw)) if raw else None
+
+
+@dataclass(frozen=True)
+class EndUser:
+    """The person as one client sees them at the token endpoint: a ``sub``, never an account."""
+
+    sub: str
+    auth_time: int
+    acr: str
+    amr: tuple[str, ...]
+    dpop_jkt: str | None = None
+
+    def get_user_id(self) -> str:
+        return self.sub
+
+    @classmethod
+    def from_code(cls, code: AuthorizationCode) -> EndUser:
+        return cls(code.sub, code.auth_time, code.acr, tuple(code.amr), code.dpop_jkt)

@@ -1,0 +1,69 @@
+"""Discovery metadata (OIDC Discovery §3, RFC 8414 §2) that tells the truth (issue 5 §2).
+
+Only what is implemented is advertised: code flow, S256, private_key_jwt and (development)
+client_secret_basic, PAR, RFC 9207 ``iss``, pairwise and public subjects, our acr values. Authlib's
+``AuthorizationServerMetadata`` validates the document in the tests.
+"""
+
+from __future__ import annotations
+
+from flask import url_for
+
+from ..config import Config
+from .authenticator import ACR_VALUES
+from .claims import SUPPORTED_CLAIMS, SUPPORTED_SCOPES
+from .dpop import ALGORITHMS as DPOP_ALGORITHMS
+
+
+def metadata(config: Config) -> dict:
+    """The provider metadata; endpoint URLs are built under the issuer."""
+
+    def url(endpoint: str) -> str:
+        return config.issuer.rstrip("/") + url_for(endpoint)
+
+    auth_methods = ["private_key_jwt"]
+    if config.environment != "production":
+        auth_methods.append("client_secret_basic")
+    algorithms = list(config.keys.algorithms)
+    return {
+        "issuer": config.issuer,
+        "authorization_endpoint": url("oidc.authorize"),
+        "token_endpoint": url("oidc.token"),
+        "userinfo_endpoint": url("oidc.userinfo"),
+        **(
+            {"registration_endpoint": url("oidc.register")}
+            if config.admin.registration_token
+            else {}
+        ),
+        "jwks_uri": url("oidc.jwks"),
+        "pushed_authorization_request_endpoint": url("oidc.par"),
+        "revocation_endpoint": url("oidc.revoke"),
+        "end_session_endpoint": url("oidc.logout"),
+        "backchannel_logout_supported": True,
+        "backchannel_logout_session_supported": True,
+        "revocation_endpoint_auth_methods_supported": auth_methods,
+        "revocation_endpoint_auth_signing_alg_values_supported": ["RS256", "PS256", "ES256"],
+        "introspection_endpoint": url("oidc.introspect"),
+        "introspection_endpoint_auth_methods_supported": auth_methods,
+        "introspection_endpoint_auth_signing_alg_values_supported": ["RS256", "PS256", "ES256"],
+        "require_pushed_authorization_requests": False,
+        "scopes_supported": list(SUPPORTED_SCOPES),
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "code_challenge_methods_supported": ["S256"],
+        "subject_types_supported": ["pairwise", "public"],
+        "id_token_signing_alg_values_supported": algorithms,
+        "token_endpoint_auth_methods_supported": auth_methods,
+        "token_endpoint_auth_signing_alg_values_supported": ["RS256", "PS256", "ES256"],
+        "authorization_response_iss_parameter_supported": True,
+        "dpop_signing_alg_values_supported": list(DPOP_ALGORITHMS),
+        "acr_values_supported": list(ACR_VALUES),
+        "claims_supported": list(SUPPORTED_CLAIMS),
+        "claims_parameter_supported": True,
+        "request_parameter_supported": False,
+        "request_uri_parameter_supported": False,
+        "prompt_values_supported": ["none", "login", "consent"],
+        "claim_types_supported": ["normal"],
+        "ui_locales_supported": ["ja", "en"],
+    }

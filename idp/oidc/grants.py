@@ -1,0 +1,137 @@
+"""The authorization code grant with this IdP's request policy (issue 5 §3, FAPI 2.0 §5.3.2).
+
+Authlib's ``AuthorizationCodeGrant`` does the RFC 6749 steps; the checks below run, in this
+order, after Authlib has validated client, redirect URI and scope, so every refusal is returned to
+the (already verified) redirect URI with ``state`` and ``iss``. The order is a list, not a set of
+hooks, so it is reviewable.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import ClassVar
+
+from authlib.oauth2.rfc6749 import InvalidRequestError, grants
+from flask import g
+
+from .authenticator import ACR_CARD_AUTH, ACR_VALUES
+from .claims import parse_claims_request, requested_acr_values
+from .codes import AuthorizationCode, EndUser, redeemed_family, save_code, take_code
+from .dpop import bind
+from .refresh import revoke_family_by_id
+
+PROMPTS = {"none", "login", "consent"}
+
+
+def check_pushed(grant) -> None:
+    """RFC 9126 §6: a client registered with require_par may not send a plain request."""
+    if grant.request.client.require_par and not getattr(grant.request.payload, "pushed", False):
+        raise InvalidRequestError("this client must use pushed authorization requests (PAR)")
+
+
+def check_unsupported_parameters(grant) -> None:
+    """Request objects and other response modes are not offered; say so instead of ignoring."""
+    data = grant.request.payload.data
+    if data.get("request") or data.get("request_uri"):
+        raise InvalidRequestError("'request' and 'request_uri' are only accepted through PAR")
+    if data.get("response_mode") not in (None, "query"):
+        raise InvalidRequestError("only response_mode=query is supported")
+
+
+def check_prompt_and_max_age(grant) -> None:
+    """OIDC Core §3.1.2.1: known prompt values, none alone; max_age a non-negative integer;
+    RFC 9449 §10: dpop_jkt a thumbprint."""
+    data = grant.request.payload.data
+    prompts = (data.get("prompt") or "").split()
+    if not set(prompts) <= PROMPTS or ("none" in prompts and len(prompts) > 1):
+        raise InvalidRequestError("'prompt' must be none, or any of login and consent")
+    jkt = data.get("dpop_jkt")
+    if jkt is not None and not re.fullmatch(r"[A-Za-z0-9_-]{43}", jkt):
+        raise InvalidRequestError("'dpop_jkt' must be a base64url SHA-256 JWK thumbprint")
+    max_age = data.get("max_age")
+    if max_age is not None and (not str(max_age).isdigit() or len(str(max_age)) > 9):
+        raise InvalidRequestError("'max_age' must be a non-negative integer")
+
+
+def required_acr(payload) -> list[str]:
+    """The acceptable acr values, best first; refuses a request none of whose values we offer."""
+    claims = parse_claims_request(payload.data.get("claims"))
+    requested = (payload.data.get("acr_values") or "").split() + requested_acr_values(claims)
+    if not requested:
+        return [ACR_CARD_AUTH]
+    supported = [v for v in requested if v in ACR_VALUES]
+    if not supported:
+        raise InvalidRequestError("none of the requested acr values is supported")
+    return supported
+
+
+POLICY = (check_pushed, check_unsupported_parameters, check_prompt_and_max_age)
+
+
+class CodeGrant(grants.AuthorizationCodeGrant):
+    """Authorization code only; codes live in the ephemeral store (``codes``)."""
+
+    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar = ["private_key_jwt", "client_secret_basic"]
+    AUTHORIZATION_CODE_LENGTH = 43
+    """43 characters of [A-Za-z0-9]: about 256 bits."""
+
+    def __init__(self, request, server) -> None:
+        super().__init__(request, server)
+        self.register_hook("after_validate_authorization_request_payload", self._policy)
+
+    @staticmethod
+    def validate_authorization_redirect_uri(request, client) -> str:
+        """FAPI 2.0 §5.3.2.2: redirect_uri is required, then matched exactly (never defaulted)."""
+        uri = request.payload.redirect_uri
+        if not uri:
+            raise InvalidRequestError("Missing 'redirect_uri'")
+        if not client.check_redirect_uri(uri):
+            raise InvalidRequestError("'redirect_uri' is not registered for this client")
+        return uri
+
+    def _policy(self, grant, redirect_uri) -> None:  # noqa: ARG002 (Authlib hook signature)
+        for check in POLICY:
+            check(self)
+        required_acr(self.request.payload)
+        parse_claims_request(self.request.payload.data.get("claims"))
+
+    def save_authorization_code(self, code: str, request) -> None:
+        approval = request.user
+        data = request.payload.data
+        record = AuthorizationCode(
+            client_id=request.client.client_id,
+            redirect_uri=request.payload.redirect_uri,
+            scope=request.scope,
+            sub=approval.sub,
+            auth_time=approval.login.auth_time,
+            acr=approval.login.acr,
+            amr=list(approval.login.amr),
+            code_challenge=data["code_challenge"],
+            code_challenge_method="S256",
+            nonce=data.get("nonce"),
+            sid=approval.sid,
+            dpop_jkt=data.get("dpop_jkt"),
+            id_token_claims=approval.id_token_claims,
+            userinfo_claims=approval.userinfo_claims,
+        )
+        services = self.server.services
+        save_code(services.store(), code, record, services.config.tokens.authorization_code)
+
+    def query_authorization_code(self, code, client) -> AuthorizationCode | None:
+        """Single use even when refused: a code presented by the wrong client is burnt. A code
+        presented again after it was redeemed revokes what it produced (RFC 6749 §4.1.2)."""
+        store = self.server.services.store()
+        record = take_code(store, code)
+        if record is None:
+            if family_id := redeemed_family(store, code):
+                revoke_family_by_id(family_id, store)
+            return None
+        return record if record.client_id == client.client_id else None
+
+    def delete_authorization_code(self, authorization_code) -> None:
+        """Nothing left to delete: ``take_code`` removed it when it was read."""
+
+    def authenticate_user(self, authorization_code: AuthorizationCode) -> EndUser:
+        jkt = bind(self.request.client, authorization_code.dpop_jkt, g.get("dpop_jkt"))
+        return dataclasses.replace(EndUser.from_code(authorization_code), dpop_jkt=jkt)

@@ -1,0 +1,87 @@
+"""Pushed Authorization Requests (RFC 9126): the endpoint and the authorize-side resolution.
+
+Modelled on Authlib's ``rfc9101`` extension: a ``before_get_authorization_grant`` hook replaces the
+front-channel parameters by the pushed ones. A request_uri is 256 random bits, stored under its
+SHA-256 with a short TTL (§2.2), bound to the client that pushed it (§4: the front-channel
+``client_id`` must match) and single use (§4: taken on first use, so reuse finds nothing).
+Only ``client_id`` and ``request_uri`` are read from the front channel (§4).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+
+from authlib.consts import default_json_headers
+from authlib.oauth2.rfc6749 import InvalidClientError, InvalidRequestError, OAuth2Error
+from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
+from authlib.oauth2.rfc9101.errors import InvalidRequestUriError
+
+from .dpop import InvalidDPoPProofError
+
+URN_PREFIX = "urn:ietf:params:oauth:request_uri:"
+CLIENT_AUTH_PARAMS = ("client_assertion", "client_assertion_type", "client_secret")
+
+
+class PushedPayload(BasicOAuth2Payload):
+    """Authorization parameters that came through PAR (checked by ``grants.check_pushed``)."""
+
+    pushed = True
+
+
+def _key(request_uri: str) -> str:
+    return "par:" + hashlib.sha256(request_uri.encode()).hexdigest()
+
+
+def push(server, request) -> tuple[int, dict, list]:
+    """RFC 9126 §2: authenticate the client, validate the request as /authorize would, store it."""
+    client = server.authenticate_client(request, server.CLIENT_AUTH_METHODS, endpoint="par")
+    form = request.form
+    if any(len(form.getlist(k)) > 1 for k in form):
+        raise InvalidRequestError("parameters must not be repeated")
+    if "request_uri" in form or "request" in form:
+        raise InvalidRequestError("'request_uri' and 'request' are not accepted here")
+    if form.get("client_id", client.client_id) != client.client_id:
+        raise InvalidClientError(description="'client_id' does not match the authenticated client")
+    params = {k: v for k, v in form.items() if k not in CLIENT_AUTH_PARAMS}
+    params["client_id"] = client.client_id
+    if "DPoP" in request.headers:  # RFC 9449 §10.1: the pushing key becomes dpop_jkt
+        url = server.services.config.issuer.rstrip("/") + "/par"
+        jkt = server.services.dpop.verify(request.headers, "POST", url)
+        if params.setdefault("dpop_jkt", jkt) != jkt:
+            raise InvalidDPoPProofError("dpop_jkt does not match the DPoP proof")
+    pushed = server.create_params_request(params, pushed=True)
+    try:
+        server.get_authorization_grant(pushed).validate_authorization_request()
+    except OAuth2Error as error:
+        error.redirect_uri = None  # §2.3: errors go in the PAR response, never to the browser
+        raise
+    request_uri = URN_PREFIX + secrets.token_urlsafe(32)
+    ttl = server.services.config.tokens.par_request
+    record = json.dumps({"client_id": client.client_id, "params": params}).encode()
+    server.services.store().set(_key(request_uri), record, ttl)
+    return 201, {"request_uri": request_uri, "expires_in": ttl}, default_json_headers
+
+
+class PushedAuthorizationRequests:
+    """Server extension: resolves ``request_uri`` at the authorization endpoint (RFC 9126 §4)."""
+
+    def __call__(self, server) -> None:
+        server.register_hook("before_get_authorization_grant", self.resolve)
+
+    def resolve(self, server, request) -> None:
+        request_uri = request.payload.data.get("request_uri")
+        if request_uri is None or isinstance(request.payload, PushedPayload):
+            return
+        client_id = request.payload.client_id
+        if not isinstance(request_uri, str) or not request_uri.startswith(URN_PREFIX):
+            raise InvalidRequestUriError("unknown request_uri")
+        store = server.services.store()
+        raw = store.get(_key(request_uri))
+        record = json.loads(raw) if raw else None
+        if record is None or not client_id or record["client_id"] != client_id:
+            raise InvalidRequestUriError("request_uri is unknown, expired, used or not yours")
+        if store.take(_key(request_uri)) is None:
+            raise InvalidRequestUriError("request_uri was used")
+        request.payload = PushedPayload(record["params"])

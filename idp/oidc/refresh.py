@@ -1,0 +1,117 @@
+"""Refresh tokens: rotated on every use, reuse revokes the family (RFC 9700 §4.14.2, issue 5 §3).
+
+Each token is 256 random bits stored as its SHA-256. Using one marks it used in the same UPDATE
+that checks it was unused, so two racing requests cannot both rotate it. A used token presented
+again means a copy exists: the family and its last access token are revoked. The family's lifetime
+is absolute (``tokens.refresh_token``); rotation never extends it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import time
+
+from authlib.oauth2.rfc6749 import grants
+from flask import g
+from sqlalchemy import update
+
+from ..storage.db import db
+from ..storage.models import RefreshToken, TokenFamily
+from .codes import EndUser
+from .dpop import bind
+from .tokens import grant_key
+
+
+def digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_family(client_id: str, sub: str, scope: str, grant: dict, lifetime: int) -> TokenFamily:
+    family = TokenFamily(
+        id=secrets.token_urlsafe(32),
+        client_id=client_id,
+        sub=sub,
+        sid=grant.get("sid"),
+        scope=scope,
+        grant=json.dumps(grant),
+        expires_at=int(time.time()) + lifetime,
+    )
+    db.session.add(family)
+    return family
+
+
+def add_token(family: TokenFamily, token: str, access_jti: str) -> None:
+    """Store a new refresh token in ``family`` and remember the access token issued with it."""
+    db.session.add(RefreshToken(token_hash=digest(token), family_id=family.id))
+    family.last_access_jti = access_jti
+    db.session.commit()
+
+
+def revoke_family(family: TokenFamily, store) -> None:
+    """Revoke every refresh token of the family and the access token issued last."""
+    family.revoked_at = int(time.time())
+    if family.last_access_jti:
+        store.delete(grant_key(family.last_access_jti))
+    db.session.commit()
+
+
+def revoke_family_by_id(family_id: str, store) -> None:
+    if (family := db.session.get(TokenFamily, family_id)) is not None:
+        revoke_family(family, store)
+
+
+def use_token(token: str, store) -> RefreshToken | None:
+    """The unused, live refresh token, now marked used; None (and revocation on reuse) otherwise."""
+    if not isinstance(token, str) or not token or len(token) > 256:
+        return None
+    row = db.session.get(RefreshToken, digest(token))
+    if row is None:
+        return None
+    family, now = row.family, int(time.time())
+    if family.revoked_at is not None or family.expires_at <= now:
+        return None
+    claimed = db.session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.token_hash == row.token_hash, RefreshToken.used_at.is_(None))
+        .values(used_at=now)
+    )
+    db.session.commit()
+    if claimed.rowcount != 1:
+        revoke_family(family, store)
+        return None
+    return row
+
+
+class RotatingRefreshToken:
+    """The ``TokenMixin`` view of a used refresh token that Authlib's grant works with."""
+
+    def __init__(self, row: RefreshToken) -> None:
+        self.family = row.family
+
+    def check_client(self, client) -> bool:
+        return self.family.client_id == client.client_id
+
+    def get_scope(self) -> str:
+        return self.family.scope
+
+
+class RefreshGrant(grants.RefreshTokenGrant):
+    """Authlib's refresh grant with rotation; always returns a new refresh token."""
+
+    TOKEN_ENDPOINT_AUTH_METHODS = ("private_key_jwt", "client_secret_basic")
+    INCLUDE_NEW_REFRESH_TOKEN = True
+
+    def authenticate_refresh_token(self, refresh_token: str) -> RotatingRefreshToken | None:
+        row = use_token(refresh_token, self.server.services.store())
+        return RotatingRefreshToken(row) if row else None
+
+    def authenticate_user(self, refresh_token: RotatingRefreshToken) -> EndUser:
+        family = refresh_token.family
+        grant = json.loads(family.grant)
+        jkt = bind(self.request.client, grant.get("dpop_jkt"), g.get("dpop_jkt"))
+        return EndUser(family.sub, grant["auth_time"], grant["acr"], tuple(grant["amr"]), jkt)
+
+    def revoke_old_credential(self, refresh_token: RotatingRefreshToken) -> None:
+        """Nothing more to do: ``use_token`` already marked it used."""

@@ -1,0 +1,173 @@
+"""The authorization server, composed in one function (style.md habit 2).
+
+Everything Authlib offers is registered here — the code grant with ``S256CodeChallenge`` and
+``IdTokenExtension`` (``OpenIDCode``), the rotating refresh grant, RFC 9207 ``iss``, client
+authentication methods, JWT access tokens, revocation, introspection, end-session and (with an
+admin credential) registration — plus our PAR extension. Policy lives in class constants and the
+grant's ordered list.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import ClassVar
+
+from authlib.common.urls import add_params_to_uri
+from authlib.integrations.flask_oauth2 import AuthorizationServer
+from authlib.oauth2.rfc6749 import OAuth2Request
+from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
+from authlib.oauth2.rfc9207 import IssuerParameter
+from flask import current_app, url_for
+
+from ..config import Config
+from ..storage.ephemeral import EphemeralStore
+from . import refresh
+from .claims import SUPPORTED_SCOPES
+from .client_auth import PrivateKeyJWT
+from .clients import find_client
+from .codes import remember_redeemed
+from .dpop import DPoP
+from .grants import CodeGrant
+from .introspection import Introspection
+from .keys import KeyRing
+from .logout import EndSession
+from .openid import IdTokenExtension
+from .par import PushedAuthorizationRequests, PushedPayload
+from .pkce import S256CodeChallenge
+from .registration import Registration
+from .revocation import Revocation
+from .subjects import SubjectMapper
+from .tokens import AccessTokenGenerator, jti_of, save_grant
+
+
+@dataclass(frozen=True)
+class Services:
+    """What the grant, extensions and views share; one per app."""
+
+    config: Config
+    store: Callable[[], EphemeralStore]
+    ring: Callable[[], KeyRing]
+    subjects: SubjectMapper
+    dpop: DPoP
+
+
+class ParamsRequest(OAuth2Request):
+    """An authorization request rebuilt from stored parameters (PAR, resumed logins)."""
+
+    def __init__(self, params: dict, pushed: bool, uri: str) -> None:
+        super().__init__("GET", uri)
+        self.payload = PushedPayload(params) if pushed else ResumedPayload(params)
+
+    @property
+    def args(self) -> dict:
+        return self.payload.data
+
+    @property
+    def form(self) -> dict:
+        return {}
+
+
+class ResumedPayload(BasicOAuth2Payload):
+    """Parameters of a plain (not pushed) request, kept while the person logged in."""
+
+    pushed = False
+
+
+class IdpServer(AuthorizationServer):
+    """Authlib's Flask server with our request plumbing and shared services."""
+
+    CLIENT_AUTH_METHODS: ClassVar = ["private_key_jwt", "client_secret_basic"]
+
+    def __init__(self, services: Services) -> None:
+        super().__init__(query_client=find_client, save_token=self._save_token)
+        self.services = services
+
+    def create_oauth2_request(self, request) -> OAuth2Request:
+        return (
+            request
+            if isinstance(request, OAuth2Request)
+            else super().create_oauth2_request(request)
+        )
+
+    def create_params_request(self, params: dict, pushed: bool) -> ParamsRequest:
+        return ParamsRequest(params, pushed, self.services.config.issuer)
+
+    def authorization_error(self, request, error):
+        """An authorization-endpoint error; redirected ones carry ``iss`` (RFC 9207 §2)."""
+        error.state = request.payload.state if request.payload else None
+        if error.redirect_uri:
+            error.redirect_uri = add_params_to_uri(
+                error.redirect_uri, {"iss": self.services.config.issuer}
+            )
+        return self.handle_error_response(request, error)
+
+    def _save_token(self, token: dict, request) -> None:
+        """Record the access token's grant; store the refresh token in its family."""
+        config, code = self.services.config, request.authorization_code
+        if code is not None:
+            grant = {
+                "auth_time": code.auth_time,
+                "acr": code.acr,
+                "amr": code.amr,
+                "sid": code.sid,
+                "dpop_jkt": request.user.dpop_jkt,
+                "claims": code.userinfo_claims,
+            }
+            family = refresh.new_family(
+                request.client.client_id, code.sub, code.scope, grant, config.tokens.refresh_token
+            )
+        else:
+            family = request.refresh_token.family
+            grant = json.loads(family.grant)
+        record = {
+            "client_id": family.client_id,
+            "sub": family.sub,
+            "scope": token["scope"],
+            "claims": grant["claims"],
+            "sid": grant["sid"],
+            "jkt": request.user.dpop_jkt,
+        }
+        save_grant(self.services.store(), token["access_token"], record, config.tokens.access_token)
+        if "refresh_token" in token:
+            refresh.add_token(family, token["refresh_token"], jti_of(token["access_token"]))
+        if code is not None:
+            remember_redeemed(
+                self.services.store(), request.form["code"], family.id, config.tokens.refresh_token
+            )
+
+
+class _Issuer(IssuerParameter):
+    def __init__(self, issuer: str) -> None:
+        self._issuer = issuer
+
+    def get_issuer(self) -> str:
+        return self._issuer
+
+
+def endpoint_urls() -> list[str]:
+    """URLs of endpoints that authenticate clients, which assertions may name as ``aud``."""
+    base = current_app.extensions["idp.config"].issuer.rstrip("/")
+    return [base + url_for(f"oidc.{name}") for name in ("token", "par", "revoke", "introspect")]
+
+
+def build_server(services: Services) -> IdpServer:
+    """The one place where the authorization server is assembled."""
+    config = services.config
+    server = IdpServer(services)
+    server.scopes_supported = list(SUPPORTED_SCOPES)
+    server.register_token_generator("default", AccessTokenGenerator(config, services.ring))
+    server.register_client_auth_method(
+        PrivateKeyJWT.CLIENT_AUTH_METHOD, PrivateKeyJWT(config, services.store, endpoint_urls)
+    )
+    server.register_grant(CodeGrant, [S256CodeChallenge(), IdTokenExtension(services)])
+    server.register_grant(refresh.RefreshGrant)
+    server.register_endpoint(Revocation)
+    server.register_endpoint(Introspection)
+    server.register_endpoint(EndSession)
+    if config.admin.registration_token:
+        server.register_endpoint(Registration)
+    server.register_extension(PushedAuthorizationRequests())
+    server.register_extension(_Issuer(config.issuer))
+    return server

@@ -1,0 +1,83 @@
+"""JWT access tokens (RFC 9068) and the grant record behind each one.
+
+The token is self-contained for resource servers that only verify signatures; the IdP's own
+resources (userinfo) also require its grant record in the ephemeral store, keyed by ``jti`` and
+expiring with the token, so revocation and logout take effect before ``exp``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+
+from authlib.common.security import generate_token
+from authlib.oauth2.rfc9068 import JWTBearerTokenGenerator
+from joserfc import jws, jwt
+
+from ..config import Config
+from ..storage.ephemeral import EphemeralStore
+from .keys import KeyRing
+
+
+class AccessTokenGenerator(JWTBearerTokenGenerator):
+    """Signs ``at+jwt`` tokens with the current key and names it in ``kid``."""
+
+    def __init__(self, config: Config, ring: Callable[[], KeyRing]) -> None:
+        super().__init__(
+            issuer=config.issuer,
+            alg=config.keys.default_algorithm,
+            refresh_token_generator=lambda *_, **__: generate_token(43),
+        )
+        self._config = config
+        self._ring = ring
+        self.expires_generator = config.tokens.access_token  # int: the same for every client
+
+    def generate(
+        self, grant_type, client, user=None, scope=None, expires_in=None, include_refresh_token=True
+    ) -> dict:
+        """RFC 9449 §5: a key-bound access token has token_type DPoP."""
+        token = super().generate(grant_type, client, user, scope, expires_in, include_refresh_token)
+        if user is not None and user.dpop_jkt:
+            token["token_type"] = "DPoP"  # noqa: S105 (a type name)
+        return token
+
+    def access_token_generator(self, client, grant_type, user, scope) -> str:  # noqa: ARG002
+        now = int(time.time())
+        claims = {
+            "iss": self.issuer,
+            "aud": self.issuer,
+            "sub": user.get_user_id(),
+            "client_id": client.get_client_id(),
+            "iat": now,
+            "exp": now + self._config.tokens.access_token,
+            "jti": generate_token(32),
+            "scope": scope,
+            "auth_time": user.auth_time,
+            "acr": user.acr,
+            "amr": list(user.amr),
+        }
+        if user.dpop_jkt:
+            claims["cnf"] = {"jkt": user.dpop_jkt}
+        key = self._ring().signing_key(self.alg)
+        return jwt.encode({"alg": self.alg, "typ": "at+jwt", "kid": key.kid}, claims, key)
+
+
+def grant_key(jti: str) -> str:
+    return "grant:" + jti
+
+
+def save_grant(store: EphemeralStore, access_token: str, record: dict, ttl: float) -> None:
+    """Remember what the token was granted for, under its ``jti``, for as long as it lives."""
+    claims = json.loads(jws.extract_compact(access_token.encode()).payload)
+    store.set(grant_key(claims["jti"]), json.dumps(record).encode(), ttl)
+
+
+def jti_of(access_token: str) -> str:
+    """The ``jti`` of an access token this server just made (no verification needed)."""
+    return json.loads(jws.extract_compact(access_token.encode()).payload)["jti"]
+
+
+def load_grant(store: EphemeralStore, jti: str) -> dict | None:
+    raw = store.get(grant_key(jti))
+    return json.loads(raw) if raw else None

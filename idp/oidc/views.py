@@ -1,0 +1,144 @@
+"""The provider's HTTP surface: one blueprint, each view a thin call into Authlib or our modules."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+
+from authlib.oauth2.rfc6749 import OAuth2Error
+from flask import Blueprint, current_app, g, jsonify, request, session, url_for
+from markupsafe import escape
+
+from . import authorize as authorize_flow
+from .discovery import metadata
+from .hygiene import one_client_auth as _one_client_auth
+from .hygiene import refuse_unprintable_protocol_values
+from .par import push
+from .userinfo import userinfo as userinfo_response
+
+bp = Blueprint("oidc", __name__)
+
+
+bp.before_request(refuse_unprintable_protocol_values)
+
+
+def _server():
+    return current_app.extensions["idp.oidc.server"]
+
+
+@bp.get("/.well-known/openid-configuration")
+@bp.get("/.well-known/oauth-authorization-server")
+def discovery():
+    response = jsonify(metadata(_server().services.config))
+    response.cache_control.max_age = 300
+    response.cache_control.public = True
+    return response
+
+
+@bp.get("/jwks")
+def jwks():
+    response = jsonify(_server().services.ring().jwks())
+    response.cache_control.max_age = 60
+    response.cache_control.public = True
+    return response
+
+
+@bp.route("/authorize", methods=["GET", "POST"])
+def authorize():
+    return authorize_flow.authorize()
+
+
+@bp.post("/par")
+def par():
+    server = _server()
+    oauth_request = server.create_oauth2_request(None)
+    try:
+        _one_client_auth()
+        return server.handle_response(*push(server, oauth_request))
+    except OAuth2Error as error:
+        return server.handle_error_response(oauth_request, error)
+
+
+@bp.post("/token")
+def token():
+    server = _server()
+    try:
+        _one_client_auth()
+        if "DPoP" in request.headers:
+            url = server.services.config.issuer.rstrip("/") + url_for("oidc.token")
+            g.dpop_jkt = server.services.dpop.verify(request.headers, "POST", url)
+    except OAuth2Error as error:
+        return server.handle_error_response(None, error)
+    return server.create_token_response()
+
+
+@bp.post("/revoke")
+def revoke():
+    return _endpoint("revocation")
+
+
+@bp.post("/introspect")
+def introspect():
+    return _endpoint("introspection")
+
+
+def _endpoint(name: str):
+    server = _server()
+    try:
+        _one_client_auth()
+    except OAuth2Error as error:
+        return server.handle_error_response(None, error)
+    return server.create_endpoint_response(name)
+
+
+@bp.post("/register")
+def register():
+    server = _server()
+    if not server.services.config.admin.registration_token:
+        return jsonify(error="invalid_request", error_description="registration is off"), 404
+    return server.create_endpoint_response("client_registration")
+
+
+@bp.route("/logout", methods=["GET", "POST"])
+def logout():
+    """RP-initiated logout; without a valid id_token_hint the person confirms first (§6)."""
+    server = _server()
+    confirmed = request.method == "POST" and _confirmation_ok()
+    try:
+        validated = server.validate_endpoint_request("end_session")
+    except OAuth2Error as error:
+        return jsonify(error=error.error, error_description=error.get_error_description()), 400
+    if validated.needs_confirmation and not confirmed:
+        return _confirmation_page()
+    return server.create_endpoint_response("end_session", validated) or (
+        "You are logged out of the My Number Card login.",
+        200,
+    )
+
+
+def _confirmation_ok() -> bool:
+    expected = session.pop("logout_csrf", None)
+    given = request.form.get("confirm")
+    return bool(expected) and isinstance(given, str) and hmac.compare_digest(expected, given)
+
+
+def _confirmation_page():
+    session["logout_csrf"] = token = secrets.token_urlsafe(16)
+    fields = "".join(
+        f'<input type="hidden" name="{escape(k)}" value="{escape(v)}">'
+        for k, v in request.values.items(multi=True)
+        if k != "confirm"
+    )
+    return (
+        '<!doctype html><html lang="en"><title>Log out</title><form method="post">'
+        f'{fields}<input type="hidden" name="confirm" value="{token}">'
+        "<p>Log out of the My Number Card login?</p><button>Log out</button></form></html>"
+    )
+
+
+@bp.route("/userinfo", methods=["GET", "POST"])
+def userinfo():
+    server = _server()
+    url = server.services.config.issuer.rstrip("/") + url_for("oidc.userinfo")
+    status, body, headers = userinfo_response(server.services, request.headers, request.method, url)
+    return server.handle_response(status, body, headers)

@@ -1,0 +1,57 @@
+"""The durable store: one Flask-SQLAlchemy handle and its Alembic migrations (Flask-Migrate).
+
+SQLite in the instance folder is the zero-configuration default; production uses PostgreSQL.
+The schema only changes through migrations in ``idp/storage/migrations``, which ``idp db upgrade``
+applies (``idp run`` applies them itself on the default SQLite file).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+from flask_migrate import Migrate
+from flask_migrate import upgrade as _upgrade
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy.orm import DeclarativeBase
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+class Base(DeclarativeBase):
+    """Declarative base shared by every model."""
+
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate(directory=str(MIGRATIONS), render_as_batch=True, compare_type=True)
+
+
+def default_url(app: Flask) -> str:
+    """The SQLite file in the instance folder, created on demand."""
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    return "sqlite:///" + str(Path(app.instance_path) / "idp.sqlite3")
+
+
+def init_app(app: Flask, url: str) -> None:
+    """Bind the database at ``url`` and register ``idp db …``."""
+    app.config["SQLALCHEMY_DATABASE_URI"] = url
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True}
+    db.init_app(app)
+    migrate.init_app(app, db)
+
+
+def schema_is_current() -> bool:
+    """True when the database is at the newest migration (inside an app context)."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    config = migrate.get_config(str(MIGRATIONS))
+    heads = set(ScriptDirectory.from_config(config).get_heads())
+    with db.engine.connect() as connection:
+        current = set(MigrationContext.configure(connection).get_current_heads())
+    return current == heads
+
+
+def upgrade() -> None:
+    """Bring the schema to the newest migration (inside an app context)."""
+    _upgrade(directory=str(MIGRATIONS))

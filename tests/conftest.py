@@ -1,0 +1,92 @@
+"""Fixtures shared by several suites: the real databases and the real Redis.
+
+PostgreSQL: one throwaway database per test session, created and dropped through the
+``jpki_idp_test`` role (script/test creates it; see IDP_TEST_POSTGRES_URL).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+
+import psycopg
+import pytest
+import redis
+
+POSTGRES_URL = os.environ.get(
+    "IDP_TEST_POSTGRES_URL", "postgresql://jpki_idp_test:jpki_idp_test@127.0.0.1:5432/jpki_idp_test"
+)
+REDIS_URL = os.environ.get("IDP_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """SQLAlchemy URL of a fresh PostgreSQL database, dropped after the session."""
+    name = "idp_test_" + secrets.token_hex(6)
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    base = POSTGRES_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
+    yield f"{base}/{name}"
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path):
+    """Each test using it runs once on SQLite and once on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/idp.sqlite3"
+    return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+def redis_url():
+    """The Redis test database URL, emptied of this test's keys by the caller's prefix."""
+    redis.Redis.from_url(REDIS_URL).ping()
+    return REDIS_URL
+
+
+def idp_test_config(database_url: str, **changes):
+    """A testing Config on ``database_url``: keys reload at once and rotate without waiting."""
+    from idp.config import Config, DatabaseConfig, KeysConfig
+
+    base = Config(
+        environment="testing",
+        secret_key="test-secret-" + "x" * 32,
+        database=DatabaseConfig(url=database_url),
+        keys=KeysConfig(reload_seconds=0, min_publish_seconds=0),
+    )
+    return base.__class__(**{**base.__dict__, **changes})
+
+
+def make_app(config, instance_path):
+    """The app on ``config`` with its schema at the newest migration."""
+    from idp import create_app
+    from idp.storage.db import upgrade
+
+    app = create_app(config, instance_path=str(instance_path))
+    with app.app_context():
+        upgrade()
+    return app
+
+
+def drop_schema(app) -> None:
+    """Undo every migration, so the next test on the shared PostgreSQL starts empty."""
+    from flask_migrate import downgrade
+
+    from idp.storage.db import MIGRATIONS, db
+
+    if courier := app.extensions.get("idp.courier"):
+        courier.stop()
+    with app.app_context():
+        db.session.remove()
+        downgrade(directory=str(MIGRATIONS), revision="base")
+        db.engine.dispose()
+
+
+@pytest.fixture
+def app(database_url, tmp_path):
+    """A testing IdP on the parametrised database."""
+    application = make_app(idp_test_config(database_url), tmp_path / "instance")
+    yield application
+    drop_schema(application)

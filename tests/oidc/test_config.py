@@ -1,0 +1,192 @@
+"""Configuration: file + environment, typed conversion, and refusals with their reasons."""
+
+from __future__ import annotations
+
+import pytest
+
+from idp.config import Config, ConfigError, DatabaseConfig, LoginConfig, load_config
+
+PRODUCTION = {
+    "IDP_CONFIG": "config/production.toml",
+    "IDP_REDIS_URL": "redis://127.0.0.1:6379/0",
+    "IDP_ENV": "production",
+    "IDP_ISSUER": "https://idp.example.jp",
+    "IDP_SECRET_KEY": "k" * 40,
+    "IDP_DATABASE_URL": "postgresql+psycopg://idp@db/idp",
+}
+
+
+def test_zero_configuration_is_development_on_defaults():
+    config = load_config({})
+    assert config.environment == "development"
+    assert config.database.url == ""
+    assert config.ephemeral.redis_url == ""
+    assert config.keys.default_algorithm == "RS256"
+
+
+def test_environment_variables_fill_their_settings():
+    config = load_config(
+        {
+            "IDP_ISSUER": "https://a.example",
+            "IDP_DATABASE_URL": "sqlite://",
+            "IDP_REDIS_URL": "redis://r",
+            "IDP_SECRET_KEY": "s",
+            "IDP_PROCESSES": "4",
+        }
+    )
+    assert (config.issuer, config.database.url) == ("https://a.example", "sqlite://")
+    assert (config.ephemeral.redis_url, config.secret_key, config.processes) == (
+        "redis://r",
+        "s",
+        4,
+    )
+
+
+def test_file_is_read_and_environment_wins(tmp_path):
+    path = tmp_path / "idp.toml"
+    path.write_text('issuer = "https://file.example"\n[tokens]\nid_token = 120\n')
+    config = load_config({"IDP_CONFIG": str(path), "IDP_ISSUER": "https://env.example"})
+    assert config.issuer == "https://env.example"
+    assert config.tokens.id_token == 120
+
+
+def test_config_directory_files_load(monkeypatch):
+    config = load_config({"IDP_CONFIG": "config/development.toml"})
+    assert config.environment == "development"
+
+
+def test_production_template_loads_with_its_required_variables():
+    config = load_config(PRODUCTION)
+    assert config.environment == "production"
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("nonsense = 1", "unknown setting nonsense"),
+        ("[tokens]\nbogus = 1", "unknown setting tokens.bogus"),
+        ("tokens = 3", "must be a table"),
+        ("[tokens]\nid_token = 'soon'", "tokens.id_token"),
+        ("[tokens]\nid_token = 0", "positive"),
+        ("x = [", "cannot read"),
+    ],
+)
+def test_bad_file_is_refused_with_the_setting_named(tmp_path, text, reason):
+    path = tmp_path / "idp.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=reason):
+        load_config({"IDP_CONFIG": str(path)})
+
+
+def test_missing_file_is_refused():
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_config({"IDP_CONFIG": "/nonexistent/idp.toml"})
+
+
+def test_several_processes_without_redis_are_refused_with_why():
+    with pytest.raises(ConfigError, match="in-process store is invisible to the other processes"):
+        load_config({"IDP_PROCESSES": "2"})
+
+
+def test_several_processes_with_redis_are_accepted():
+    assert load_config({"IDP_PROCESSES": "2", "IDP_REDIS_URL": "redis://r"}).processes == 2
+
+
+@pytest.mark.parametrize("environment", ["development", "production"])
+def test_test_authenticator_is_refused_outside_testing(environment):
+    config = Config(environment=environment, login=LoginConfig(test_authenticator=True))
+    with pytest.raises(ConfigError, match="only testing may enable it"):
+        config.check()
+
+
+def test_test_authenticator_is_allowed_in_testing():
+    assert Config(environment="testing", login=LoginConfig(test_authenticator=True)).check()
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"IDP_ISSUER": "http://idp.example.jp"}, "https"),
+        ({"IDP_SECRET_KEY": ""}, "IDP_SECRET_KEY"),
+        ({"IDP_SECRET_KEY": "short"}, "IDP_SECRET_KEY"),
+        ({"IDP_DATABASE_URL": ""}, "PostgreSQL"),
+        ({"IDP_DATABASE_URL": "sqlite:///x"}, "PostgreSQL"),
+    ],
+)
+def test_production_refuses_development_settings(change, reason):
+    with pytest.raises(ConfigError, match=reason):
+        load_config({**PRODUCTION, **change})
+
+
+def test_production_with_real_settings_is_accepted():
+    assert load_config(PRODUCTION).environment == "production"
+
+
+@pytest.mark.parametrize(
+    ("env", "reason"),
+    [
+        ({"IDP_ENV": "staging"}, "environment"),
+        ({"IDP_ISSUER": "ftp://x"}, "issuer"),
+        ({"IDP_ISSUER": "https://x/?a=1"}, "issuer"),
+        ({"IDP_PROCESSES": "many"}, "processes"),
+        ({"IDP_PROCESSES": "0"}, "at least 1"),
+    ],
+)
+def test_invalid_values_are_refused(env, reason):
+    with pytest.raises(ConfigError, match=reason):
+        load_config(env)
+
+
+def test_unknown_signing_algorithm_is_refused(tmp_path):
+    path = tmp_path / "idp.toml"
+    path.write_text('[keys]\nalgorithms = ["RS256", "HS256"]\n')
+    with pytest.raises(ConfigError, match="algorithms"):
+        load_config({"IDP_CONFIG": str(path)})
+
+
+def test_config_is_immutable():
+    with pytest.raises(AttributeError):
+        Config().issuer = "https://evil.example"  # type: ignore[misc]
+    assert DatabaseConfig().url == ""
+
+
+def test_jpki_block_is_read_into_jpki_settings(tmp_path):
+    from pathlib import Path
+
+    from idp.jpki.settings import CertificateType, RevocationPolicy
+
+    path = tmp_path / "idp.toml"
+    path.write_text(
+        '[jpki]\nocsp_timeout = 2\ncrl_index_dir = "/tmp/crl"\n'
+        '[jpki.trust_anchors]\nauth = "/tmp/a"\n[jpki.revocation]\nsign = "crl"\n'
+    )
+    jpki = load_config({"IDP_CONFIG": str(path)}).jpki
+    assert jpki.trust_anchors == {CertificateType.AUTH: Path("/tmp/a")}
+    assert jpki.revocation == {CertificateType.SIGN: RevocationPolicy.CRL}
+    assert (jpki.ocsp_timeout, jpki.crl_index_dir) == (2.0, Path("/tmp/crl"))
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("[jpki]\nbogus = 1", "unknown setting jpki.bogus"),
+        ("[jpki.trust_anchors]\nphoto = '/x'", "jpki.trust_anchors"),
+        ("[jpki.revocation]\nauth = 'sometimes'", "jpki.revocation"),
+        ("[jpki]\ntrust_anchors = 'x'", "keyed auth/sign"),
+    ],
+)
+def test_bad_jpki_block_is_refused(tmp_path, text, reason):
+    path = tmp_path / "idp.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=reason):
+        load_config({"IDP_CONFIG": str(path)})
+
+
+def test_production_refuses_test_roots_and_missing_trust_anchors(tmp_path):
+    path = tmp_path / "idp.toml"
+    path.write_text("[jpki]\nallow_test_roots = true\n")
+    with pytest.raises(ConfigError, match="allow_test_roots"):
+        load_config({**PRODUCTION, "IDP_CONFIG": str(path)})
+    path.write_text("")
+    with pytest.raises(ConfigError, match="trust_anchors"):
+        load_config({**PRODUCTION, "IDP_CONFIG": str(path)})

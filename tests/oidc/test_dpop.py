@@ -1,0 +1,181 @@
+"""DPoP (RFC 9449): nonces, replay, htu/htm/ath, and key binding through PAR and dpop_jkt."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from joserfc.jwk import ECKey
+
+from idp.oidc.dpop import access_token_hash
+from tests.oidc.rp import ISSUER, dpop_proof, query
+
+TOKEN = ISSUER + "/token"
+USERINFO = ISSUER + "/userinfo"
+
+
+@pytest.fixture
+def key():
+    return ECKey.generate_key("P-256")
+
+
+def _nonce(rp, key) -> str:
+    """The server nonce, learnt the way a client learns it: from a use_dpop_nonce error."""
+    response = rp.token("unused-code", extra_headers={"DPoP": dpop_proof(key, "POST", TOKEN)})
+    assert response.json["error"] == "use_dpop_nonce"
+    return response.headers["DPoP-Nonce"]
+
+
+def _dpop_tokens(rp, key, **authorize):
+    code = rp.login_code(**authorize)
+    proof = dpop_proof(key, "POST", TOKEN, nonce=_nonce(rp, key))
+    response = rp.token(code, extra_headers={"DPoP": proof})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.json
+
+
+def _userinfo(rp, key, token, scheme="DPoP", **proof_changes):
+    changes = {"ath": access_token_hash(token), **proof_changes}
+    proof = dpop_proof(key, "GET", USERINFO, **changes)
+    return rp.http.get("/userinfo", headers={"Authorization": f"{scheme} {token}", "DPoP": proof})
+
+
+def test_token_request_without_nonce_gets_use_dpop_nonce(rp, key):
+    response = rp.token(rp.login_code(), extra_headers={"DPoP": dpop_proof(key, "POST", TOKEN)})
+    assert (response.status_code, response.json["error"]) == (400, "use_dpop_nonce")
+    assert response.headers["DPoP-Nonce"]
+
+
+def test_dpop_bound_tokens_and_userinfo(rp, key):
+    tokens = _dpop_tokens(rp, key)
+    assert tokens["token_type"] == "DPoP"  # noqa: S105
+    assert _userinfo(rp, key, tokens["access_token"]).status_code == 200
+
+
+def test_bound_token_is_refused_with_bearer_scheme(rp, key):
+    tokens = _dpop_tokens(rp, key)
+    response = rp.http.get(
+        "/userinfo", headers={"Authorization": "Bearer " + tokens["access_token"]}
+    )
+    assert response.status_code == 401
+
+
+def test_bound_token_with_another_key_is_refused(rp, key):
+    tokens = _dpop_tokens(rp, key)
+    assert _userinfo(rp, ECKey.generate_key("P-256"), tokens["access_token"]).status_code == 401
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"ath": "wrong"},
+        {"ath": None},
+        {"htu": ISSUER + "/other"},
+        {"htm": "POST"},
+        {"iat": int(time.time()) - 600},
+        {"h_typ": "JWT"},
+        {"jti": None},
+    ],
+)
+def test_bad_proof_at_userinfo_is_401(rp, key, changes):
+    tokens = _dpop_tokens(rp, key)
+    response = _userinfo(rp, key, tokens["access_token"], **changes)
+    assert response.status_code == 401
+    assert (
+        "DPoP" in response.headers["WWW-Authenticate"]
+        or "Bearer" in response.headers["WWW-Authenticate"]
+    )
+
+
+def test_proof_replay_is_refused(rp, key):
+    tokens = _dpop_tokens(rp, key)
+    proof = dpop_proof(key, "GET", USERINFO, ath=access_token_hash(tokens["access_token"]))
+    headers = {"Authorization": "DPoP " + tokens["access_token"], "DPoP": proof}
+    assert rp.http.get("/userinfo", headers=headers).status_code == 200
+    assert rp.http.get("/userinfo", headers=headers).status_code == 401
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"htu": ISSUER + "/par"},
+        {"htm": "GET"},
+        {"iat": int(time.time()) + 600},
+        {"h_jwk": None},
+        {"nonce": "1.forged"},
+        {"h_typ": "dpop"},
+    ],
+)
+def test_bad_proof_at_token_endpoint_is_refused_and_code_survives(rp, key, changes):
+    code = rp.login_code()
+    nonce = _nonce(rp, key)
+    proof = dpop_proof(key, "POST", TOKEN, **{"nonce": nonce, **changes})
+    response = rp.token(code, extra_headers={"DPoP": proof})
+    assert response.json["error"] in ("invalid_dpop_proof", "use_dpop_nonce")
+    good = dpop_proof(key, "POST", TOKEN, nonce=nonce)
+    assert rp.token(code, extra_headers={"DPoP": good}).status_code == 200
+
+
+def test_proof_with_private_key_in_header_is_refused(rp, key):
+    proof = dpop_proof(key, "POST", TOKEN, nonce=_nonce(rp, key), h_jwk=key.as_dict(private=True))
+    assert rp.token(rp.login_code(), extra_headers={"DPoP": proof}).json["error"] == (
+        "invalid_dpop_proof"
+    )
+
+
+def test_token_proof_replay_is_refused(rp, key):
+    proof = dpop_proof(key, "POST", TOKEN, nonce=_nonce(rp, key))
+    assert rp.token(rp.login_code(), extra_headers={"DPoP": proof}).status_code == 200
+    assert rp.token(rp.login_code(), extra_headers={"DPoP": proof}).json["error"] == (
+        "invalid_dpop_proof"
+    )
+
+
+def test_client_requiring_dpop_gets_no_bearer_token(make_rp, key):
+    rp = make_rp(require_dpop=True)
+    response = rp.token(rp.login_code())
+    assert response.json["error"] == "invalid_dpop_proof"
+    assert _dpop_tokens(rp, key)["token_type"] == "DPoP"  # noqa: S105
+
+
+def test_dpop_jkt_in_authorization_request_binds_the_code(rp, key):
+    other = ECKey.generate_key("P-256")
+    code = rp.login_code(dpop_jkt=key.thumbprint())
+    wrong = dpop_proof(other, "POST", TOKEN, nonce=_nonce(rp, other))
+    assert rp.token(code, extra_headers={"DPoP": wrong}).json["error"] == "invalid_dpop_proof"
+
+
+def test_par_with_dpop_binds_the_authorization_to_the_key(rp, key):
+    nonce = _nonce(rp, key)
+    proof = dpop_proof(key, "POST", ISSUER + "/par", nonce=nonce)
+    response = rp.push(extra_headers={"DPoP": proof})
+    assert response.status_code == 201, response.get_data(as_text=True)
+    answer = rp.http.get(
+        "/authorize",
+        query_string={"client_id": rp.client_id, "request_uri": response.json["request_uri"]},
+    )
+    code = query(answer.headers["Location"])["code"]
+    assert rp.token(code).json["error"] == "invalid_dpop_proof"
+
+
+def test_refresh_of_bound_family_needs_the_same_key(rp, key):
+    tokens = _dpop_tokens(rp, key)
+    form = {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}
+    headers: dict = {}
+    rp.auth(form, headers)
+    assert rp.http.post("/token", data=form, headers=headers).json["error"] == "invalid_dpop_proof"
+
+
+def test_introspection_reports_dpop_binding(rp, key):
+    tokens = _dpop_tokens(rp, key)
+    form = {"token": tokens["access_token"]}
+    headers: dict = {}
+    rp.auth(form, headers)
+    body = rp.http.post("/introspect", data=form, headers=headers).json
+    assert body["token_type"] == "DPoP"  # noqa: S105
+    assert body["cnf"] == {"jkt": key.thumbprint()}
+
+
+def test_discovery_lists_dpop_algorithms(rp):
+    doc = rp.http.get("/.well-known/openid-configuration").json
+    assert set(doc["dpop_signing_alg_values_supported"]) == {"ES256", "PS256", "RS256"}

@@ -1,0 +1,123 @@
+"""Contract suite of the ephemeral store: MemoryStore and RedisStore must behave the same."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+
+import pytest
+import redis
+
+from idp.storage.ephemeral import MemoryStore, RedisStore
+
+
+class FakeClock:
+    """A clock the test moves; only MemoryStore accepts one."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture(params=["memory", "redis"])
+def store(request, redis_url):
+    """A store plus a function that lets ``seconds`` of store time pass."""
+    if request.param == "memory":
+        clock = FakeClock()
+
+        def advance(seconds):
+            clock.now += seconds
+
+        yield MemoryStore(clock), advance
+        return
+    prefix = f"test:{secrets.token_hex(6)}:"
+    client = redis.Redis.from_url(redis_url)
+    yield RedisStore(client, prefix), lambda seconds: time.sleep(seconds)
+    for key in client.scan_iter(prefix + "*"):
+        client.delete(key)
+
+
+def test_set_then_get_returns_the_value(store):
+    s, _ = store
+    s.set("k", b"v", 5)
+    assert s.get("k") == b"v"
+
+
+def test_missing_key_reads_as_none(store):
+    s, _ = store
+    assert s.get("absent") is None
+    assert s.take("absent") is None
+
+
+def test_value_expires_after_its_ttl(store):
+    s, advance = store
+    s.set("k", b"v", 0.2)
+    advance(0.3)
+    assert s.get("k") is None
+
+
+def test_take_returns_value_once(store):
+    s, _ = store
+    s.set("code", b"x", 5)
+    assert s.take("code") == b"x"
+    assert s.take("code") is None
+    assert s.get("code") is None
+
+
+def test_add_refuses_existing_key_until_it_expires(store):
+    s, advance = store
+    assert s.add("jti", b"1", 0.2) is True
+    assert s.add("jti", b"2", 0.2) is False
+    assert s.get("jti") == b"1"
+    advance(0.3)
+    assert s.add("jti", b"3", 0.2) is True
+
+
+def test_delete_forgets_and_tolerates_absent_keys(store):
+    s, _ = store
+    s.set("k", b"v", 5)
+    s.delete("k")
+    s.delete("k")
+    assert s.get("k") is None
+
+
+def test_incr_counts_within_its_window(store):
+    s, advance = store
+    assert [s.incr("n", 0.2) for _ in range(3)] == [1, 2, 3]
+    advance(0.3)
+    assert s.incr("n", 0.2) == 1
+
+
+@pytest.mark.parametrize("ttl", [0, -1])
+def test_non_positive_ttl_is_refused(store, ttl):
+    s, _ = store
+    with pytest.raises(ValueError, match="TTL"):
+        s.set("k", b"v", ttl)
+
+
+def test_take_is_single_use_under_concurrency(store):
+    s, _ = store
+    s.set("once", b"x", 5)
+    winners = []
+
+    def race():
+        if s.take("once") is not None:
+            winners.append(1)
+
+    threads = [threading.Thread(target=race) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert winners == [1]
+
+
+def test_redis_keys_carry_the_prefix(redis_url):
+    client = redis.Redis.from_url(redis_url)
+    prefix = f"test:{secrets.token_hex(6)}:"
+    RedisStore(client, prefix).set("k", b"v", 5)
+    assert client.get(prefix + "k") == b"v"
+    client.delete(prefix + "k")

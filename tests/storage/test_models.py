@@ -1,0 +1,103 @@
+"""Durable models on SQLite and PostgreSQL, with the schema built by the migrations only."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from idp.storage.db import db
+from idp.storage.models import Client, SigningKey, secret_digest
+
+SECRET = "s3cret"  # noqa: S105 (a test value)
+
+
+def _client(client_id="c1", secret=None):
+    client = Client(
+        client_id=client_id,
+        name="Bank",
+        sector_identifier="bank.example",
+        client_secret=secret_digest(secret) if secret else None,
+    )
+    client.set_client_metadata(
+        {
+            "redirect_uris": ["https://bank.example/cb"],
+            "token_endpoint_auth_method": "client_secret_basic",
+        }
+    )
+    return client
+
+
+def test_migrations_create_every_model_table(app):
+    with app.app_context():
+        tables = set(sa.inspect(db.engine).get_table_names())
+    assert {"oauth_client", "signing_key", "alembic_version"} <= tables
+
+
+def test_client_round_trips_with_its_metadata(app):
+    with app.app_context():
+        db.session.add(_client())
+        db.session.commit()
+        db.session.expire_all()
+        stored = db.session.execute(db.select(Client)).scalar_one()
+        assert stored.redirect_uris == ["https://bank.example/cb"]
+        assert stored.subject_type == "pairwise"
+        assert stored.require_par is False
+
+
+def test_client_id_is_unique(app):
+    with app.app_context():
+        db.session.add_all([_client("same"), _client("same")])
+        with pytest.raises(IntegrityError):
+            db.session.commit()
+        db.session.rollback()
+
+
+def test_client_secret_is_stored_as_digest_and_checked(app):
+    with app.app_context():
+        db.session.add(_client(secret=SECRET))
+        db.session.commit()
+        stored = db.session.execute(db.select(Client)).scalar_one()
+        assert stored.client_secret != SECRET
+        assert stored.check_client_secret(SECRET) is True
+        assert stored.check_client_secret(SECRET + " ") is False
+
+
+def test_client_without_secret_never_matches(app):
+    with app.app_context():
+        assert _client().check_client_secret("") is False
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "https://bank.example/cb/",
+        "https://bank.example/cb?x=1",
+        "https://BANK.example/cb",
+        "https://bank.example/c",
+        "https://bank.example/cb#f",
+        None,
+        ["https://bank.example/cb"],
+    ],
+)
+def test_redirect_uri_matches_exactly_or_not_at_all(app, uri):
+    with app.app_context():
+        assert _client().check_redirect_uri(uri) is False
+        assert _client().check_redirect_uri("https://bank.example/cb") is True
+
+
+def test_signing_key_stores_sealed_bytes(app):
+    with app.app_context():
+        db.session.add(
+            SigningKey(
+                kid="k",
+                alg="RS256",
+                state="next",
+                public_jwk="{}",
+                sealed_private_key=b"\x01" * 40,
+                created_at=1,
+            )
+        )
+        db.session.commit()
+        db.session.expire_all()
+        assert db.session.get(SigningKey, "k").sealed_private_key == b"\x01" * 40
