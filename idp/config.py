@@ -199,7 +199,19 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
             for block in blocks:
                 target = target.setdefault(block, {})
             target[key] = environ[name]
-    return from_mapping(data).check()
+    return _development_defaults(from_mapping(data), data).check()
+
+
+def _development_defaults(config: Config, data: Mapping[str, Any]) -> Config:
+    """Development accepts the sandbox's test roots unless the file says otherwise (issue 4 §2).
+
+    JpkiSettings defaults to refusing them, because the JPKI core must be safe on its own; the
+    IdP's development environment is where the sandbox is the J-LIS, so it opts in here.
+    """
+    jpki = data.get("jpki", {})
+    if config.environment != "development" or "allow_test_roots" in jpki:
+        return config
+    return dataclasses.replace(config, jpki=dataclasses.replace(config.jpki, allow_test_roots=True))
 
 
 def from_mapping(data: Mapping[str, Any], cls: type = Config, where: str = "") -> Any:

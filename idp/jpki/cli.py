@@ -104,7 +104,9 @@ def check(
         click.echo(json.dumps({"status": "configuration_error", "reason": str(error), **line}))
         ctx.exit(2)
     except JpkiValidationError as error:
-        click.echo(json.dumps({**error.as_dict(), "source": None, **line}, ensure_ascii=False))
+        click.echo(
+            json.dumps({**error.as_dict(), "source": error.source, **line}, ensure_ascii=False)
+        )
         ctx.exit(1)
     status = result.revocation
     detail = f"{status.responder}" + (

@@ -16,6 +16,8 @@ class JpkiValidationError(Exception):
     """Base of the family: the certificate, response or signature does not prove anything."""
 
     reason: ClassVar[str] = "invalid"
+    source: str | None = None
+    """``ocsp`` or ``crl`` when a revocation source decided, so a refusal says who said so."""
 
     def __init__(self, detail: str = "") -> None:
         super().__init__(detail or self.reason)

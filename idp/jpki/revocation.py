@@ -9,13 +9,15 @@ choose the older source.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 from cryptography import x509
 
 from idp.jpki.crl import CrlStatusSource
-from idp.jpki.errors import CrlUnavailable, ResponderUnavailable
+from idp.jpki.errors import CrlUnavailable, JpkiValidationError, ResponderUnavailable
 from idp.jpki.ocsp import OcspService
 from idp.jpki.settings import CertificateType, JpkiSettings, RevocationPolicy
 
@@ -70,7 +72,8 @@ class RevocationChecker:
     ) -> RevocationStatus:  # fmt: skip
         if self.ocsp is None:
             raise ResponderUnavailable("OCSP is not configured")
-        answer, cached = self.ocsp.check(certificate, issuer, kind, now)
+        with _decided_by("ocsp"):
+            answer, cached = self.ocsp.check(certificate, issuer, kind, now)
         return RevocationStatus(
             "ocsp",
             now,
@@ -86,8 +89,19 @@ class RevocationChecker:
         source = self.crl.get(kind)
         if source is None:
             raise CrlUnavailable(f"no CRL configured for {kind}")
-        answer = source.check(certificate.serial_number, now)
+        with _decided_by("crl"):
+            answer = source.check(certificate.serial_number, now)
         label = f"CRL #{answer.number}" + (
             f" + delta #{answer.delta_number}" if answer.delta_number else ""
         )
         return RevocationStatus("crl", now, label, answer.this_update, answer.next_update)
+
+
+@contextlib.contextmanager
+def _decided_by(source: str) -> Iterator[None]:
+    """Label a refusal with the source that produced it, for the login record and the CLI."""
+    try:
+        yield
+    except JpkiValidationError as error:
+        error.source = source
+        raise

@@ -48,6 +48,7 @@ def test_revoked_card_prints_revoked_and_exits_1(state, cards, tmp_path):
         code, line = _run(["check", str(path), "--trust-anchors", anchors,
                            "--allow-test-roots", "--revocation", policy])  # fmt: skip
         assert (code, line["status"]) == (1, "revoked"), policy
+        assert line["source"] == policy.split(",")[0], policy
 
 
 def test_signing_certificate_checked_for_login_is_wrong_certificate_type(state, cards, tmp_path):

@@ -190,3 +190,17 @@ def test_production_refuses_test_roots_and_missing_trust_anchors(tmp_path):
     path.write_text("")
     with pytest.raises(ConfigError, match="trust_anchors"):
         load_config({**PRODUCTION, "IDP_CONFIG": str(path)})
+
+
+def test_development_defaults_accept_the_sandbox_test_roots() -> None:
+    assert load_config({}).jpki.allow_test_roots
+
+
+def test_development_file_may_still_refuse_test_roots(tmp_path) -> None:
+    path = tmp_path / "dev.toml"
+    path.write_text("[jpki]\nallow_test_roots = false\n")
+    assert not load_config({"IDP_CONFIG": str(path)}).jpki.allow_test_roots
+
+
+def test_testing_environment_keeps_the_production_safe_default() -> None:
+    assert not load_config({"IDP_ENV": "testing"}).jpki.allow_test_roots
