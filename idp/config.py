@@ -88,6 +88,9 @@ class LoginConfig:
     test_authenticator: bool = False
     """Log in without a card, as the subject named in the request. Only ``testing`` may enable it;
     development and production refuse it."""
+    bridge_url: str = "http://127.0.0.1:8003"
+    """Where the login page finds the card bridge on the citizen's machine (``jpki-bridge run``'s
+    default). Loopback http only (``idp.login.settings``); also the pages' CSP ``connect-src``."""
 
 
 @dataclass(frozen=True)

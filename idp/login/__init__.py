@@ -1,30 +1,37 @@
-"""Authenticators: implementations of ``idp.oidc.authenticator.Authenticator``.
+"""Authenticators: implementations of ``idp.oidc.authenticator.Authenticator``, and their pages.
 
-The card authenticator belongs to the citizen-flow issue; until it exists the only implementation
-is ``testing.TestAuthenticator``, which ``idp.config`` allows in the testing environment only.
+The default is ``card.CardAuthenticator``, the My Number Card login through the bridge (issue 7
+§1). Without trust anchors for the authentication CA no card can be checked, so
+``card.UnavailableAuthenticator`` refuses every login with a page saying so.
+``testing.TestAuthenticator`` logs in without a card; ``idp.config`` allows it in the testing
+environment only.
 """
 
 from __future__ import annotations
 
 from flask import Flask
-from flask.typing import ResponseReturnValue
 
 from ..config import Config
-from ..oidc.authenticator import LoginTransaction
-
-
-class NoAuthenticator:
-    """The login step until the card flow exists: every login is refused with a clear page."""
-
-    def begin(self, transaction: LoginTransaction) -> ResponseReturnValue:  # noqa: ARG002
-        return "Login with the My Number Card is not available on this server yet.", 503
+from .card import CardAuthenticator, UnavailableAuthenticator
+from .settings import CardLoginSettings
+from .verification import CardVerifier, can_verify_logins
 
 
 def init_app(app: Flask, config: Config) -> None:
-    """Choose the authenticator by configuration."""
+    """Register the pages and languages; choose the authenticator by configuration."""
+    from . import i18n
+    from .views import bp
+
+    i18n.init_app(app)
+    app.extensions["idp.login.settings"] = CardLoginSettings.from_config(config)
+    app.register_blueprint(bp)
     if config.login.test_authenticator:
         from .testing import TestAuthenticator
 
         app.extensions["idp.authenticator"] = TestAuthenticator()
+    elif can_verify_logins(config.jpki):
+        store = app.extensions["idp.ephemeral"]
+        app.extensions["idp.login.verifier"] = CardVerifier(config.jpki, config.issuer, store)
+        app.extensions["idp.authenticator"] = CardAuthenticator(config.tokens.login_transaction)
     else:
-        app.extensions["idp.authenticator"] = NoAuthenticator()
+        app.extensions["idp.authenticator"] = UnavailableAuthenticator()

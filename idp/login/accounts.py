@@ -1,0 +1,75 @@
+"""Which account a proven certificate logs in to (issue 7 §1, architecture.md step 5).
+
+The key is the certificate's issuer and serial number, as ``CertificateBinding`` stores them:
+never the certificate, never anything read from the card beyond what the validator proved.
+
+A renewed card has a new certificate with a new serial (domain.md) and an opaque subject that
+differs too, so nothing in it says "the same person". Such a certificate gets a new account.
+Linking it to the old one is a deliberate act for the account pages (log in with the old card,
+then prove the new one): the IdP never links by the My Number, nor by the signing certificate's
+four facts without the person's consent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from ..jpki.validator import ValidatedCertificate
+from ..storage.accounts import Account, CertificateBinding
+from ..storage.db import db
+
+
+def issuer_hash(validated: ValidatedCertificate) -> str:
+    """SHA-256 hex of the issuer Name's DER encoding."""
+    return hashlib.sha256(validated.certificate.issuer.public_bytes()).hexdigest()
+
+
+def serial_of(validated: ValidatedCertificate) -> str:
+    return f"{validated.certificate.serial_number:X}"
+
+
+def account_for(validated: ValidatedCertificate, now: dt.datetime) -> str:
+    """The account id bound to this certificate, creating both on its first login."""
+    key = (issuer_hash(validated), serial_of(validated))
+    stamp = int(now.timestamp())
+    binding = _binding(*key)
+    if binding is None:
+        try:
+            binding = _create(key, validated, stamp)
+        except IntegrityError:  # the same card logged in twice at once: the other one won
+            db.session.rollback()
+            binding = _binding(*key)
+            if binding is None:
+                raise
+    binding.last_used_at = stamp
+    account = db.session.get(Account, binding.account_id)
+    if account is not None:
+        account.last_login_at = stamp
+    db.session.commit()
+    return binding.account_id
+
+
+def _binding(issuer: str, serial: str) -> CertificateBinding | None:
+    query = select(CertificateBinding).filter_by(issuer_hash=issuer, serial=serial)
+    return db.session.execute(query).scalar_one_or_none()
+
+
+def _create(key: tuple[str, str], validated: ValidatedCertificate, stamp: int):
+    account = Account(id=secrets.token_urlsafe(32), created_at=stamp, last_login_at=stamp)
+    not_after = int(validated.certificate.not_valid_after_utc.timestamp())
+    binding = CertificateBinding(
+        account_id=account.id,
+        issuer_hash=key[0],
+        serial=key[1],
+        not_after=not_after,
+        created_at=stamp,
+        last_used_at=stamp,
+    )
+    db.session.add_all([account, binding])
+    db.session.flush()
+    return binding

@@ -1,0 +1,61 @@
+"""Languages of the citizen's pages: Japanese by default, English one click away (issue 7 §1, §5).
+
+The choice is made, in this order, by a ``?lang=`` link on any page (and then remembered in a
+cookie), by that cookie, by the relying party's ``ui_locales`` hint (OIDC Core §3.1.2.1), and
+otherwise Japanese. Catalogues are gettext files under ``idp/translations``, compiled by
+``script/bootstrap`` (``pybabel compile``).
+"""
+
+from __future__ import annotations
+
+from flask import Flask, g, request
+from flask_babel import Babel
+from werkzeug.wrappers import Response
+
+LANGUAGES = ("ja", "en")
+DEFAULT_LANGUAGE = "ja"
+COOKIE = "idp_lang"
+COOKIE_MAX_AGE = 365 * 24 * 3600
+"""Seconds the language choice is remembered: a year."""
+
+
+def _known(tag: object) -> str | None:
+    if not isinstance(tag, str):
+        return None
+    language = tag.strip().split("-")[0].split("_")[0].lower()
+    return language if language in LANGUAGES else None
+
+
+def select_locale() -> str:
+    """The language of this response."""
+    for chosen in (request.args.get("lang"), request.cookies.get(COOKIE)):
+        if _known(chosen):
+            return _known(chosen)  # type: ignore[return-value]
+    for hinted in (g.get("ui_locales") or "").split():
+        if _known(hinted):
+            return _known(hinted)  # type: ignore[return-value]
+    return DEFAULT_LANGUAGE
+
+
+def remember_choice(response: Response) -> Response:
+    """After a ``?lang=`` link, keep the choice in a cookie for the next pages and visits."""
+    chosen = _known(request.args.get("lang"))
+    if chosen and chosen != request.cookies.get(COOKIE):
+        response.set_cookie(
+            COOKIE,
+            chosen,
+            max_age=COOKIE_MAX_AGE,
+            secure=request.scheme == "https",
+            httponly=True,
+            samesite="Lax",
+        )
+    return response
+
+
+def other_language(current: str) -> str:
+    """The language the switch link offers."""
+    return "en" if current == "ja" else "ja"
+
+
+def init_app(app: Flask) -> None:
+    Babel(app, locale_selector=select_locale, default_locale=DEFAULT_LANGUAGE)

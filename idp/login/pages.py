@@ -1,0 +1,61 @@
+"""Rendering a citizen page: the chosen language, its cookie and the strict headers.
+
+Every page of the login goes through ``page`` so none can forget a header, including the
+pages the authenticator renders from inside ``/authorize`` (another blueprint).
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from flask import current_app, g, make_response, render_template, request, url_for
+from flask_babel import get_locale
+from werkzeug.wrappers import Response
+
+from . import i18n, security
+from .refusals import SHOWN_AGAIN, Refusal
+from .transactions import CardLogin
+
+
+def bridge_origin() -> str:
+    return current_app.extensions["idp.login.settings"].bridge_origin
+
+
+def switch_link(other: str, path: str | None = None) -> str:
+    """This page (a GET of it) in the other language, keeping its query."""
+    query = {**request.args.to_dict(), "lang": other} if path is None else {"lang": other}
+    return (path or request.path) + "?" + urlencode(query)
+
+
+def page(template: str, status: int = 200, *, path: str | None = None, **context) -> Response:
+    """``template`` rendered in the chosen language, with the citizen pages' headers.
+
+    ``path``: where the language switch leads when this response answers a POST.
+    """
+    language = str(get_locale() or i18n.DEFAULT_LANGUAGE)
+    other = i18n.other_language(language)
+    html = render_template(
+        template,
+        lang=language,
+        other_lang=other,
+        switch_href=switch_link(other, path),
+        csrf_token=security.csrf_token(),
+        **context,
+    )
+    return finish(make_response(html, status))
+
+
+def finish(response: Response) -> Response:
+    """Headers and the remembered language for any response of the login's pages."""
+    i18n.remember_choice(response)
+    return security.harden(response, bridge_origin())
+
+
+def refused_page(refusal: Refusal, login: CardLogin | None = None) -> Response:
+    """The page explaining ``refusal``; ``login`` lets it offer to try again."""
+    path = None
+    if login is not None:
+        g.ui_locales = login.ui_locales
+        if refusal.kind in SHOWN_AGAIN:
+            path = url_for("login.refused", transaction=login.transaction, reason=refusal.kind)
+    return page("login/refused.html", refusal.status, path=path, refusal=refusal, login=login)

@@ -1,0 +1,36 @@
+"""The card login's settings: where the page looks for the bridge (``[login] bridge_url``).
+
+``idp.config`` holds the value; this module checks it at start-up, since only a loopback http
+address can be the bridge (it listens nowhere else, docs/bridge-protocol.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from ..config import Config, ConfigError
+
+DEFAULT_BRIDGE_URL = "http://127.0.0.1:8003"
+"""``jpki-bridge run``'s default address (architecture.md, Processes)."""
+
+
+@dataclass(frozen=True)
+class CardLoginSettings:
+    bridge_url: str = DEFAULT_BRIDGE_URL
+    """The bridge's loopback base URL as the citizen's browser reaches it."""
+
+    @property
+    def bridge_origin(self) -> str:
+        url = urlsplit(self.bridge_url)
+        return f"{url.scheme}://{url.netloc}"
+
+    @classmethod
+    def from_config(cls, config: Config) -> CardLoginSettings:
+        url = config.login.bridge_url or DEFAULT_BRIDGE_URL
+        parts = urlsplit(url)
+        if parts.scheme != "http" or parts.hostname not in ("127.0.0.1", "localhost"):
+            raise ConfigError(f"login.bridge_url {url!r} must be http://127.0.0.1:PORT")
+        if parts.path not in ("", "/") or parts.query or parts.fragment:
+            raise ConfigError(f"login.bridge_url {url!r} must have no path, query or fragment")
+        return cls(bridge_url=f"http://{parts.netloc}")

@@ -1,0 +1,115 @@
+"""The card login's pages (issue 7 §1): the login page, its challenge, the result, refusals.
+
+Every route first finds the card-login record of its transaction for *this* browser; a missing
+or foreign one gets the "start again from the service" page. Bad input never changes anything
+but what the JPKI core itself decides (a malformed result still uses up the challenge).
+Logs carry refusal reasons only: no certificate, challenge, result or account.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+
+from flask import Blueprint, current_app, g, jsonify, make_response, redirect, url_for
+from flask import request as http
+from werkzeug.wrappers import Response
+
+from ..jpki.errors import JpkiValidationError
+from ..oidc.authenticator import ACR_CARD_AUTH, AMR_CARD, LoginResult
+from ..oidc.authorize import finish_login
+from . import refusals, transactions
+from .accounts import account_for
+from .pages import finish, page, refused_page
+from .security import csrf_ok
+from .verification import CardVerifier
+
+log = logging.getLogger("idp.login")
+bp = Blueprint(
+    "login",
+    __name__,
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/login/static",
+)
+
+
+def _store():
+    return current_app.extensions["idp.ephemeral"]
+
+
+def _verifier() -> CardVerifier:
+    return current_app.extensions["idp.login.verifier"]
+
+
+def _login(transaction: str) -> transactions.CardLogin | None:
+    login = transactions.load(_store(), transaction)
+    if login is not None:
+        g.ui_locales = login.ui_locales
+    return login
+
+
+@bp.get("/login/card/<transaction>")
+def card_page(transaction: str) -> Response:
+    login = _login(transaction)
+    if login is None:
+        return refused_page(refusals.TRANSACTION_GONE)
+    settings = current_app.extensions["idp.login.settings"]
+    return page(
+        "login/card.html",
+        login=login,
+        bridge_url=settings.bridge_url,
+        origin=_verifier().origin,
+    )
+
+
+@bp.post("/login/card/<transaction>/challenge")
+def card_challenge(transaction: str) -> Response:
+    """A fresh challenge for the page to hand to the bridge (JSON, script only)."""
+    login = _login(transaction)
+    if login is None or not csrf_ok():
+        response = jsonify(error="forbidden")
+        response.status_code = 403
+        return finish(response)
+    return finish(jsonify(challenge=_verifier().challenge(login.transaction)))
+
+
+@bp.post("/login/card/<transaction>/result")
+def card_result(transaction: str):
+    login = _login(transaction)
+    if login is None:
+        return refused_page(refusals.TRANSACTION_GONE)
+    if not csrf_ok():
+        log.info("card login refused: csrf")
+        return refused_page(refusals.BAD_REQUEST, login)
+    try:
+        validated = _verifier().verify(login.transaction, http.form.get("result", ""))
+    except JpkiValidationError as error:
+        log.info("card login refused: %s", error.reason)
+        return refused_page(refusals.refusal_for(error), login)
+    account = account_for(validated, dt.datetime.now(dt.UTC))
+    transactions.forget(_store(), login.transaction)
+    result = LoginResult(
+        account_id=account, acr=ACR_CARD_AUTH, auth_time=int(time.time()), amr=AMR_CARD
+    )
+    log.info("card login succeeded (revocation by %s)", validated.revocation.source)
+    return finish(make_response(finish_login(login.transaction, result)))
+
+
+@bp.get("/login/card/<transaction>/result")
+def card_result_again(transaction: str) -> Response:
+    """A reload or language switch of the result's address: back to the login page."""
+    if _login(transaction) is None:
+        return refused_page(refusals.TRANSACTION_GONE)
+    return finish(redirect(url_for("login.card_page", transaction=transaction), 303))
+
+
+@bp.get("/login/card/<transaction>/refused/<reason>")
+def refused(transaction: str, reason: str) -> Response:
+    """A refusal shown again (the other language), or a bridge failure that ends the login (a
+    locked PIN) on its own page. Nothing changes: the page only explains."""
+    login = _login(transaction)
+    if login is None:
+        return refused_page(refusals.TRANSACTION_GONE)
+    return refused_page(refusals.SHOWN_AGAIN.get(reason, refusals.GENERIC), login)

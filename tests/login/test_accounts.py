@@ -1,0 +1,83 @@
+"""Accounts and certificate bindings on both databases, and what the login writes to logs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.serialization import Encoding
+from sqlalchemy import select
+
+from idp.jpki.validator import ValidatedCertificate
+from idp.login.accounts import account_for
+from idp.storage.accounts import Account, CertificateBinding
+from idp.storage.db import db
+from tests.login.cards import b64url, bridge_result
+from tests.login.conftest import jpki_settings
+
+
+@pytest.fixture
+def pg_card_app(world, postgres_url: str, tmp_path: Path):
+    """The card-login IdP on PostgreSQL (the production database)."""
+    from tests.conftest import drop_schema, idp_test_config, make_app
+
+    config = idp_test_config(postgres_url, jpki=jpki_settings(world.state, tmp_path))
+    application = make_app(config, tmp_path / "instance")
+    yield application
+    drop_schema(application)
+
+
+def _validated(certificate) -> ValidatedCertificate:
+    """What the validator returns, as far as ``account_for`` reads it (the certificate)."""
+    return ValidatedCertificate(None, certificate, None, None, None)  # type: ignore[arg-type]
+
+
+def test_one_account_per_certificate_on_postgresql(pg_card_app, world):
+    now = dt.datetime.now(dt.UTC)
+    with pg_card_app.app_context():
+        first = account_for(_validated(world.good.certificate), now)
+        assert account_for(_validated(world.good.certificate), now) == first
+        other = account_for(_validated(world.other.certificate), now)
+        assert other != first
+        assert {a.id for a in db.session.execute(select(Account)).scalars()} == {first, other}
+        serials = {b.serial for b in db.session.execute(select(CertificateBinding)).scalars()}
+    assert serials == {f"{c.certificate.serial_number:X}" for c in (world.good, world.other)}
+
+
+def test_the_migration_goes_down_and_up_again_on_postgresql(pg_card_app):
+    from flask_migrate import downgrade
+
+    from idp.storage.db import MIGRATIONS, schema_is_current, upgrade
+
+    with pg_card_app.app_context():
+        downgrade(directory=str(MIGRATIONS), revision="-1")
+        assert not schema_is_current()
+        upgrade()
+        assert schema_is_current()
+
+
+def test_logs_carry_reasons_only(card_app, login_page, world, caplog):
+    caplog.set_level(logging.DEBUG)
+    page = login_page()
+    challenge = page.challenge()
+    page.post(bridge_result(world.revoked.certificate, world.revoked.key, challenge))
+    good = login_page(prompt="login")
+    good.post(bridge_result(world.good.certificate, world.good.key, good.challenge()))
+    text = caplog.text
+    assert "card login refused: revoked" in text
+    assert "card login succeeded" in text
+    der = world.good.certificate.public_bytes(Encoding.DER)
+    for secret in (challenge, b64url(der)[:40], f"{world.good.certificate.serial_number:X}"):
+        assert secret not in text
+
+
+def test_the_migration_matches_the_models_on_postgresql(pg_card_app):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    with pg_card_app.app_context(), db.engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), db.metadata)
+    ours = [d for d in diff if "account" in str(d) or "certificate_binding" in str(d)]
+    assert ours == []

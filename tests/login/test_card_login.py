@@ -1,0 +1,262 @@
+"""The card login through the Flask test client: a good card logs in and the relying party gets
+a code; every refusal shows its own page and logs no one in; bad input changes nothing."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+from joserfc import jwt
+from joserfc.jwk import KeySet
+from sqlalchemy import select
+
+from idp.oidc.authenticator import ACR_CARD_AUTH
+from idp.storage.accounts import Account, CertificateBinding
+from idp.storage.db import db
+from tests.login.cards import ORIGIN, bridge_result
+from tests.oidc.rp import query
+
+
+def _claims(app, rp, code: str) -> dict:
+    response = rp.token(code)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    keys = KeySet.import_key_set(app.test_client().get("/jwks").json)
+    return jwt.decode(response.json["id_token"], keys).claims
+
+
+def _bindings(app) -> list[CertificateBinding]:
+    with app.app_context():
+        return list(db.session.execute(select(CertificateBinding)).scalars())
+
+
+def _login(page, card) -> object:
+    return page.post(bridge_result(card.certificate, card.key, page.challenge()))
+
+
+def test_a_good_card_logs_in_and_the_relying_party_gets_a_code(card_app, rp, login_page, world):
+    page = login_page(state="s1", nonce="n1")
+    response = _login(page, world.good)
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("https://rp.example/cb?")
+    params = query(response.headers["Location"])
+    assert params["state"] == "s1"
+    claims = _claims(card_app, rp, params["code"])
+    assert claims["acr"] == ACR_CARD_AUTH
+    assert set(claims["amr"]) >= {"hwk", "pin", "sc"}
+    assert claims["nonce"] == "n1"
+
+
+def test_the_account_keeps_issuer_hash_and_serial_never_the_certificate(
+    card_app, login_page, world
+):
+    _login(login_page(), world.good)
+    [binding] = _bindings(card_app)
+    assert binding.serial == f"{world.good.certificate.serial_number:X}"
+    assert len(binding.issuer_hash) == 64
+    with card_app.app_context():
+        columns = [c.name for t in (Account, CertificateBinding) for c in t.__table__.columns]
+    assert not any("cert" in name and name != "certificate_binding" for name in columns)
+
+
+def _subject(app, rp, page, card) -> str:
+    return _claims(app, rp, query(_login(page, card).headers["Location"])["code"])["sub"]
+
+
+def test_the_same_card_returns_to_the_same_account_and_subject(card_app, rp, login_page, world):
+    first = _subject(card_app, rp, login_page(), world.good)
+    rp.http = card_app.test_client()  # a new browser: no IdP session to reuse
+    second = _subject(card_app, rp, login_page(), world.good)
+    assert first == second
+    assert len(_bindings(card_app)) == 1
+
+
+def test_another_card_is_another_account(card_app, rp, login_page, world):
+    first = _subject(card_app, rp, login_page(), world.good)
+    rp.http = card_app.test_client()
+    second = _subject(card_app, rp, login_page(), world.other)
+    assert first != second
+    assert len(_bindings(card_app)) == 2
+
+
+@pytest.mark.parametrize(
+    ("card", "reason", "advice"),
+    [
+        ("revoked", "revoked", "市区町村の窓口"),
+        ("on_hold", "on_hold", "一時停止"),
+        ("expired", "expired", "更新"),
+    ],
+)
+def test_each_refused_card_gets_its_page_and_no_login(card_app, login_page, world, card, reason,
+                                                      advice):  # fmt: skip
+    response = _login(login_page(), getattr(world, card))
+    assert response.status_code == 403
+    html = response.get_data(as_text=True)
+    assert f'data-reason="{reason}"' in html
+    assert advice in html
+    assert "code=" not in response.headers.get("Location", "")
+    assert _bindings(card_app) == []
+
+
+def test_responder_down_is_service_unavailable_and_nothing_is_shared(card_app, login_page, world):
+    page = login_page()
+    with world.server.misbehaving(ocsp="down"):
+        response = _login(page, world.good)
+    assert response.status_code == 503
+    html = response.get_data(as_text=True)
+    assert 'data-reason="unavailable"' in html
+    assert "何も提供されていません" in html
+    assert 'id="try-again"' in html
+    assert _bindings(card_app) == []
+
+
+def test_after_a_refusal_the_person_can_try_again_and_log_in(card_app, login_page, world):
+    page = login_page()
+    with world.server.misbehaving(ocsp="down"):
+        assert _login(page, world.good).status_code == 503
+    assert _login(page, world.good).status_code == 302
+
+
+def test_a_replayed_result_is_refused(card_app, rp, login_page, world):
+    page = login_page()
+    result = bridge_result(world.good.certificate, world.good.key, page.challenge())
+    assert page.post(result).status_code == 302
+    again = login_page(prompt="login")
+    again.challenge()  # the new transaction has a challenge of its own
+    response = again.post(result)
+    assert response.status_code == 403
+    assert 'data-reason="generic"' in response.get_data(as_text=True)
+
+
+def test_a_result_posted_twice_to_its_own_login_does_not_log_in_twice(card_app, login_page, world):
+    page = login_page()
+    result = bridge_result(world.good.certificate, world.good.key, page.challenge())
+    assert page.post(result).status_code == 302
+    second = page.post(result)
+    assert second.status_code == 400
+    assert 'data-reason="transaction_gone"' in second.get_data(as_text=True)
+
+
+def test_a_result_signed_for_another_origin_is_refused(card_app, login_page, world):
+    page = login_page()
+    phish = "https://idp.example.phish"
+    result = bridge_result(world.good.certificate, world.good.key, page.challenge(), origin=phish)
+    response = page.post(result)
+    assert response.status_code == 403
+    assert 'data-reason="generic"' in response.get_data(as_text=True)
+    assert _bindings(card_app) == []
+
+
+def test_a_signature_over_another_origin_with_our_origin_echoed_is_refused(card_app, login_page,
+                                                                         world):  # fmt: skip
+    page = login_page()
+    result = bridge_result(
+        world.good.certificate, world.good.key, page.challenge(),
+        origin=ORIGIN, signed_origin="https://idp.example.phish",
+    )  # fmt: skip
+    assert page.post(result).status_code == 403
+    assert _bindings(card_app) == []
+
+
+def test_a_result_for_a_challenge_that_expired_is_the_timeout_page(card_app, login_page, world):
+    page = login_page()
+    challenge = page.challenge()
+    with card_app.app_context():
+        card_app.extensions["idp.login.verifier"].challenges.discard(page.path.split("/")[3])
+    response = page.post(bridge_result(world.good.certificate, world.good.key, challenge))
+    assert response.status_code == 403
+    assert 'data-reason="timeout"' in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "result",
+    [
+        None,
+        "",
+        "not json",
+        "[]",
+        "{}",
+        json.dumps({"version": 1}),
+        "x" * 20000,
+    ],
+)
+def test_missing_or_garbage_results_get_a_readable_page_and_no_login(card_app, login_page, result):
+    response = login_page().post(result)
+    assert response.status_code == 403
+    assert response.mimetype == "text/html"
+    assert 'data-reason="generic"' in response.get_data(as_text=True)
+    assert _bindings(card_app) == []
+
+
+@pytest.mark.parametrize("field", ["certificate", "signature", "challenge", "version", "purpose"])
+def test_a_bent_field_is_refused(card_app, login_page, world, field):
+    page = login_page()
+    body = json.loads(bridge_result(world.good.certificate, world.good.key, page.challenge()))
+    body[field] = {"certificate": "AAAA", "signature": "!!", "challenge": "short",
+                   "version": 2, "purpose": "identity"}[field]  # fmt: skip
+    response = page.post(json.dumps(body))
+    assert response.status_code == 403
+    assert _bindings(card_app) == []
+
+
+def test_a_certificate_of_another_card_than_the_signer_is_refused(card_app, login_page, world):
+    page = login_page()
+    result = bridge_result(world.other.certificate, world.good.key, page.challenge())
+    assert page.post(result).status_code == 403
+    assert _bindings(card_app) == []
+
+
+@pytest.mark.parametrize("csrf", [None, "wrong-token"])
+def test_a_post_without_the_csrf_token_changes_nothing(card_app, login_page, world, csrf):
+    page = login_page()
+    challenge = page.challenge()
+    result = bridge_result(world.good.certificate, world.good.key, challenge)
+    response = page.post(result, csrf=csrf)
+    assert response.status_code == 400
+    assert 'data-reason="bad_request"' in response.get_data(as_text=True)
+    assert page.post(result).status_code == 302  # the challenge was not used up
+
+
+def test_a_challenge_needs_the_csrf_header(login_page):
+    page = login_page()
+    assert page.http.post(page.path + "/challenge").status_code == 403
+    bad = page.http.post(page.path + "/challenge", headers={"X-CSRF-Token": "nope"})
+    assert bad.status_code == 403
+
+
+def test_the_login_page_of_another_browser_is_not_shown(card_app, login_page):
+    page = login_page()
+    stranger = card_app.test_client()
+    response = stranger.get(page.path)
+    assert response.status_code == 400
+    assert 'data-reason="transaction_gone"' in response.get_data(as_text=True)
+    challenge = stranger.post(page.path + "/challenge", headers={"X-CSRF-Token": page.csrf})
+    assert challenge.status_code == 403
+
+
+def test_an_unknown_transaction_gets_the_start_again_page(rp):
+    response = rp.http.get("/login/card/" + base64.urlsafe_b64encode(b"x" * 32).decode())
+    assert response.status_code == 400
+    assert "最初からやり直してください" in response.get_data(as_text=True)
+
+
+def test_a_locked_pin_reported_by_the_bridge_has_its_page(login_page):
+    page = login_page()
+    response = page.http.get(page.path + "/refused/pin_locked")
+    assert response.status_code == 403
+    html = response.get_data(as_text=True)
+    assert 'data-reason="pin_locked"' in html
+    assert "市区町村の窓口" in html
+    unknown = page.http.get(page.path + "/refused/whatever")
+    assert 'data-reason="generic"' in unknown.get_data(as_text=True)
+
+
+def test_when_the_core_transaction_is_gone_the_card_is_not_asked(card_app, login_page, world):
+    page = login_page()
+    challenge = page.challenge()
+    transaction = page.path.split("/")[3]
+    card_app.extensions["idp.ephemeral"].delete("login:" + transaction)
+    response = page.post(bridge_result(world.good.certificate, world.good.key, challenge))
+    assert response.status_code == 400
+    assert 'data-reason="transaction_gone"' in response.get_data(as_text=True)
+    assert _bindings(card_app) == []
