@@ -34,17 +34,7 @@ class BridgeResult:
 
     @classmethod
     def parse(cls, data: bytes | str | dict) -> BridgeResult:
-        body = load_object(data)
-        if set(body) != FIELDS:
-            raise Malformed("result fields are not exactly those of version 1")
-        if body["version"] != VERSION or isinstance(body["version"], bool):
-            raise Malformed("unsupported bridge protocol version")
-        if body["algorithm"] != ALGORITHM or body["format"] != FORMAT:
-            raise Malformed("unsupported algorithm or signed-value format")
-        if body["purpose"] not in PURPOSES:
-            raise Malformed("purpose must be login or identity")
-        if not isinstance(body["origin"], str) or len(body["origin"]) > 2048:
-            raise Malformed("origin must be a string")
+        body = load_envelope(data, FIELDS, PURPOSES, FORMAT)
         decode_challenge(body["challenge"])
         return cls(
             purpose=body["purpose"],
@@ -53,6 +43,25 @@ class BridgeResult:
             certificate=b64url(body["certificate"], 8192),
             signature=b64url(body["signature"], 512),
         )
+
+
+def load_envelope(
+    data: bytes | str | dict, fields: set[str], purposes: set[str], signed_format: str
+) -> dict:
+    """The members every v1 result shares, checked: exact field set, version, purpose,
+    algorithm, format and an origin string. The caller checks its own members."""
+    body = load_object(data)
+    if set(body) != fields:
+        raise Malformed("result fields are not exactly those of version 1 for this purpose")
+    if body["version"] != VERSION or isinstance(body["version"], bool):
+        raise Malformed("unsupported bridge protocol version")
+    if body["purpose"] not in purposes:
+        raise Malformed(f"purpose must be one of {sorted(purposes)}")
+    if body["algorithm"] != ALGORITHM or body["format"] != signed_format:
+        raise Malformed("unsupported algorithm or signed-value format")
+    if not isinstance(body["origin"], str) or len(body["origin"]) > 2048:
+        raise Malformed("origin must be a string")
+    return body
 
 
 def load_object(data: bytes | str | dict) -> dict:

@@ -17,7 +17,7 @@ import datetime as dt
 import hmac
 from dataclasses import dataclass
 
-from idp.jpki.bridge import ALGORITHM, VERSION, b64url, load_object
+from idp.jpki.bridge import b64url, load_envelope
 from idp.jpki.errors import DigestMismatch, Malformed, OriginMismatch
 from idp.jpki.settings import RevocationPolicy
 from idp.jpki.signature import (
@@ -56,17 +56,7 @@ class DocumentResult:
 
     @classmethod
     def parse(cls, data: bytes | str | dict) -> DocumentResult:
-        body = load_object(data)
-        if set(body) != FIELDS:
-            raise Malformed("result fields are not exactly those of a document signature")
-        if body["version"] != VERSION or isinstance(body["version"], bool):
-            raise Malformed("unsupported bridge protocol version")
-        if body["purpose"] != PURPOSE:
-            raise Malformed("purpose must be document")
-        if body["algorithm"] != ALGORITHM or body["format"] != FORMAT:
-            raise Malformed("unsupported algorithm or signed-value format")
-        if not isinstance(body["origin"], str) or len(body["origin"]) > 2048:
-            raise Malformed("origin must be a string")
+        body = load_envelope(data, FIELDS, {PURPOSE}, FORMAT)
         digest = b64url(body["digest"], DIGEST_BYTES)
         if len(digest) != DIGEST_BYTES:
             raise Malformed("digest must be 32 bytes")
