@@ -60,6 +60,24 @@ def pkcs11(module: str, *args: str, check: bool = True) -> subprocess.CompletedP
     return tool("pkcs11-tool", "--module", module, *args, check=check)
 
 
+def pkcs11_sign(
+    module: str, key_id: str, message: Path, output: Path, *login: str, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """pkcs11-tool signing ``message`` with SHA256-RSA-PKCS; ``login`` adds slot and PIN options."""
+    sign = (
+        "--sign",
+        "-m",
+        "SHA256-RSA-PKCS",
+        "--id",
+        key_id,
+        "-i",
+        str(message),
+        "-o",
+        str(output),
+    )
+    return pkcs11(module, *login, *sign, check=check)
+
+
 def pem_certificate(output: str) -> x509.Certificate:
     return x509.load_pem_x509_certificate(output.encode())
 
@@ -135,21 +153,7 @@ def test_pkcs11_signs_with_the_auth_key_and_openssl_verifies(
 ):
     message, signature = tmp_path / "message", tmp_path / "signature"
     message.write_bytes(MESSAGE)
-    pkcs11(
-        pkcs11_module,
-        "--login",
-        "--pin",
-        inserted_card.auth_pin,
-        "--sign",
-        "-m",
-        "SHA256-RSA-PKCS",
-        "--id",
-        "01",
-        "-i",
-        str(message),
-        "-o",
-        str(signature),
-    )
+    pkcs11_sign(pkcs11_module, "01", message, signature, "--login", "--pin", inserted_card.auth_pin)
     cert_pem = tmp_path / "auth.pem"
     cert_pem.write_text(pkcs15("--read-certificate", "1").stdout)  # exported from the card
     public_key = tmp_path / "auth.pub"
@@ -176,22 +180,16 @@ def test_pkcs11_signs_with_the_signing_key_after_its_pin(inserted_card, pkcs11_m
     )
     slot = re.search(signing_slot, slots)
     assert slot, slots
-    pkcs11(
+    pkcs11_sign(
         pkcs11_module,
+        "02",
+        message,
+        signature,
         "--slot",
         slot.group(1),
         "--login",
         "--pin",
         inserted_card.sign_pin,
-        "--sign",
-        "-m",
-        "SHA256-RSA-PKCS",
-        "--id",
-        "02",
-        "-i",
-        str(message),
-        "-o",
-        str(signature),
     )
     certificate = inserted_card.state.certificate(inserted_card.card_id, CertKind.SIGN)
     certificate.public_key().verify(
@@ -202,19 +200,7 @@ def test_pkcs11_signs_with_the_signing_key_after_its_pin(inserted_card, pkcs11_m
 def test_pkcs11_signature_without_login_is_refused(inserted_card, pkcs11_module, tmp_path):
     message = tmp_path / "message"
     message.write_bytes(MESSAGE)
-    result = pkcs11(
-        pkcs11_module,
-        "--sign",
-        "-m",
-        "SHA256-RSA-PKCS",
-        "--id",
-        "01",
-        "-i",
-        str(message),
-        "-o",
-        str(tmp_path / "sig"),
-        check=False,
-    )
+    result = pkcs11_sign(pkcs11_module, "01", message, tmp_path / "sig", check=False)
     assert result.returncode != 0
 
 
@@ -248,38 +234,19 @@ def test_the_right_pin_is_refused_after_three_wrong_ones(inserted_card, pkcs11_m
     message = tmp_path / "message"
     message.write_bytes(MESSAGE)
     for _ in range(3):
-        wrong = pkcs11(
-            pkcs11_module,
-            "--login",
-            "--pin",
-            "0000",
-            "--sign",
-            "-m",
-            "SHA256-RSA-PKCS",
-            "--id",
-            "01",
-            "-i",
-            str(message),
-            "-o",
-            str(tmp_path / "s"),
-            check=False,
+        wrong = pkcs11_sign(
+            pkcs11_module, "01", message, tmp_path / "s", "--login", "--pin", "0000", check=False
         )
         assert wrong.returncode != 0
         assert "CKR_PIN_INCORRECT" in wrong.stderr + wrong.stdout
-    right = pkcs11(
+    right = pkcs11_sign(
         pkcs11_module,
+        "01",
+        message,
+        tmp_path / "s",
         "--login",
         "--pin",
         inserted_card.auth_pin,
-        "--sign",
-        "-m",
-        "SHA256-RSA-PKCS",
-        "--id",
-        "01",
-        "-i",
-        str(message),
-        "-o",
-        str(tmp_path / "s"),
         check=False,
     )
     assert right.returncode != 0
