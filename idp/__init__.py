@@ -38,9 +38,13 @@ def create_app(config: Config | None = None, instance_path: str | None = None) -
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     app.extensions["idp.config"] = config
 
-    from . import login, oidc, storage
+    from . import account, consent, documents, login, oidc, selfinfo, storage
 
     storage.init_app(app, config)
     oidc.init_app(app, config)
     login.init_app(app, config)
+    consent.init_app(app, config)
+    selfinfo.init_app(app, config)
+    account.init_app(app, config)
+    documents.init_app(app, config)
     return app

@@ -19,6 +19,7 @@ from . import create_app
 from .config import ConfigError
 from .jpki.cli import jpki as jpki_cli
 from .oidc import clients, key_ring, keys, sealer
+from .selfinfo.cli import selfinfo as selfinfo_cli
 from .storage import db as storage_db
 
 
@@ -119,6 +120,13 @@ def client_group() -> None:
 @click.option("--sector-identifier-uri")
 @click.option("--backchannel-logout-uri")
 @click.option("--post-logout-redirect-uri", "post_logout_redirect_uris", multiple=True)
+@click.option(
+    "--trust-framework",
+    type=click.Choice(clients.TRUST_FRAMEWORKS),
+    help="Law the service verifies identities under (verified claims): jp_aml, jp_mpiupa.",
+)
+@click.option("--purpose", help="The service's stated purpose, shown on the consent screen.")
+@click.option("--retention-days", type=int, help="How many days the service keeps the data.")
 def client_add(name, redirect_uris, jwks_file, jwks_uri, auth_method, **policy) -> None:
     """Register a client; print one JSON line with client_id (and client_secret if any)."""
     try:
@@ -185,3 +193,5 @@ def jpki_group(ctx: click.Context) -> None:
 
 for _name, _command in jpki_cli.commands.items():
     jpki_group.add_command(_command, _name)
+
+main.add_command(selfinfo_cli, "selfinfo")

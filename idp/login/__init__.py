@@ -26,9 +26,10 @@ def init_app(app: Flask, config: Config) -> None:
     app.extensions["idp.login.settings"] = CardLoginSettings.from_config(config)
     app.register_blueprint(bp)
     if config.login.test_authenticator:
-        from .testing import TestAuthenticator
+        from .testing import TestAuthenticator, TestConsentScreen
 
         app.extensions["idp.authenticator"] = TestAuthenticator()
+        app.extensions["idp.consent"] = TestConsentScreen()
     elif can_verify_logins(config.jpki):
         store = app.extensions["idp.ephemeral"]
         app.extensions["idp.login.verifier"] = CardVerifier(config.jpki, config.issuer, store)

@@ -37,7 +37,7 @@ class CardAuthenticator:
             transaction=transaction.id,
             service=transactions.service_name(transaction.client_name),
             browser=browser,
-            ui_locales=transactions.ui_locales_of(store, transaction.id),
+            ui_locales=transaction.ui_locales,
         )
         transactions.save(store, record, self.transaction_ttl)
         return redirect(url_for("login.card_page", transaction=transaction.id), 303)

@@ -2,11 +2,13 @@
 
 The choice is made, in this order, by a ``?lang=`` link on any page (and then remembered in a
 cookie), by that cookie, by the relying party's ``ui_locales`` hint (OIDC Core §3.1.2.1), and
-otherwise Japanese. Catalogues are gettext files under ``idp/translations``, compiled by
-``script/bootstrap`` (``pybabel compile``).
+otherwise Japanese. Catalogues are gettext files, one per package with pages
+(``idp/<package>/translations``), compiled by ``script/bootstrap`` (``pybabel compile``).
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from flask import Flask, g, request
 from flask_babel import Babel
@@ -57,5 +59,12 @@ def other_language(current: str) -> str:
     return "en" if current == "ja" else "ja"
 
 
+def catalogue_folders() -> list[str]:
+    """Every package's translations folder: flask-babel merges them into one domain."""
+    root = Path(__file__).resolve().parent.parent
+    return sorted(str(folder) for folder in root.glob("*/translations") if folder.is_dir())
+
+
 def init_app(app: Flask) -> None:
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(catalogue_folders())
     Babel(app, locale_selector=select_locale, default_locale=DEFAULT_LANGUAGE)

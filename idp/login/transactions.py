@@ -58,15 +58,3 @@ def load(store: EphemeralStore, transaction: str) -> CardLogin | None:
 def forget(store: EphemeralStore, transaction: str) -> None:
     store.delete(PREFIX + transaction)
 
-
-def ui_locales_of(store: EphemeralStore, transaction: str) -> str:
-    """The request's ``ui_locales`` (pushed or not), read from the OIDC core's transaction.
-
-    TODO(lead): ``LoginTransaction`` could carry ``ui_locales`` itself; until then this reads
-    the core's record without consuming it.
-    """
-    raw = store.get(CORE_PREFIX + transaction)
-    if raw is None:
-        return ""
-    value = json.loads(raw).get("params", {}).get("ui_locales", "")
-    return value[:100] if isinstance(value, str) else ""

@@ -38,6 +38,8 @@ class LoginTransaction:
     acr: str
     """The acr the login must reach (chosen from the request's acr_values, else the default)."""
     login_hint: str | None = None
+    ui_locales: str = ""
+    """The relying party's language hint (OIDC Core §3.1.2.1), at most 100 characters."""
 
 
 @dataclass(frozen=True)

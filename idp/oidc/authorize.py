@@ -1,63 +1,36 @@
-"""The authorization endpoint's flow: validate, reuse the session or run the login, issue a code.
+"""The authorization endpoint's flow: validate, reuse the session or run the login, then consent.
 
 Nothing is shown before the request is valid (architecture.md, step 1). A valid request becomes a
 login transaction in the ephemeral store, bound to the browser that started it (a random value in
-its session cookie); the authenticator resumes it with ``finish_login`` in that browser. The
-IdP session is server-side (ephemeral store, id in the signed Flask session cookie) so logout can
-end it everywhere. ``max_age``, ``prompt=login`` and acr_values can each force a new login; an
-acr the login did not reach is refused, never downgraded (issue 5 §3).
+its session cookie); the authenticator resumes it with ``finish_login`` in that browser, or gives
+up with ``cancel_login``. The IdP session is server-side (ephemeral store, id in the signed Flask
+session cookie) so logout can end it everywhere. ``max_age``, ``prompt=login`` and acr_values can
+each force a new login; an acr the login did not reach is refused, never downgraded (issue 5 §3),
+except that the signing certificate's identity (acr sign-cert-identity) is proven on the consent
+screen after a card login. Then ``consenting.ask`` decides whether the citizen must be asked.
+``begin_own_login`` runs the same login for the IdP's own pages (account, document review).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import hmac
 import json
 import secrets
 import time
-from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from authlib.oauth2.rfc6749 import AccessDeniedError, OAuth2Error
 from authlib.oidc.core.errors import LoginRequiredError
-from flask import abort, current_app, session
+from flask import abort, current_app, redirect, session
 
-from .authenticator import LoginResult, LoginTransaction
-from .claims import parse_claims_request, release
+from .authenticator import ACR_CARD_AUTH, ACR_SIGN_IDENTITY, LoginResult, LoginTransaction
+from .consenting import ask, deny_consent, finish_consent, pending_consent  # noqa: F401
 from .grants import required_acr
-
-
-@dataclass(frozen=True)
-class Approval:
-    """The ``grant_user`` handed to Authlib: who logged in and what this client receives."""
-
-    login: LoginResult
-    sub: str
-    sid: str
-    id_token_claims: dict
-    userinfo_claims: dict
+from .sessions import current_login, start_session
 
 
 def _server():
     return current_app.extensions["idp.oidc.server"]
-
-
-def current_login(store, now: float) -> tuple[str, LoginResult] | None:
-    """The IdP session of this browser, if any."""
-    sid = session.get("sid")
-    raw = store.get("session:" + sid) if isinstance(sid, str) else None
-    if raw is None:
-        return None
-    data = json.loads(raw)
-    login = LoginResult(**{**data, "amr": tuple(data["amr"])})
-    return (sid, login) if login.auth_time <= now else None
-
-
-def start_session(store, login: LoginResult, ttl: float) -> str:
-    sid = secrets.token_urlsafe(32)
-    store.set("session:" + sid, json.dumps(dataclasses.asdict(login)).encode(), ttl)
-    session.clear()  # a new session id after login: no session fixation
-    session["sid"] = sid
-    return sid
 
 
 def _acceptable(payload) -> list[str]:
@@ -75,7 +48,13 @@ def _reusable(found, payload, acceptable: list[str], now: float):
     max_age = payload.data.get("max_age")
     if max_age is not None and str(max_age).isdigit() and now - login.auth_time > int(max_age):
         return None
-    return found if login.acr in acceptable else None
+    return found if login.acr in _login_acrs(acceptable) else None
+
+
+def _login_acrs(acceptable: list[str]) -> list[str]:
+    """The acr values a card login may have: the signing certificate's identity is proven on
+    the consent screen, after a login with the user-authentication certificate."""
+    return [*acceptable, ACR_CARD_AUTH] if ACR_SIGN_IDENTITY in acceptable else acceptable
 
 
 def authorize():
@@ -94,67 +73,98 @@ def authorize():
             raise LoginRequiredError(redirect_uri=redirect_uri)
     except OAuth2Error as error:
         return server.authorization_error(request, error)
-    if found is None or grant.prompt in ("login", "consent"):
+    if found is None:
         return _begin_login(server, store, request, acceptable)
-    return issue(server, grant, found[1], found[0])
+    sid, login = found
+    return ask(server, store, grant, redirect_uri, login, sid, acceptable)
+
+
+def _browser() -> str:
+    return session.setdefault("browser", secrets.token_urlsafe(16))
 
 
 def _begin_login(server, store, request, acceptable: list[str]):
     tx_id = secrets.token_urlsafe(32)
-    pushed = getattr(request.payload, "pushed", False)
-    browser = session.setdefault("browser", secrets.token_urlsafe(16))
     record = {
         "params": dict(request.payload.data.items()),
-        "pushed": pushed,
+        "pushed": getattr(request.payload, "pushed", False),
         "acr": acceptable,
-        "browser": browser,
+        "browser": _browser(),
     }
     store.set(
         "login:" + tx_id,
         json.dumps(record).encode(),
         server.services.config.tokens.login_transaction,
     )
-    client = request.client
     transaction = LoginTransaction(
         id=tx_id,
-        client_name=client.name,
-        acr=acceptable[0],
+        client_name=request.client.name,
+        acr=ACR_CARD_AUTH if acceptable[0] == ACR_SIGN_IDENTITY else acceptable[0],
         login_hint=request.payload.data.get("login_hint"),
+        ui_locales=str(request.payload.data.get("ui_locales") or "")[:100],
     )
     return current_app.extensions["idp.authenticator"].begin(transaction)
 
 
-def finish_login(transaction_id: str, login: LoginResult):
-    """Called by the authenticator when the person is proven; answers the relying party."""
+def begin_own_login(return_to: str):
+    """A card login for the IdP's own pages; afterwards the browser goes to ``return_to``."""
+    parts = urlsplit(return_to)
+    if not return_to.startswith("/") or return_to.startswith("//") or parts.scheme:
+        raise ValueError("return_to must be a path on this IdP")
     server = _server()
-    store = server.services.store()
+    tx_id = secrets.token_urlsafe(32)
+    record = {"own": return_to, "acr": [ACR_CARD_AUTH], "browser": _browser()}
+    ttl = server.services.config.tokens.login_transaction
+    server.services.store().set("login:" + tx_id, json.dumps(record).encode(), ttl)
+    name = urlsplit(server.services.config.issuer).netloc
+    transaction = LoginTransaction(id=tx_id, client_name=name, acr=ACR_CARD_AUTH)
+    return current_app.extensions["idp.authenticator"].begin(transaction)
+
+
+def _take_login(store, transaction_id: str) -> dict:
     raw = store.take("login:" + transaction_id) if isinstance(transaction_id, str) else None
     if raw is None:
         abort(400, "This login has expired or was already completed. Start again from the service.")
     tx = json.loads(raw)
     if not hmac.compare_digest(str(session.get("browser", "")), tx["browser"]):
         abort(400, "This login was started in another browser. Start again from the service.")
+    return tx
+
+
+def finish_login(transaction_id: str, login: LoginResult):
+    """Called by the authenticator when the person is proven; goes on to consent."""
+    server = _server()
+    store = server.services.store()
+    tx = _take_login(store, transaction_id)
+    ttl = server.services.config.tokens.session
+    if "own" in tx:
+        start_session(store, login, ttl)
+        return redirect(tx["own"], 303)
     request = server.create_params_request(tx["params"], tx["pushed"])
     try:
         grant = server.get_authorization_grant(request)
         redirect_uri = grant.validate_authorization_request()
-        if login.acr not in tx["acr"]:
+        if login.acr not in _login_acrs(tx["acr"]):
             raise AccessDeniedError(
                 "the login did not reach the requested acr", redirect_uri=redirect_uri
             )
     except OAuth2Error as error:
         return server.authorization_error(request, error)
-    sid = start_session(store, login, server.services.config.tokens.session)
-    return issue(server, grant, login, sid)
+    sid = start_session(store, login, ttl)
+    return ask(server, store, grant, redirect_uri, login, sid, tx["acr"])
 
 
-def issue(server, grant, login: LoginResult, sid: str):
-    """Issue the code for ``login`` to this grant's client (Authlib adds ``iss``, RFC 9207)."""
-    client = grant.request.client
-    claims_request = parse_claims_request(grant.request.payload.data.get("claims"))
-    id_claims, userinfo_claims = release(login.claims, grant.request.scope or "", claims_request)
-    sub = server.services.subjects.for_client(login.account_id, client)
-    approval = Approval(login, sub, sid, id_claims, userinfo_claims)
-    return server.create_authorization_response(
-        request=grant.request, grant_user=approval, grant=grant
-    )
+def cancel_login(transaction_id: str):
+    """The person gave up at the login page: ``access_denied`` to the client."""
+    server = _server()
+    tx = _take_login(server.services.store(), transaction_id)
+    if "own" in tx:
+        return redirect("/", 303)
+    request = server.create_params_request(tx["params"], tx["pushed"])
+    try:
+        grant = server.get_authorization_grant(request)
+        redirect_uri = grant.validate_authorization_request()
+        error = AccessDeniedError("the person cancelled the login", redirect_uri=redirect_uri)
+    except OAuth2Error as caught:
+        error = caught
+    return server.authorization_error(request, error)

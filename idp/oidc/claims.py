@@ -17,7 +17,12 @@ SCOPE_CLAIMS = {
     "profile": ("name", "family_name", "given_name", "birthdate", "gender"),
     "address": ("address",),
 }
-SUPPORTED_SCOPES = ("openid", "profile", "address")
+SELFINFO_CATEGORIES = ("income", "household", "health_insurance", "pension", "child_benefit")
+"""Self-information categories (issue 7 §3), modelled on Mynaportal's: resident-tax income
+(住民税の課税・所得), household (世帯), health insurance, pensions, child benefits. Each is a
+scope ``selfinfo:<category>`` and an endpoint of ``idp.selfinfo``."""
+SELFINFO_SCOPES = tuple(f"selfinfo:{category}" for category in SELFINFO_CATEGORIES)
+SUPPORTED_SCOPES = ("openid", "profile", "address", *SELFINFO_SCOPES)
 SUPPORTED_CLAIMS = ("sub", "acr", "amr", "auth_time", *SCOPE_CLAIMS["profile"], "address")
 
 

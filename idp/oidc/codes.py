@@ -39,6 +39,11 @@ class AuthorizationCode(AuthorizationCodeMixin):
     dpop_jkt: str | None = None
     id_token_claims: dict = field(default_factory=dict)
     userinfo_claims: dict = field(default_factory=dict)
+    account_id: str = ""
+    """The internal account: kept server-side for the grant record, never put in a token."""
+    consent_id: str | None = None
+    items: list[str] = field(default_factory=list)
+    """The consent items delivered under this code (for the citizen's access history)."""
 
     def get_redirect_uri(self) -> str:
         return self.redirect_uri

@@ -39,6 +39,13 @@ def check_unsupported_parameters(grant) -> None:
         raise InvalidRequestError("only response_mode=query is supported")
 
 
+def check_purpose(grant) -> None:
+    """OIDC for Identity Assurance §8: ``purpose`` is 3 to 300 characters, shown to the person."""
+    purpose = grant.request.payload.data.get("purpose")
+    if purpose is not None and not (3 <= len(purpose) <= 300 and purpose.isprintable()):
+        raise InvalidRequestError("'purpose' must be 3 to 300 printable characters")
+
+
 def check_prompt_and_max_age(grant) -> None:
     """OIDC Core §3.1.2.1: known prompt values, none alone; max_age a non-negative integer;
     RFC 9449 §10: dpop_jkt a thumbprint."""
@@ -66,7 +73,7 @@ def required_acr(payload) -> list[str]:
     return supported
 
 
-POLICY = (check_pushed, check_unsupported_parameters, check_prompt_and_max_age)
+POLICY = (check_pushed, check_unsupported_parameters, check_prompt_and_max_age, check_purpose)
 
 
 class CodeGrant(grants.AuthorizationCodeGrant):
@@ -102,7 +109,7 @@ class CodeGrant(grants.AuthorizationCodeGrant):
         record = AuthorizationCode(
             client_id=request.client.client_id,
             redirect_uri=request.payload.redirect_uri,
-            scope=request.scope,
+            scope=approval.scope,
             sub=approval.sub,
             auth_time=approval.login.auth_time,
             acr=approval.login.acr,
@@ -114,6 +121,9 @@ class CodeGrant(grants.AuthorizationCodeGrant):
             dpop_jkt=data.get("dpop_jkt"),
             id_token_claims=approval.id_token_claims,
             userinfo_claims=approval.userinfo_claims,
+            account_id=approval.login.account_id,
+            consent_id=approval.consent_id,
+            items=list(approval.items),
         )
         services = self.server.services
         save_code(services.store(), code, record, services.config.tokens.authorization_code)

@@ -20,6 +20,7 @@ from ..storage.models import TokenFamily
 from .backchannel import enqueue
 from .clients import find_client
 from .refresh import revoke_family
+from .sessions import SESSIONS_OF, sessions_of
 
 
 class EndSession(EndSessionEndpoint):
@@ -69,3 +70,14 @@ def end_idp_session(services, sid: str) -> None:
     db.session.commit()
     if notified:
         current_app.extensions["idp.courier"].wake()
+
+
+def end_all_sessions(services, account_id: str) -> int:
+    """Sign the account out everywhere: every IdP session it started ends as ``end_idp_session``
+    ends one. Returns how many were still live."""
+    store = services.store()
+    live = [sid for sid in sessions_of(store, account_id) if store.get("session:" + sid)]
+    for sid in live:
+        end_idp_session(services, sid)
+    store.delete(SESSIONS_OF + account_id)
+    return len(live)

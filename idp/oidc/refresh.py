@@ -17,6 +17,7 @@ from authlib.oauth2.rfc6749 import grants
 from flask import g
 from sqlalchemy import update
 
+from ..storage.consents import live_consent
 from ..storage.db import db
 from ..storage.models import RefreshToken, TokenFamily
 from .codes import EndUser
@@ -72,6 +73,9 @@ def use_token(token: str, store) -> RefreshToken | None:
     family, now = row.family, int(time.time())
     if family.revoked_at is not None or family.expires_at <= now:
         return None
+    consent_id = json.loads(family.grant).get("consent_id")
+    if consent_id is not None and live_consent(consent_id, now) is None:
+        return None  # the citizen withdrew (or the consent ran out): nothing more for the client
     claimed = db.session.execute(
         update(RefreshToken)
         .where(RefreshToken.token_hash == row.token_hash, RefreshToken.used_at.is_(None))

@@ -22,6 +22,8 @@ from authlib.oauth2.rfc9207 import IssuerParameter
 from flask import current_app, url_for
 
 from ..config import Config
+from ..storage.consents import record_access
+from ..storage.db import db
 from ..storage.ephemeral import EphemeralStore
 from . import refresh
 from .claims import SUPPORTED_SCOPES
@@ -104,7 +106,8 @@ class IdpServer(AuthorizationServer):
         return self.handle_error_response(request, error)
 
     def _save_token(self, token: dict, request) -> None:
-        """Record the access token's grant; store the refresh token in its family."""
+        """Record the access token's grant; store the refresh token in its family; add what a
+        redeemed code delivered to the citizen's access history."""
         config, code = self.services.config, request.authorization_code
         if code is not None:
             grant = {
@@ -114,10 +117,21 @@ class IdpServer(AuthorizationServer):
                 "sid": code.sid,
                 "dpop_jkt": request.user.dpop_jkt,
                 "claims": code.userinfo_claims,
+                "account_id": code.account_id,
+                "consent_id": code.consent_id,
             }
             family = refresh.new_family(
                 request.client.client_id, code.sub, code.scope, grant, config.tokens.refresh_token
             )
+            if code.account_id:
+                record_access(
+                    code.account_id,
+                    request.client.client_id,
+                    request.client.name,
+                    "token",
+                    " ".join(code.items),
+                    code.consent_id,
+                )
         else:
             family = request.refresh_token.family
             grant = json.loads(family.grant)
@@ -128,10 +142,14 @@ class IdpServer(AuthorizationServer):
             "claims": grant["claims"],
             "sid": grant["sid"],
             "jkt": request.user.dpop_jkt,
+            "account_id": grant.get("account_id", ""),
+            "consent_id": grant.get("consent_id"),
         }
         save_grant(self.services.store(), token["access_token"], record, config.tokens.access_token)
         if "refresh_token" in token:
             refresh.add_token(family, token["refresh_token"], jti_of(token["access_token"]))
+        else:
+            db.session.commit()
         if code is not None:
             remember_redeemed(
                 self.services.store(), request.form["code"], family.id, config.tokens.refresh_token

@@ -16,6 +16,9 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
+from ..storage.consents import record_access
+from ..storage.db import db
+from .clients import find_client
 from .dpop import InvalidDPoPProofError
 from .tokens import load_grant
 
@@ -41,7 +44,7 @@ def verify_access_token(services, token: str) -> dict:
     return grant
 
 
-def _authenticate(services, headers, method: str, url: str) -> dict:
+def authenticate(services, headers, method: str, url: str) -> dict:
     """The grant of the presented token, checking the DPoP proof of a key-bound token (§7)."""
     scheme, _, token = (headers.get("Authorization") or "").partition(" ")
     token = token.strip()
@@ -63,7 +66,7 @@ def _authenticate(services, headers, method: str, url: str) -> dict:
 def userinfo(services, headers, method: str, url: str) -> tuple[int, dict, list]:
     """(status, body, headers) for a UserInfo request."""
     try:
-        grant = _authenticate(services, headers, method, url)
+        grant = authenticate(services, headers, method, url)
         if "openid" not in (scope_to_list(grant["scope"]) or []):
             raise InsufficientScopeError()
     except (InvalidTokenError, InsufficientScopeError, InvalidDPoPProofError) as error:
@@ -72,4 +75,26 @@ def userinfo(services, headers, method: str, url: str) -> tuple[int, dict, list]
             status = 401
             error_headers = [*error_headers, ("WWW-Authenticate", f'DPoP error="{error.error}"')]
         return status, dict(body), error_headers
+    if grant["claims"] and grant.get("account_id"):
+        _record(grant)
     return 200, {**grant["claims"], "sub": grant["sub"]}, default_json_headers
+
+
+def delivered_items(claims: dict) -> list[str]:
+    """Consent item ids of the claims in a userinfo answer (for the access history)."""
+    items = [f"claim:{name}" for name in sorted(claims) if name != "verified_claims"]
+    verified = claims.get("verified_claims")
+    for block in verified if isinstance(verified, list) else [verified] if verified else []:
+        items += [f"verified:{name}" for name in sorted(block.get("claims") or {})]
+    return items
+
+
+def _record(grant: dict) -> None:
+    """Personal data left the IdP: add it to the citizen's access history."""
+    client = find_client(grant["client_id"])
+    name = client.name if client is not None else grant["client_id"]
+    items = " ".join(delivered_items(grant["claims"]))
+    record_access(
+        grant["account_id"], grant["client_id"], name, "userinfo", items, grant.get("consent_id")
+    )
+    db.session.commit()

@@ -63,7 +63,7 @@ def bridge_result(
 def compile_catalogues() -> None:
     """What ``pybabel compile`` in script/bootstrap does, so the pages are in Japanese even when
     the suite runs without it."""
-    for po in (ROOT / "idp" / "translations").glob("*/LC_MESSAGES/messages.po"):
+    for po in (ROOT / "idp").glob("*/translations/*/LC_MESSAGES/messages.po"):
         with po.open("rb") as source:
             catalog = read_po(source)
         with po.with_suffix(".mo").open("wb") as target:

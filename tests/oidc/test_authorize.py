@@ -90,10 +90,13 @@ def test_prompt_login_forces_a_new_login(provider, rp):
     assert second["sid"] != first["sid"]
 
 
-def test_session_with_weaker_acr_is_not_reused_for_stronger_request(provider, rp):
+def test_a_stronger_acr_is_reached_by_the_signing_step_of_the_consent(provider, rp):
+    """The card-login session is kept; the signing certificate's identity is proven on the
+    consent screen (the testing screen supplies one), so the code carries the stronger acr."""
     first = _id_token(provider, rp.tokens()["id_token"])
+    assert first["acr"] == ACR_CARD_AUTH
     second = _id_token(provider, rp.tokens(acr_values=ACR_SIGN_IDENTITY)["id_token"])
-    assert second["sid"] != first["sid"]
+    assert second["sid"] == first["sid"]
     assert second["acr"] == ACR_SIGN_IDENTITY
 
 

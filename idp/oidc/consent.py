@@ -1,0 +1,141 @@
+"""Consent as an interface (issue 7 §2): what a request asks for, and the citizen's decision.
+
+After the login, ``idp.oidc.authorize`` turns the request into a ``ConsentRequest`` — one
+``ConsentItem`` per thing the service would receive — and, unless a remembered consent already
+covers it, hands it to the configured ``ConsentScreen`` (``current_app.extensions
+["idp.consent"]``: the citizen's pages in ``idp.consent``; ``idp.login.testing`` in tests). The
+screen calls ``finish_consent`` with a ``ConsentDecision`` or ``deny_consent``; both answer the
+relying party. Nothing here knows about pages or cards: a screen that asked for a card
+signature says so in ``auth_method`` and ``evidence``, and it verified that signature.
+
+Item ids:
+- ``openid``: the pairwise subject (always required).
+- ``claim:<name>``: a claim the login established (scope or ``claims`` parameter).
+- ``selfinfo:<category>``: a self-information category (its scope). Per request; approving it
+  needs a fresh card signature over ``content_digest`` (step-up).
+- ``verified:<claim>``: a verified claim of OIDC for Identity Assurance (issue 8). Per request;
+  approving it needs the signing certificate (``identity``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from flask.typing import ResponseReturnValue
+
+OPENID = "openid"
+SELFINFO_PREFIX = "selfinfo:"
+VERIFIED_PREFIX = "verified:"
+CLAIM_PREFIX = "claim:"
+
+AUTH_SESSION = "session"
+"""Approved inside the card-login session, with no further signature (remembered items only)."""
+AUTH_STEP_UP = "card-step-up"
+"""Approved with a fresh user-authentication signature over ``content_digest``."""
+AUTH_SIGN = "card-sign"
+"""Approved with a fresh signing-certificate signature over ``content_digest`` (eKYC)."""
+AUTH_TEST = "test"
+"""Approved by the testing screen (``idp.login.testing``); never in production."""
+
+
+@dataclass(frozen=True)
+class ConsentItem:
+    id: str
+    required: bool = False
+    """Marked required; the citizen cannot untick it (deny is always possible)."""
+
+    @property
+    def per_request(self) -> bool:
+        """Needs approval each time and a fresh card signature: never remembered."""
+        return self.id.startswith((SELFINFO_PREFIX, VERIFIED_PREFIX))
+
+    @property
+    def needs_identity(self) -> bool:
+        """Needs the signing certificate's basic four facts."""
+        return self.id.startswith(VERIFIED_PREFIX)
+
+
+@dataclass(frozen=True)
+class ConsentRequest:
+    """One screen: who asks, why, for how long, and each item."""
+
+    id: str
+    """The consent transaction: ``finish_consent``/``deny_consent`` take it."""
+    account_id: str
+    client_id: str
+    client_name: str
+    purpose: str
+    """The request's ``purpose`` (OIDC4IDA), else the client's registered ``purpose``."""
+    retention_days: int | None
+    """How long the service keeps the data (client metadata ``retention_days``)."""
+    items: tuple[ConsentItem, ...]
+    expires_at: int
+    """When the consent ends if approved (epoch seconds)."""
+    identity_required: bool = False
+    """The approval must come with the signing certificate's basic four facts
+    (``ConsentDecision.identity``), even if no verified item is granted: the request asked for
+    acr ``urn:jpki-idp:acr:sign-cert-identity``."""
+    ui_locales: str = ""
+
+    def item(self, item_id: str) -> ConsentItem | None:
+        return next((i for i in self.items if i.id == item_id), None)
+
+
+@dataclass(frozen=True)
+class VerifiedIdentity:
+    """The basic four facts read from a signing certificate the IdP just validated (fresh
+    revocation check), with what OIDC4IDA's ``electronic_signature`` evidence needs."""
+
+    name: str
+    address: str
+    birthdate: str
+    """ISO 8601 date."""
+    gender: str
+    """``idp.jpki.facts.Gender`` value: male, female or unspecified."""
+    issuer: str
+    """The signing certificate's issuer, RFC 4514."""
+    serial: str
+    """Its serial number, upper-case hex."""
+    signed_at: int
+    """When the card signed (epoch seconds)."""
+
+
+@dataclass(frozen=True)
+class ConsentDecision:
+    """What the citizen approved, and how the approval was authenticated."""
+
+    granted: tuple[str, ...]
+    auth_method: str = AUTH_SESSION
+    evidence: Mapping[str, Any] | None = None
+    """For a card signature: ``content_digest`` (hex, must equal ``content_digest(request,
+    granted)``), ``issuer_hash``, ``serial``, ``nonce`` and ``signature`` (base64url)."""
+    identity: VerifiedIdentity | None = field(default=None)
+
+
+class ConsentScreen(Protocol):
+    def begin(self, request: ConsentRequest) -> ResponseReturnValue:
+        """Show the request; eventually call ``finish_consent`` or ``deny_consent``."""
+
+
+def content_digest(request: ConsentRequest, granted: tuple[str, ...] | list[str]) -> str:
+    """SHA-256 hex of the canonical JSON of what would be approved: the value a step-up
+    signature binds. Any change (item, purpose, retention, expiry, transaction) changes it."""
+    content = {
+        "v": 1,
+        "transaction": request.id,
+        "client_id": request.client_id,
+        "items": sorted(set(granted)),
+        "purpose": request.purpose,
+        "retention_days": request.retention_days,
+        "expires_at": request.expires_at,
+    }
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def needs_card(granted: tuple[str, ...] | list[str]) -> bool:
+    return any(ConsentItem(i).per_request for i in granted)

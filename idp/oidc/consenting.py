@@ -1,0 +1,298 @@
+"""The consent step between a proven login and the code (issue 7 §2).
+
+``ask`` turns the request into a ``ConsentRequest``. A remembered consent (live, same client,
+same purpose, nothing per-request in it) that covers every item answers at once; otherwise the
+request waits in the ephemeral store under ``consent:<id>``, bound to this browser, while the
+``ConsentScreen`` asks the citizen. ``finish_consent`` checks the decision against the stored
+request, **commits the Consent row first** and only then issues the code, so no service holds a
+code whose approval is not on record. ``issue`` releases only what was granted.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hmac
+import json
+import logging
+import secrets
+import time
+
+from authlib.oauth2.rfc6749 import AccessDeniedError, OAuth2Error, scope_to_list
+from authlib.oidc.core.errors import ConsentRequiredError
+from flask import abort, current_app, session
+from sqlalchemy import select
+
+from ..storage.consents import Consent
+from ..storage.db import db
+from . import verified_claims
+from .authenticator import ACR_SIGN_IDENTITY, LoginResult
+from .claims import SELFINFO_SCOPES, parse_claims_request, release
+from .consent import (
+    AUTH_SIGN,
+    AUTH_STEP_UP,
+    AUTH_TEST,
+    CLAIM_PREFIX,
+    OPENID,
+    SELFINFO_PREFIX,
+    ConsentDecision,
+    ConsentItem,
+    ConsentRequest,
+    content_digest,
+    needs_card,
+)
+
+log = logging.getLogger("idp.consent")
+PREFIX = "consent:"
+REMEMBER_SECONDS = 180 * 24 * 3600
+"""How long a consent without per-request items is remembered: about six months."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Approval:
+    """The ``grant_user`` handed to Authlib: who logged in and what this client receives."""
+
+    login: LoginResult
+    sub: str
+    sid: str
+    id_token_claims: dict
+    userinfo_claims: dict
+    scope: str
+    consent_id: str
+    items: tuple[str, ...]
+
+
+def _server():
+    return current_app.extensions["idp.oidc.server"]
+
+
+def requested_items(grant, login: LoginResult) -> tuple[ConsentItem, ...]:
+    """One item per thing the client would receive, ``openid`` first."""
+    data = grant.request.payload.data
+    claims_request = parse_claims_request(data.get("claims"))
+    essential = {
+        name
+        for member in claims_request.values()
+        for name, spec in member.items()
+        if isinstance(spec, dict) and spec.get("essential") is True
+    }
+    id_claims, userinfo_claims = release(login.claims, grant.request.scope or "", claims_request)
+    claims = sorted({*id_claims, *userinfo_claims})
+    scopes = scope_to_list(grant.request.scope) or []
+    return (
+        ConsentItem(OPENID, required=True),
+        *(ConsentItem(CLAIM_PREFIX + name, name in essential) for name in claims),
+        *(ConsentItem(scope) for scope in scopes if scope in SELFINFO_SCOPES),
+        *(ConsentItem(i, e) for i, e in verified_claims.requested_items(claims_request)),
+    )
+
+
+def _purpose(grant) -> str:
+    client = grant.request.client
+    return grant.request.payload.data.get("purpose") or client.client_metadata.get("purpose", "")
+
+
+def _retention(client) -> int | None:
+    days = client.client_metadata.get("retention_days")
+    return days if isinstance(days, int) and not isinstance(days, bool) else None
+
+
+def _remembered(account_id: str, client_id: str, items, purpose: str, now: int):
+    """The newest live, reusable consent covering every requested item, if any."""
+    wanted = {item.id for item in items}
+    query = (
+        select(Consent)
+        .filter_by(account_id=account_id, client_id=client_id, per_request=False, purpose=purpose)
+        .where(Consent.revoked_at.is_(None), Consent.expires_at > now)
+        .order_by(Consent.created_at.desc())
+    )
+    for consent in db.session.execute(query).scalars():
+        if wanted <= set(consent.granted()):
+            return consent
+    return None
+
+
+def ask(server, store, grant, redirect_uri: str, login: LoginResult, sid: str, acceptable):
+    """Issue at once under a remembered consent, or show the consent screen."""
+    client, data, now = grant.request.client, grant.request.payload.data, int(time.time())
+    items = requested_items(grant, login)
+    purpose = _purpose(grant)
+    identity_required = login.acr not in acceptable and ACR_SIGN_IDENTITY in acceptable
+    per_request = identity_required or any(item.per_request for item in items)
+    prompts = (data.get("prompt") or "").split()
+    if not per_request and "consent" not in prompts:
+        found = _remembered(login.account_id, client.client_id, items, purpose, now)
+        if found is not None:
+            return issue(server, grant, login, sid, found.id, tuple(i.id for i in items))
+    if "none" in prompts:
+        error = ConsentRequiredError(redirect_uri=redirect_uri)
+        return server.authorization_error(grant.request, error)
+    lifetime = server.services.config.tokens.refresh_token if per_request else REMEMBER_SECONDS
+    request = ConsentRequest(
+        id=secrets.token_urlsafe(32),
+        account_id=login.account_id,
+        client_id=client.client_id,
+        client_name=client.name,
+        purpose=purpose,
+        retention_days=_retention(client),
+        items=items,
+        expires_at=now + lifetime,
+        identity_required=identity_required,
+        ui_locales=str(data.get("ui_locales") or "")[:100],
+    )
+    record = {
+        "params": dict(data.items()),
+        "pushed": getattr(grant.request.payload, "pushed", False),
+        "acr": list(acceptable),
+        "login": dataclasses.asdict(login),
+        "sid": sid,
+        "browser": session.setdefault("browser", secrets.token_urlsafe(16)),
+        "request": dataclasses.asdict(request),
+    }
+    ttl = server.services.config.tokens.login_transaction
+    store.set(PREFIX + request.id, json.dumps(record).encode(), ttl)
+    return current_app.extensions["idp.consent"].begin(request)
+
+
+def _valid_id(transaction_id: object) -> bool:
+    return isinstance(transaction_id, str) and 20 <= len(transaction_id) <= 64
+
+
+def _mine(record: dict) -> bool:
+    return hmac.compare_digest(str(session.get("browser", "")), record["browser"])
+
+
+def _request_of(record: dict) -> ConsentRequest:
+    fields = record["request"]
+    items = tuple(ConsentItem(**item) for item in fields["items"])
+    return ConsentRequest(**{**fields, "items": items})
+
+
+def pending_consent(transaction_id: str) -> ConsentRequest | None:
+    """The live consent transaction if this browser started it; not consumed."""
+    if not _valid_id(transaction_id):
+        return None
+    raw = _server().services.store().get(PREFIX + transaction_id)
+    record = json.loads(raw) if raw else None
+    return _request_of(record) if record and _mine(record) else None
+
+
+def _resume(transaction_id: str):
+    """(record, grant, redirect_uri) of a consent transaction, consumed; or a response."""
+    server = _server()
+    store = server.services.store()
+    raw = store.take(PREFIX + transaction_id) if _valid_id(transaction_id) else None
+    record = json.loads(raw) if raw else None
+    if record is None or not _mine(record):
+        abort(
+            400, "This request has expired or was already answered. Start again from the service."
+        )
+    request = server.create_params_request(record["params"], record["pushed"])
+    try:
+        grant = server.get_authorization_grant(request)
+        return record, grant, grant.validate_authorization_request()
+    except OAuth2Error as error:
+        return server.authorization_error(request, error)
+
+
+def decision_problem(request: ConsentRequest, decision: ConsentDecision) -> str | None:
+    """Why the screen's decision does not fit its request; None when it does."""
+    granted, known = set(decision.granted), {item.id for item in request.items}
+    if not granted <= known:
+        return "an item that was not requested"
+    if missing := {item.id for item in request.items if item.required} - granted:
+        return f"required items left out: {sorted(missing)}"
+    wants_identity = request.identity_required or any(i.startswith("verified:") for i in granted)
+    if wants_identity and decision.identity is None and decision.auth_method != AUTH_TEST:
+        return "verified identity approved without the signing certificate"
+    if needs_card(list(granted)) or wants_identity:
+        if decision.auth_method == AUTH_TEST:
+            return None
+        if decision.auth_method not in (AUTH_STEP_UP, AUTH_SIGN) or not decision.evidence:
+            return "a per-request item approved without a fresh card signature"
+        bound = str(decision.evidence.get("content_digest", ""))
+        if not hmac.compare_digest(bound, content_digest(request, decision.granted)):
+            return "the card signature binds other content"
+    return None
+
+
+def finish_consent(transaction_id: str, decision: ConsentDecision):
+    """Record the approval durably, then issue the code with what was granted."""
+    server = _server()
+    resumed = _resume(transaction_id)
+    if not isinstance(resumed, tuple):
+        return resumed
+    record, grant, redirect_uri = resumed
+    request = _request_of(record)
+    login = LoginResult(**{**record["login"], "amr": tuple(record["login"]["amr"])})
+    problem = decision_problem(request, decision)
+    if problem is None and server.services.store().get("session:" + record["sid"]) is None:
+        problem = "the session ended before the approval"
+    if decision.identity is not None:
+        login = dataclasses.replace(login, acr=ACR_SIGN_IDENTITY)
+    if problem is None and login.acr not in record["acr"]:
+        problem = "the approval did not reach the requested acr"
+    if problem is not None:
+        log.warning("consent refused: %s", problem)
+        return server.authorization_error(grant.request, AccessDeniedError(problem, redirect_uri))
+    consent = _record(request, decision)
+    granted = tuple(sorted(set(decision.granted)))
+    return issue(server, grant, login, record["sid"], consent.id, granted, decision.identity)
+
+
+def _record(request: ConsentRequest, decision: ConsentDecision) -> Consent:
+    granted = sorted(set(decision.granted))
+    consent = Consent(
+        id=secrets.token_urlsafe(32),
+        account_id=request.account_id,
+        client_id=request.client_id,
+        client_name=request.client_name,
+        items=json.dumps(granted),
+        purpose=request.purpose,
+        retention_days=request.retention_days,
+        per_request=needs_card(granted) or decision.identity is not None,
+        auth_method=decision.auth_method,
+        content_digest=content_digest(request, granted),
+        evidence=json.dumps(dict(decision.evidence)) if decision.evidence else None,
+        created_at=int(time.time()),
+        expires_at=request.expires_at,
+    )
+    db.session.add(consent)
+    db.session.commit()
+    return consent
+
+
+def deny_consent(transaction_id: str):
+    """The citizen declined: ``access_denied`` to the client, nothing recorded."""
+    resumed = _resume(transaction_id)
+    if not isinstance(resumed, tuple):
+        return resumed
+    _record_unused, grant, redirect_uri = resumed
+    error = AccessDeniedError("the person declined the request", redirect_uri=redirect_uri)
+    return _server().authorization_error(grant.request, error)
+
+
+def issue(server, grant, login: LoginResult, sid: str, consent_id: str, granted, identity=None):
+    """Issue the code for ``login`` with only the ``granted`` items (Authlib adds ``iss``)."""
+    client, data = grant.request.client, grant.request.payload.data
+    claims_request = parse_claims_request(data.get("claims"))
+    id_claims, userinfo_claims = release(login.claims, grant.request.scope or "", claims_request)
+    allowed = {i.removeprefix(CLAIM_PREFIX) for i in granted if i.startswith(CLAIM_PREFIX)}
+    id_claims = {k: v for k, v in id_claims.items() if k in allowed}
+    userinfo_claims = {k: v for k, v in userinfo_claims.items() if k in allowed}
+    if identity is not None:
+        in_id_token, in_userinfo = verified_claims.release(
+            claims_request, identity, granted, client.client_metadata
+        )
+        if in_id_token:
+            id_claims["verified_claims"] = in_id_token
+        if in_userinfo:
+            userinfo_claims["verified_claims"] = in_userinfo
+    scopes = scope_to_list(grant.request.scope) or []
+    scope = " ".join(s for s in scopes if not s.startswith(SELFINFO_PREFIX) or s in granted)
+    sub = server.services.subjects.for_client(login.account_id, client)
+    approval = Approval(
+        login, sub, sid, id_claims, userinfo_claims, scope, consent_id, tuple(granted)
+    )
+    return server.create_authorization_response(
+        request=grant.request, grant_user=approval, grant=grant
+    )
