@@ -233,7 +233,9 @@ def finish_consent(transaction_id: str, decision: ConsentDecision):
         problem = "the approval did not reach the requested acr"
     if problem is not None:
         log.warning("consent refused: %s", problem)
-        return server.authorization_error(grant.request, AccessDeniedError(problem, redirect_uri))
+        return server.authorization_error(
+            grant.request, AccessDeniedError(problem, redirect_uri=redirect_uri)
+        )
     consent = _record(request, decision)
     granted = tuple(sorted(set(decision.granted)))
     return issue(server, grant, login, record["sid"], consent.id, granted, decision.identity)
