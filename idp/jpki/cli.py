@@ -157,6 +157,33 @@ def _settings(
     return dataclasses.replace(settings, **changes)  # type: ignore[arg-type]
 
 
+@jpki.command("crl-refresh")
+@click.option("--force", is_flag=True, help="Download even when the held CRL is not yet due.")
+@click.pass_context
+def crl_refresh(ctx: click.Context, force: bool) -> None:
+    """One CRL refresh round over ``[jpki] crl_urls`` (for cron; serving processes also refresh
+    on their own). Prints one JSON line per type; exits 1 if any download was refused."""
+    settings = _configured(ctx)
+    if settings is None or not settings.crl_urls:
+        raise click.ClickException("no [jpki] crl_urls configured")
+    updater = CrlUpdater(settings, TrustAnchors.from_settings(settings).roots, HttpTransport())
+    refused = False
+    for kind in map(CertificateType, settings.crl_urls):
+        now = dt.datetime.now(dt.UTC)
+        outcome = {"type": str(kind), "refreshed": False, "refused": None}
+        if force or updater.due(kind, now):
+            try:
+                updater.refresh(kind, now)
+                outcome["refreshed"] = True
+            except JpkiValidationError as error:
+                outcome["refused"], refused = error.reason, True
+        held = updater.source(kind).next_update()
+        outcome["next_update"] = held.isoformat() if held else None
+        click.echo(json.dumps(outcome))
+    if refused:
+        ctx.exit(1)
+
+
 def _configured(ctx: click.Context) -> JpkiSettings | None:
     """A ``JpkiSettings`` in the context, or the ``jpki`` block of the IdP's config object."""
     found = ctx.find_object(JpkiSettings)

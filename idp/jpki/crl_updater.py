@@ -114,7 +114,8 @@ class CrlUpdater:
 
 
 class CrlRefresher:
-    """A daemon thread calling ``refresh_due``; ``stop()`` ends it promptly."""
+    """A daemon thread calling ``refresh_due``; ``start()`` may be called again (each request of
+    a serving process does), ``stop()`` ends it promptly."""
 
     def __init__(
         self,
@@ -127,9 +128,15 @@ class CrlRefresher:
         self.interval = interval or updater.settings.crl_retry_interval
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="jpki-crl-refresher", daemon=True)
+        self._starting = threading.Lock()
 
     def start(self) -> None:
-        self._thread.start()
+        """Start the thread unless it is running (cheap enough for every request)."""
+        if self._thread.is_alive() or self._stop.is_set():
+            return
+        with self._starting:
+            if not self._thread.is_alive() and self._thread.ident is None:
+                self._thread.start()
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()

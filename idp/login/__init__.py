@@ -12,6 +12,9 @@ from __future__ import annotations
 from flask import Flask
 
 from ..config import Config
+from ..jpki.anchors import TrustAnchors
+from ..jpki.crl_updater import CrlRefresher, CrlUpdater
+from ..jpki.transport import HttpTransport
 from .card import CardAuthenticator, UnavailableAuthenticator
 from .settings import CardLoginSettings
 from .verification import CardVerifier, can_verify_logins
@@ -34,5 +37,18 @@ def init_app(app: Flask, config: Config) -> None:
         store = app.extensions["idp.ephemeral"]
         app.extensions["idp.login.verifier"] = CardVerifier(config.jpki, config.issuer, store)
         app.extensions["idp.authenticator"] = CardAuthenticator(config.tokens.login_transaction)
+        _refresh_crls(app, config)
     else:
         app.extensions["idp.authenticator"] = UnavailableAuthenticator()
+
+
+def _refresh_crls(app: Flask, config: Config) -> None:
+    """Keep the CRL indexes of ``[jpki] crl_urls`` current from this process (serving only:
+    commands and tests drive ``CrlUpdater`` themselves). Every process of a machine runs one;
+    a file lock per type and the shared index let one download while the others read."""
+    settings = config.jpki
+    if not settings.crl_urls or config.environment == "testing":
+        return
+    updater = CrlUpdater(settings, TrustAnchors.from_settings(settings).roots, HttpTransport())
+    refresher = app.extensions["idp.jpki.crl_refresher"] = CrlRefresher(updater)
+    app.before_request(refresher.start)
