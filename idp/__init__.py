@@ -38,7 +38,7 @@ def create_app(config: Config | None = None, instance_path: str | None = None) -
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     app.extensions["idp.config"] = config
 
-    from . import account, consent, documents, login, oidc, selfinfo, storage
+    from . import account, consent, documents, errorpages, login, oidc, selfinfo, storage
 
     storage.init_app(app, config)
     oidc.init_app(app, config)
@@ -47,4 +47,5 @@ def create_app(config: Config | None = None, instance_path: str | None = None) -
     selfinfo.init_app(app, config)
     account.init_app(app, config)
     documents.init_app(app, config)
+    errorpages.init_app(app, config)
     return app

@@ -97,12 +97,17 @@ class IdpServer(AuthorizationServer):
         return ParamsRequest(params, pushed, self.services.config.issuer)
 
     def authorization_error(self, request, error):
-        """An authorization-endpoint error; redirected ones carry ``iss`` (RFC 9207 §2)."""
+        """An authorization-endpoint error; redirected ones carry ``iss`` (RFC 9207 §2). One that
+        cannot be redirected (unknown client, unregistered redirect URI) is shown to the person
+        by the app's error page (``idp.error_page``), if it has one."""
         error.state = request.payload.state if request.payload else None
         if error.redirect_uri:
             error.redirect_uri = add_params_to_uri(
                 error.redirect_uri, {"iss": self.services.config.issuer}
             )
+        elif shown := current_app.extensions.get("idp.error_page"):
+            if (response := shown(error)) is not None:
+                return response
         return self.handle_error_response(request, error)
 
     def _save_token(self, token: dict, request) -> None:
