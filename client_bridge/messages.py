@@ -163,6 +163,15 @@ CATALOGUE: dict[str, dict[str, str]] = {
     },
     "check_again": {"ja": "最新の状態を表示する", "en": "Show the current state"},
     "other_language": {"ja": "English", "en": "日本語"},
+    "window_gone": {
+        "ja": "この暗証番号の画面は使えなくなりました",
+        "en": "This PIN window is no longer valid",
+    },
+    "window_gone_why": {
+        "ja": "時間切れになったか、すでに完了したか、ブリッジが再起動されました。"
+        "暗証番号は送られていません。",
+        "en": "It timed out, was completed already, or the bridge was restarted. No PIN was sent.",
+    },
 }
 
 

@@ -74,6 +74,22 @@ def render(op: Operation, problem: str | None = None, status: int = 200) -> Any:
     )
 
 
+@bp.errorhandler(errors.BridgeError)
+def refused(error: errors.BridgeError) -> Any:
+    """A person opened this window: an unknown or expired operation, or a refused form, gets
+    a page in their language rather than the API's JSON. Nothing is done."""
+    lang = language()
+    page = render_template(
+        "pin_gone.html",
+        lang=lang,
+        other=next(other for other in messages.LANGUAGES if other != lang),
+        t=lambda key, **values: messages.text(key, lang, **values),
+        reason=error.reason,
+    )
+    headers = {"Content-Security-Policy": CSP, "X-Frame-Options": "DENY", "Content-Language": lang}
+    return page, error.http_status if error.http_status >= 400 else 400, headers
+
+
 @bp.get("/<op_id>")
 def show(op_id: str) -> Any:
     op = broker().get(op_id)

@@ -75,5 +75,21 @@ def test_with_pin_stdin_the_page_offers_no_form(connector) -> None:
         os.close(read_end)
 
 
-def test_an_unknown_operation_is_404(client: FlaskClient) -> None:
-    assert client.get("/pin/unknown", base_url=BASE).status_code == 404
+def test_an_unknown_operation_is_a_page_in_the_persons_language(client: FlaskClient) -> None:
+    """An expired or unknown PIN window is explained to the person, not answered with JSON."""
+    page = client.get("/pin/unknown", base_url=BASE, headers={"Accept-Language": "en"})
+    assert page.status_code == 404
+    assert page.mimetype == "text/html"
+    assert "This PIN window is no longer valid" in page.text
+    assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
+    japanese = client.get("/pin/unknown?lang=ja", base_url=BASE)
+    assert "この暗証番号の画面は使えなくなりました" in japanese.text
+    assert 'lang="ja"' in japanese.text
+
+
+def test_a_pin_posted_to_an_unknown_operation_changes_nothing(client: FlaskClient) -> None:
+    answer = client.post(
+        "/pin/unknown", base_url=BASE, data={"pin": "1234"}, headers={"Origin": BASE}
+    )
+    assert answer.status_code == 404
+    assert "1234" not in answer.text

@@ -215,3 +215,14 @@ def test_the_other_language_is_one_key_press_away(page: Page, login: LoginStub, 
     type_pin(pin_page, AUTH_PIN)
     expect(pin_page.locator("body")).to_contain_text(messages.text("done", other))
     assert_signed_for(outcome(page, login, 1, "done"), login)
+
+
+def test_an_expired_pin_window_is_explained(page: Page, login: LoginStub, locale) -> None:
+    """A PIN window opened again after its operation ended (or for nothing) is a page, not JSON."""
+    page.goto(login.bridge + "/pin/no-such-operation")
+    expect(page.locator("h1")).to_have_text(t(locale, "window_gone"))
+    axe(page)
+    assert_keyboard_reachable(page)
+    zoom(page)
+    assert_reflows(page)
+    snap(page)
