@@ -105,9 +105,10 @@ class IdpServer(AuthorizationServer):
             error.redirect_uri = add_params_to_uri(
                 error.redirect_uri, {"iss": self.services.config.issuer}
             )
-        elif shown := current_app.extensions.get("idp.error_page"):
-            if (response := shown(error)) is not None:
-                return response
+        elif (shown := current_app.extensions.get("idp.error_page")) and (
+            response := shown(error)
+        ) is not None:
+            return response
         return self.handle_error_response(request, error)
 
     def _save_token(self, token: dict, request) -> None:
@@ -134,7 +135,7 @@ class IdpServer(AuthorizationServer):
                     request.client.client_id,
                     request.client.name,
                     "token",
-                    " ".join(code.items),
+                    " ".join(i for i in code.items if not i.startswith("selfinfo:")),
                     code.consent_id,
                 )
         else:

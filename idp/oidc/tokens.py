@@ -81,3 +81,21 @@ def jti_of(access_token: str) -> str:
 def load_grant(store: EphemeralStore, jti: str) -> dict | None:
     raw = store.get(grant_key(jti))
     return json.loads(raw) if raw else None
+
+
+def withdrawn_key(client_id: str, account_id: str) -> str:
+    """Set when the person withdrew a consent from this client: every access token the client
+    got for them before that moment is refused, not only the last one of each family."""
+    return f"withdrawn:{client_id}:{account_id}"
+
+
+def mark_withdrawn(store: EphemeralStore, client_id: str, account_id: str, at: int, ttl: float):
+    store.set(withdrawn_key(client_id, account_id), str(at).encode(), ttl)
+
+
+def withdrawn_since(store: EphemeralStore, grant: dict, issued_at: int) -> bool:
+    """True when the person withdrew from this client at or after the token was issued."""
+    if not grant.get("account_id"):
+        return False
+    mark = store.get(withdrawn_key(grant["client_id"], grant["account_id"]))
+    return mark is not None and issued_at <= int(mark)

@@ -20,7 +20,7 @@ from ..storage.consents import record_access
 from ..storage.db import db
 from .clients import find_client
 from .dpop import InvalidDPoPProofError
-from .tokens import load_grant
+from .tokens import load_grant, withdrawn_since
 
 REQUIRED = ("iss", "aud", "exp", "iat", "sub", "client_id", "jti")
 
@@ -38,9 +38,12 @@ def verify_access_token(services, token: str) -> dict:
         jwt.JWTClaimsRegistry(now=int(time.time()), **options).validate(decoded.claims)
     except (JoseError, ValueError, TypeError) as e:
         raise InvalidTokenError("the access token is invalid or expired") from e
-    grant = load_grant(services.store(), str(decoded.claims["jti"]))
+    store = services.store()
+    grant = load_grant(store, str(decoded.claims["jti"]))
     if grant is None or grant["sub"] != decoded.claims["sub"]:
         raise InvalidTokenError("the access token was revoked")
+    if withdrawn_since(store, grant, int(decoded.claims["iat"])):
+        raise InvalidTokenError("the person withdrew this service's access")
     return grant
 
 

@@ -1,0 +1,77 @@
+"""How the account pages say things: Japan time in the page's language, items in plain words,
+how an approval was made and what kind of delivery a history line is.
+
+Times are shown in Japan time (Asia/Tokyo) whatever the server's zone, with the date format of
+the page's language (``2026年11月23日 6:31`` / ``November 23, 2026 6:31 AM``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_time
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _
+
+from ..consent.items import describe
+from ..consent.items import kind as item_kind
+from ..oidc.consent import AUTH_SESSION, AUTH_SIGN, AUTH_STEP_UP, AUTH_TEST
+
+JAPAN = ZoneInfo("Asia/Tokyo")
+
+APPROVALS = {
+    AUTH_STEP_UP: _("With your card"),
+    AUTH_SIGN: _("With your card"),
+    AUTH_SESSION: _("At login"),
+    AUTH_TEST: _("At login (test)"),
+}
+KINDS = {
+    "token": _("When you logged in"),
+    "claims": _("When you logged in"),
+    "userinfo": _("Profile read"),
+    "selfinfo": _("Self-information read"),
+    "verified_claims": _("Verified identity"),
+    "document_signature": _("Document signature"),
+}
+
+
+def when(timestamp: int) -> str:
+    """Epoch seconds as a Japan-time date and time in the page's language."""
+    moment = dt.datetime.fromtimestamp(timestamp, dt.UTC).astimezone(JAPAN)
+    locale = str(get_locale() or "ja")
+    day = format_date(moment, "long", locale=locale)
+    return f"{day} {format_time(moment, 'short', locale=locale)}"
+
+
+def iso(timestamp: int) -> str:
+    """The machine-readable form for ``<time datetime>``."""
+    return dt.datetime.fromtimestamp(timestamp, dt.UTC).astimezone(JAPAN).isoformat()
+
+
+def approval(auth_method: str) -> str:
+    return str(APPROVALS.get(auth_method, _("Other")))
+
+
+def kind(name: str) -> str:
+    return str(KINDS.get(name, _("Other")))
+
+
+ITEM_ORDER = ("identifier", "claim", "selfinfo", "verified", "other")
+
+
+def items(joined: str | list[str]) -> list[str]:
+    """Item ids (a list, or joined by spaces as access records keep them) in plain words, in
+    the consent screen's order: the identifier, claims, self-information, verified identity."""
+    ids = joined.split() if isinstance(joined, str) else joined
+    return [describe(item) for item in sorted(ids, key=_rank)]
+
+
+def _rank(item_id: str) -> int:
+    group = item_kind(item_id)
+    return ITEM_ORDER.index(group) if group in ITEM_ORDER else len(ITEM_ORDER)
+
+
+def helpers() -> dict:
+    """What the templates call."""
+    return {"when": when, "iso": iso, "approval": approval, "kind": kind, "items": items}

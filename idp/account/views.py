@@ -1,0 +1,163 @@
+"""The account pages (issue 7 §4): what each service received, the consents, signing out.
+
+Every page needs this browser's IdP session; without one a GET starts the card login and comes
+back, a POST changes nothing and goes back to the overview. Every POST checks the CSRF token.
+Everything shown is read for the session's account only (``records``); a consent of anyone else
+is "not found", exactly like one that does not exist. The pages stay thin: revoking is
+``idp.oidc.withdrawal``, signing out is ``idp.oidc.logout``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from flask import Blueprint, current_app, make_response, redirect, session, url_for
+from flask import request as http
+from werkzeug.wrappers import Response
+
+from ..login.pages import finish, page
+from ..login.security import csrf_ok
+from ..oidc.authenticator import LoginResult
+from ..oidc.authorize import begin_own_login
+from ..oidc.logout import end_all_sessions, end_idp_session
+from ..oidc.sessions import current_login
+from ..oidc.withdrawal import revoke_consent
+from . import records
+from .presentation import helpers
+
+log = logging.getLogger("idp.account")
+bp = Blueprint(
+    "account",
+    __name__,
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/account/static",
+)
+
+
+@bp.context_processor
+def _helpers() -> dict:
+    return helpers()
+
+
+def _services():
+    return current_app.extensions["idp.oidc.server"].services
+
+
+def _login() -> tuple[str, LoginResult] | None:
+    return current_login(_services().store(), time.time())
+
+
+def _log_in_first() -> Response:
+    """The card login, then back to the page asked for (its query too)."""
+    return finish(make_response(begin_own_login(http.full_path.rstrip("?"))))
+
+
+def _back_to_overview() -> Response:
+    return finish(redirect(url_for("account.overview"), 303))
+
+
+def _not_found() -> Response:
+    return page("account/problem.html", 404, problem="not_found")
+
+
+def _bad_form() -> Response:
+    return page("account/problem.html", 400, problem="bad_request")
+
+
+def _page_number() -> int:
+    raw = http.args.get("page", "1")
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 7 else 1
+
+
+@bp.get("/account")
+def overview() -> Response:
+    found = _login()
+    if found is None:
+        return _log_in_first()
+    account_id, now = found[1].account_id, int(time.time())
+    return page(
+        "account/overview.html",
+        consents=records.active_consents(account_id, now),
+        history=records.history(account_id, _page_number()),
+        now=now,
+    )
+
+
+@bp.get("/account/consents/<consent_id>/revoke")
+def confirm_revoke(consent_id: str) -> Response:
+    found = _login()
+    if found is None:
+        return _log_in_first()
+    consent = records.own_consent(found[1].account_id, consent_id)
+    if consent is None:
+        return _not_found()
+    if consent.revoked_at is not None:
+        return finish(redirect(url_for("account.revoked", consent_id=consent.id), 303))
+    return page("account/revoke.html", consent=consent)
+
+
+@bp.post("/account/consents/<consent_id>/revoke")
+def revoke(consent_id: str) -> Response:
+    found = _login()
+    if found is None:
+        return _back_to_overview()
+    if not csrf_ok():
+        return _bad_form()
+    consent = records.own_consent(found[1].account_id, consent_id)
+    if consent is None:
+        return _not_found()
+    done = revoke_consent(_services(), consent, int(time.time()))
+    log.info(
+        "consent revoked: %d token families, logout queued: %s",
+        done.families_revoked,
+        done.logout_queued,
+    )
+    return finish(redirect(url_for("account.revoked", consent_id=consent.id), 303))
+
+
+@bp.get("/account/consents/<consent_id>/revoked")
+def revoked(consent_id: str) -> Response:
+    found = _login()
+    if found is None:
+        return _log_in_first()
+    consent = records.own_consent(found[1].account_id, consent_id)
+    if consent is None:
+        return _not_found()
+    if consent.revoked_at is None:
+        return _back_to_overview()
+    return page("account/revoked.html", consent=consent)
+
+
+@bp.post("/account/signout")
+def sign_out() -> Response:
+    found = _login()
+    if found is not None:
+        if not csrf_ok():
+            return _bad_form()
+        end_idp_session(_services(), found[0])
+    session.clear()
+    return finish(redirect(url_for("account.signed_out"), 303))
+
+
+@bp.post("/account/signout-everywhere")
+def sign_out_everywhere() -> Response:
+    found = _login()
+    if found is None:
+        return _back_to_overview()
+    if not csrf_ok():
+        return _bad_form()
+    services = _services()
+    ended = end_all_sessions(services, found[1].account_id)
+    if services.store().get("session:" + found[0]) is not None:
+        end_idp_session(services, found[0])  # this one in any case, even if the index missed it
+    session.clear()
+    log.info("signed out everywhere: %d sessions", ended)
+    return finish(redirect(url_for("account.signed_out", everywhere=1), 303))
+
+
+@bp.get("/account/signed-out")
+def signed_out() -> Response:
+    """Says what happened; shows nothing of the account (there is no session any more)."""
+    return page("account/signed_out.html", everywhere=http.args.get("everywhere") == "1")

@@ -1,0 +1,37 @@
+"""How the account pages word things: Japan time in each language, items in the consent
+screen's order, and a readable label for what the pages do not know yet."""
+
+from __future__ import annotations
+
+import pytest
+
+from idp.account.presentation import approval, items, kind, when
+
+NEW_YEAR_EVE = 1_767_225_600 - 9 * 3600
+"""2025-12-31 15:00 UTC: already 2026-01-01 00:00 in Japan."""
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [("ja", "2026年1月1日 0:00"), ("en", "January 1, 2026 12:00\u202fAM")],
+)
+def test_times_are_japan_time_whatever_the_servers_zone(provider, language, expected):
+    with provider.test_request_context(f"/account?lang={language}"):
+        assert when(NEW_YEAR_EVE) == expected
+
+
+def test_items_come_identifier_first_then_claims_then_self_information(provider):
+    with provider.test_request_context("/account?lang=en"):
+        labels = items("selfinfo:income claim:name openid")
+    assert labels[0].startswith("An identifier for you")
+    assert labels[1] == "Your full name"
+    assert "resident-tax income" in labels[2]
+
+
+def test_unknown_kinds_and_methods_still_get_a_label(provider):
+    with provider.test_request_context("/account?lang=ja"):
+        assert kind("something-new") == "その他"
+        assert approval("card-step-up") == "カードで同意"
+        assert approval("something-new") == "その他"
+        (label,) = items("selfinfo:unknown_category")
+        assert label.endswith("unknown_category")
