@@ -1,0 +1,25 @@
+"""Contract signing (issue 8 §2): documents a service submits and the citizen signs at home.
+
+``api`` is the service's back channel (submit, read the outcome), ``review`` the citizen's pages;
+``signing`` the request's life, ``cms`` and ``pades`` the signature containers, ``verification``
+the signing certificate's check with a fresh revocation status. docs/documents.md explains it.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from ..config import Config
+from .verification import DocumentVerifier, can_verify_documents
+
+
+def init_app(app: Flask, config: Config) -> None:
+    """Register the document API and pages; build the verifier when the signing CA is trusted."""
+    from . import api, review  # noqa: F401 (their routes register on the blueprint)
+    from .blueprint import bp
+    from .client_auth import build_authentication
+
+    app.register_blueprint(bp)
+    app.extensions["idp.documents.client_auth"] = build_authentication(app)
+    if can_verify_documents(config.jpki):
+        app.extensions["idp.documents.verifier"] = DocumentVerifier(config.jpki, config.issuer)

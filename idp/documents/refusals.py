@@ -1,0 +1,60 @@
+"""What the citizen is told when a document cannot be reviewed or signed: one kind per page.
+
+Validator refusals (``idp.jpki.errors``) map to a few kinds the citizen can act on; nothing here
+says more about which check failed than helps. ``status`` is the page's HTTP status.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..jpki import errors
+from ..login.refusals import SERVICE_PROBLEMS
+
+
+@dataclass(frozen=True)
+class Refusal:
+    kind: str
+    """Selects the text in templates/documents/refused.html."""
+    status: int = 403
+    retry: bool = False
+    """Whether the review page can be tried again (the request is still pending)."""
+
+
+NOT_FOUND = Refusal("not_found", 404)
+ANOTHER_PERSON = Refusal("another_person", 403)
+SIGNED = Refusal("signed", 409)
+DECLINED = Refusal("declined", 409)
+EXPIRED = Refusal("expired", 410)
+UNAVAILABLE = Refusal("unavailable", 503)
+CERTIFICATE_EXPIRED = Refusal("certificate_expired", 403)
+REVOKED = Refusal("revoked", 403)
+ON_HOLD = Refusal("on_hold", 403)
+CHECK_UNAVAILABLE = Refusal("check_unavailable", 503, retry=True)
+CHANGED = Refusal("changed", 400, retry=True)
+NOT_ACCEPTED = Refusal("not_accepted", 403)
+PIN_LOCKED = Refusal("pin_locked", 403)
+GENERIC = Refusal("generic", 400, retry=True)
+BAD_REQUEST = Refusal("bad_request", 400, retry=True)
+
+FINISHED = {"signed": SIGNED, "declined": DECLINED, "expired": EXPIRED}
+
+BY_CLASS: tuple[tuple[type[errors.JpkiValidationError], Refusal], ...] = (
+    (errors.CertificateExpired, CERTIFICATE_EXPIRED),
+    (errors.CertificateRevoked, REVOKED),
+    (errors.CertificateOnHold, ON_HOLD),
+    (errors.StatusUnknown, REVOKED),
+    *((kind, CHECK_UNAVAILABLE) for kind in SERVICE_PROBLEMS),
+    (errors.DigestMismatch, CHANGED),
+    (errors.OriginMismatch, CHANGED),
+    (errors.BadSignature, CHANGED),
+    (errors.UntrustedIssuer, NOT_ACCEPTED),
+    (errors.WrongCertificateType, NOT_ACCEPTED),
+)
+
+
+def refusal_for(error: errors.JpkiValidationError) -> Refusal:
+    for kind, refusal in BY_CLASS:
+        if isinstance(error, kind):
+            return refusal
+    return GENERIC

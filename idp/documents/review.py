@@ -1,0 +1,196 @@
+"""The citizen's side (issue 8 §2): review the document at the IdP, sign with the card, or decline.
+
+Every step first checks that this browser's IdP session belongs to the person the service named:
+the account's pairwise subject for the submitting client must equal the request's ``sub``.
+Without a session the IdP's own card login runs first and comes back here; with someone else's
+session the page refuses and shows nothing of the document.
+
+Signing: the page asks ``prepare`` for the digest to sign (fixing this attempt's CMS
+attributes), has the bridge sign it with the signing key (the citizen types the signing PIN on
+the bridge's own screen, which shows the same check code), and posts the bridge's result to
+``result``. The IdP verifies it against its own prepared digest with a fresh revocation check,
+builds the outputs and returns the browser to the service.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import time
+
+from authlib.common.urls import add_params_to_uri
+from flask import current_app, jsonify, redirect, request, url_for
+from werkzeug.wrappers import Response
+
+from ..jpki.document import fingerprint
+from ..jpki.errors import JpkiValidationError
+from ..login import security
+from ..login.pages import finish, page
+from ..oidc.authorize import begin_own_login, current_login
+from ..oidc.clients import find_client
+from ..storage.db import db
+from ..storage.documents import PENDING, DocumentRequest
+from . import refusals, signing
+from .blueprint import bp
+from .refusals import Refusal
+from .submission import for_bridge
+
+DOCUMENT_ID = re.compile(r"[A-Za-z0-9_-]{43}")
+BRIDGE_TITLE, BRIDGE_SUMMARY, BRIDGE_SERVICE = 100, 500, 80
+"""What the bridge accepts (bridge-protocol.md §8); the review page shows the texts in full."""
+RESULT_MAX = 16 * 1024
+JST = dt.timezone(dt.timedelta(hours=9), "JST")
+"""The deadline is shown in Japan's time: the citizens' own."""
+
+
+def refused(refusal: Refusal, document: DocumentRequest | None = None) -> Response:
+    return page("documents/refused.html", refusal.status, refusal=refusal, document=document)
+
+
+def _gate(document_id: str, login_if_needed: bool = False):
+    """(document, account id) if this browser's person may see it; else the response to send."""
+    document = None
+    if DOCUMENT_ID.fullmatch(document_id):
+        document = db.session.get(DocumentRequest, document_id)
+    if document is None:
+        return refused(refusals.NOT_FOUND)
+    found = current_login(current_app.extensions["idp.ephemeral"], time.time())
+    if found is None:
+        if login_if_needed:
+            return begin_own_login(url_for("documents.review", document_id=document.id))
+        return refused(refusals.ANOTHER_PERSON)
+    client = find_client(document.client_id)
+    if client is None:
+        return refused(refusals.NOT_FOUND)
+    subjects = current_app.extensions["idp.oidc.server"].services.subjects
+    if subjects.for_client(found[1].account_id, client) != document.sub:
+        return refused(refusals.ANOTHER_PERSON)
+    status = document.current_status()
+    if status != PENDING:
+        return refused(refusals.FINISHED[status], document)
+    return document, found[1].account_id
+
+
+def _verifier():
+    return current_app.extensions.get("idp.documents.verifier")
+
+
+@bp.get("/documents/<document_id>/review")
+def review(document_id: str) -> Response:
+    gate = _gate(document_id, login_if_needed=True)
+    if isinstance(gate, Response):
+        return gate
+    document, _ = gate
+    if _verifier() is None:
+        return refused(refusals.UNAVAILABLE, document)
+    settings = current_app.extensions["idp.login.settings"]
+    return page(
+        "documents/review.html",
+        document=document,
+        fingerprint=fingerprint(signing.unb64url(document.digest)),
+        summary_lines=document.summary.split("\n"),
+        bridge_url=settings.bridge_origin,
+        origin=_verifier().origin,
+        expires=dt.datetime.fromtimestamp(document.expires_at, JST),
+    )
+
+
+@bp.get("/documents/<document_id>/document.pdf")
+def view_pdf(document_id: str) -> Response:
+    """The submitted PDF, for the citizen to read before signing."""
+    gate = _gate(document_id)
+    if isinstance(gate, Response):
+        return gate
+    document, _ = gate
+    if document.pdf is None:
+        return refused(refusals.NOT_FOUND, document)
+    response = Response(document.pdf, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = 'inline; filename="document.pdf"'
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "frame-ancestors 'none'"
+    return response
+
+
+@bp.post("/documents/<document_id>/prepare")
+def prepare(document_id: str) -> Response:
+    """JSON for the page's bridge call: the digest to sign and the texts the bridge shows."""
+    if not security.csrf_ok():
+        return finish(jsonify(error="csrf")), 403
+    gate = _gate(document_id)
+    if isinstance(gate, Response):
+        return finish(jsonify(error="gone")), 403
+    document, _ = gate
+    if _verifier() is None:
+        return finish(jsonify(error="unavailable")), 503
+    try:
+        to_sign = signing.prepare(document, dt.datetime.now(dt.UTC))
+    except signing.AlreadyFinished:
+        return finish(jsonify(error="gone")), 403
+    body = {
+        "digest": signing.b64url(to_sign),
+        "fingerprint": fingerprint(to_sign),
+        "title": for_bridge(document.title, BRIDGE_TITLE),
+        "summary": for_bridge(document.summary, BRIDGE_SUMMARY),
+        "service": for_bridge(document.client_name, BRIDGE_SERVICE),
+    }
+    return finish(jsonify(body))
+
+
+@bp.post("/documents/<document_id>/result")
+def result(document_id: str) -> Response:
+    """The bridge's answer: verify, sign once, return the browser to the service."""
+    if not security.csrf_ok():
+        return refused(refusals.BAD_REQUEST)
+    gate = _gate(document_id)
+    if isinstance(gate, Response):
+        return gate
+    document, account_id = gate
+    answer = request.form.get("result", "")
+    if _verifier() is None:
+        return refused(refusals.UNAVAILABLE, document)
+    if not answer or len(answer) > RESULT_MAX:
+        return refused(refusals.BAD_REQUEST, document)
+    try:
+        signing.complete(document, account_id, answer, _verifier(), dt.datetime.now(dt.UTC))
+    except JpkiValidationError as error:
+        current_app.logger.info("document %s refused: %s", document.id, error.reason)
+        return refused(refusals.refusal_for(error), document)
+    except signing.AlreadyFinished:
+        db.session.expire_all()
+        status = db.session.get(DocumentRequest, document.id).current_status()
+        return refused(refusals.FINISHED.get(status, refusals.GENERIC), document)
+    return _back_to_service(document)
+
+
+@bp.post("/documents/<document_id>/decline")
+def decline(document_id: str) -> Response:
+    if not security.csrf_ok():
+        return refused(refusals.BAD_REQUEST)
+    gate = _gate(document_id)
+    if isinstance(gate, Response):
+        return gate
+    document, account_id = gate
+    try:
+        signing.decline(document, account_id)
+    except signing.AlreadyFinished:
+        return refused(refusals.GENERIC, document)
+    return _back_to_service(document, error="access_denied")
+
+
+@bp.get("/documents/<document_id>/locked")
+def locked(document_id: str) -> Response:
+    """The bridge said the signing PIN is locked: how to get it reset (nothing was signed)."""
+    gate = _gate(document_id)
+    if isinstance(gate, Response):
+        return gate
+    return refused(refusals.PIN_LOCKED, gate[0])
+
+
+def _back_to_service(document: DocumentRequest, error: str | None = None) -> Response:
+    params = [("document_id", document.id)]
+    if error:
+        params.append(("error", error))
+    if document.state:
+        params.append(("state", document.state))
+    return finish(redirect(add_params_to_uri(document.redirect_uri, params), code=303))

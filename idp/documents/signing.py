@@ -1,0 +1,139 @@
+"""The life of a document request: submitted, prepared for the card, signed or declined.
+
+What the card signs is derived from what the client submitted and nothing else: the document
+digest (bound at submission) goes into the CMS message-digest attribute (for a PDF, through
+the byte range of the prepared file, whose prefix is the submitted PDF); the card signs SHA-256
+of those attributes. A result is accepted only for the digest the IdP prepared, from this
+request's own stored attributes, and the request is finished by one conditional UPDATE: signed
+at most once, never after it expired.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import secrets
+import time
+
+from ..storage.consents import record_access
+from ..storage.db import db
+from ..storage.documents import DECLINED, SIGNED, DocumentRequest, finish
+from ..storage.models import Client
+from . import cms
+from .submission import Submission
+from .verification import DocumentVerifier
+
+ACCESS_KIND = "document_signature"
+
+
+class AlreadyFinished(Exception):
+    """The request was signed, declined or expired meanwhile: nothing more can happen to it."""
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def unb64url(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def submit(client: Client, submission: Submission, now: int | None = None) -> DocumentRequest:
+    """Store the request; its digest never changes afterwards."""
+    now = now or int(time.time())
+    document = DocumentRequest(
+        id=secrets.token_urlsafe(32),
+        client_id=client.client_id,
+        client_name=client.name,
+        sub=submission.sub,
+        title=submission.title,
+        summary=submission.summary,
+        digest=b64url(submission.digest),
+        pdf=submission.pdf,
+        redirect_uri=submission.redirect_uri,
+        state=submission.state,
+        created_at=now,
+        expires_at=now + submission.expires_in,
+    )
+    db.session.add(document)
+    db.session.commit()
+    return document
+
+
+def prepare(document: DocumentRequest, now: dt.datetime) -> bytes:
+    """Fix this attempt's signed attributes (signing time ``now``); the digest the card signs."""
+    if document.current_status(int(now.timestamp())) != "pending":
+        raise AlreadyFinished(document.current_status())
+    message_digest = unb64url(document.digest)
+    if document.pdf is not None:
+        from . import pades
+
+        prepared = pades.prepare(document.pdf)
+        document.prepared_pdf, document.prepared_range = prepared.data, prepared.encode_range()
+        message_digest = prepared.byte_range_digest
+    attributes = cms.signed_attributes(message_digest, now)
+    to_sign = cms.digest_to_sign(attributes)
+    document.prepared_attrs, document.prepared_digest = attributes, b64url(to_sign)
+    db.session.commit()
+    return to_sign
+
+
+def complete(
+    document: DocumentRequest,
+    account_id: str,
+    result: str,
+    verifier: DocumentVerifier,
+    now: dt.datetime,
+) -> None:
+    """Verify the card's answer for the prepared digest, build the outputs, finish once.
+
+    Raises a ``JpkiValidationError`` (its reason for the page) or ``AlreadyFinished``.
+    """
+    if document.current_status(int(now.timestamp())) != "pending" or not document.prepared_digest:
+        raise AlreadyFinished(document.current_status())
+    attributes, prepared_digest = document.prepared_attrs, unb64url(document.prepared_digest)
+    validated = verifier.verify(result, prepared_digest, now)
+    signature = _signature_of(result)
+    container = cms.detached_signed_data(attributes, validated.certificate, signature)
+    values = {
+        "account_id": account_id,
+        "signed_at": int(now.timestamp()),
+        "cms": container.dump(),
+        "prepared_pdf": None,
+        "pdf": None,  # signed.pdf begins with its bytes; nothing else needs the original
+    }
+    if document.pdf is not None:
+        from . import pades
+
+        prepared = pades.PreparedPdf.from_stored(document.prepared_pdf, document.prepared_range)
+        if prepared.byte_range_digest != cms.message_digest_of(attributes):
+            raise AlreadyFinished("prepared file and attributes disagree")  # our own bug
+        values["signed_pdf"] = pades.embed(prepared, container)
+    if not finish(document.id, SIGNED, values, int(now.timestamp())):
+        db.session.rollback()
+        raise AlreadyFinished("signed or finished meanwhile")
+    record_access(
+        account_id, document.client_id, document.client_name, ACCESS_KIND,
+        f"document:{document.title}", None, int(now.timestamp()),
+    )  # fmt: skip
+    db.session.commit()
+
+
+def decline(document: DocumentRequest, account_id: str, now: int | None = None) -> None:
+    """The citizen said no: the request is finished and can never be signed."""
+    values = {"account_id": account_id, "prepared_pdf": None, "pdf": None}
+    if not finish(document.id, DECLINED, values, now):
+        db.session.rollback()
+        raise AlreadyFinished(document.current_status())
+    db.session.commit()
+
+
+def _signature_of(result: str) -> bytes:
+    """The signature member of a result ``verify`` has just accepted (parsed strictly there)."""
+    from ..jpki.document import DocumentResult
+
+    return DocumentResult.parse(result).signature
+
+
+def signer_certificate_pem(document: DocumentRequest) -> str | None:
+    return cms.signer_certificate_pem(document.cms) if document.cms else None
