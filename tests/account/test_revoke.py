@@ -212,3 +212,19 @@ def test_after_revoking_the_services_next_self_information_read_is_refused(provi
     )
     assert again.status_code == 401
     assert 'error="invalid_token"' in again.headers["WWW-Authenticate"]
+
+
+def test_an_access_token_from_before_the_last_refresh_is_refused_too(provider, alice_at_the_bank):
+    """Revoking a family forgets only its newest access token; the withdrawal marker refuses
+    the older ones the service may still hold."""
+    bank, tokens, consent_id = alice_at_the_bank
+    rotated = refresh(bank, tokens["refresh_token"])
+    assert rotated.status_code == 200
+    older, newer = tokens["access_token"], rotated.json["access_token"]
+    assert userinfo(bank, older).status_code == 200
+    csrf = csrf_of(open_account(bank.http).get_data(as_text=True))
+    bank.http.post(f"/account/consents/{consent_id}/revoke", data={"csrf_token": csrf})
+    for token in (older, newer):
+        refused = userinfo(bank, token)
+        assert refused.status_code == 401
+        assert "invalid_token" in refused.headers["WWW-Authenticate"]
