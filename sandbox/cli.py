@@ -230,3 +230,24 @@ def insert(ctx: click.Context, card_id: str, vpcd_host: str, vpcd_port: int) -> 
         vpcd.insert(_state(ctx), card_id, host=vpcd_host, port=vpcd_port)
     except SandboxError as error:
         raise click.ClickException(str(error)) from None
+
+
+@main.command("selfinfo")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write here (default: standard output).",
+)
+@click.pass_context
+def selfinfo(ctx: click.Context, out: Path | None) -> None:
+    """Write plausible self-information for every card's citizen, as JSONL for
+    `idp selfinfo import`, keyed by each card's user-authentication certificate."""
+    from sandbox import selfinfo as data  # imported late, like serve's web stack
+
+    state = _state(ctx)
+    if out is None:
+        data.write_jsonl(state, click.get_text_stream("stdout"))
+        return
+    with out.open("w", encoding="utf-8") as f:
+        count = data.write_jsonl(state, f)
+    click.echo(f"wrote {count} records for {len(state.card_ids())} cards to {out}", err=True)
