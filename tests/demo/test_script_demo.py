@@ -1,4 +1,5 @@
-"""``script/demo`` is the first thing anyone runs: it must start everything and stop cleanly."""
+"""``script/demo`` is the first thing anyone runs: it must start everything and stop cleanly, and
+the sample bank's "apply" button must lead, through PAR, to the IdP's login page in Japanese."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from tests.sandbox.card.conftest import READER, READER_LOCK, wait_for_card
 
 ROOT = Path(__file__).resolve().parents[2]
 IDP = "http://127.0.0.1:8000"
+BANK = "http://127.0.0.1:8001"
 
 
 def _get(url: str, headers: dict[str, str] | None = None) -> requests.Response:
@@ -69,14 +71,27 @@ def test_demo_starts_every_service_and_stops_on_ctrl_c(demo: subprocess.Popen[st
     crl = _until(lambda: _get("http://127.0.0.1:8002/crl/auth.crl"), 30)
     assert crl.headers["Content-Type"] == "application/pkix-crl"
     assert wait_for_card(READER, present=True, timeout=30)
-    assert any("demo PINs" in line for line in _lines_until(demo, "demo PINs"))
+    banner = list(_lines_until(demo, "demo PINs"))
+    assert any("open                   http://127.0.0.1:8001" in line for line in banner)
+    assert [line for line in banner if "script/demo:" in line] == []
+
+    browser = requests.Session()
+    home = _until(lambda: _get(BANK + "/"), 30)
+    assert 'id="apply-button"' in home.text  # registered at the IdP
+    login = browser.post(BANK + "/apply", timeout=30)  # PAR, then the IdP's login page
+    assert login.status_code == 200, login.text
+    assert login.url.startswith(IDP + "/")
+    assert any("request_uri=urn" in r.headers.get("Location", "") for r in login.history)
+    assert '<html lang="ja">' in login.text
+    assert "マイナンバーカードでログイン" in login.text
 
     os.killpg(demo.pid, signal.SIGINT)
     output, _ = demo.communicate(timeout=30)
     assert "demo stopped" in output
     assert wait_for_card(READER, present=False, timeout=30)
     leftovers = subprocess.run(
-        ["pgrep", "-f", "jpki-sandbox serve|jpki-sandbox insert|idp run|jpki-bridge run"],
+        ["pgrep", "-f", "jpki-sandbox serve|jpki-sandbox insert|idp run|jpki-bridge run|"
+         "examples.relying_party run"],
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert leftovers.stdout == ""

@@ -1,0 +1,99 @@
+"""``python -m examples.relying_party run|register``: the sample bank's two commands.
+
+``register`` makes the bank's keys (first time) and registers it at the IdP with
+``idp client add`` (run in the IdP's configuration: IDP_CONFIG and IDP_* apply), then keeps the
+client id in the instance folder. ``run`` serves the bank (development server).
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+from werkzeug.serving import run_simple
+
+from . import create_app
+from .keys import PUBLIC_JWKS, client_key
+from .settings import NAME, PURPOSE, RETENTION_DAYS, TRUST_FRAMEWORK, BankSettings
+
+IDP_COMMAND = str(Path(sys.executable).with_name("idp"))
+
+
+def _settings(issuer: str | None, base_url: str | None, instance: Path | None) -> BankSettings:
+    return BankSettings.from_environment(issuer=issuer, base_url=base_url, instance=instance)
+
+
+@click.group()
+@click.option("--issuer", help="The IdP (default BANK_ISSUER or http://127.0.0.1:8000).")
+@click.option("--base-url", help="This bank (default BANK_BASE_URL or http://127.0.0.1:8001).")
+@click.option("--instance", type=click.Path(path_type=Path), help="Keys and client id folder.")
+@click.pass_context
+def main(ctx: click.Context, issuer, base_url, instance) -> None:
+    """The sample bank (a relying party of jpki-idp)."""
+    ctx.obj = _settings(issuer, base_url, instance)
+
+
+def add_command(settings: BankSettings, idp_command: str = IDP_COMMAND) -> list[str]:
+    """The ``idp client add`` command line that registers this bank."""
+    return [
+        *shlex.split(idp_command),
+        "client", "add",
+        "--name", NAME,
+        "--redirect-uri", settings.redirect_uri,
+        "--redirect-uri", settings.contract_return_uri,
+        "--auth-method", "private_key_jwt",
+        "--jwks-file", str(settings.instance / PUBLIC_JWKS),
+        "--require-par",
+        "--require-dpop",
+        "--backchannel-logout-uri", settings.backchannel_logout_uri,
+        "--post-logout-redirect-uri", settings.post_logout_redirect_uri,
+        "--trust-framework", TRUST_FRAMEWORK,
+        "--purpose", PURPOSE,
+        "--retention-days", str(RETENTION_DAYS),
+    ]  # fmt: skip
+
+
+@main.command()
+@click.option("--idp-command", default=IDP_COMMAND, show_default=True)
+@click.option("--force", is_flag=True, help="Register again even if a client id is kept.")
+@click.pass_obj
+def register(settings: BankSettings, idp_command: str, force: bool) -> None:
+    """Register the bank at the IdP (idp client add) and keep its client id."""
+    kept = settings.registered_client_id()
+    if kept and not force and _known_at_idp(idp_command, kept):
+        click.echo(json.dumps({"client_id": kept, "new": False}))
+        return
+    settings.instance.mkdir(parents=True, exist_ok=True)
+    client_key(settings.instance)  # writes jwks.json, the public half
+    done = subprocess.run(add_command(settings, idp_command), capture_output=True, text=True)  # noqa: S603
+    if done.returncode != 0:
+        raise click.ClickException(f"idp client add failed: {done.stderr.strip()}")
+    client_id = json.loads(done.stdout.strip().splitlines()[-1])["client_id"]
+    settings.client_file.write_text(json.dumps({"client_id": client_id, "issuer": settings.issuer}))
+    click.echo(json.dumps({"client_id": client_id, "new": True}))
+
+
+def _known_at_idp(idp_command: str, client_id: str) -> bool:
+    """The kept client id is still registered (the IdP's database may have been replaced)."""
+    show = [*shlex.split(idp_command), "client", "show", client_id]
+    return subprocess.run(show, capture_output=True, text=True).returncode == 0  # noqa: S603
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8001, show_default=True, type=int)
+@click.pass_obj
+def run(settings: BankSettings, host: str, port: int) -> None:
+    """Serve the bank (development server)."""
+    app = create_app(settings)
+    if not app.extensions["bank.idp"].client_id:
+        click.echo("the bank is not registered: run `python -m examples.relying_party register`")
+    run_simple(host, port, app, threaded=True)
+
+
+if __name__ == "__main__":
+    main()

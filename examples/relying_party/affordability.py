@@ -1,0 +1,48 @@
+"""A deliberately simple affordability figure from the self-information the citizen shared.
+
+Japanese banks screen a mortgage by the repayment ratio (返済負担率): the yearly repayments
+may not exceed a share of income, computed at a screening rate higher than the actual rate.
+Here: 30% of income below 4 million yen, 35% above; two points less per dependant in the
+household; 3% screening rate over 35 years. Not advice, a demo of using the data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SCREENING_RATE = 0.03
+YEARS = 35
+CONTRACT_RATE = 0.018
+ROUND_TO = 100_000
+MAX_LOAN = 100_000_000
+
+
+@dataclass(frozen=True)
+class Affordability:
+    income: int
+    household_size: int
+    dependants: int
+    ratio: float
+    monthly_capacity: int
+    max_loan: int
+    monthly_payment: int
+    """At the contract rate, for ``max_loan``."""
+
+
+def _annuity_factor(yearly_rate: float, years: int) -> float:
+    rate, months = yearly_rate / 12, years * 12
+    return (1 - (1 + rate) ** -months) / rate
+
+
+def assess(income: dict, household: dict) -> Affordability:
+    """From the ``income`` and ``household`` documents of the self-information API."""
+    total = int(income["data"]["income"]["total"])
+    members = household["data"]["members"]
+    dependants = sum(1 for m in members if not m.get("is_self"))
+    ratio = (0.30 if total < 4_000_000 else 0.35) - 0.02 * dependants
+    ratio = max(ratio, 0.20)
+    monthly = int(total * ratio / 12)
+    loan = int(monthly * _annuity_factor(SCREENING_RATE, YEARS)) // ROUND_TO * ROUND_TO
+    loan = max(0, min(loan, MAX_LOAN))
+    payment = round(loan / _annuity_factor(CONTRACT_RATE, YEARS)) if loan else 0
+    return Affordability(total, len(members), dependants, ratio, monthly, loan, payment)

@@ -1,0 +1,235 @@
+"""The loan contract: a small PDF made here, and the check of the signature the IdP returns.
+
+The PDF is written with pyHanko's PDF writer (a standard Type 1 font, so its text is ASCII;
+the Japanese title and summary travel in the document request and show on the IdP's review
+page). The IdP returns a detached CMS SignedData (RFC 5652) made by the citizen's signing
+certificate. The bank checks it itself rather than trusting the IdP's word: ``contentType`` must
+be ``data``, the signature over the DER of the signed attributes must verify with the
+certificate in the CMS, which must be the ``signer_certificate`` the IdP reported, and
+``messageDigest`` must be the SHA-256 of what was signed. For a submitted digest that is the
+document itself; for a submitted PDF the IdP signs it as a PDF signature (PAdES), so what was
+signed is the signed PDF's /ByteRange, and ``verify_signed_pdf`` also checks that the signed PDF
+is our PDF unchanged plus the signature, and that it embeds this very CMS.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+from dataclasses import dataclass
+
+from asn1crypto import cms
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.misc import PdfReadError
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.pdf_utils.writer import PdfFileWriter
+from pyhanko.sign.validation.status import SignatureCoverageLevel
+
+
+class SignatureRefused(Exception):
+    """The returned signature does not prove that the citizen signed this contract."""
+
+
+@dataclass(frozen=True)
+class Terms:
+    applicant: str
+    """The verified name, romanised or as given (the PDF font is ASCII-only)."""
+    amount: int
+    years: int
+    rate_percent: float
+    monthly_payment: int
+    reference: str
+
+
+def _escape(text: str) -> str:
+    ascii_text = text.encode("ascii", "replace").decode("ascii")
+    return ascii_text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+
+
+def contract_lines(terms: Terms) -> list[str]:
+    return [
+        "Sample Bank - Mortgage Loan Agreement",
+        f"Reference: {terms.reference}",
+        "",
+        f"Borrower: {terms.applicant}"
+        if terms.applicant.isascii()
+        else "Borrower: the applicant whose identity was verified with the My Number Card",
+        f"Loan amount: JPY {terms.amount:,}",
+        f"Term: {terms.years} years, fixed rate {terms.rate_percent:.2f}% per year",
+        f"Monthly payment: JPY {terms.monthly_payment:,}",
+        "",
+        "The borrower agrees to repay the loan in equal monthly instalments.",
+        "Signed with the borrower's My Number Card signing certificate (JPKI).",
+    ]
+
+
+def contract_pdf(terms: Terms) -> bytes:
+    """A one-page PDF of the contract."""
+    name = generic.NameObject
+    text = ["BT /F1 12 Tf 16 TL 72 760 Td"]
+    text += [f"({_escape(line)}) '" for line in contract_lines(terms)]
+    text.append("ET")
+    writer = PdfFileWriter()
+    content = writer.add_object(generic.StreamObject(stream_data="\n".join(text).encode()))
+    font = generic.DictionaryObject(
+        {
+            name("/Type"): name("/Font"),
+            name("/Subtype"): name("/Type1"),
+            name("/BaseFont"): name("/Helvetica"),
+        }
+    )
+    page = generic.DictionaryObject(
+        {
+            name("/Type"): name("/Page"),
+            name("/MediaBox"): generic.ArrayObject(
+                [generic.NumberObject(n) for n in (0, 0, 595, 842)]
+            ),
+            name("/Contents"): content,
+            name("/Resources"): generic.DictionaryObject(
+                {name("/Font"): generic.DictionaryObject({name("/F1"): font})}
+            ),
+        }
+    )
+    writer.insert_page(page)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def digest_b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode("ascii")
+
+
+@dataclass(frozen=True)
+class VerifiedSignature:
+    signer: str
+    """The signer certificate's subject, RFC 4514."""
+    serial: str
+    issuer: str
+    signing_time: str | None
+
+
+def _attribute(signed_attrs: cms.CMSAttributes, name: str):
+    values = [a["values"] for a in signed_attrs if a["type"].native == name]
+    if len(values) != 1 or len(values[0]) != 1:
+        raise SignatureRefused(f"the signed attributes must hold exactly one {name}")
+    return values[0][0]
+
+
+def verify_signed_pdf(
+    signed_pdf: bytes, original: bytes, cms_der: bytes, signer_certificate_pem: str
+) -> VerifiedSignature:
+    """The signed PDF is ``original`` plus one signature (an incremental update) covering the
+    whole file, that signature is ``cms_der``, and ``cms_der`` verifies over its byte range."""
+    if not signed_pdf.startswith(original) or len(signed_pdf) == len(original):
+        raise SignatureRefused("the signed PDF is not our contract plus a signature")
+    try:
+        reader = PdfFileReader(io.BytesIO(signed_pdf))
+        signatures = reader.embedded_signatures
+        if len(signatures) != 1:
+            raise SignatureRefused("the signed PDF must hold exactly one signature")
+        embedded = signatures[0]
+        if embedded.evaluate_signature_coverage() != SignatureCoverageLevel.ENTIRE_FILE:
+            raise SignatureRefused("the signature does not cover the whole file")
+        embedded_cms = cms.ContentInfo(
+            {"content_type": "signed_data", "content": embedded.signed_data}
+        )
+        byte_range = embedded.compute_digest("sha256")
+    except (PdfReadError, ValueError, KeyError) as e:
+        raise SignatureRefused(f"the signed PDF could not be read ({type(e).__name__})") from None
+    if embedded_cms.dump() != cms.ContentInfo.load(cms_der).dump():
+        raise SignatureRefused("the PDF's signature is not the one the IdP reported")
+    return verify_cms(cms_der, byte_range, signer_certificate_pem)
+
+
+def verify_detached(
+    cms_der: bytes, document: bytes, signer_certificate_pem: str
+) -> VerifiedSignature:
+    """The detached CMS over ``document`` itself (a digest-only document request)."""
+    return verify_cms(cms_der, hashlib.sha256(document).digest(), signer_certificate_pem)
+
+
+def verify_cms(cms_der: bytes, expected: bytes, signer_certificate_pem: str) -> VerifiedSignature:
+    """Check a detached CMS whose messageDigest must be ``expected`` (SHA-256)."""
+    try:
+        info = cms.ContentInfo.load(cms_der)
+        if info["content_type"].native != "signed_data":
+            raise SignatureRefused("not a CMS SignedData")
+        signed = info["content"]
+        if signed["encap_content_info"]["content"].native is not None:
+            raise SignatureRefused("the signature is not detached")
+        signer_infos = signed["signer_infos"]
+        if len(signer_infos) != 1:
+            raise SignatureRefused("exactly one signer is expected")
+        signer = signer_infos[0]
+        signed_attrs = signer["signed_attrs"]
+        if not signed_attrs:
+            raise SignatureRefused("no signed attributes")
+        hash_name = signer["digest_algorithm"]["algorithm"].native
+        if hash_name != "sha256":
+            raise SignatureRefused(f"digest algorithm {hash_name} is not accepted")
+        if _attribute(signed_attrs, "content_type").native != "data":
+            raise SignatureRefused("contentType is not data")
+        if _attribute(signed_attrs, "message_digest").native != expected:
+            raise SignatureRefused("messageDigest is not the digest of what we sent")
+        certificate = _signer_certificate(signed, signer)
+        reported = x509.load_pem_x509_certificate(signer_certificate_pem.encode("ascii"))
+        if reported != certificate:
+            raise SignatureRefused("the reported signer certificate is not the one in the CMS")
+        # RFC 5652 §5.4: the signature covers the DER of the attributes as a SET OF.
+        to_verify = signed_attrs.untag().dump()
+        _check_signature(certificate, signer, to_verify, hashes.SHA256())
+        time_values = [a["values"][0] for a in signed_attrs if a["type"].native == "signing_time"]
+        return VerifiedSignature(
+            signer=certificate.subject.rfc4514_string(),
+            serial=format(certificate.serial_number, "X"),
+            issuer=certificate.issuer.rfc4514_string(),
+            signing_time=str(time_values[0].native) if time_values else None,
+        )
+    except SignatureRefused:
+        raise
+    except (ValueError, TypeError, KeyError) as e:
+        raise SignatureRefused(f"the CMS could not be read ({type(e).__name__})") from None
+
+
+def _signer_certificate(signed: cms.SignedData, signer: cms.SignerInfo) -> x509.Certificate:
+    sid = signer["sid"]
+    for choice in signed["certificates"] or []:
+        if choice.name != "certificate":
+            continue
+        cert = choice.chosen
+        if sid.name == "issuer_and_serial_number":
+            matches = (
+                cert.issuer == sid.chosen["issuer"]
+                and cert.serial_number == sid.chosen["serial_number"].native
+            )
+        else:
+            matches = cert.key_identifier == sid.chosen.native
+        if matches:
+            return x509.load_der_x509_certificate(cert.dump())
+    raise SignatureRefused("the signer's certificate is not in the CMS")
+
+
+def _check_signature(
+    certificate: x509.Certificate, signer: cms.SignerInfo, data: bytes, algorithm
+) -> None:
+    signature = signer["signature"].native
+    key = certificate.public_key()
+    mechanism = signer["signature_algorithm"].signature_algo
+    try:
+        if isinstance(key, rsa.RSAPublicKey) and mechanism == "rsassa_pkcs1v15":
+            key.verify(signature, data, padding.PKCS1v15(), algorithm)
+        elif isinstance(key, rsa.RSAPublicKey) and mechanism == "rsassa_pss":
+            pss = padding.PSS(padding.MGF1(algorithm), padding.PSS.DIGEST_LENGTH)
+            key.verify(signature, data, pss, algorithm)
+        elif isinstance(key, ec.EllipticCurvePublicKey) and mechanism == "ecdsa":
+            key.verify(signature, data, ec.ECDSA(algorithm))
+        else:
+            raise SignatureRefused(f"signature algorithm {mechanism} is not accepted")
+    except InvalidSignature:
+        raise SignatureRefused("the signature does not verify") from None
