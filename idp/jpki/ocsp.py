@@ -4,6 +4,7 @@ The responder is the configured one for the type, else the certificate's AIA. Ev
 carries a fresh nonce (RFC 8954). Answers, good and revoked alike, are cached in the ephemeral
 store until nextUpdate, capped by configuration, so all IdP processes share them; one request
 per certificate is in flight at a time (a lock per process, an ``add`` lock across processes).
+A ``fresh`` check (the signing certificate, ``RevocationChecker.FRESH``) bypasses the cache.
 """
 
 from __future__ import annotations
@@ -58,9 +59,15 @@ class OcspService:
 
     def check(
         self, certificate: x509.Certificate, issuer: x509.Certificate, kind: CertificateType,
-        now: dt.datetime,
+        now: dt.datetime, *, fresh: bool = False,
     ) -> tuple[OcspAnswer, bool]:  # fmt: skip
-        """The good answer and whether it came from the cache; raises any refusal."""
+        """The good answer and whether it came from the cache; raises any refusal.
+
+        ``fresh`` asks the responder now and leaves the cache alone, both ways: the answer
+        must describe the certificate at this moment (the signing certificate, issue 8).
+        """
+        if fresh:
+            return self._ask(certificate, issuer, kind, now).raise_if_refused(), False
         issuer_id = issuer.fingerprint(hashes.SHA256()).hex()[:32]
         key = f"jpki:ocsp:{issuer_id}:{certificate.serial_number:x}"
         cached = self.cache.get(key, now)

@@ -39,6 +39,11 @@ class RevocationStatus:
 
 
 class RevocationChecker:
+    FRESH: frozenset[CertificateType] = frozenset({CertificateType.SIGN})
+    """Types whose status is never taken from the OCSP cache (issue 8): the signing certificate
+    is revoked when the holder's name or address changes, so a cached *good* would attest a
+    stale address. Under the CRL fallback, only a CRL within its validity answers (``crl``)."""
+
     def __init__(
         self,
         settings: JpkiSettings,
@@ -73,7 +78,9 @@ class RevocationChecker:
         if self.ocsp is None:
             raise ResponderUnavailable("OCSP is not configured")
         with _decided_by("ocsp"):
-            answer, cached = self.ocsp.check(certificate, issuer, kind, now)
+            answer, cached = self.ocsp.check(
+                certificate, issuer, kind, now, fresh=kind in self.FRESH
+            )
         return RevocationStatus(
             "ocsp",
             now,

@@ -39,7 +39,9 @@ def parse_claims_request(raw: str | None) -> dict[str, dict[str, Any]]:
     for member in value.values():
         if member is not None and not isinstance(member, dict):
             raise InvalidRequestError("'claims' members must be objects")
-        for spec in (member or {}).values():
+        for name, spec in (member or {}).items():
+            if name == "verified_claims" and isinstance(spec, list):
+                continue  # OIDC4IDA allows an array; ``verified_claims`` checks its members
             if spec is not None and not isinstance(spec, dict):
                 raise InvalidRequestError("each requested claim must be null or an object")
     return {k: v or {} for k, v in value.items()}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 import time
+import unicodedata
 from urllib.parse import urlsplit
 
 from flask import g, has_request_context
@@ -18,11 +19,16 @@ from joserfc.jwk import KeySet
 
 from ..storage.db import db
 from ..storage.models import Client, secret_digest
+from .claims import SUPPORTED_SCOPES
 from .sectors import SectorRejected, sector_of
+from .verified_claims import PURPOSE_LENGTH, TRUST_FRAMEWORKS
 
 AUTH_METHODS = ("private_key_jwt", "client_secret_basic")
 SUBJECT_TYPES = ("pairwise", "public")
 LOOPBACK = ("127.0.0.1", "[::1]", "localhost")
+MAX_RETENTION_DAYS = 36500
+VERIFICATION_FIELDS = ("trust_framework", "purpose", "retention_days")
+"""Client metadata of the eKYC work (issue 8); see ``check_verification_policy``."""
 
 
 class ClientRejected(ValueError):
@@ -55,6 +61,33 @@ def check_jwks(jwks: dict) -> dict:
     return jwks
 
 
+def check_verification_policy(
+    trust_framework: object, purpose: object, retention_days: object
+) -> dict:
+    """The eKYC metadata (issue 8): the law the service verifies under (OIDC4IDA trust
+    framework), its stated purpose (shown on the consent screen, 3–300 characters like
+    OIDC4IDA's ``purpose``) and how many days it keeps the data. Only the ones given."""
+    policy: dict = {}
+    if trust_framework is not None:
+        if trust_framework not in TRUST_FRAMEWORKS:
+            raise ClientRejected(f"trust_framework must be one of {TRUST_FRAMEWORKS}")
+        policy["trust_framework"] = trust_framework
+    if purpose is not None:
+        low, high = PURPOSE_LENGTH
+        if not isinstance(purpose, str) or not low <= len(purpose.strip()) <= high:
+            raise ClientRejected(f"purpose must be a text of {low} to {high} characters")
+        if any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in purpose):
+            raise ClientRejected("purpose must not contain control characters")
+        policy["purpose"] = purpose.strip()
+    if retention_days is not None:
+        if isinstance(retention_days, bool) or not isinstance(retention_days, int):
+            raise ClientRejected("retention_days must be a whole number of days")
+        if not 1 <= retention_days <= MAX_RETENTION_DAYS:
+            raise ClientRejected(f"retention_days must be between 1 and {MAX_RETENTION_DAYS}")
+        policy["retention_days"] = retention_days
+    return policy
+
+
 def register_client(
     name: str,
     redirect_uris: list[str],
@@ -68,6 +101,9 @@ def register_client(
     sector_identifier_uri: str | None = None,
     backchannel_logout_uri: str | None = None,
     post_logout_redirect_uris: list[str] | None = None,
+    trust_framework: str | None = None,
+    purpose: str | None = None,
+    retention_days: int | None = None,
     production: bool = False,
 ) -> tuple[Client, str | None]:
     """Validate, store and return the client and its secret (client_secret_basic only)."""
@@ -94,13 +130,14 @@ def register_client(
         check_redirect_uri(backchannel_logout_uri, production)
     for uri in post_logout_redirect_uris or []:
         check_redirect_uri(uri, production)
+    verification_policy = check_verification_policy(trust_framework, purpose, retention_days)
     metadata = {
         "client_name": name,
         "redirect_uris": list(redirect_uris),
         "token_endpoint_auth_method": auth_method,
         "grant_types": ["authorization_code", "refresh_token"],
         "response_types": ["code"],
-        "scope": "openid profile",
+        "scope": " ".join(SUPPORTED_SCOPES),
     }
     optional = {
         "jwks": jwks and check_jwks(jwks),
@@ -110,6 +147,7 @@ def register_client(
         "post_logout_redirect_uris": list(post_logout_redirect_uris or []),
     }
     metadata.update({k: v for k, v in optional.items() if v})
+    metadata.update(verification_policy)
     try:
         sector = sector_of(redirect_uris, sector_identifier_uri, production)
     except SectorRejected as e:

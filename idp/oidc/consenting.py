@@ -24,8 +24,9 @@ from sqlalchemy import select
 
 from ..storage.consents import Consent
 from ..storage.db import db
+from ..storage.verifications import record_verification
 from . import verified_claims
-from .authenticator import ACR_SIGN_IDENTITY, LoginResult
+from .authenticator import ACR_SIGN_IDENTITY, ACR_VALUES, LoginResult
 from .claims import SELFINFO_SCOPES, parse_claims_request, release
 from .consent import (
     AUTH_SIGN,
@@ -229,19 +230,26 @@ def finish_consent(transaction_id: str, decision: ConsentDecision):
         problem = "the session ended before the approval"
     if decision.identity is not None:
         login = dataclasses.replace(login, acr=ACR_SIGN_IDENTITY)
-    if problem is None and login.acr not in record["acr"]:
+    if problem is None and not _reaches(login.acr, record["acr"]):
         problem = "the approval did not reach the requested acr"
     if problem is not None:
         log.warning("consent refused: %s", problem)
         return server.authorization_error(
             grant.request, AccessDeniedError(problem, redirect_uri=redirect_uri)
         )
-    consent = _record(request, decision)
+    consent = _record(request, decision, grant)
     granted = tuple(sorted(set(decision.granted)))
     return issue(server, grant, login, record["sid"], consent.id, granted, decision.identity)
 
 
-def _record(request: ConsentRequest, decision: ConsentDecision) -> Consent:
+def _reaches(acr: str, acceptable: list[str]) -> bool:
+    """The acr is one the request accepts, or stronger (``ACR_VALUES`` is weakest first)."""
+    return acr in acceptable or ACR_VALUES.index(acr) >= min(map(ACR_VALUES.index, acceptable))
+
+
+def _record(request: ConsentRequest, decision: ConsentDecision, grant) -> Consent:
+    """The Consent row, and the identity verification the law asks to keep (method, time,
+    certificate, trust framework; never the four facts), committed together."""
     granted = sorted(set(decision.granted))
     consent = Consent(
         id=secrets.token_urlsafe(32),
@@ -259,6 +267,19 @@ def _record(request: ConsentRequest, decision: ConsentDecision) -> Consent:
         expires_at=request.expires_at,
     )
     db.session.add(consent)
+    if decision.identity is not None:
+        metadata = grant.request.client.client_metadata
+        claims = parse_claims_request(grant.request.payload.data.get("claims"))
+        framework = verified_claims.check_request(claims, metadata)
+        framework = framework or metadata.get("trust_framework")
+        record_verification(
+            request.account_id,
+            request.client_id,
+            consent.id,
+            decision.identity,
+            framework,
+            consent.created_at,
+        )
     db.session.commit()
     return consent
 

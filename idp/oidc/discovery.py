@@ -1,7 +1,8 @@
 """Discovery metadata (OIDC Discovery §3, RFC 8414 §2) that tells the truth (issue 5 §2).
 
 Only what is implemented is advertised: code flow, S256, private_key_jwt and (development)
-client_secret_basic, PAR, RFC 9207 ``iss``, pairwise and public subjects, our acr values. Authlib's
+client_secret_basic, PAR, RFC 9207 ``iss``, pairwise and public subjects, our acr values, and
+OIDC for Identity Assurance's verified claims (``verified_claims.discovery_metadata``). Authlib's
 ``AuthorizationServerMetadata`` validates the document in the tests.
 """
 
@@ -13,6 +14,7 @@ from ..config import Config
 from .authenticator import ACR_VALUES
 from .claims import SUPPORTED_CLAIMS, SUPPORTED_SCOPES
 from .dpop import ALGORITHMS as DPOP_ALGORITHMS
+from .verified_claims import discovery_metadata as verified_claims_metadata
 
 
 def metadata(config: Config) -> dict:
@@ -66,4 +68,5 @@ def metadata(config: Config) -> dict:
         "prompt_values_supported": ["none", "login", "consent"],
         "claim_types_supported": ["normal"],
         "ui_locales_supported": ["ja", "en"],
+        **verified_claims_metadata(),
     }

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import unicodedata
 from typing import ClassVar
 
 from authlib.oauth2.rfc6749 import InvalidRequestError, grants
 from flask import g
 
+from . import verified_claims
 from .authenticator import ACR_CARD_AUTH, ACR_VALUES
 from .claims import parse_claims_request, requested_acr_values
 from .codes import AuthorizationCode, EndUser, redeemed_family, save_code, take_code
@@ -40,10 +42,11 @@ def check_unsupported_parameters(grant) -> None:
 
 
 def check_purpose(grant) -> None:
-    """OIDC for Identity Assurance §8: ``purpose`` is 3 to 300 characters, shown to the person."""
-    purpose = grant.request.payload.data.get("purpose")
-    if purpose is not None and not (3 <= len(purpose) <= 300 and purpose.isprintable()):
-        raise InvalidRequestError("'purpose' must be 3 to 300 printable characters")
+    """OIDC for Identity Assurance §8: ``purpose`` is 3 to 300 characters, shown to the person,
+    so no control or format characters (Japanese full-width spaces are fine)."""
+    purpose = verified_claims.check_purpose(grant.request.payload.data.get("purpose"))
+    if purpose and any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in purpose):
+        raise InvalidRequestError("'purpose' must not contain control characters")
 
 
 def check_prompt_and_max_age(grant) -> None:
@@ -101,7 +104,8 @@ class CodeGrant(grants.AuthorizationCodeGrant):
         for check in POLICY:
             check(self)
         required_acr(self.request.payload)
-        parse_claims_request(self.request.payload.data.get("claims"))
+        claims = parse_claims_request(self.request.payload.data.get("claims"))
+        verified_claims.check_request(claims, self.request.client.client_metadata)
 
     def save_authorization_code(self, code: str, request) -> None:
         approval = request.user

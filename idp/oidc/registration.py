@@ -5,7 +5,8 @@ endpoint requires ``Authorization: Bearer <admin.registration_token>`` and is of
 empty. Metadata is validated by Authlib's RFC 7591 and OIDC Registration claim classes, then by
 the same rules as ``idp client add`` (``clients.register_client``). Supported extras:
 ``require_pushed_authorization_requests`` (RFC 9126 §6), ``dpop_bound_access_tokens``
-(RFC 9449 §5.2), ``backchannel_logout_uri`` (OIDC Back-Channel Logout §2.2).
+(RFC 9449 §5.2), ``backchannel_logout_uri`` (OIDC Back-Channel Logout §2.2), and the eKYC
+metadata ``trust_framework``, ``purpose`` and ``retention_days`` (``clients.VERIFICATION_FIELDS``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from authlib.oauth2.rfc7591 import ClientMetadataClaims, ClientRegistrationEndpo
 from authlib.oauth2.rfc7591.errors import InvalidClientMetadataError, InvalidRedirectURIError
 from authlib.oidc.registration import ClientMetadataClaims as OidcClientMetadataClaims
 
-from .clients import ClientRejected, register_client
+from .clients import VERIFICATION_FIELDS, ClientRejected, register_client
 from .discovery import metadata
 
 FLAGS = {
@@ -62,6 +63,7 @@ class Registration(ClientRegistrationEndpoint):
                 sector_identifier_uri=client_metadata.get("sector_identifier_uri"),
                 backchannel_logout_uri=_string(data, "backchannel_logout_uri"),
                 post_logout_redirect_uris=_strings(data, "post_logout_redirect_uris"),
+                **{name: data.get(name) for name in VERIFICATION_FIELDS},
                 production=self.server.services.config.environment == "production",
                 **flags,
             )
@@ -82,6 +84,8 @@ class Registration(ClientRegistrationEndpoint):
             "require_pushed_authorization_requests": client.require_par,
             "dpop_bound_access_tokens": client.require_dpop,
         }
+        metadata = client.client_metadata
+        info.update({k: v for k, v in metadata.items() if k in VERIFICATION_FIELDS})
         if request.registered_secret:
             info["client_secret"] = request.registered_secret
             info["client_secret_expires_at"] = 0
