@@ -4,6 +4,13 @@ Issue 4 §6 and docs/bridge-protocol.md §3. The challenge is kept in the epheme
 the login transaction; ``consume`` takes it atomically (``take``), so a second use finds nothing.
 A consumed challenge leaves a tombstone for ``challenge_replay_window`` so that a replay is told
 apart from an expiry in the logs; neither is ever accepted.
+
+A *bound* challenge (``issue_bound``) is not random itself: it is
+``SHA-256("jpki-idp consent v1" ‖ nonce ‖ content digest)`` with a fresh random 32-byte nonce, so
+the card's signature over it (bridge-protocol.md §4, unchanged) also binds the content the
+citizen approved (issue 7 §2, the consent step-up). The nonce keeps it unpredictable and single
+use like any other challenge; the caller keeps nonce and digest as evidence, from which anyone
+can recompute the value the card signed. Storing, expiry and consumption are the same.
 """
 
 from __future__ import annotations
@@ -21,6 +28,10 @@ from idp.jpki.store import EphemeralStore
 CHALLENGE_BYTES = 32
 ENCODED_LENGTH = 43
 """base64url without padding of 32 bytes."""
+CONSENT_CONTEXT = b"jpki-idp consent v1"
+"""Domain separation: a bound challenge can never equal a value made for another use."""
+NONCE_BYTES = 32
+DIGEST_BYTES = 32
 
 
 def encode(raw: bytes) -> str:
@@ -40,6 +51,13 @@ def decode(text: object) -> bytes:
     return raw
 
 
+def bound_value(nonce: bytes, content_digest: bytes) -> bytes:
+    """The 32 challenge bytes binding ``content_digest`` (SHA-256, 32 bytes) with ``nonce``."""
+    if len(nonce) != NONCE_BYTES or len(content_digest) != DIGEST_BYTES:
+        raise ValueError("a bound challenge needs a 32-byte nonce and a 32-byte SHA-256 digest")
+    return hashlib.sha256(CONSENT_CONTEXT + nonce + content_digest).digest()
+
+
 class Challenges:
     """Issue and consume challenges in the ephemeral store."""
 
@@ -56,7 +74,22 @@ class Challenges:
 
     def issue(self, transaction: str, now: dt.datetime) -> str:
         """A new challenge for ``transaction`` (replacing any earlier one), base64url."""
-        raw = secrets.token_bytes(CHALLENGE_BYTES)
+        return self.issue_value(transaction, secrets.token_bytes(CHALLENGE_BYTES), now)
+
+    def issue_bound(
+        self, transaction: str, content_digest: bytes, now: dt.datetime
+    ) -> tuple[str, bytes]:
+        """A new challenge binding ``content_digest``, and the random nonce it was made with."""
+        nonce = secrets.token_bytes(NONCE_BYTES)
+        return self.issue_value(transaction, bound_value(nonce, content_digest), now), nonce
+
+    def issue_value(self, transaction: str, raw: bytes, now: dt.datetime) -> str:
+        """Store the caller's 32 bytes as ``transaction``'s challenge (replacing any earlier one).
+
+        The caller answers for them being unpredictable and never issued before: ``issue``
+        draws them at random, ``issue_bound`` hashes a fresh random nonce into them."""
+        if not isinstance(raw, bytes) or len(raw) != CHALLENGE_BYTES:
+            raise ValueError("a challenge is exactly 32 bytes")
         expires = int((now.timestamp() + self.ttl) * 1000).to_bytes(8, "big")
         # The store's own TTL outlives ours a little so expiry is judged against ``now``.
         self.store.set(self._key(transaction), expires + raw, self.ttl + 60)

@@ -54,6 +54,13 @@ def account_for(validated: ValidatedCertificate, now: dt.datetime) -> str:
     return binding.account_id
 
 
+def account_of(validated: ValidatedCertificate) -> str | None:
+    """The account this certificate is bound to, or None: a lookup only, nothing is created or
+    touched. The consent step-up uses it to check that the card is the logged-in person's."""
+    binding = _binding(issuer_hash(validated), serial_of(validated))
+    return binding.account_id if binding is not None else None
+
+
 def _binding(issuer: str, serial: str) -> CertificateBinding | None:
     query = select(CertificateBinding).filter_by(issuer_hash=issuer, serial=serial)
     return db.session.execute(query).scalar_one_or_none()

@@ -57,4 +57,3 @@ def load(store: EphemeralStore, transaction: str) -> CardLogin | None:
 
 def forget(store: EphemeralStore, transaction: str) -> None:
     store.delete(PREFIX + transaction)
-

@@ -18,7 +18,7 @@ from werkzeug.wrappers import Response
 
 from ..jpki.errors import JpkiValidationError
 from ..oidc.authenticator import ACR_CARD_AUTH, AMR_CARD, LoginResult
-from ..oidc.authorize import finish_login
+from ..oidc.authorize import cancel_login, finish_login
 from . import refusals, transactions
 from .accounts import account_for
 from .pages import finish, page, refused_page
@@ -103,6 +103,24 @@ def card_result_again(transaction: str) -> Response:
     if _login(transaction) is None:
         return refused_page(refusals.TRANSACTION_GONE)
     return finish(redirect(url_for("login.card_page", transaction=transaction), 303))
+
+
+@bp.post("/login/card/<transaction>/cancel")
+def cancel(transaction: str) -> Response:
+    """The refusal page's "Back to the service": the login ends and the relying party gets
+    ``access_denied``. A POST with CSRF, so no link elsewhere can end someone's login."""
+    login = _login(transaction)
+    if login is None:
+        return refused_page(refusals.TRANSACTION_GONE)
+    if not csrf_ok():
+        log.info("card login cancel refused: csrf")
+        return refused_page(refusals.BAD_REQUEST, login)
+    transactions.forget(_store(), login.transaction)
+    verifier = current_app.extensions.get("idp.login.verifier")
+    if verifier is not None:
+        verifier.challenges.discard(login.transaction)
+    log.info("card login cancelled by the person")
+    return finish(make_response(cancel_login(login.transaction)))
 
 
 @bp.get("/login/card/<transaction>/refused/<reason>")

@@ -89,7 +89,10 @@ def running_idp(state: SandboxState, tmp: Path, bridge_url: str, port: int) -> I
                 CertificateType.SIGN: state.trust_dir(CertKind.SIGN),
             },
             allow_test_roots=True,
-            ocsp_urls={CertificateType.AUTH: responder.ocsp_url(CertKind.AUTH)},
+            ocsp_urls={
+                CertificateType.AUTH: responder.ocsp_url(CertKind.AUTH),
+                CertificateType.SIGN: responder.ocsp_url(CertKind.SIGN),
+            },
             revocation=dict.fromkeys(CertificateType, RevocationPolicy.OCSP),
             crl_index_dir=tmp / "crl-index",
         )
@@ -136,6 +139,14 @@ def log_in_with_pin(page: Page, pin: str = AUTH_PIN) -> None:
     pin_page.keyboard.press("Enter")
 
 
+def approve_on_the_consent_screen(page: Page) -> None:
+    """After the login the consent screen asks (idp.consent): keyboard only, Approve."""
+    button = page.locator("#approve-button")
+    expect(button).to_be_visible(timeout=30_000)
+    button.focus()
+    page.keyboard.press("Enter")
+
+
 pytestmark = pytest.mark.pcsc
 
 
@@ -157,6 +168,7 @@ def test_a_card_login_completes_and_the_relying_party_gets_a_code(page: Page, id
     zoom(page, 100)
 
     log_in_with_pin(page)
+    approve_on_the_consent_screen(page)
     page.wait_for_url(lambda url: url.startswith(idp.rp.redirect_uri + "?"), timeout=30_000)
     params = query(page.url)
     assert params["state"] == request["state"]
@@ -190,6 +202,13 @@ def test_a_revoked_card_is_refused_with_its_page(page: Page, idp_with_bridge, lo
     expect(refusal).to_have_text("Your card's certificate has been revoked")
     snap(page, "revoked-en")
     axe(page)
+
+    back = page.locator("#back-to-service")  # the way back to the service: access_denied
+    expect(back).to_have_text("Back to Sample Bank")
+    back.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url(lambda url: url.startswith(idp.rp.redirect_uri + "?"), timeout=15_000)
+    assert query(page.url)["error"] == "access_denied"
 
 
 def test_the_bridge_not_running_is_explained_and_the_language_switch_is_remembered(
@@ -239,6 +258,7 @@ def test_a_wrong_pin_is_explained_and_the_next_try_logs_in(page: Page, idp_with_
     page.locator("#retry-button").focus()
     page.keyboard.press("Enter")
     log_in_with_pin(page)
+    approve_on_the_consent_screen(page)
     page.wait_for_url(lambda url: url.startswith(idp.rp.redirect_uri + "?"), timeout=30_000)
     assert "code" in query(page.url)
 

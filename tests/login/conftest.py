@@ -124,6 +124,22 @@ def rp(card_app):
 
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+CONSENT_ITEM = re.compile(r'<input type="(?:hidden|checkbox)" name="item" value="([^"]+)"')
+
+
+def logged_in(response) -> bool:
+    """A login that succeeded goes on to the consent screen (idp.consent)."""
+    return response.status_code == 303 and response.headers["Location"].startswith("/consent/")
+
+
+def through_consent(http, response):
+    """Approve everything the consent screen that follows a login shows (no card step: the
+    login suites ask for nothing per-request); the relying party's redirect."""
+    assert logged_in(response), (response.status_code, response.get_data(as_text=True))
+    path = response.headers["Location"]
+    html = http.get(path).get_data(as_text=True)
+    form = {"csrf_token": CSRF.search(html).group(1), "action": "approve"}
+    return http.post(path, data={**form, "item": CONSENT_ITEM.findall(html)})
 
 
 @dataclass

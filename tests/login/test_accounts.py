@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from sqlalchemy import select
 
 from idp.jpki.validator import ValidatedCertificate
-from idp.login.accounts import account_for
+from idp.login.accounts import account_for, account_of
 from idp.storage.accounts import Account, CertificateBinding
 from idp.storage.db import db
 from tests.login.cards import b64url, bridge_result
@@ -44,6 +44,18 @@ def test_one_account_per_certificate_on_postgresql(pg_card_app, world):
         assert {a.id for a in db.session.execute(select(Account)).scalars()} == {first, other}
         serials = {b.serial for b in db.session.execute(select(CertificateBinding)).scalars()}
     assert serials == {f"{c.certificate.serial_number:X}" for c in (world.good, world.other)}
+
+
+def test_account_of_looks_up_and_never_creates_or_touches(card_app, world):
+    with card_app.app_context():
+        assert account_of(_validated(world.good.certificate)) is None
+        assert db.session.execute(select(Account)).first() is None  # nothing was created
+        then = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
+        account = account_for(_validated(world.good.certificate), then)
+        assert account_of(_validated(world.good.certificate)) == account
+        assert account_of(_validated(world.other.certificate)) is None
+        binding = db.session.execute(select(CertificateBinding)).scalar_one()
+        assert binding.last_used_at == int(then.timestamp())  # a lookup is not a login
 
 
 def test_the_migration_goes_down_and_up_again_on_postgresql(pg_card_app):

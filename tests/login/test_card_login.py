@@ -15,6 +15,7 @@ from idp.oidc.authenticator import ACR_CARD_AUTH
 from idp.storage.accounts import Account, CertificateBinding
 from idp.storage.db import db
 from tests.login.cards import ORIGIN, bridge_result
+from tests.login.conftest import logged_in, through_consent
 from tests.oidc.rp import query
 
 
@@ -36,7 +37,7 @@ def _login(page, card) -> object:
 
 def test_a_good_card_logs_in_and_the_relying_party_gets_a_code(card_app, rp, login_page, world):
     page = login_page(state="s1", nonce="n1")
-    response = _login(page, world.good)
+    response = through_consent(page.http, _login(page, world.good))
     assert response.status_code == 302
     assert response.headers["Location"].startswith("https://rp.example/cb?")
     params = query(response.headers["Location"])
@@ -60,7 +61,10 @@ def test_the_account_keeps_issuer_hash_and_serial_never_the_certificate(
 
 
 def _subject(app, rp, page, card) -> str:
-    return _claims(app, rp, query(_login(page, card).headers["Location"])["code"])["sub"]
+    response = _login(page, card)
+    if logged_in(response):  # else a remembered consent answered the relying party at once
+        response = through_consent(page.http, response)
+    return _claims(app, rp, query(response.headers["Location"])["code"])["sub"]
 
 
 def test_the_same_card_returns_to_the_same_account_and_subject(card_app, rp, login_page, world):
@@ -114,13 +118,13 @@ def test_after_a_refusal_the_person_can_try_again_and_log_in(card_app, login_pag
     page = login_page()
     with world.server.misbehaving(ocsp="down"):
         assert _login(page, world.good).status_code == 503
-    assert _login(page, world.good).status_code == 302
+    assert logged_in(_login(page, world.good))
 
 
 def test_a_replayed_result_is_refused(card_app, rp, login_page, world):
     page = login_page()
     result = bridge_result(world.good.certificate, world.good.key, page.challenge())
-    assert page.post(result).status_code == 302
+    assert logged_in(page.post(result))
     again = login_page(prompt="login")
     again.challenge()  # the new transaction has a challenge of its own
     response = again.post(result)
@@ -131,7 +135,7 @@ def test_a_replayed_result_is_refused(card_app, rp, login_page, world):
 def test_a_result_posted_twice_to_its_own_login_does_not_log_in_twice(card_app, login_page, world):
     page = login_page()
     result = bridge_result(world.good.certificate, world.good.key, page.challenge())
-    assert page.post(result).status_code == 302
+    assert logged_in(page.post(result))
     second = page.post(result)
     assert second.status_code == 400
     assert 'data-reason="transaction_gone"' in second.get_data(as_text=True)
@@ -214,7 +218,45 @@ def test_a_post_without_the_csrf_token_changes_nothing(card_app, login_page, wor
     response = page.post(result, csrf=csrf)
     assert response.status_code == 400
     assert 'data-reason="bad_request"' in response.get_data(as_text=True)
-    assert page.post(result).status_code == 302  # the challenge was not used up
+    assert logged_in(page.post(result))  # the challenge was not used up
+
+
+def test_a_refusal_page_leads_back_to_the_service(card_app, login_page, world):
+    page = login_page(state="s9")
+    refused = _login(page, world.revoked).get_data(as_text=True)
+    assert 'id="back-to-service"' in refused
+    assert "Sample Bank に戻る" in refused
+    assert f'action="{page.path}/cancel"' in refused
+    response = page.http.post(page.path + "/cancel", data={"csrf_token": page.csrf})
+    assert response.status_code == 302
+    params = query(response.headers["Location"])
+    assert response.headers["Location"].startswith("https://rp.example/cb?")
+    assert params["error"] == "access_denied"
+    assert params["state"] == "s9"
+    assert "code" not in params
+    gone = page.http.get(page.path)
+    assert 'data-reason="transaction_gone"' in gone.get_data(as_text=True)
+    assert _bindings(card_app) == []
+
+
+@pytest.mark.parametrize("csrf", [None, "wrong-token"])
+def test_going_back_needs_the_csrf_token_and_otherwise_changes_nothing(login_page, world, csrf):
+    page = login_page()
+    form = {} if csrf is None else {"csrf_token": csrf}
+    refused = page.http.post(page.path + "/cancel", data=form)
+    assert refused.status_code == 400
+    assert 'data-reason="bad_request"' in refused.get_data(as_text=True)
+    assert page.http.get(page.path).status_code == 200  # the login goes on
+    assert logged_in(_login(page, world.good))
+
+
+def test_going_back_from_another_browser_is_the_start_again_page(card_app, login_page):
+    page = login_page()
+    stranger = card_app.test_client()
+    response = stranger.post(page.path + "/cancel", data={"csrf_token": page.csrf})
+    assert response.status_code == 400
+    assert 'data-reason="transaction_gone"' in response.get_data(as_text=True)
+    assert page.http.get(page.path).status_code == 200
 
 
 def test_a_challenge_needs_the_csrf_header(login_page):

@@ -65,10 +65,12 @@ def test_the_script_and_styles_are_same_origin_files(login_page):
         assert page.http.get(path).status_code == 200
 
 
-def test_identity_verification_is_refused_with_its_page(rp):
+def test_identity_verification_starts_with_the_card_login(rp):
+    """The signing certificate is asked for on the consent screen, after the card login
+    (tests/consent/test_card_step.py)."""
     response = rp.authorize(acr_values=ACR_SIGN_IDENTITY)
-    assert response.status_code == 403
-    assert 'data-reason="identity_unavailable"' in response.get_data(as_text=True)
+    assert response.status_code == 303
+    assert response.headers["Location"].startswith("/login/card/")
 
 
 def test_without_trust_anchors_every_login_gets_a_clear_page(app):

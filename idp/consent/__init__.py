@@ -1,0 +1,31 @@
+"""The consent screen (issue 7 §2): the citizen's pages implementing ``idp.oidc.consent``.
+
+After a login, ``idp.oidc.authorize`` hands each request that needs the citizen's approval to
+``ConsentScreen.begin``, which sends the browser to the request's page (``views.screen``). The
+page ends with ``finish_consent`` (approve; with a fresh card signature for self-information and
+verified identity, ``cardstep``) or ``deny_consent``. ``items.describe`` gives every item its
+plain words, for this screen and the account pages' access history.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, redirect, url_for
+from flask.typing import ResponseReturnValue
+
+from ..config import Config
+from ..oidc.consent import ConsentRequest
+
+
+class ConsentScreen:
+    """The real consent pages: one page per request, at ``/consent/<id>``."""
+
+    def begin(self, request: ConsentRequest) -> ResponseReturnValue:
+        return redirect(url_for("consent.screen", transaction=request.id), 303)
+
+
+def init_app(app: Flask, config: Config) -> None:  # noqa: ARG001 (every package's signature)
+    """Register the consent pages; a screen set up earlier (the testing one) is kept."""
+    from .views import bp
+
+    app.register_blueprint(bp)
+    app.extensions.setdefault("idp.consent", ConsentScreen())

@@ -1,0 +1,171 @@
+"""The card step of the consent screen (issue 7 §2): a fresh card signature that binds exactly
+what the citizen approves.
+
+Approving self-information needs the user-authentication key again (``card-step-up``), even
+inside a session; approving verified identity (or a request that demands it) needs the signing
+key (``card-sign``), which also yields the basic four facts. Either way the challenge the card
+signs is bound to the approval: ``Challenges.issue_bound`` makes it
+SHA-256("jpki-idp consent v1" ‖ nonce ‖ content_digest(request, granted)), with a random nonce.
+
+``begin`` issues that challenge under a transaction of its own (``consent:<id>``, so it never
+collides with a login's) and remembers (key, granted, digest, nonce) for the consent
+transaction, for as long as the challenge lives. ``finish`` takes that memory (single use), has
+the JPKI core verify the bridge's result against the IdP's own origin and the stored challenge,
+and then checks what the JPKI core cannot know: that the posted items are the ones bound, that
+the echoed challenge is the bound value of that content, and (step-up) that the card is the
+logged-in person's. Only then does it return the ``ConsentDecision`` with the evidence.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import json
+from dataclasses import asdict, dataclass
+
+from ..jpki.bridge import BridgeResult
+from ..jpki.challenge import bound_value, decode, encode
+from ..jpki.store import EphemeralStore
+from ..jpki.validator import Purpose, ValidatedCertificate
+from ..login.accounts import account_of, issuer_hash, serial_of
+from ..login.verification import CardVerifier
+from ..oidc.consent import (
+    AUTH_SIGN,
+    AUTH_STEP_UP,
+    VERIFIED_PREFIX,
+    ConsentDecision,
+    ConsentRequest,
+    VerifiedIdentity,
+    content_digest,
+    needs_card,
+)
+
+STATE_PREFIX = "consent-card:"
+CHALLENGE_PREFIX = "consent:"
+"""The challenge's transaction key: ``Challenges`` hashes it, so it shares nothing with the
+core's ``consent:`` records but the word."""
+KEY_AUTH = "auth"
+"""The user-authentication key (4-digit PIN): ``/v1/authenticate``, purpose login."""
+KEY_SIGN = "sign"
+"""The signing key (signing password, 6-16 characters): ``/v1/sign``, purpose identity."""
+
+
+class StepRefused(Exception):
+    """The card step was refused for a reason of the consent's own (not the JPKI core's)."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self.kind = kind
+
+
+@dataclass(frozen=True)
+class CardStep:
+    key: str
+    granted: tuple[str, ...]
+    digest: str
+    """``content_digest(request, granted)``, hex."""
+    nonce: str
+    """The bound challenge's nonce, base64url."""
+
+
+def key_for(request: ConsentRequest, granted: tuple[str, ...]) -> str | None:
+    """Which card key approving ``granted`` needs, or None when the session is enough."""
+    if request.identity_required or any(i.startswith(VERIFIED_PREFIX) for i in granted):
+        return KEY_SIGN
+    return KEY_AUTH if needs_card(granted) else None
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def begin(
+    store: EphemeralStore, verifier: CardVerifier, request: ConsentRequest, granted: tuple[str, ...]
+) -> tuple[str, CardStep]:
+    """The bound challenge for approving ``granted`` (replacing any earlier one), remembered."""
+    key = key_for(request, granted)
+    if key is None:
+        raise StepRefused("no_card_needed")
+    digest = content_digest(request, granted)
+    challenge, nonce = verifier.challenges.issue_bound(
+        CHALLENGE_PREFIX + request.id, bytes.fromhex(digest), _now()
+    )
+    step = CardStep(key, granted, digest, encode(nonce))
+    record = json.dumps(asdict(step)).encode()
+    store.set(STATE_PREFIX + request.id, record, verifier.challenges.ttl + 60)
+    return challenge, step
+
+
+def _taken(store: EphemeralStore, transaction: str) -> CardStep | None:
+    raw = store.take(STATE_PREFIX + transaction)
+    if raw is None:
+        return None
+    fields = json.loads(raw)
+    return CardStep(**{**fields, "granted": tuple(fields["granted"])})
+
+
+def finish(
+    store: EphemeralStore,
+    verifier: CardVerifier,
+    request: ConsentRequest,
+    granted: tuple[str, ...],
+    result: str,
+) -> ConsentDecision:
+    """The decision for ``granted`` proven by ``result``; raises ``JpkiValidationError`` (the
+    card or its certificate) or ``StepRefused`` (the approval or the person)."""
+    step = _taken(store, request.id)
+    transaction = CHALLENGE_PREFIX + request.id
+    if step is None:
+        verifier.challenges.discard(transaction)
+        raise StepRefused("no_card_step")
+    purpose = Purpose.IDENTITY if step.key == KEY_SIGN else Purpose.LOGIN
+    validated = verifier.validator.verify_bridge_result(
+        result,
+        purpose=purpose,
+        transaction=transaction,
+        origin=verifier.origin,
+        challenges=verifier.challenges,
+        now=_now(),
+    )
+    parsed = BridgeResult.parse(result)  # verified above: parses the same way again
+    digest = content_digest(request, granted)
+    nonce = decode(step.nonce)
+    bound = bound_value(nonce, bytes.fromhex(digest))
+    if (
+        not hmac.compare_digest(digest, step.digest)
+        or not hmac.compare_digest(decode(parsed.challenge), bound)
+        or key_for(request, granted) != step.key
+    ):
+        raise StepRefused("changed")
+    if step.key == KEY_AUTH and account_of(validated) != request.account_id:
+        raise StepRefused("another_card")
+    evidence = {
+        "content_digest": digest,
+        "nonce": step.nonce,
+        "key": step.key,
+        "issuer_hash": issuer_hash(validated),
+        "serial": serial_of(validated),
+        "signature": base64.urlsafe_b64encode(parsed.signature).rstrip(b"=").decode("ascii"),
+        "challenge_sha256": hashlib.sha256(bound).hexdigest(),
+    }
+    if step.key == KEY_AUTH:
+        return ConsentDecision(granted, AUTH_STEP_UP, evidence)
+    return ConsentDecision(granted, AUTH_SIGN, evidence, identity_of(validated))
+
+
+def identity_of(validated: ValidatedCertificate) -> VerifiedIdentity:
+    """The basic four facts of a signing certificate the validator just proved."""
+    facts = validated.facts
+    if facts is None:  # the validator reads them for every signing certificate
+        raise StepRefused("changed")
+    return VerifiedIdentity(
+        name=facts.name,
+        address=facts.address,
+        birthdate=facts.birthdate.isoformat(),
+        gender=str(facts.gender.value),
+        issuer=validated.issuer,
+        serial=validated.serial,
+        signed_at=int(_now().timestamp()),
+    )

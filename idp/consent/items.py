@@ -1,0 +1,73 @@
+"""Plain words for each consent item (issue 7 §2): what the citizen reads on the consent screen
+and, later, in the access history of the account pages.
+
+Item ids are those of ``idp.oidc.consent``: ``openid``, ``claim:<name>``,
+``selfinfo:<category>`` and ``verified:<claim>``. Labels are gettext messages of this package's
+catalogue (``idp/consent/translations``); ``describe`` translates them in the current request's
+language. An id this module does not know still gets a readable label that names it, so a new
+scope never shows up as a blank line.
+"""
+
+from __future__ import annotations
+
+from flask_babel import gettext
+
+from ..oidc.consent import CLAIM_PREFIX, OPENID, SELFINFO_PREFIX, VERIFIED_PREFIX
+
+
+def N_(text: str) -> str:
+    """Marks a text for the catalogue; ``describe`` translates it when a page is rendered."""
+    return text
+
+
+LABELS: dict[str, str] = {
+    OPENID: N_("An identifier for you at this service (not your My Number)"),
+    "claim:name": N_("Your full name"),
+    "claim:family_name": N_("Your family name"),
+    "claim:given_name": N_("Your given name"),
+    "claim:birthdate": N_("Your date of birth"),
+    "claim:gender": N_("Your gender"),
+    "claim:address": N_("Your address"),
+    "selfinfo:income": N_("Your resident-tax income and assessment (taxable income, tax amounts)"),
+    "selfinfo:household": N_("Your household (who is registered in it)"),
+    "selfinfo:health_insurance": N_("Your health-insurance eligibility"),
+    "selfinfo:pension": N_("Your pension records"),
+    "selfinfo:child_benefit": N_("Your child-benefit records"),
+    "verified:name": N_("Your full name, verified from your signing certificate"),
+    "verified:address": N_("Your address, verified from your signing certificate"),
+    "verified:birthdate": N_("Your date of birth, verified from your signing certificate"),
+    "verified:gender": N_("Your gender, verified from your signing certificate"),
+}
+
+
+def describe(item_id: str) -> str:
+    """The item in plain words, in the current language (needs a request or app context)."""
+    label = LABELS.get(item_id)
+    if label is not None:
+        return gettext(label)
+    if item_id.startswith(SELFINFO_PREFIX):
+        return gettext(
+            "Your self-information: %(category)s", category=item_id[len(SELFINFO_PREFIX) :]
+        )
+    if item_id.startswith(VERIFIED_PREFIX):
+        return gettext(
+            "Verified from your signing certificate: %(claim)s",
+            claim=item_id[len(VERIFIED_PREFIX) :],
+        )
+    if item_id.startswith(CLAIM_PREFIX):
+        return gettext("Information about you: %(claim)s", claim=item_id[len(CLAIM_PREFIX) :])
+    return gettext("Other information: %(item)s", item=item_id)
+
+
+def kind(item_id: str) -> str:
+    """The group an item is listed in: identifier, claim, selfinfo, verified or other."""
+    if item_id == OPENID:
+        return "identifier"
+    for prefix, name in (
+        (CLAIM_PREFIX, "claim"),
+        (SELFINFO_PREFIX, "selfinfo"),
+        (VERIFIED_PREFIX, "verified"),
+    ):
+        if item_id.startswith(prefix):
+            return name
+    return "other"

@@ -1,0 +1,119 @@
+"""The consent page itself (issue 7 §2, §5): who asks, why, for how long, each item in plain
+words, required ones marked, two equal buttons, both languages, the strict headers."""
+
+from __future__ import annotations
+
+from tests.consent.conftest import PURPOSE, open_consent
+
+
+def test_the_page_names_the_service_its_purpose_retention_and_each_item(consent_page):
+    page = consent_page(scope="openid selfinfo:income selfinfo:household")
+    html = page.html
+    assert '<html lang="ja">' in html
+    assert "Sample Bank に情報を提供しますか？" in html
+    assert f'<dd id="purpose">{PURPOSE}</dd>' in html
+    assert '<dd id="retention">30 日</dd>' in html
+    assert "住民税の課税・所得情報" in html
+    assert "世帯情報" in html
+    assert page.required() == ["openid"]
+    assert page.optional() == ["selfinfo:income", "selfinfo:household"]
+    assert html.count(" checked ") == 2  # optional items are ticked by default
+    assert "必須" in html
+    assert "提供するたびにマイナンバーカードが必要です" in html
+
+
+def test_approve_and_deny_are_two_equal_buttons_of_one_form(consent_page):
+    html = consent_page().html
+    approve = '<button type="submit" name="action" value="approve" id="approve-button">'
+    deny = '<button type="submit" name="action" value="deny" id="deny-button">'
+    assert approve in html
+    assert deny in html  # same element, same class (none): equally easy
+
+
+def test_a_request_purpose_wins_and_a_missing_one_is_said(consent_page, rp, card_app):
+    page = consent_page(purpose="住宅ローンの審査")
+    assert '<dd id="purpose">住宅ローンの審査</dd>' in page.html
+
+
+def test_no_purpose_and_no_retention_are_stated_as_such(card_app, rp, logged_in):
+    """A client registered without purpose or retention."""
+    from idp.oidc.clients import register_client
+
+    with card_app.app_context():
+        client, secret = register_client("Plain Shop", [rp.redirect_uri], "client_secret_basic")
+        rp.client_id, rp.secret = client.client_id, secret
+    http, response = logged_in()
+    html = open_consent(http, response).html
+    assert '<dd id="purpose">利用目的の記載はありません</dd>' in html
+    assert '<dd id="retention">記載なし</dd>' in html
+
+
+def test_english_by_ui_locales_and_by_the_switch(consent_page):
+    page = consent_page(ui_locales="en", scope="openid selfinfo:pension")
+    assert '<html lang="en">' in page.html
+    assert "Share your information with Sample Bank?" in page.html
+    assert "Your pension records" in page.html
+    assert '<dd id="retention">30 days</dd>' in page.html
+    japanese = page.http.get(page.path + "?lang=ja").get_data(as_text=True)
+    assert '<html lang="ja">' in japanese
+    assert "年金関係情報" in japanese
+
+
+def test_the_page_has_the_strict_headers_and_no_third_party_asset(consent_page):
+    page = consent_page()
+    response = page.http.get(page.path)
+    csp = response.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in csp
+    assert "script-src 'self'" in csp
+    assert "default-src 'none'" in csp
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["Cache-Control"] == "no-store"
+    html = response.get_data(as_text=True)
+    assert "<script>" not in html
+    assert "style=" not in html
+    assert "https://" not in html.replace("https://rp.example", "")
+    for asset in ("/consent/static/consent.js", "/consent/static/consent.css"):
+        served = page.http.get(asset)
+        assert served.status_code == 200, asset
+
+
+def test_an_unknown_or_foreign_transaction_gets_the_start_again_page(consent_page, card_app):
+    page = consent_page()
+    gone = page.http.get("/consent/" + "A" * 43)
+    assert gone.status_code == 400
+    assert 'data-reason="consent_gone"' in gone.get_data(as_text=True)
+    assert "最初からやり直してください" in gone.get_data(as_text=True)
+    stranger = card_app.test_client().get(page.path)  # another browser, same link
+    assert stranger.status_code == 400
+    assert 'data-reason="consent_gone"' in stranger.get_data(as_text=True)
+    assert "Sample Bank" not in stranger.get_data(as_text=True)  # nothing about the request
+
+
+def test_identity_verification_is_announced_and_uses_the_signing_key(consent_page):
+    from idp.oidc.authenticator import ACR_SIGN_IDENTITY
+
+    page = consent_page(acr_values=ACR_SIGN_IDENTITY)
+    assert 'data-identity="1"' in page.html
+    assert "署名用電子証明書から氏名・住所・生年月日・性別を読み取ります" in page.html
+
+
+def test_a_refusal_is_shown_again_in_the_other_language(consent_page):
+    page = consent_page(scope="openid selfinfo:income")
+    refused = page.http.get(page.path + "/refused/pin_locked/sign?lang=en")
+    assert refused.status_code == 403
+    html = refused.get_data(as_text=True)
+    assert 'data-reason="pin_locked"' in html
+    assert "The signing password was entered wrongly too many times" in html
+    assert 'id="back-to-request"' in html
+    assert 'id="back-to-service"' in html
+    login_wording = page.http.get(page.path + "/refused/pin_locked/auth")
+    assert "The PIN of the user-authentication certificate" in login_wording.get_data(as_text=True)
+    unknown = page.http.get(page.path + "/refused/whatever").get_data(as_text=True)
+    assert 'data-reason="generic"' in unknown
+
+
+def test_a_reload_of_the_card_answers_address_shows_the_request_again(consent_page):
+    page = consent_page()
+    response = page.http.get(page.path + "/approve")
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith(page.path)
