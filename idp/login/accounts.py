@@ -47,6 +47,9 @@ def account_for(validated: ValidatedCertificate, now: dt.datetime) -> str:
             if binding is None:
                 raise
     binding.last_used_at = stamp
+    # An operator's import may have created the binding before the first login, without the
+    # certificate at hand: the validated certificate says when it really expires.
+    binding.not_after = int(validated.certificate.not_valid_after_utc.timestamp())
     account = db.session.get(Account, binding.account_id)
     if account is not None:
         account.last_login_at = stamp

@@ -15,10 +15,10 @@ import secrets
 from flask import current_app, redirect, session, url_for
 from flask.typing import ResponseReturnValue
 
-from ..oidc.authenticator import ACR_CARD_AUTH, LoginTransaction
+from ..oidc.authenticator import LoginTransaction
 from . import transactions
 from .pages import refused_page
-from .refusals import IDENTITY_UNAVAILABLE, NOT_CONFIGURED
+from .refusals import NOT_CONFIGURED
 
 
 class CardAuthenticator:
@@ -28,9 +28,6 @@ class CardAuthenticator:
         self.transaction_ttl = transaction_ttl
 
     def begin(self, transaction: LoginTransaction) -> ResponseReturnValue:
-        if transaction.acr != ACR_CARD_AUTH:
-            # Identity verification with the signing certificate is another flow (issue 8).
-            return refused_page(IDENTITY_UNAVAILABLE)
         store = current_app.extensions["idp.ephemeral"]
         browser = session.setdefault("browser", secrets.token_urlsafe(16))
         record = transactions.CardLogin(

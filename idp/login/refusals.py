@@ -73,7 +73,5 @@ def refusal_for(error: errors.JpkiValidationError) -> Refusal:
     return GENERIC
 
 
-IDENTITY_UNAVAILABLE = Refusal("identity_unavailable", retry=False)
-"""The service asked for identity verification (signing certificate), not offered here yet."""
 NOT_CONFIGURED = Refusal("not_configured", retry=False, status=503)
 """No trust anchors for the authentication CA: no card can be checked on this server."""

@@ -1,0 +1,40 @@
+"""gunicorn settings for the IdP: ``gunicorn -c idp/gunicorn_conf.py idp.wsgi:app``.
+
+Command-line options win over these (``--workers``, ``--bind``); gunicorn also reads
+``GUNICORN_CMD_ARGS`` and ``WEB_CONCURRENCY``. The IdP listens on loopback behind a
+TLS-terminating proxy (docs/operators.md): it never needs the client's address or scheme, because
+every URL it builds comes from the configured ``issuer``, so no forwarded header is trusted.
+
+``IDP_PROCESSES`` in the IdP's configuration must count every worker of every host: above one,
+the IdP refuses to start without Redis.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+
+bind = "127.0.0.1:8000"
+workers = max(1, min(4, multiprocessing.cpu_count()))
+"""One worker per core: the hot path is CPU-bound Python (bench/results/flow-profile.md)."""
+worker_class = "gthread"
+threads = 4
+"""Four threads per worker: while one waits for PostgreSQL's commit or a Redis round trip,
+another computes. Measured: 7 → 12-19 logins/s on one worker (bench/results/flow-profile.md).
+The GIL keeps each worker on one core, so add workers, not threads, for more cores."""
+keepalive = 5
+"""Seconds an idle keep-alive connection from the proxy stays open."""
+timeout = 30
+graceful_timeout = 20
+preload_app = False
+"""Each worker builds its own app, database pool and Redis connection after the fork."""
+forwarded_allow_ips = ""
+proxy_allow_ips = ""
+limit_request_line = 8190
+limit_request_fields = 60
+limit_request_field_size = 8190
+accesslog = None
+"""Access logs: off by default (the proxy logs requests); ``--access-logfile -`` turns them on
+with the format below, which leaves out query strings (request_uri, codes, states)."""
+access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(D)sus'
+errorlog = "-"
+loglevel = "info"

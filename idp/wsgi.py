@@ -1,0 +1,53 @@
+"""The WSGI entry point for production servers: ``gunicorn -c idp/gunicorn_conf.py idp.wsgi:app``.
+
+``app`` is built on first access (gunicorn's ``getattr``, after the fork), not at import, so
+importing this module has no side effect; ``idp.wsgi:build()`` is the same as a factory string.
+
+Each worker builds the app from ``IDP_CONFIG`` and ``IDP_*`` (``idp.config.load_config``); a
+refused configuration or a database whose schema is not at the newest migration stops the
+worker with the reason instead of serving. Migrations are never applied here: several workers on
+several hosts start at once, so ``idp db upgrade`` is a deployment step (docs/operators.md).
+Signing keys are created if missing (``keys.ensure_keys`` lets one concurrent starter win).
+"""
+
+from __future__ import annotations
+
+import time
+
+from flask import Flask
+
+from . import create_app
+from .config import ConfigError
+
+
+class StartRefused(SystemExit):
+    """The worker must not serve; the message says why (gunicorn logs it and stops)."""
+
+
+def build() -> Flask:
+    """The checked, ready-to-serve app."""
+    try:
+        app = create_app()
+    except ConfigError as e:
+        raise StartRefused(f"jpki-idp: configuration refused: {e}") from None
+    from .oidc import keys, sealer
+    from .storage import db
+
+    with app.app_context():
+        if not db.schema_is_current():
+            raise StartRefused("jpki-idp: the database schema is not current: run `idp db upgrade`")
+        keys.ensure_keys(app.extensions["idp.config"], sealer(), int(time.time()))
+        db.db.session.remove()
+    return app
+
+
+_built: list[Flask] = []
+
+
+def __getattr__(name: str) -> Flask:
+    """``idp.wsgi.app``: the app of this process, built once (PEP 562)."""
+    if name != "app":
+        raise AttributeError(name)
+    if not _built:
+        _built.append(build())
+    return _built[0]
