@@ -20,6 +20,7 @@ Item ids:
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -139,3 +140,24 @@ def content_digest(request: ConsentRequest, granted: tuple[str, ...] | list[str]
 
 def needs_card(granted: tuple[str, ...] | list[str]) -> bool:
     return any(ConsentItem(i).per_request for i in granted)
+
+
+def decision_problem(request: ConsentRequest, decision: ConsentDecision) -> str | None:
+    """Why the screen's decision does not fit its request; None when it does."""
+    granted, known = set(decision.granted), {item.id for item in request.items}
+    if not granted <= known:
+        return "an item that was not requested"
+    if missing := {item.id for item in request.items if item.required} - granted:
+        return f"required items left out: {sorted(missing)}"
+    wants_identity = request.identity_required or any(i.startswith("verified:") for i in granted)
+    if wants_identity and decision.identity is None and decision.auth_method != AUTH_TEST:
+        return "verified identity approved without the signing certificate"
+    if needs_card(list(granted)) or wants_identity:
+        if decision.auth_method == AUTH_TEST:
+            return None
+        if decision.auth_method not in (AUTH_STEP_UP, AUTH_SIGN) or not decision.evidence:
+            return "a per-request item approved without a fresh card signature"
+        bound = str(decision.evidence.get("content_digest", ""))
+        if not hmac.compare_digest(bound, content_digest(request, decision.granted)):
+            return "the card signature binds other content"
+    return None

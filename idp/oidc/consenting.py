@@ -17,30 +17,26 @@ import logging
 import secrets
 import time
 
-from authlib.oauth2.rfc6749 import AccessDeniedError, OAuth2Error, scope_to_list
+from authlib.oauth2.rfc6749 import AccessDeniedError, OAuth2Error
 from authlib.oidc.core.errors import ConsentRequiredError
 from flask import abort, current_app, session
-from sqlalchemy import select
 
 from ..storage.consents import Consent
 from ..storage.db import db
 from ..storage.verifications import record_verification
 from . import verified_claims
 from .authenticator import ACR_SIGN_IDENTITY, ACR_VALUES, LoginResult
-from .claims import SELFINFO_SCOPES, parse_claims_request, release
+from .claims import parse_claims_request
 from .consent import (
-    AUTH_SIGN,
-    AUTH_STEP_UP,
-    AUTH_TEST,
-    CLAIM_PREFIX,
-    OPENID,
-    SELFINFO_PREFIX,
     ConsentDecision,
     ConsentItem,
     ConsentRequest,
     content_digest,
+    decision_problem,
     needs_card,
 )
+from .consent_items import purpose_of, remembered, requested_items, retention_of
+from .issuing import issue
 
 log = logging.getLogger("idp.consent")
 PREFIX = "consent:"
@@ -48,80 +44,20 @@ REMEMBER_SECONDS = 180 * 24 * 3600
 """How long a consent without per-request items is remembered: about six months."""
 
 
-@dataclasses.dataclass(frozen=True)
-class Approval:
-    """The ``grant_user`` handed to Authlib: who logged in and what this client receives."""
-
-    login: LoginResult
-    sub: str
-    sid: str
-    id_token_claims: dict
-    userinfo_claims: dict
-    scope: str
-    consent_id: str
-    items: tuple[str, ...]
-
-
 def _server():
     return current_app.extensions["idp.oidc.server"]
-
-
-def requested_items(grant, login: LoginResult) -> tuple[ConsentItem, ...]:
-    """One item per thing the client would receive, ``openid`` first."""
-    data = grant.request.payload.data
-    claims_request = parse_claims_request(data.get("claims"))
-    essential = {
-        name
-        for member in claims_request.values()
-        for name, spec in member.items()
-        if isinstance(spec, dict) and spec.get("essential") is True
-    }
-    id_claims, userinfo_claims = release(login.claims, grant.request.scope or "", claims_request)
-    claims = sorted({*id_claims, *userinfo_claims})
-    scopes = scope_to_list(grant.request.scope) or []
-    return (
-        ConsentItem(OPENID, required=True),
-        *(ConsentItem(CLAIM_PREFIX + name, name in essential) for name in claims),
-        *(ConsentItem(scope) for scope in scopes if scope in SELFINFO_SCOPES),
-        *(ConsentItem(i, e) for i, e in verified_claims.requested_items(claims_request)),
-    )
-
-
-def _purpose(grant) -> str:
-    client = grant.request.client
-    return grant.request.payload.data.get("purpose") or client.client_metadata.get("purpose", "")
-
-
-def _retention(client) -> int | None:
-    days = client.client_metadata.get("retention_days")
-    return days if isinstance(days, int) and not isinstance(days, bool) else None
-
-
-def _remembered(account_id: str, client_id: str, items, purpose: str, now: int):
-    """The newest live, reusable consent covering every requested item, if any."""
-    wanted = {item.id for item in items}
-    query = (
-        select(Consent)
-        .filter_by(account_id=account_id, client_id=client_id, per_request=False, purpose=purpose)
-        .where(Consent.revoked_at.is_(None), Consent.expires_at > now)
-        .order_by(Consent.created_at.desc())
-    )
-    for consent in db.session.execute(query).scalars():
-        if wanted <= set(consent.granted()):
-            return consent
-    return None
 
 
 def ask(server, store, grant, redirect_uri: str, login: LoginResult, sid: str, acceptable):
     """Issue at once under a remembered consent, or show the consent screen."""
     client, data, now = grant.request.client, grant.request.payload.data, int(time.time())
     items = requested_items(grant, login)
-    purpose = _purpose(grant)
+    purpose = purpose_of(grant)
     identity_required = login.acr not in acceptable and ACR_SIGN_IDENTITY in acceptable
     per_request = identity_required or any(item.per_request for item in items)
     prompts = (data.get("prompt") or "").split()
     if not per_request and "consent" not in prompts:
-        found = _remembered(login.account_id, client.client_id, items, purpose, now)
+        found = remembered(login.account_id, client.client_id, items, purpose, now)
         if found is not None:
             return issue(server, grant, login, sid, found.id, tuple(i.id for i in items))
     if "none" in prompts:
@@ -134,7 +70,7 @@ def ask(server, store, grant, redirect_uri: str, login: LoginResult, sid: str, a
         client_id=client.client_id,
         client_name=client.name,
         purpose=purpose,
-        retention_days=_retention(client),
+        retention_days=retention_of(client),
         items=items,
         expires_at=now + lifetime,
         identity_required=identity_required,
@@ -193,27 +129,6 @@ def _resume(transaction_id: str):
         return record, grant, grant.validate_authorization_request()
     except OAuth2Error as error:
         return server.authorization_error(request, error)
-
-
-def decision_problem(request: ConsentRequest, decision: ConsentDecision) -> str | None:
-    """Why the screen's decision does not fit its request; None when it does."""
-    granted, known = set(decision.granted), {item.id for item in request.items}
-    if not granted <= known:
-        return "an item that was not requested"
-    if missing := {item.id for item in request.items if item.required} - granted:
-        return f"required items left out: {sorted(missing)}"
-    wants_identity = request.identity_required or any(i.startswith("verified:") for i in granted)
-    if wants_identity and decision.identity is None and decision.auth_method != AUTH_TEST:
-        return "verified identity approved without the signing certificate"
-    if needs_card(list(granted)) or wants_identity:
-        if decision.auth_method == AUTH_TEST:
-            return None
-        if decision.auth_method not in (AUTH_STEP_UP, AUTH_SIGN) or not decision.evidence:
-            return "a per-request item approved without a fresh card signature"
-        bound = str(decision.evidence.get("content_digest", ""))
-        if not hmac.compare_digest(bound, content_digest(request, decision.granted)):
-            return "the card signature binds other content"
-    return None
 
 
 def finish_consent(transaction_id: str, decision: ConsentDecision):
@@ -292,30 +207,3 @@ def deny_consent(transaction_id: str):
     _record_unused, grant, redirect_uri = resumed
     error = AccessDeniedError("the person declined the request", redirect_uri=redirect_uri)
     return _server().authorization_error(grant.request, error)
-
-
-def issue(server, grant, login: LoginResult, sid: str, consent_id: str, granted, identity=None):
-    """Issue the code for ``login`` with only the ``granted`` items (Authlib adds ``iss``)."""
-    client, data = grant.request.client, grant.request.payload.data
-    claims_request = parse_claims_request(data.get("claims"))
-    id_claims, userinfo_claims = release(login.claims, grant.request.scope or "", claims_request)
-    allowed = {i.removeprefix(CLAIM_PREFIX) for i in granted if i.startswith(CLAIM_PREFIX)}
-    id_claims = {k: v for k, v in id_claims.items() if k in allowed}
-    userinfo_claims = {k: v for k, v in userinfo_claims.items() if k in allowed}
-    if identity is not None:
-        in_id_token, in_userinfo = verified_claims.release(
-            claims_request, identity, granted, client.client_metadata
-        )
-        if in_id_token:
-            id_claims["verified_claims"] = in_id_token
-        if in_userinfo:
-            userinfo_claims["verified_claims"] = in_userinfo
-    scopes = scope_to_list(grant.request.scope) or []
-    scope = " ".join(s for s in scopes if not s.startswith(SELFINFO_PREFIX) or s in granted)
-    sub = server.services.subjects.for_client(login.account_id, client)
-    approval = Approval(
-        login, sub, sid, id_claims, userinfo_claims, scope, consent_id, tuple(granted)
-    )
-    return server.create_authorization_response(
-        request=grant.request, grant_user=approval, grant=grant
-    )
