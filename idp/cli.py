@@ -60,7 +60,7 @@ def run(host: str, port: int) -> None:
     if _config().environment == "production":
         click.echo(
             "idp run uses the development server; serve production with a WSGI server, "
-            "e.g. gunicorn 'idp:create_app()'",
+            "e.g. gunicorn -c idp/gunicorn_conf.py idp.wsgi:app (docs/operators.md)",
             err=True,
         )
     keys.ensure_keys(_config(), sealer(), int(time.time()))
