@@ -2,16 +2,17 @@
 // user-authentication key; verified identity: the signing key), "Approve" runs the card step
 // instead of posting the form: the IdP issues a challenge bound to exactly these items, the
 // bridge has the card sign it (the PIN is typed in the bridge's own window), and the result is
-// posted with the same items. The bridge calls are those of the login page (card-login.js,
-// docs/bridge-protocol.md "A login page, step by step"). Deny, and approvals the session covers,
-// are plain form posts. No PIN, certificate or challenge is written to the console or kept.
+// posted with the same items. The bridge calls are those of the login page (login's
+// bridge-client.js, docs/bridge-protocol.md "A login page, step by step"). Deny, and approvals
+// the session covers, are plain form posts. No PIN, certificate or challenge is written to the
+// console or kept.
 "use strict";
 
 (function () {
+  const B = window.JpkiBridge;
   const main = document.getElementById("main");
   const form = document.getElementById("consent-form");
   const cardForm = document.getElementById("card-form");
-  const announce = document.getElementById("announce");
   const approveButton = document.getElementById("approve-button");
   const denyButton = document.getElementById("deny-button");
   const bridge = main.dataset.bridge;
@@ -36,115 +37,63 @@
     document.getElementById("note-sign").hidden = key !== "sign";
   }
 
-  function show(state, detail) {
-    for (const section of document.querySelectorAll("[data-state]")) {
-      section.hidden = section.id !== "state-" + state;
-    }
-    if (state === "failed") document.getElementById("failed-detail").textContent = detail || "";
-    const heading = document.getElementById("h-" + state);
-    if (heading) announce.textContent = heading.textContent + (detail ? " " + detail : "");
-  }
-
   function busy(on) {
     running = on;
     approveButton.disabled = on;
     denyButton.disabled = on;
   }
 
-  function message(body) {
-    if (body && body.message && typeof body.message === "object") {
-      return body.message[lang] || body.message.ja || "";
-    }
-    return "";
-  }
-
-  async function json(url, options) {
-    const response = await fetch(url, options);
-    let body = null;
-    try { body = await response.json(); } catch (e) { body = null; }
-    return {status: response.status, body: body};
-  }
-
   async function startAtBridge(issued) {
     const path = issued.key === "sign" ? "/v1/sign" : "/v1/authenticate";
     try {
-      return await json(bridge + path, {
-        method: "POST",
-        headers: {"Content-Type": "application/json"},
-        body: JSON.stringify({challenge: issued.challenge, service: issued.service}),
-      });
+      return await B.start(bridge, path, {challenge: issued.challenge, service: issued.service});
     } catch (e) {
       return null;  // nothing answered: the bridge is not running (or does not allow us)
     }
   }
 
+  // The card form carries the result and exactly the items the challenge was issued for.
+  function submitWithItems(op, items) {
+    for (const item of items) {
+      const input = document.createElement("input");
+      input.type = "hidden";
+      input.name = "item";
+      input.value = item;
+      cardForm.appendChild(input);
+    }
+    B.submitResult(cardForm, op);
+  }
+
   async function approveWithCard(items) {
     if (running) return;
     busy(true);
-    // The bridge's window is opened on the click itself, so no popup blocker stops it.
-    const win = window.open("about:blank", "jpki-bridge", "width=520,height=680");
-    const close = () => { if (win && !win.closed) win.close(); };
-    document.getElementById("pin-window-link").hidden = true;
+    const win = B.openWindow(680);
     try {
       const body = new URLSearchParams();
       for (const item of items) body.append("item", item);
-      const issued = await json(main.dataset.challengeUrl, {
-        method: "POST",
-        headers: {"X-CSRF-Token": main.dataset.csrf},
-        body: body,
-        credentials: "same-origin",
-      });
+      const issued = await B.postToIdp(main.dataset.challengeUrl, main.dataset.csrf, body);
       if (issued.status === 403) {
         // The request expired or the session changed: the page, reloaded, says which.
-        close();
+        B.closeWindow(win);
         window.location.reload();
         return;
       }
       if (issued.status !== 200 || !issued.body) throw new Error("challenge");
       const started = await startAtBridge(issued.body);
-      if (started === null) {
-        close();
+      if (started === null || !B.accepted(started)) {
+        B.closeWindow(win);
         busy(false);
-        show("bridge_missing");
+        if (started === null) B.showState("bridge_missing");
+        else B.showState("failed", B.message(started.body, lang));
         return;
       }
-      let op = started.body;
-      if (started.status !== 202 || !op || !op.id) {
-        close();
-        busy(false);
-        show("failed", message(op));
-        return;
-      }
-      operation = op.id;
-      if (op.pin_url && win) win.location = op.pin_url;
-      else close();
-      show("working");
-      if (op.pin_url && !win) {
-        // A popup blocker stopped the window: offer the bridge's PIN page as a link instead.
-        const link = document.getElementById("pin-window-link");
-        link.querySelector("a").href = op.pin_url;
-        link.hidden = false;
-      }
-      while (op.status !== "done" && op.status !== "failed") {
-        const url = bridge + "/v1/operations/" + encodeURIComponent(op.id) +
-                    "?wait=20&state=" + encodeURIComponent(op.status);
-        const polled = await json(url, {cache: "no-store"});
-        if (polled.status !== 200 || !polled.body) throw new Error("poll");
-        op = polled.body;
-      }
-      close();
+      operation = started.body.id;
+      B.showState("working");
+      const op = await B.follow(bridge, started.body, win);
       operation = null;
       if (op.status === "done") {
-        show("verifying");
-        cardForm.elements.result.value = JSON.stringify(op.result);
-        for (const item of items) {
-          const input = document.createElement("input");
-          input.type = "hidden";
-          input.name = "item";
-          input.value = item;
-          cardForm.appendChild(input);
-        }
-        cardForm.submit();
+        B.showState("verifying");
+        submitWithItems(op, items);
         return;
       }
       if (op.error === "pin_locked") {
@@ -153,12 +102,12 @@
         return;
       }
       busy(false);
-      show("failed", message(op));
+      B.showState("failed", B.message(op, lang));
     } catch (e) {
-      close();
+      B.closeWindow(win);
       operation = null;
       busy(false);
-      show("failed", "");
+      B.showState("failed", "");
     }
   }
 

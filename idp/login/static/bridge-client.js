@@ -1,0 +1,161 @@
+// The bridge calls the card pages share (card-login.js, consent.js, document-sign.js), as
+// docs/bridge-protocol.md "A login page, step by step" describes them: probe the bridge, open its
+// window on the click, start an operation, show its PIN page, long-poll it to its end. Each page
+// keeps what is its own: which states it shows and what it posts back to the IdP. Nothing here
+// writes a PIN, certificate, challenge or signature to the console or keeps it.
+"use strict";
+
+window.JpkiBridge = (function () {
+  // The popup's name: a second attempt reuses the same window instead of opening another.
+  const WINDOW_NAME = "jpki-bridge";
+
+  // fetch and parse: the caller decides from the status; a body that is not JSON is null.
+  async function json(url, options) {
+    const response = await fetch(url, options);
+    let body = null;
+    try { body = await response.json(); } catch (e) { body = null; }
+    return {status: response.status, body: body};
+  }
+
+  // POST to the page's own IdP endpoint (challenge, prepare) with its CSRF token; body optional.
+  function postToIdp(url, csrf, body) {
+    const options = {method: "POST", headers: {"X-CSRF-Token": csrf}, credentials: "same-origin"};
+    if (body !== undefined) options.body = body;
+    return json(url, options);
+  }
+
+  // Shows the page's section for one state (the [data-state] sections, id "state-<state>"),
+  // puts a detail, when given, in the failure or card-problem text, and announces the state's
+  // heading (with the detail) in the #announce live region for screen readers.
+  function showState(state, detail) {
+    for (const section of document.querySelectorAll("[data-state]")) {
+      section.hidden = section.id !== "state-" + state;
+    }
+    if (detail !== undefined) {
+      const id = state === "failed" ? "failed-detail" : "card-problem-detail";
+      const target = document.getElementById(id);
+      if (target) target.textContent = detail;
+    }
+    const heading = document.getElementById("h-" + state);
+    if (heading) {
+      document.getElementById("announce").textContent =
+        heading.textContent + (detail ? " " + detail : "");
+    }
+  }
+
+  // The bridge localises its own messages ({"ja": ..., "en": ...}); Japanese is the fallback.
+  function message(body, lang) {
+    if (body && body.message && typeof body.message === "object") {
+      return body.message[lang] || body.message.ja || "";
+    }
+    return "";
+  }
+
+  // GET /v1/status: the card part of the answer, or null when the bridge does not answer (not
+  // running, or not allowing this origin).
+  async function card(bridge) {
+    let status;
+    try {
+      const response = await fetch(bridge + "/v1/status", {cache: "no-store"});
+      if (!response.ok) throw new Error("status " + response.status);
+      status = await response.json();
+    } catch (e) {
+      return null;
+    }
+    return status.card || {};
+  }
+
+  // Probes the bridge now and again every five seconds until the page is ready: onCard gets
+  // card()'s answer (null: no bridge) and returns true when the page can go on. No probe runs
+  // while isRunning() says an operation is under way; stop() ends the waiting when one starts.
+  function watch(bridge, isRunning, onCard) {
+    let timer = null;
+    async function check() {
+      if (isRunning()) return;
+      clearTimeout(timer);
+      if (!onCard(await card(bridge))) timer = setTimeout(check, 5000);
+    }
+    return {check: check, stop: () => clearTimeout(timer)};
+  }
+
+  // Must run on the click itself, before any await, so that no popup blocker stops the window;
+  // it also hides the fallback link a blocked earlier attempt may have shown. Null when blocked.
+  function openWindow(height) {
+    document.getElementById("pin-window-link").hidden = true;
+    return window.open("about:blank", WINDOW_NAME, "width=520,height=" + height);
+  }
+
+  function closeWindow(win) {
+    if (win && !win.closed) win.close();
+  }
+
+  // POST /v1/authenticate or /v1/sign; rejects when nothing answers.
+  function start(bridge, path, payload) {
+    return json(bridge + path, {
+      method: "POST",
+      headers: {"Content-Type": "application/json"},
+      body: JSON.stringify(payload),
+    });
+  }
+
+  // The PIN is typed only on the bridge's own page: point the window there, or, when a popup
+  // blocker stopped the window, offer that page as a link instead.
+  function showPinPage(op, win) {
+    if (op.pin_url && win) win.location = op.pin_url;
+    else closeWindow(win);
+    if (op.pin_url && !win) {
+      const link = document.getElementById("pin-window-link");
+      link.querySelector("a").href = op.pin_url;
+      link.hidden = false;
+    }
+  }
+
+  // Long-polls the operation until it is "done" or "failed" and returns it as it ended;
+  // rejects when the bridge stops answering.
+  async function poll(bridge, op) {
+    while (op.status !== "done" && op.status !== "failed") {
+      const url = bridge + "/v1/operations/" + encodeURIComponent(op.id) +
+                  "?wait=20&state=" + encodeURIComponent(op.status);
+      const polled = await json(url, {cache: "no-store"});
+      if (polled.status !== 200 || !polled.body) throw new Error("poll");
+      op = polled.body;
+    }
+    return op;
+  }
+
+  // An operation the bridge accepted (202), from the PIN page to its end; the window is closed
+  // once it ended. Rejects when the bridge stops answering (the caller closes the window then).
+  async function follow(bridge, op, win) {
+    showPinPage(op, win);
+    const ended = await poll(bridge, op);
+    closeWindow(win);
+    return ended;
+  }
+
+  // The bridge's answer to start(): the operation when it accepted it, else null.
+  function accepted(started) {
+    const op = started.body;
+    return started.status === 202 && op && op.id ? op : null;
+  }
+
+  // Posts the finished operation's result to the IdP through the page's hidden form.
+  function submitResult(form, op) {
+    form.elements.result.value = JSON.stringify(op.result);
+    form.submit();
+  }
+
+  return {
+    json: json,
+    postToIdp: postToIdp,
+    showState: showState,
+    message: message,
+    card: card,
+    watch: watch,
+    openWindow: openWindow,
+    closeWindow: closeWindow,
+    start: start,
+    accepted: accepted,
+    follow: follow,
+    submitResult: submitResult,
+  };
+})();
