@@ -8,7 +8,6 @@ the page's language (``2026年11月23日 6:31`` / ``November 23, 2026 6:31 AM``)
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_time
 from flask_babel import get_locale
@@ -16,9 +15,8 @@ from flask_babel import lazy_gettext as _
 
 from ..consent.items import describe
 from ..consent.items import kind as item_kind
+from ..login.i18n import JAPAN
 from ..oidc.consent import AUTH_SESSION, AUTH_SIGN, AUTH_STEP_UP, AUTH_TEST
-
-JAPAN = ZoneInfo("Asia/Tokyo")
 
 APPROVALS = {
     AUTH_STEP_UP: _("With your card"),

@@ -21,6 +21,7 @@ from werkzeug.wrappers import Response
 
 from ..jpki.errors import JpkiValidationError
 from ..login import refusals as login_refusals
+from ..login.i18n import JAPAN
 from ..login.pages import finish, page
 from ..login.security import csrf_ok
 from ..login.transactions import service_name
@@ -113,7 +114,9 @@ def screen(transaction: str) -> Response:
         consent=request,
         items=items,
         service=service_name(request.client_name),
-        expires=format_date(dt.datetime.fromtimestamp(request.expires_at, dt.UTC), "long"),
+        expires=format_date(
+            dt.datetime.fromtimestamp(request.expires_at, dt.UTC).astimezone(JAPAN), "long"
+        ),
         bridge_url=settings.bridge_url,
         origin=verifier.origin if verifier is not None else "",
     )

@@ -9,11 +9,14 @@ otherwise Japanese. Catalogues are gettext files, one per package with pages
 from __future__ import annotations
 
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from flask import Flask, g, request
 from flask_babel import Babel
 from werkzeug.wrappers import Response
 
+JAPAN = ZoneInfo("Asia/Tokyo")
+"""Citizens' pages show times in Japan time, whatever the server's zone."""
 LANGUAGES = ("ja", "en")
 DEFAULT_LANGUAGE = "ja"
 COOKIE = "idp_lang"
