@@ -127,6 +127,10 @@ def client_group() -> None:
 )
 @click.option("--purpose", help="The service's stated purpose, shown on the consent screen.")
 @click.option("--retention-days", type=int, help="How many days the service keeps the data.")
+@click.option(
+    "--scope",
+    help='Scopes the service may ask for, e.g. "openid selfinfo:income" (default: all).',
+)
 def client_add(name, redirect_uris, jwks_file, jwks_uri, auth_method, **policy) -> None:
     """Register a client; print one JSON line with client_id (and client_secret if any)."""
     try:

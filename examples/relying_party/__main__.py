@@ -54,6 +54,7 @@ def add_command(settings: BankSettings, idp_command: str = IDP_COMMAND) -> list[
         "--trust-framework", TRUST_FRAMEWORK,
         "--purpose", PURPOSE,
         "--retention-days", str(RETENTION_DAYS),
+        "--scope", "openid selfinfo:income selfinfo:household",
     ]  # fmt: skip
 
 

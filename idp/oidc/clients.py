@@ -88,6 +88,19 @@ def check_verification_policy(
     return policy
 
 
+def check_scope(scope: str | None) -> str:
+    """The scopes this client may ask for (each request is cut down to them): every supported
+    scope when not given; else ``openid`` and supported scopes only. An operator restricts a
+    login-only service so that it cannot even ask for self-information."""
+    if scope is None:
+        return " ".join(SUPPORTED_SCOPES)
+    wanted = scope.split() if isinstance(scope, str) else []
+    unknown = sorted(set(wanted) - set(SUPPORTED_SCOPES))
+    if unknown or "openid" not in wanted:
+        raise ClientRejected(f"scope must include openid and only supported scopes ({unknown})")
+    return " ".join(dict.fromkeys(wanted))
+
+
 def register_client(
     name: str,
     redirect_uris: list[str],
@@ -104,6 +117,7 @@ def register_client(
     trust_framework: str | None = None,
     purpose: str | None = None,
     retention_days: int | None = None,
+    scope: str | None = None,
     production: bool = False,
 ) -> tuple[Client, str | None]:
     """Validate, store and return the client and its secret (client_secret_basic only)."""
@@ -137,7 +151,7 @@ def register_client(
         "token_endpoint_auth_method": auth_method,
         "grant_types": ["authorization_code", "refresh_token"],
         "response_types": ["code"],
-        "scope": " ".join(SUPPORTED_SCOPES),
+        "scope": check_scope(scope),
     }
     optional = {
         "jwks": jwks and check_jwks(jwks),

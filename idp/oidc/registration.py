@@ -64,6 +64,7 @@ class Registration(ClientRegistrationEndpoint):
                 backchannel_logout_uri=_string(data, "backchannel_logout_uri"),
                 post_logout_redirect_uris=_strings(data, "post_logout_redirect_uris"),
                 **{name: data.get(name) for name in VERIFICATION_FIELDS},
+                scope=client_metadata.get("scope"),
                 production=self.server.services.config.environment == "production",
                 **flags,
             )
