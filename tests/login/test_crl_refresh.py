@@ -91,3 +91,15 @@ def test_crl_refresh_without_urls_is_an_error(world, tmp_path):
     result = CliRunner().invoke(jpki, ["crl-refresh"], obj=jpki_settings(world.state, tmp_path))
     assert result.exit_code != 0
     assert "crl_urls" in result.output
+
+
+def test_crl_refresh_with_the_crl_server_down_is_refused_and_exits_1(world, tmp_path):
+    from sandbox.server import free_port
+
+    down = {AUTH: f"http://127.0.0.1:{free_port()}/crl/auth.crl"}
+    settings = jpki_settings(world.state, tmp_path, crl_urls=down, crl_timeout=2.0)
+    result = CliRunner().invoke(jpki, ["crl-refresh"], obj=settings)
+    assert result.exit_code == 1
+    line = json.loads(result.output.splitlines()[0])
+    assert line["refused"] == "responder_unavailable"
+    assert line["next_update"] is None
