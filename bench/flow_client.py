@@ -39,6 +39,8 @@ from bench.flow_world import REDIRECT_URI, BenchCard
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 DIGEST_INFO_SHA256 = bytes.fromhex("3031300d060960864801650304020105000420")
+BACK_CHANNEL = frozenset({"par", "token", "userinfo"})
+"""Steps the relying party's server makes itself: no browser cookies, no Accept-Language."""
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 
@@ -130,8 +132,10 @@ class Browser:
     # --- HTTP -----------------------------------------------------------------------------
 
     def _send(self, method: str, path: str, form: dict | None = None, headers=None, step=""):
-        head = {"Host": self.host, "Accept-Language": "ja", **(headers or {})}
-        if self.cookies:
+        head = {"Host": self.host, **(headers or {})}
+        if step not in BACK_CHANNEL:  # the relying party's own calls carry no browser state
+            head["Accept-Language"] = "ja"
+        if self.cookies and step not in BACK_CHANNEL:
             head["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         body = None
         if form is not None:

@@ -12,6 +12,7 @@ import secrets
 from pathlib import Path
 
 from flask import Flask
+from flask.sessions import SecureCookieSessionInterface
 
 from .config import Config, load_config
 
@@ -27,6 +28,17 @@ def _instance_secret(instance_path: str) -> str:
     return path.read_text().strip()
 
 
+class _CookieSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, with its signer built once per app instead of twice per
+    request (a key derivation each time; bench/results/flow-profile.md)."""
+
+    def get_signing_serializer(self, app: Flask):
+        found = app.extensions.get("idp.session_signer")
+        if found is None:
+            found = app.extensions["idp.session_signer"] = super().get_signing_serializer(app)
+        return found
+
+
 def create_app(config: Config | None = None, instance_path: str | None = None) -> Flask:
     """The IdP app for ``config`` (default: ``load_config()`` from IDP_CONFIG and IDP_*)."""
     config = (config or load_config()).check()
@@ -37,6 +49,7 @@ def create_app(config: Config | None = None, instance_path: str | None = None) -
     app.config["SESSION_COOKIE_SECURE"] = config.issuer.startswith("https:")
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     app.extensions["idp.config"] = config
+    app.session_interface = _CookieSessions()
 
     from . import account, consent, documents, errorpages, login, oidc, selfinfo, storage
 

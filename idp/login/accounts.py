@@ -16,7 +16,7 @@ import datetime as dt
 import hashlib
 import secrets
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..jpki.validator import ValidatedCertificate
@@ -33,28 +33,47 @@ def serial_of(validated: ValidatedCertificate) -> str:
     return f"{validated.certificate.serial_number:X}"
 
 
+TOUCH_SECONDS = 3600
+"""``last_used_at``/``last_login_at`` are kept to the hour: rewriting them on every login cost a
+commit per login (bench/results/flow-profile.md), and nothing needs them finer."""
+
+
 def account_for(validated: ValidatedCertificate, now: dt.datetime) -> str:
     """The account id bound to this certificate, creating both on its first login."""
     key = (issuer_hash(validated), serial_of(validated))
     stamp = int(now.timestamp())
-    binding = _binding(*key)
-    if binding is None:
-        try:
-            binding = _create(key, validated, stamp)
-        except IntegrityError:  # the same card logged in twice at once: the other one won
-            db.session.rollback()
-            binding = _binding(*key)
-            if binding is None:
-                raise
-    binding.last_used_at = stamp
     # An operator's import may have created the binding before the first login, without the
     # certificate at hand: the validated certificate says when it really expires.
-    binding.not_after = int(validated.certificate.not_valid_after_utc.timestamp())
-    account = db.session.get(Account, binding.account_id)
-    if account is not None:
-        account.last_login_at = stamp
+    not_after = int(validated.certificate.not_valid_after_utc.timestamp())
+    found = db.session.execute(_BINDING_ROW, {"issuer": key[0], "serial": key[1]}).one_or_none()
+    if found is None:
+        try:
+            return _create(key, not_after, stamp)
+        except IntegrityError:  # the same card logged in twice at once: the other one won
+            db.session.rollback()
+            found = db.session.execute(_BINDING_ROW, {"issuer": key[0], "serial": key[1]}).one()
+    account_id, last_used_at, known_not_after = found
+    if stamp - last_used_at >= TOUCH_SECONDS or known_not_after != not_after:
+        _touch(key, account_id, stamp, not_after)
+    return account_id
+
+
+_BINDING_ROW = (
+    select(
+        CertificateBinding.account_id, CertificateBinding.last_used_at, CertificateBinding.not_after
+    )
+    .where(CertificateBinding.issuer_hash == bindparam("issuer"))
+    .where(CertificateBinding.serial == bindparam("serial"))
+)
+
+
+def _touch(key: tuple[str, str], account_id: str, stamp: int, not_after: int) -> None:
+    binding = (CertificateBinding.issuer_hash == key[0]) & (CertificateBinding.serial == key[1])
+    db.session.execute(
+        update(CertificateBinding).where(binding).values(last_used_at=stamp, not_after=not_after)
+    )
+    db.session.execute(update(Account).filter_by(id=account_id).values(last_login_at=stamp))
     db.session.commit()
-    return binding.account_id
 
 
 def account_of(validated: ValidatedCertificate) -> str | None:
@@ -69,9 +88,8 @@ def _binding(issuer: str, serial: str) -> CertificateBinding | None:
     return db.session.execute(query).scalar_one_or_none()
 
 
-def _create(key: tuple[str, str], validated: ValidatedCertificate, stamp: int):
+def _create(key: tuple[str, str], not_after: int, stamp: int) -> str:
     account = Account(id=secrets.token_urlsafe(32), created_at=stamp, last_login_at=stamp)
-    not_after = int(validated.certificate.not_valid_after_utc.timestamp())
     binding = CertificateBinding(
         account_id=account.id,
         issuer_hash=key[0],
@@ -81,5 +99,6 @@ def _create(key: tuple[str, str], validated: ValidatedCertificate, stamp: int):
         last_used_at=stamp,
     )
     db.session.add_all([account, binding])
-    db.session.flush()
-    return binding
+    account_id = account.id  # read before the commit expires it
+    db.session.commit()
+    return account_id

@@ -12,7 +12,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from flask import Flask, g, request
-from flask_babel import Babel
+from flask_babel import Babel, get_translations
 from werkzeug.wrappers import Response
 
 JAPAN = ZoneInfo("Asia/Tokyo")
@@ -71,3 +71,19 @@ def catalogue_folders() -> list[str]:
 def init_app(app: Flask) -> None:
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(catalogue_folders())
     Babel(app, locale_selector=select_locale, default_locale=DEFAULT_LANGUAGE)
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: _translations().ugettext(s),
+        ngettext=lambda s, p, n: _translations().ungettext(s, p, n),
+        pgettext=lambda c, s: _translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: _translations().unpgettext(c, s, p, n),
+        newstyle=True,
+    )
+
+
+def _translations():
+    """This request's catalogue, found once per request: flask-babel looks it up again for every
+    string, and the login page has dozens (bench/results/flow-profile.md)."""
+    found = g.get("idp_translations")
+    if found is None:
+        found = g.idp_translations = get_translations()
+    return found

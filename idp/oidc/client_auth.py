@@ -69,7 +69,15 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
         return self._store().add(f"jti:client:{claims['sub']}:{jti}", b"1", ttl)
 
     def resolve_client_public_key(self, client) -> KeySet:
-        jwks = client.jwks or (self._fetch(client.jwks_uri) if client.jwks_uri else None)
+        if jwks := client.jwks:  # registered keys: imported once per client snapshot
+            found = client.__dict__.get("idp_key_set")
+            if found is None or found[0] is not jwks:
+                found = client.__dict__["idp_key_set"] = (jwks, self._import(jwks))
+            return found[1]
+        return self._import(self._fetch(client.jwks_uri) if client.jwks_uri else None)
+
+    @staticmethod
+    def _import(jwks: dict | None) -> KeySet:
         if not jwks:
             raise InvalidClientError(description="the client has no usable jwks")
         try:

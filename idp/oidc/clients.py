@@ -13,8 +13,10 @@ import time
 import unicodedata
 from urllib.parse import urlsplit
 
-from flask import g, has_request_context
+from flask import current_app, g, has_app_context, has_request_context
 from joserfc.errors import JoseError
+from sqlalchemy import bindparam, event, select
+from sqlalchemy.orm import Session
 from joserfc.jwk import KeySet
 
 from ..storage.db import db
@@ -195,6 +197,47 @@ def find_client(client_id: str) -> Client | None:
         query = db.select(Client).filter_by(client_id=client_id)
         seen[client_id] = db.session.execute(query).scalar_one_or_none()
     return seen[client_id]
+
+
+CLIENT_CACHE_SECONDS = 10.0
+"""How long a serving process answers from its snapshot of a client. A client changed in this
+process is forgotten at once; one changed elsewhere (``idp client remove`` on the operator's
+shell, another node's registration endpoint) is seen by every process within this time."""
+
+
+def serving_client(client_id: str) -> Client | None:
+    """The client as the protocol endpoints see it: a read-only snapshot, detached from the
+    database session, kept per process for ``CLIENT_CACHE_SECONDS``.
+
+    Every login asked the database for its client four times, one ORM query and hydration each
+    (bench/results/flow-profile.md). Anything that changes a client uses ``find_client``.
+    """
+    if not isinstance(client_id, str) or not client_id or len(client_id) > 64:
+        return None
+    cache = current_app.extensions.setdefault("idp.client_cache", {})
+    now = time.monotonic()
+    found = cache.get(client_id)
+    if found is not None and found[0] > now:
+        return found[1]
+    client = db.session.execute(_CLIENT_BY_ID, {"client_id": client_id}).scalar_one_or_none()
+    if client is None:
+        return None
+    client.client_metadata  # noqa: B018 - parsed now, while attached: the snapshot is complete
+    db.session.expunge(client)
+    cache[client_id] = (now + CLIENT_CACHE_SECONDS, client)
+    return client
+
+
+_CLIENT_BY_ID = select(Client).where(Client.client_id == bindparam("client_id"))
+
+
+@event.listens_for(Session, "after_flush")
+def _forget_changed_clients(session, _context) -> None:
+    """A client written in this process is read again by its next request."""
+    if has_app_context() and any(
+        isinstance(o, Client) for o in (*session.dirty, *session.deleted)
+    ):
+        current_app.extensions.pop("idp.client_cache", None)
 
 
 def remove_client(client_id: str) -> bool:

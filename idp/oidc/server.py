@@ -28,7 +28,7 @@ from ..storage.ephemeral import EphemeralStore
 from . import refresh
 from .claims import SUPPORTED_SCOPES
 from .client_auth import PrivateKeyJWT
-from .clients import find_client
+from .clients import serving_client
 from .codes import remember_redeemed
 from .dpop import DPoP
 from .grants import CodeGrant
@@ -83,7 +83,7 @@ class IdpServer(AuthorizationServer):
     CLIENT_AUTH_METHODS: ClassVar = ["private_key_jwt", "client_secret_basic"]
 
     def __init__(self, services: Services) -> None:
-        super().__init__(query_client=find_client, save_token=self._save_token)
+        super().__init__(query_client=serving_client, save_token=self._save_token)
         self.services = services
 
     def create_oauth2_request(self, request) -> OAuth2Request:

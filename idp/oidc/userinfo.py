@@ -18,7 +18,7 @@ from joserfc.jwk import KeySet
 
 from ..storage.consents import record_access
 from ..storage.db import db
-from .clients import find_client
+from .clients import serving_client
 from .dpop import InvalidDPoPProofError
 from .tokens import load_grant, withdrawn_since
 
@@ -94,7 +94,7 @@ def delivered_items(claims: dict) -> list[str]:
 
 def _record(grant: dict) -> None:
     """Personal data left the IdP: add it to the citizen's access history."""
-    client = find_client(grant["client_id"])
+    client = serving_client(grant["client_id"])
     name = client.name if client is not None else grant["client_id"]
     items = " ".join(delivered_items(grant["claims"]))
     record_access(

@@ -20,7 +20,7 @@ from authlib.oauth2.rfc6749 import scope_to_list
 from authlib.oauth2.rfc6750 import InvalidTokenError
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 
-from ..oidc.clients import find_client
+from ..oidc.clients import serving_client
 from ..oidc.dpop import InvalidDPoPProofError
 from ..oidc.userinfo import authenticate
 from ..storage.consents import Consent, live_consent, record_access
@@ -90,7 +90,7 @@ def _authorised(grant: dict, category: str) -> tuple[Consent, str]:
     scope = scope_of(category)
     if scope not in (scope_to_list(grant.get("scope")) or []):
         raise _InsufficientScope
-    client = find_client(grant.get("client_id"))
+    client = serving_client(grant.get("client_id"))
     if client is None:
         raise InvalidTokenError("the client of this access token no longer exists")
     consent = live_consent(grant.get("consent_id"))

@@ -93,3 +93,41 @@ def test_the_migration_matches_the_models_on_postgresql(pg_card_app):
         diff = compare_metadata(MigrationContext.configure(connection), db.metadata)
     ours = [d for d in diff if "account" in str(d) or "certificate_binding" in str(d)]
     assert ours == []
+
+
+def test_a_login_touches_the_account_at_most_once_an_hour(card_app, world):
+    """Hour-precision last-login stamps: no write, so no commit, on most logins."""
+    from idp.login.accounts import TOUCH_SECONDS
+
+    validated = _validated(world.good.certificate)
+    start = dt.datetime.now(dt.UTC) - dt.timedelta(days=2)
+    with card_app.app_context():
+        account = account_for(validated, start)
+        for later, expected in (
+            (start + dt.timedelta(seconds=TOUCH_SECONDS - 1), start),
+            (
+                start + dt.timedelta(seconds=TOUCH_SECONDS),
+                start + dt.timedelta(seconds=TOUCH_SECONDS),
+            ),
+        ):
+            assert account_for(validated, later) == account
+            db.session.expire_all()
+            binding = db.session.execute(select(CertificateBinding)).scalar_one()
+            assert binding.last_used_at == int(expected.timestamp())
+            assert db.session.get(Account, account).last_login_at == int(expected.timestamp())
+
+
+def test_a_binding_imported_without_the_certificate_learns_its_expiry_at_once(card_app, world):
+    """The selfinfo importer's binding has a placeholder expiry: the first login corrects it,
+    whatever the touch interval."""
+    validated = _validated(world.good.certificate)
+    now = dt.datetime.now(dt.UTC)
+    with card_app.app_context():
+        account_for(validated, now)
+        binding = db.session.execute(select(CertificateBinding)).scalar_one()
+        binding.not_after = 0
+        db.session.commit()
+        account_for(validated, now + dt.timedelta(seconds=1))
+        db.session.expire_all()
+        binding = db.session.execute(select(CertificateBinding)).scalar_one()
+    assert binding.not_after == int(world.good.certificate.not_valid_after_utc.timestamp())
