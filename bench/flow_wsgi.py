@@ -78,7 +78,7 @@ class WsgiConnection:
                 environ["HTTP_" + key] = value
         got: dict = {}
 
-        def start_response(status, response_headers, exc_info=None):
+        def start_response(status, response_headers, _exc_info=None):
             got["status"] = int(status.split(" ", 1)[0])
             got["headers"] = response_headers
 

@@ -26,7 +26,7 @@ keepalive = 5
 """Seconds an idle keep-alive connection from the proxy stays open."""
 timeout = 30
 graceful_timeout = 20
-worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108 - heartbeat only
 """Each worker touches a heartbeat file on every turn of its loop (~10 times per login): on a
 disk-backed /tmp that cost ~0.1 ms each, 1 ms of CPU per login (bench/results/flow-profile.md)."""
 preload_app = False

@@ -15,9 +15,9 @@ from urllib.parse import urlsplit
 
 from flask import current_app, g, has_app_context, has_request_context
 from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
 from sqlalchemy import bindparam, event, select
 from sqlalchemy.orm import Session
-from joserfc.jwk import KeySet
 
 from ..storage.db import db
 from ..storage.models import Client, secret_digest
@@ -234,9 +234,7 @@ _CLIENT_BY_ID = select(Client).where(Client.client_id == bindparam("client_id"))
 @event.listens_for(Session, "after_flush")
 def _forget_changed_clients(session, _context) -> None:
     """A client written in this process is read again by its next request."""
-    if has_app_context() and any(
-        isinstance(o, Client) for o in (*session.dirty, *session.deleted)
-    ):
+    if has_app_context() and any(isinstance(o, Client) for o in (*session.dirty, *session.deleted)):
         current_app.extensions.pop("idp.client_cache", None)
 
 
