@@ -59,7 +59,7 @@ def ask(server, store, grant, redirect_uri: str, login: LoginResult, sid: str, a
     if not per_request and "consent" not in prompts:
         found = remembered(login.account_id, client.client_id, items, purpose, now)
         if found is not None:
-            return issue(server, grant, login, sid, found.id, tuple(i.id for i in items))
+            return issue(server, grant, login, sid, found, tuple(i.id for i in items))
     if "none" in prompts:
         error = ConsentRequiredError(redirect_uri=redirect_uri)
         return server.authorization_error(grant.request, error)

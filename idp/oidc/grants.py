@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import secrets
 import unicodedata
 from typing import ClassVar
 
@@ -83,8 +84,11 @@ class CodeGrant(grants.AuthorizationCodeGrant):
     """Authorization code only; codes live in the ephemeral store (``codes``)."""
 
     TOKEN_ENDPOINT_AUTH_METHODS: ClassVar = ["private_key_jwt", "client_secret_basic"]
-    AUTHORIZATION_CODE_LENGTH = 43
-    """43 characters of [A-Za-z0-9]: about 256 bits."""
+
+    def generate_authorization_code(self) -> str:
+        """256 random bits, 43 URL-safe characters (Authlib's default draws them one by one
+        through ``random.SystemRandom``, ten times slower)."""
+        return secrets.token_urlsafe(32)
 
     def __init__(self, request, server) -> None:
         super().__init__(request, server)

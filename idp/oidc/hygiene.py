@@ -32,8 +32,9 @@ VSCHAR = re.compile(r"[\x20-\x21\x23-\x5b\x5d-\x7e]*")
 def refuse_unprintable_protocol_values():
     """Refuse control and non-ASCII characters in protocol parameters before Authlib echoes them
     into an error description (its constructor raises on them, which would be a 500)."""
+    values = request.values
     for name in PROTOCOL_PARAMETERS:
-        for value in request.values.getlist(name):
+        for value in values.getlist(name):
             if len(value) > 256 or not VSCHAR.fullmatch(value):
                 return jsonify(
                     error="invalid_request",

@@ -13,7 +13,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from joserfc.jwk import ECKey, RSAKey
+from joserfc.jwk import ECKey, KeySet, RSAKey
 from sqlalchemy.exc import IntegrityError
 
 from ..config import Config
@@ -108,6 +108,8 @@ class _Snapshot:
     loaded_at: float
     jwks: dict
     signing: dict[str, RSAKey | ECKey]
+    public: KeySet
+    """``jwks`` imported, for verifying our own tokens without importing them per request."""
 
 
 class KeyRing:
@@ -137,7 +139,8 @@ class KeyRing:
                 cls = ECKey if row.alg == "ES256" else RSAKey
                 params = {"alg": row.alg, "kid": row.kid, "use": "sig"}
                 signing[row.alg] = cls.import_key(pem, params)
-        return _Snapshot(now, {"keys": published}, signing)
+        jwks = {"keys": published}
+        return _Snapshot(now, jwks, signing, KeySet.import_key_set(jwks))
 
     def _current(self) -> _Snapshot:
         now = time.time()
@@ -150,6 +153,10 @@ class KeyRing:
     def jwks(self) -> dict:
         """The public JWK Set: next, current and not yet expired retired keys."""
         return self._current().jwks
+
+    def public_keys(self) -> KeySet:
+        """The same keys as ``jwks``, imported: what our own tokens are verified with."""
+        return self._current().public
 
     def signing_key(self, alg: str | None = None) -> RSAKey | ECKey:
         """The current private key for ``alg`` (default algorithm when None)."""

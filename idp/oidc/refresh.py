@@ -15,7 +15,7 @@ import time
 
 from authlib.oauth2.rfc6749 import grants
 from flask import g
-from sqlalchemy import update
+from sqlalchemy import bindparam, insert, update
 
 from ..storage.consents import live_consent
 from ..storage.db import db
@@ -29,25 +29,47 @@ def digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def new_family(client_id: str, sub: str, scope: str, grant: dict, lifetime: int) -> TokenFamily:
-    family = TokenFamily(
-        id=secrets.token_urlsafe(32),
-        client_id=client_id,
-        sub=sub,
-        sid=grant.get("sid"),
-        scope=scope,
-        grant=json.dumps(grant),
-        expires_at=int(time.time()) + lifetime,
-    )
-    db.session.add(family)
-    return family
+def new_family(
+    client_id: str, sub: str, scope: str, grant: dict, lifetime: int, access_jti: str
+) -> str:
+    """Add a token family for a redeemed code, with the access token issued first; its id.
+
+    This module writes with prebuilt Core statements, not the ORM's unit of work: the token
+    endpoint is the hot path (bench/results/flow-profile.md). The caller commits."""
+    family_id, now = secrets.token_urlsafe(32), int(time.time())
+    row = {
+        "id": family_id,
+        "client_id": client_id,
+        "sub": sub,
+        "sid": grant.get("sid"),
+        "scope": scope,
+        "grant": json.dumps(grant),
+        "created_at": now,
+        "expires_at": now + lifetime,
+        "last_access_jti": access_jti,
+        "revoked_at": None,
+    }
+    db.session.execute(_INSERT_FAMILY, row)
+    return family_id
 
 
-def add_token(family: TokenFamily, token: str, access_jti: str) -> None:
-    """Store a new refresh token in ``family`` and remember the access token issued with it."""
-    db.session.add(RefreshToken(token_hash=digest(token), family_id=family.id))
-    family.last_access_jti = access_jti
-    db.session.commit()
+def add_token(family_id: str, token: str) -> None:
+    """Add a new refresh token to the family (the caller commits)."""
+    db.session.execute(_INSERT_TOKEN, {"token_hash": digest(token), "family_id": family_id})
+
+
+def set_last_access(family_id: str, access_jti: str) -> None:
+    """Remember the access token issued last, which revoking the family revokes too."""
+    db.session.execute(_SET_LAST_ACCESS, {"family": family_id, "jti": access_jti})
+
+
+_INSERT_FAMILY = insert(TokenFamily.__table__)
+_INSERT_TOKEN = insert(RefreshToken.__table__)
+_SET_LAST_ACCESS = (
+    update(TokenFamily.__table__)
+    .where(TokenFamily.__table__.c.id == bindparam("family"))
+    .values(last_access_jti=bindparam("jti"))
+)
 
 
 def revoke_family(family: TokenFamily, store) -> None:

@@ -115,6 +115,7 @@ class IdpServer(AuthorizationServer):
         """Record the access token's grant; store the refresh token in its family; add what a
         redeemed code delivered to the citizen's access history."""
         config, code = self.services.config, request.authorization_code
+        jti = jti_of(token["access_token"])
         if code is not None:
             grant = {
                 "auth_time": code.auth_time,
@@ -126,8 +127,13 @@ class IdpServer(AuthorizationServer):
                 "account_id": code.account_id,
                 "consent_id": code.consent_id,
             }
-            family = refresh.new_family(
-                request.client.client_id, code.sub, code.scope, grant, config.tokens.refresh_token
+            family_id = refresh.new_family(
+                request.client.client_id,
+                code.sub,
+                code.scope,
+                grant,
+                config.tokens.refresh_token,
+                jti,
             )
             if code.account_id:
                 record_access(
@@ -138,12 +144,15 @@ class IdpServer(AuthorizationServer):
                     " ".join(i for i in code.items if not i.startswith("selfinfo:")),
                     code.consent_id,
                 )
+            client_id, sub = request.client.client_id, code.sub
         else:
             family = request.refresh_token.family
+            family_id, client_id, sub = family.id, family.client_id, family.sub
             grant = json.loads(family.grant)
+            refresh.set_last_access(family_id, jti)
         record = {
-            "client_id": family.client_id,
-            "sub": family.sub,
+            "client_id": client_id,
+            "sub": sub,
             "scope": token["scope"],
             "claims": grant["claims"],
             "sid": grant["sid"],
@@ -153,12 +162,11 @@ class IdpServer(AuthorizationServer):
         }
         save_grant(self.services.store(), token["access_token"], record, config.tokens.access_token)
         if "refresh_token" in token:
-            refresh.add_token(family, token["refresh_token"], jti_of(token["access_token"]))
-        else:
-            db.session.commit()
+            refresh.add_token(family_id, token["refresh_token"])
+        db.session.commit()
         if code is not None:
             remember_redeemed(
-                self.services.store(), request.form["code"], family.id, config.tokens.refresh_token
+                self.services.store(), request.form["code"], family_id, config.tokens.refresh_token
             )
 
 

@@ -8,10 +8,10 @@ expiring with the token, so revocation and logout take effect before ``exp``.
 from __future__ import annotations
 
 import json
+import secrets
 import time
 from collections.abc import Callable
 
-from authlib.common.security import generate_token
 from authlib.oauth2.rfc9068 import JWTBearerTokenGenerator
 from joserfc import jws, jwt
 
@@ -27,7 +27,7 @@ class AccessTokenGenerator(JWTBearerTokenGenerator):
         super().__init__(
             issuer=config.issuer,
             alg=config.keys.default_algorithm,
-            refresh_token_generator=lambda *_, **__: generate_token(43),
+            refresh_token_generator=lambda *_, **__: secrets.token_urlsafe(32),
         )
         self._config = config
         self._ring = ring
@@ -51,7 +51,7 @@ class AccessTokenGenerator(JWTBearerTokenGenerator):
             "client_id": client.get_client_id(),
             "iat": now,
             "exp": now + self._config.tokens.access_token,
-            "jti": generate_token(32),
+            "jti": secrets.token_urlsafe(24),
             "scope": scope,
             "auth_time": user.auth_time,
             "acr": user.acr,

@@ -14,7 +14,6 @@ from authlib.oauth2.rfc6749 import scope_to_list
 from authlib.oauth2.rfc6750 import InsufficientScopeError, InvalidTokenError
 from joserfc import jwt
 from joserfc.errors import JoseError
-from joserfc.jwk import KeySet
 
 from ..storage.consents import record_access
 from ..storage.db import db
@@ -29,8 +28,9 @@ def verify_access_token(services, token: str) -> dict:
     """The grant record behind a valid access token; ``InvalidTokenError`` otherwise."""
     config = services.config
     try:
-        keys = KeySet.import_key_set(services.ring().jwks())
-        decoded = jwt.decode(token, keys, algorithms=list(config.keys.algorithms))
+        decoded = jwt.decode(
+            token, services.ring().public_keys(), algorithms=list(config.keys.algorithms)
+        )
         if decoded.header.get("typ") != "at+jwt":
             raise InvalidTokenError("not an access token")
         options = {name: {"essential": True} for name in REQUIRED}

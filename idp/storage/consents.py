@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import time
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, insert
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .db import db
@@ -99,16 +99,15 @@ def record_access(
     item: str,
     consent_id: str | None,
     now: int | None = None,
-) -> AccessRecord:
-    """Add one access record to the session (the caller commits with its own change)."""
-    record = AccessRecord(
-        account_id=account_id,
-        client_id=client_id,
-        client_name=client_name,
-        consent_id=consent_id,
-        kind=kind,
-        item=item[:200],
-        at=now or _now(),
-    )
-    db.session.add(record)
-    return record
+) -> None:
+    """Add one access record to the caller's transaction (it commits with its own change)."""
+    row = {
+        "account_id": account_id,
+        "client_id": client_id,
+        "client_name": client_name,
+        "consent_id": consent_id,
+        "kind": kind,
+        "item": item[:200],
+        "at": now or _now(),
+    }
+    db.session.execute(insert(AccessRecord.__table__), row)

@@ -30,8 +30,10 @@ def _setup(provider, make_service, backchannel=True):
         for who, service in ((alice, bank), (bob, bank), (alice, insurer)):
             client = find_client(service.rp.client_id)
             sub = services.subjects.for_client(who, client)
-            family = new_family(client.client_id, sub, "openid", GRANT, 3600)
-            add_token(family, f"refresh-{who}-{service.name}", f"jti-{who}-{service.name}")
+            jti = f"jti-{who}-{service.name}"
+            family = new_family(client.client_id, sub, "openid", GRANT, 3600, jti)
+            add_token(family, f"refresh-{who}-{service.name}")
+            db.session.commit()
             tokens[(who, service.name)] = f"refresh-{who}-{service.name}"
             services.store().set(f"grant:jti-{who}-{service.name}", b"{}", 600)
     consent = add_consent(provider, alice, bank.rp.client_id, client_name="Bank")
