@@ -13,6 +13,7 @@ from flask import Flask
 from flask_migrate import Migrate
 from flask_migrate import upgrade as _upgrade
 from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import event
 from sqlalchemy.orm import DeclarativeBase
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -38,6 +39,19 @@ def init_app(app: Flask, url: str) -> None:
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True}
     db.init_app(app)
     migrate.init_app(app, db)
+    if url.startswith("sqlite"):
+        with app.app_context():
+            event.listen(db.engine, "connect", _write_ahead_log)
+
+
+def _write_ahead_log(connection, _record) -> None:
+    """SQLite in write-ahead-log mode: a commit appends to one file, still synced to disk
+    (``synchronous=FULL``), instead of writing and deleting a rollback journal, and readers no
+    longer wait for writers. ~0.5 ms less per login (bench/results/flow-profile.md)."""
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.close()
 
 
 def schema_is_current() -> bool:
