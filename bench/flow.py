@@ -1,9 +1,10 @@
 """Login benchmark (issue 9 §5): ``python -m bench.flow [--seconds 30] [--concurrency N]``.
 
-Drives complete card logins (PAR → login page → challenge → card signature → verification with
-an OCSP cache hit → remembered consent → code → token with private_key_jwt and DPoP → userinfo;
-``bench/flow_client.py``) against an IdP served by gunicorn (``idp.wsgi:app``), and prints one
-final JSON line: ``flows_per_s``, ``p50_ms``/``p99_ms`` (a whole login, as the client saw it),
+Drives complete card logins (PAR → login page with its challenge → card signature →
+verification with an OCSP cache hit → remembered consent → code → token with private_key_jwt
+and DPoP → userinfo; ``bench/flow_client.py``) against an IdP served by gunicorn
+(``idp.wsgi:app``), and prints one final JSON line: ``flows_per_s``, ``p50_ms``/``p99_ms``
+(a whole login, as the client saw it),
 ``server_p50_ms``/``server_p99_ms`` (one request inside gunicorn, from its access log),
 ``server_cpu_ms_per_flow`` (the workers' user+system CPU over the run / logins), ``errors``,
 ``workers``, ``store`` …
@@ -138,6 +139,7 @@ def drive(world, args, signers, mark) -> dict:
             world.client_key,
             world.client_kid,
             signers[i % len(signers)],
+            ask_challenge=args.challenge == "request",
         )
         for i in range(args.concurrency)
     ]
@@ -229,6 +231,13 @@ def main(argv: list[str] | None = None) -> int:
         "or through the virtual card's APDUs every time",
     )
     parser.add_argument(
+        "--challenge",
+        choices=("page", "request"),
+        default="page",
+        help="take the login's challenge from the page, as its script does, or ask for it "
+        "with a request of its own every time (the flow before the page carried it)",
+    )
+    parser.add_argument(
         "--profile",
         type=Path,
         help="measure the workers into this folder (BENCH_PROFILE_MODE: cpu, sample, cprofile)",
@@ -310,6 +319,7 @@ def main(argv: list[str] | None = None) -> int:
         "rate": args.rate or None,
         "seconds": args.seconds,
         "card": args.card,
+        "challenge": args.challenge,
         "profiled": bool(args.profile),
         "label": args.label,
         "loadavg_1m": round(os.getloadavg()[0], 2),

@@ -4,13 +4,14 @@ A login, each step checked (any surprise counts as an error and ends that login)
 
 1. ``POST /par`` (private_key_jwt, ES256 assertion) → ``request_uri``
 2. ``GET /authorize?client_id&request_uri`` → 303 to the login page (a fresh browser: no cookies)
-3. ``GET /login/card/<tx>`` → the page and its CSRF token
-4. ``POST /login/card/<tx>/challenge`` (``X-CSRF-Token``) → the challenge
-5. the card signs ``origin ‖ challenge`` (docs/bridge-protocol.md §4) → the bridge's result
-6. ``POST /login/card/<tx>/result`` → the IdP verifies it (OCSP answer from its cache), finds the
+3. ``GET /login/card/<tx>`` → the page, its CSRF token and the first challenge (the page's
+   script asks ``POST /login/card/<tx>/challenge`` only for a second attempt; ``--challenge
+   request`` makes every login ask, as the IdP before it carried the challenge in the page)
+4. the card signs ``origin ‖ challenge`` (docs/bridge-protocol.md §4) → the bridge's result
+5. ``POST /login/card/<tx>/result`` → the IdP verifies it (OCSP answer from its cache), finds the
    account and its remembered consent → 302 to the client with ``code`` and ``iss``
-7. ``POST /token`` (private_key_jwt, DPoP proof with the server's nonce, PKCE) → DPoP tokens
-8. ``GET /userinfo`` (``Authorization: DPoP``, proof with ``ath``) → ``sub``
+6. ``POST /token`` (private_key_jwt, DPoP proof with the server's nonce, PKCE) → DPoP tokens
+7. ``GET /userinfo`` (``Authorization: DPoP``, proof with ``ath``) → ``sub``
 
 The card's signature: PKCS#1 v1.5 is deterministic, so the virtual card's answer
 (``sandbox.card``, pure-Python RSA, ~6 ms) and OpenSSL's over the same DigestInfo are the same
@@ -38,6 +39,7 @@ from bench.flow_jose import b64url, ec_public_jwk, es256
 from bench.flow_world import REDIRECT_URI, BenchCard
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+PAGE_CHALLENGE = re.compile(r'data-challenge="([^"]+)"')
 DIGEST_INFO_SHA256 = bytes.fromhex("3031300d060960864801650304020105000420")
 BACK_CHANNEL = frozenset({"par", "token", "userinfo"})
 """Steps the relying party's server makes itself: no browser cookies, no Accept-Language."""
@@ -113,7 +115,15 @@ class Timings:
 class Browser:
     """A relying party and a browser; each ``login`` starts with no cookies (a new person)."""
 
-    def __init__(self, issuer: str, client_id: str, client_key, client_kid: str, signer) -> None:
+    def __init__(
+        self,
+        issuer: str,
+        client_id: str,
+        client_key,
+        client_kid: str,
+        signer,
+        ask_challenge: bool = False,
+    ) -> None:
         parts = urlsplit(issuer)
         self.issuer = issuer.rstrip("/")
         self.origin = f"{parts.scheme}://{parts.netloc}"
@@ -122,6 +132,7 @@ class Browser:
         self.client_key = client_key
         self.client_kid = client_kid
         self.signer = signer
+        self.ask_challenge = ask_challenge
         self.dpop_key = ec.generate_private_key(ec.SECP256R1())
         self.dpop_jwk = ec_public_jwk(self.dpop_key)
         self.dpop_nonce: str | None = None
@@ -222,8 +233,12 @@ class Browser:
         if found is None:
             raise FlowError("login page: no CSRF token")
         csrf = found.group(1)
-        got = self._send("POST", page + "/challenge", {}, {"X-CSRF-Token": csrf}, "challenge")
-        challenge = json.loads(self._expect("challenge", got, 200)[2])["challenge"]
+        carried = PAGE_CHALLENGE.search(html.decode())
+        if self.ask_challenge or carried is None:
+            got = self._send("POST", page + "/challenge", {}, {"X-CSRF-Token": csrf}, "challenge")
+            challenge = json.loads(self._expect("challenge", got, 200)[2])["challenge"]
+        else:
+            challenge = carried.group(1)
         result = self._bridge_result(challenge)
         form = {"csrf_token": csrf, "result": result}
         got = self._send("POST", page + "/result", form, step="result")

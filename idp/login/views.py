@@ -55,18 +55,23 @@ def card_page(transaction: str) -> Response:
     login = _login(transaction)
     if login is None:
         return refused_page(refusals.TRANSACTION_GONE)
-    settings = current_app.extensions["idp.login.settings"]
+    settings, verifier = current_app.extensions["idp.login.settings"], _verifier()
     return page(
         "login/card.html",
         login=login,
         bridge_url=settings.bridge_url,
-        origin=_verifier().origin,
+        origin=verifier.origin,
+        # The first attempt's challenge comes with the page: one request fewer per login.
+        # Only this transaction's browser gets the page (``transactions.load``).
+        challenge=verifier.challenge(login.transaction),
+        challenge_ttl=int(verifier.challenges.ttl),
     )
 
 
 @bp.post("/login/card/<transaction>/challenge")
 def card_challenge(transaction: str) -> Response:
-    """A fresh challenge for the page to hand to the bridge (JSON, script only)."""
+    """A fresh challenge for a later attempt, or once the page's own has expired (JSON,
+    script only)."""
     login = _login(transaction)
     if login is None or not csrf_ok():
         response = jsonify(error="forbidden")

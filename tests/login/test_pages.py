@@ -3,7 +3,10 @@ remembered, ``ui_locales`` honoured; a strict CSP that lets the page reach only 
 
 from __future__ import annotations
 
+import re
+
 from idp.oidc.authenticator import ACR_SIGN_IDENTITY
+from tests.login.conftest import logged_in
 
 TITLE_JA = "マイナンバーカードでログイン"
 TITLE_EN = "Log in with your My Number Card"
@@ -97,3 +100,25 @@ def test_ui_locales_of_a_pushed_request_is_honoured(rp):
     assert response.status_code == 303
     page = rp.http.get(response.headers["Location"])
     assert TITLE_EN in page.get_data(as_text=True)
+
+
+def test_the_page_carries_the_first_challenge_and_a_later_one_replaces_it(login_page, world):
+    """One request fewer per login: the page's own challenge signs in without asking for one;
+    a fresh one (a second attempt) replaces it, so the page's is then refused."""
+    from tests.login.cards import bridge_result
+
+    page = login_page()
+    carried = re.search(r'data-challenge="([^"]+)"', page.html).group(1)
+    ttl = int(re.search(r'data-challenge-ttl="(\d+)"', page.html).group(1))
+    assert len(carried) == 43
+    assert ttl == 120
+    fresh = page.challenge()
+    assert fresh != carried
+    refused = page.post(bridge_result(world.good.certificate, world.good.key, carried))
+    assert refused.status_code == 403
+    assert 'data-reason="generic"' in refused.get_data(as_text=True)
+
+    page = login_page(prompt="login")
+    carried = re.search(r'data-challenge="([^"]+)"', page.html).group(1)
+    answer = page.post(bridge_result(world.good.certificate, world.good.key, carried))
+    assert logged_in(answer)
