@@ -179,9 +179,15 @@ class _Issuer(IssuerParameter):
 
 
 def endpoint_urls() -> list[str]:
-    """URLs of endpoints that authenticate clients, which assertions may name as ``aud``."""
-    base = current_app.extensions["idp.config"].issuer.rstrip("/")
-    return [base + url_for(f"oidc.{name}") for name in ("token", "par", "revoke", "introspect")]
+    """URLs of endpoints that authenticate clients, which assertions may name as ``aud``: fixed
+    by the configuration, so built once per app (every client authentication asks)."""
+    found = current_app.extensions.get("idp.oidc.endpoint_urls")
+    if found is None:
+        base = current_app.extensions["idp.config"].issuer.rstrip("/")
+        names = ("token", "par", "revoke", "introspect")
+        found = [base + url_for(f"oidc.{name}") for name in names]
+        current_app.extensions["idp.oidc.endpoint_urls"] = found
+    return list(found)
 
 
 def build_server(services: Services) -> IdpServer:
