@@ -36,6 +36,8 @@ POSTGRES_URL = os.environ.get(
 REDIS_URL = os.environ.get("IDP_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 REDIRECT_URI = "https://rp.bench.example/cb"
 PURPOSE = "Log in to the benchmark service"
+CLIENT_ALG = "ES256"
+"""The client's ID token and access token algorithm: FAPI 2.0 §5.4 forbids RS256 for it."""
 
 
 @dataclass
@@ -222,6 +224,7 @@ def _register_client(key: ec.EllipticCurvePrivateKey, kid: str) -> str:
         require_par=True,
         require_dpop=True,
         purpose=PURPOSE,
+        id_token_signed_response_alg=CLIENT_ALG,
     )
     return client.client_id
 

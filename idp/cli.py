@@ -16,7 +16,7 @@ from flask.cli import FlaskGroup, ScriptInfo
 from werkzeug.serving import run_simple
 
 from . import create_app
-from .config import ConfigError
+from .config import SIGNING_ALGORITHMS, ConfigError
 from .jpki.cli import jpki as jpki_cli
 from .oidc import clients, key_ring, keys, sealer
 from .selfinfo.cli import selfinfo as selfinfo_cli
@@ -130,6 +130,13 @@ def client_group() -> None:
 @click.option(
     "--scope",
     help='Scopes the service may ask for, e.g. "openid selfinfo:income" (default: all).',
+)
+@click.option(
+    "--id-token-alg",
+    "id_token_signed_response_alg",
+    type=click.Choice(SIGNING_ALGORITHMS),
+    help="Algorithm of its ID tokens and access tokens (default: keys.default_algorithm, "
+    "RS256). FAPI 2.0 clients need PS256 or ES256.",
 )
 def client_add(name, redirect_uris, jwks_file, jwks_uri, auth_method, **policy) -> None:
     """Register a client; print one JSON line with client_id (and client_secret if any)."""

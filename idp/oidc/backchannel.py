@@ -22,6 +22,8 @@ from sqlalchemy import update
 
 from ..storage.db import db
 from ..storage.models import LogoutDelivery
+from .clients import find_client
+from .openid import client_signing_alg
 
 EVENT = "http://schemas.openid.net/event/backchannel-logout"
 RETRY_DELAYS: Sequence[int] = (0, 5, 30, 120, 600)
@@ -48,7 +50,8 @@ def logout_token(key, issuer: str, client_id: str, sub: str, sid: str | None) ->
     }
     if sid:
         claims["sid"] = sid
-    return jwt.encode({"alg": key.alg, "kid": key.kid, "typ": "logout+jwt"}, claims, key)
+    header = {"alg": key.alg, "kid": key.kid, "typ": "logout+jwt"}
+    return jwt.encode(header, claims, key, algorithms=[key.alg])
 
 
 def post(uri: str, token: str) -> bool:
@@ -92,7 +95,9 @@ def deliver_due(services, now: int) -> int:
         db.session.commit()
         if claimed.rowcount != 1:
             continue  # another process has it
-        key = services.ring().signing_key()
+        client = find_client(row.client_id)
+        alg = client_signing_alg(client, services.config.keys) if client else None
+        key = services.ring().signing_key(alg)  # the client's ID token algorithm (§2.4)
         token = logout_token(key, services.config.issuer, row.client_id, row.sub, row.sid)
         _settle(row, post(row.uri, token), now)
         done += 1

@@ -19,6 +19,7 @@ from joserfc.jwk import KeySet
 from sqlalchemy import bindparam, event, select
 from sqlalchemy.orm import Session
 
+from ..config import SIGNING_ALGORITHMS
 from ..storage.db import db
 from ..storage.models import Client, secret_digest
 from .claims import SUPPORTED_SCOPES
@@ -103,6 +104,21 @@ def check_scope(scope: str | None) -> str:
     return " ".join(dict.fromkeys(wanted))
 
 
+def check_signing_alg(alg: object, algorithms: tuple[str, ...]) -> str:
+    """``id_token_signed_response_alg`` (OIDC Registration §2): one of the algorithms this IdP
+    holds keys for (``keys.algorithms``), never ``none`` nor a shared-secret HS* algorithm.
+
+    The same algorithm signs the client's access tokens (``openid.client_signing_alg``). FAPI 2.0
+    Security Profile §5.4 allows only PS256, ES256 (or EdDSA); RS256 stays allowed here, also for
+    PAR+DPoP clients, because OIDC Registration makes it the default: FAPI clients choose PS256
+    or ES256 themselves.
+    """
+    offered = tuple(a for a in algorithms if a in SIGNING_ALGORITHMS)
+    if not isinstance(alg, str) or alg not in offered:
+        raise ClientRejected(f"id_token_signed_response_alg must be one of {offered} (got {alg!r})")
+    return alg
+
+
 def register_client(
     name: str,
     redirect_uris: list[str],
@@ -121,8 +137,13 @@ def register_client(
     retention_days: int | None = None,
     scope: str | None = None,
     production: bool = False,
+    id_token_signed_response_alg: str | None = None,
 ) -> tuple[Client, str | None]:
-    """Validate, store and return the client and its secret (client_secret_basic only)."""
+    """Validate, store and return the client and its secret (client_secret_basic only).
+
+    ``id_token_signed_response_alg`` must be among this app's ``keys.algorithms``; omitted,
+    nothing is stored and the operator's ``keys.default_algorithm`` (RS256) signs.
+    """
     if not name or not redirect_uris:
         raise ClientRejected("a client needs a name and at least one redirect URI")
     for uri in redirect_uris:
@@ -147,6 +168,12 @@ def register_client(
     for uri in post_logout_redirect_uris or []:
         check_redirect_uri(uri, production)
     verification_policy = check_verification_policy(trust_framework, purpose, retention_days)
+    signing = {}
+    if id_token_signed_response_alg is not None:
+        algorithms = current_app.extensions["idp.config"].keys.algorithms
+        signing["id_token_signed_response_alg"] = check_signing_alg(
+            id_token_signed_response_alg, algorithms
+        )
     metadata = {
         "client_name": name,
         "redirect_uris": list(redirect_uris),
@@ -164,6 +191,7 @@ def register_client(
     }
     metadata.update({k: v for k, v in optional.items() if v})
     metadata.update(verification_policy)
+    metadata.update(signing)
     try:
         sector = sector_of(redirect_uris, sector_identifier_uri, production)
     except SectorRejected as e:

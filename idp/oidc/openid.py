@@ -1,8 +1,8 @@
 """ID tokens (OIDC Core §2, §3.1.3.6) through Authlib's ``OpenIDCode`` extension.
 
-Signed with the current key of the client's registered algorithm (default RS256), ``kid`` in the
-header, lifetime from configuration; ``sub`` is the pairwise subject, and only claims the relying
-party asked for in ``claims.id_token`` are added.
+Signed with the current key of ``client_signing_alg(client)``, ``kid`` in the header, lifetime
+from configuration; ``sub`` is the pairwise subject, and only claims the relying party asked for
+in ``claims.id_token`` are added.
 """
 
 from __future__ import annotations
@@ -11,7 +11,21 @@ import time
 
 from authlib.oidc.core.grants import OpenIDCode
 
+from ..config import KeysConfig
 from .codes import AuthorizationCode
+
+
+def client_signing_alg(client, keys: KeysConfig) -> str:
+    """The one algorithm that signs this client's ID tokens and access tokens: its registered
+    ``id_token_signed_response_alg`` when this IdP holds keys for it, else the operator's
+    ``keys.default_algorithm`` (RS256 unless changed, the OIDC Registration default).
+
+    One rule for both tokens, so a client that registered PS256 or ES256 (FAPI 2.0 §5.4) is
+    never handed an RS256 token. Registration refuses algorithms outside ``keys.algorithms``;
+    the fallback only matters if the operator later drops one.
+    """
+    alg = client.client_metadata.get("id_token_signed_response_alg")
+    return alg if alg in keys.algorithms else keys.default_algorithm
 
 
 class IdTokenExtension(OpenIDCode):
@@ -22,9 +36,7 @@ class IdTokenExtension(OpenIDCode):
         self._services = services
 
     def get_client_algorithm(self, client) -> str:
-        alg = client.id_token_signed_response_alg
-        keys = self._services.config.keys
-        return alg if alg in keys.algorithms else keys.default_algorithm
+        return client_signing_alg(client, self._services.config.keys)
 
     def resolve_client_private_key(self, client):
         return self._services.ring().signing_key(self.get_client_algorithm(client))

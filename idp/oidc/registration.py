@@ -7,6 +7,11 @@ the same rules as ``idp client add`` (``clients.register_client``). Supported ex
 ``require_pushed_authorization_requests`` (RFC 9126 §6), ``dpop_bound_access_tokens``
 (RFC 9449 §5.2), ``backchannel_logout_uri`` (OIDC Back-Channel Logout §2.2), and the eKYC
 metadata ``trust_framework``, ``purpose`` and ``retention_days`` (``clients.VERIFICATION_FIELDS``).
+
+``id_token_signed_response_alg`` (OIDC Registration §2) is checked by Authlib against discovery
+and again by ``clients.check_signing_alg``; it also signs the client's access tokens. Omitted, it
+is not stored and the response names the algorithm the client will get (RS256 by default).
+FAPI 2.0 clients should register PS256 or ES256.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from authlib.oidc.registration import ClientMetadataClaims as OidcClientMetadata
 
 from .clients import VERIFICATION_FIELDS, ClientRejected, register_client
 from .discovery import metadata
+from .openid import client_signing_alg
 
 FLAGS = {
     "require_pushed_authorization_requests": "require_par",
@@ -65,6 +71,8 @@ class Registration(ClientRegistrationEndpoint):
                 post_logout_redirect_uris=_strings(data, "post_logout_redirect_uris"),
                 **{name: data.get(name) for name in VERIFICATION_FIELDS},
                 scope=client_metadata.get("scope"),
+                # the request's own value: Authlib's claims class fills in RS256 when omitted
+                id_token_signed_response_alg=data.get("id_token_signed_response_alg"),
                 production=self.server.services.config.environment == "production",
                 **flags,
             )
@@ -84,6 +92,9 @@ class Registration(ClientRegistrationEndpoint):
             "client_id_issued_at": client.client_id_issued_at,
             "require_pushed_authorization_requests": client.require_par,
             "dpop_bound_access_tokens": client.require_dpop,
+            "id_token_signed_response_alg": client_signing_alg(
+                client, self.server.services.config.keys
+            ),
         }
         metadata = client.client_metadata
         info.update({k: v for k, v in metadata.items() if k in VERIFICATION_FIELDS})

@@ -18,10 +18,17 @@ from joserfc import jws, jwt
 from ..config import Config
 from ..storage.ephemeral import EphemeralStore
 from .keys import KeyRing
+from .openid import client_signing_alg
 
 
 class AccessTokenGenerator(JWTBearerTokenGenerator):
-    """Signs ``at+jwt`` tokens with the current key and names it in ``kid``."""
+    """Signs ``at+jwt`` tokens with the current key and names it in ``kid``.
+
+    The algorithm is the client's ID token algorithm (``openid.client_signing_alg``): its
+    registered ``id_token_signed_response_alg`` if this IdP has keys for it, else
+    ``keys.default_algorithm``. A FAPI 2.0 client that registered PS256 or ES256 thus gets no
+    RS256 token at all. ``self.alg`` (Authlib's single algorithm) is only that default.
+    """
 
     def __init__(self, config: Config, ring: Callable[[], KeyRing]) -> None:
         super().__init__(
@@ -43,6 +50,7 @@ class AccessTokenGenerator(JWTBearerTokenGenerator):
         return token
 
     def access_token_generator(self, client, grant_type, user, scope) -> str:  # noqa: ARG002
+        """RFC 9068 claims, signed with ``client_signing_alg`` (see the class docstring)."""
         now = int(time.time())
         claims = {
             "iss": self.issuer,
@@ -59,8 +67,10 @@ class AccessTokenGenerator(JWTBearerTokenGenerator):
         }
         if user.dpop_jkt:
             claims["cnf"] = {"jkt": user.dpop_jkt}
-        key = self._ring().signing_key(self.alg)
-        return jwt.encode({"alg": self.alg, "typ": "at+jwt", "kid": key.kid}, claims, key)
+        alg = client_signing_alg(client, self._config.keys)
+        key = self._ring().signing_key(alg)
+        header = {"alg": alg, "typ": "at+jwt", "kid": key.kid}
+        return jwt.encode(header, claims, key, algorithms=[alg])  # PS256 is not a joserfc default
 
 
 def grant_key(jti: str) -> str:

@@ -168,3 +168,41 @@ def test_run_refuses_a_database_that_is_not_migrated(tmp_path, monkeypatch):
     result = CliRunner().invoke(main, ["run", "--port", "1"])
     assert result.exit_code == 1
     assert "idp db upgrade" in result.output
+
+
+ES256 = "ES256"
+
+
+def _add(idp, *extra, env=None):
+    args = ["client", "add", "--name", "Bank", "--redirect-uri", "https://bank.example/cb"]
+    return idp(*args, "--auth-method", "client_secret_basic", *extra, env=env)
+
+
+def test_client_add_id_token_alg_is_shown(idp):
+    code, out = _add(idp, "--id-token-alg", "ES256")
+    assert code == 0, out
+    client_id = json.loads(out)["client_id"]
+    shown = json.loads(idp("client", "show", client_id)[1])
+    assert shown["id_token_signed_response_alg"] == ES256
+
+
+def test_client_add_without_id_token_alg_stores_none(idp):
+    client_id = json.loads(_add(idp)[1])["client_id"]
+    assert "id_token_signed_response_alg" not in json.loads(idp("client", "show", client_id)[1])
+
+
+@pytest.mark.parametrize("value", ["none", "HS256", "RS512", "5", "es256"])
+def test_client_add_refuses_other_id_token_algs(idp, value):
+    code, out = _add(idp, "--id-token-alg", value)
+    assert code == 2
+    assert "ES256" in out
+    assert _lines(idp("client", "list")[1]) == []
+
+
+def test_client_add_refuses_an_alg_the_operator_has_no_keys_for(idp, tmp_path):
+    config = tmp_path / "idp.toml"
+    config.write_text('[keys]\nalgorithms = ["RS256", "PS256"]\n')
+    code, out = _add(idp, "--id-token-alg", "ES256", env={"IDP_CONFIG": str(config)})
+    assert code == 1
+    assert "id_token_signed_response_alg must be one of ('RS256', 'PS256')" in out
+    assert _lines(idp("client", "list")[1]) == []

@@ -106,6 +106,10 @@ def test_sector_identifier_uri_that_does_not_vouch_is_refused(
         ({"redirect_uris": ["https://a.example/cb", "https://b.example/cb"]}, "sector_identifier"),
         ({"sector_identifier_uri": "http://s.example/x"}, "https"),
         ({"backchannel_logout_uri": "http://rp.example/logout"}, "https"),
+        ({"id_token_signed_response_alg": "none"}, "id_token_signed_response_alg"),
+        ({"id_token_signed_response_alg": "HS256"}, "id_token_signed_response_alg"),
+        ({"id_token_signed_response_alg": "RS512"}, "id_token_signed_response_alg"),
+        ({"id_token_signed_response_alg": 5}, "id_token_signed_response_alg"),
     ],
 )
 def test_bad_metadata_is_refused_and_nothing_is_stored(app, kwargs, reason):
@@ -151,3 +155,14 @@ def test_remove_deletes_and_reports_absence(app):
         assert remove_client(client.client_id) is False
         assert find_client(client.client_id) is None
         assert find_client("") is None
+
+
+@pytest.mark.parametrize("alg", ["RS256", "PS256", "ES256"])
+def test_id_token_alg_is_stored_only_when_given(app, alg):
+    with app.app_context():
+        chosen, _ = register_client(
+            "Bank", CB, "client_secret_basic", id_token_signed_response_alg=alg
+        )
+        default, _ = register_client("Shop", CB, "client_secret_basic")
+        assert find_client(chosen.client_id).client_metadata["id_token_signed_response_alg"] == alg
+        assert "id_token_signed_response_alg" not in find_client(default.client_id).client_metadata

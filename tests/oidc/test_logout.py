@@ -170,3 +170,28 @@ def test_courier_thread_delivers_right_after_logout(provider, make_rp):
         rp.http.get("/logout", query_string={"id_token_hint": tokens["id_token"]})
         assert rx.event.wait(10), "the courier did not deliver"
     assert len(rx.tokens) == 1
+
+
+@pytest.mark.parametrize("alg", ["ES256", "PS256"])
+def test_the_logout_token_is_signed_with_the_clients_id_token_algorithm(
+    provider, make_rp, receiver, alg
+):
+    """The relying party validates it like its ID tokens (Back-Channel Logout §2.6)."""
+    receiver.failures = 0
+    rp = make_rp(
+        backchannel_logout_uri=receiver.url,
+        post_logout_redirect_uris=[LOGOUT_DONE],
+        id_token_signed_response_alg=alg,
+    )
+    tokens = rp.tokens()
+    rp.http.get(
+        "/logout",
+        query_string={"id_token_hint": tokens["id_token"], "post_logout_redirect_uri": LOGOUT_DONE},
+    )
+    with provider.app_context():
+        services = provider.extensions["idp.oidc.server"].services
+        assert backchannel.deliver_due(services, int(time.time())) == 1
+    keys = KeySet.import_key_set(provider.test_client().get("/jwks").json)
+    token = jwt.decode(receiver.tokens[0], keys, algorithms=[alg])
+    assert token.header["alg"] == alg
+    assert jwt.decode(tokens["id_token"], keys, algorithms=[alg]).header["alg"] == alg
