@@ -18,7 +18,7 @@ from werkzeug.serving import run_simple
 
 from . import create_app
 from .keys import PUBLIC_JWKS, client_key
-from .settings import NAME, PURPOSE, RETENTION_DAYS, TRUST_FRAMEWORK, BankSettings
+from .settings import NAME, PURPOSE, RETENTION_DAYS, SIGNING_ALG, TRUST_FRAMEWORK, BankSettings
 
 IDP_COMMAND = str(Path(sys.executable).with_name("idp"))
 
@@ -49,6 +49,7 @@ def add_command(settings: BankSettings, idp_command: str = IDP_COMMAND) -> list[
         "--jwks-file", str(settings.instance / PUBLIC_JWKS),
         "--require-par",
         "--require-dpop",
+        "--id-token-alg", SIGNING_ALG,
         "--backchannel-logout-uri", settings.backchannel_logout_uri,
         "--post-logout-redirect-uri", settings.post_logout_redirect_uri,
         "--trust-framework", TRUST_FRAMEWORK,

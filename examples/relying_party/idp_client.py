@@ -28,6 +28,7 @@ from joserfc.jwk import ECKey, KeySet
 from joserfc.jwt import JWTClaimsRegistry
 
 from .dpop import DPoPSigner
+from .settings import SIGNING_ALG
 
 TIMEOUT = 10
 ACR_SIGN_IDENTITY = "urn:jpki-idp:acr:sign-cert-identity"
@@ -182,11 +183,11 @@ class IdpClient:
         return cached
 
     def _verified(self, token: str) -> jwt.Token:
-        """The token if one of the IdP's keys signed it (JWKS fetched again once for a new kid)."""
-        algorithms = self.metadata().get("id_token_signing_alg_values_supported", ["RS256"])
+        """The token if one of the IdP's keys signed it with the algorithm the bank registered
+        (JWKS fetched again once for a new kid)."""
         for refresh in (False, True):
             try:
-                return jwt.decode(token, self.keys(refresh), algorithms=algorithms)
+                return jwt.decode(token, self.keys(refresh), algorithms=[SIGNING_ALG])
             except JoseError as e:
                 if refresh:
                     raise InvalidToken(f"bad signature or format ({type(e).__name__})") from None

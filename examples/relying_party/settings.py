@@ -16,6 +16,9 @@ PURPOSE = "住宅ローンの審査 / mortgage screening"
 RETENTION_DAYS = 2557
 """About seven years: how long a bank keeps identity-verification records (犯収法 §6, §7)."""
 TRUST_FRAMEWORK = "jp_aml"
+SIGNING_ALG = "ES256"
+"""The algorithm the bank registers for its ID tokens (and so its access and logout tokens):
+FAPI 2.0 §5.4 allows PS256 or ES256, not RS256; it accepts no other."""
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from joserfc.jwk import ECKey
 
 from examples.relying_party import contract
 from examples.relying_party.dpop import DPoPSigner
+from examples.relying_party.settings import SIGNING_ALG
 from sandbox.server import free_port
 from tests.oidc.live import serving
 from tests.relying_party.conftest import apply, session_data
@@ -33,9 +34,10 @@ EVENT = {"http://schemas.openid.net/event/backchannel-logout": {}}
 # --- back-channel logout tokens -------------------------------------------------------------------
 
 
-def _logout_token(idp, bank, key=None, header=None, **changes) -> str:
+def _logout_token(idp, bank, key=None, header=None, key_alg=SIGNING_ALG, **changes) -> str:
+    """A logout token as the IdP signs it for the bank: its key of the bank's algorithm."""
     with idp.app.app_context():
-        key = key or idp.app.extensions["idp.oidc.server"].services.ring().signing_key()
+        key = key or idp.app.extensions["idp.oidc.server"].services.ring().signing_key(key_alg)
     now = int(time.time())
     claims = {
         "iss": idp.url, "aud": bank.client_id, "iat": now, "exp": now + 120,
@@ -52,6 +54,7 @@ def _logout_token(idp, bank, key=None, header=None, **changes) -> str:
     ("case", "kwargs"),
     [
         ("foreign key", {"key": ECKey.generate_key("P-256", auto_kid=True)}),
+        ("the IdP's key of an algorithm not registered", {"key_alg": "RS256"}),
         ("a nonce", {"nonce": "n"}),
         ("another audience", {"aud": "someone-else"}),
         ("another issuer", {"iss": "https://evil.example"}),
