@@ -27,8 +27,8 @@ keepalive = 5
 timeout = 30
 graceful_timeout = 20
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108 - heartbeat only
-"""Each worker touches a heartbeat file on every turn of its loop (~10 times per login): on a
-disk-backed /tmp that cost ~0.1 ms each, 1 ms of CPU per login (bench/results/flow-profile.md)."""
+"""Each worker touches a heartbeat file on every turn of its loop: on tmpfs, as gunicorn's
+documentation advises, never a stall on a disk-backed /tmp (bench/results/flow-profile.md)."""
 preload_app = False
 """Each worker builds its own app, database pool and Redis connection after the fork."""
 forwarded_allow_ips = ""

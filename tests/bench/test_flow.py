@@ -41,6 +41,49 @@ def test_two_seconds_of_logins_against_gunicorn():
 
 @pytest.mark.slow
 @pytest.mark.timeout(300)
+def test_the_challenge_comes_with_the_page_unless_asked_for():
+    """Six exchanges per login as the page's script makes them; seven with ``--challenge
+    request``, the IdP answering both ways."""
+    for how, steps in (
+        ("page", {"par", "authorize", "page", "result", "token", "userinfo"}),
+        ("request", {"par", "authorize", "page", "challenge", "result", "token", "userinfo"}),
+    ):
+        code, line = _bench(
+            "--seconds", "1", "--concurrency", "1", "--cards", "1", "--challenge", how
+        )
+        assert code == 0
+        assert line["errors"] == 0, line["error_kinds"]
+        assert set(line["steps_p50_ms"]) == steps
+        assert line["challenge"] == how
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_the_in_process_measurement_counts_every_endpoint_of_a_login():
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.flow_wsgi", "--logins", "4", "--rounds", "1", "--cards", "1"],
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert done.returncode == 0, done.stderr
+    line = json.loads(done.stdout.splitlines()[-1])
+    assert set(line["endpoints_cpu_ms"]) == {
+        "POST /par",
+        "GET /authorize",
+        "GET /login/card/<id>",
+        "POST /login/card/<id>/result",
+        "POST /token",
+        "GET /userinfo",
+    }
+    assert all(value > 0 for value in line["endpoints_cpu_ms"].values())
+    assert line["app_cpu_ms_per_login"] == pytest.approx(
+        sum(line["endpoints_cpu_ms"].values()), abs=0.05
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
 def test_postgresql_and_redis_with_two_workers(postgres_url, redis_url):
     code, line = _bench(
         "--seconds",
