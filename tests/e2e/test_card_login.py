@@ -124,6 +124,18 @@ def idp_with_bridge(
         yield idp, card
 
 
+def challenge_requests(page: Page) -> list[str]:
+    """The challenge requests the page's script makes (filled in as they happen)."""
+    seen: list[str] = []
+    page.on(
+        "request",
+        lambda r: (
+            seen.append(r.url) if r.method == "POST" and r.url.endswith("/challenge") else None
+        ),
+    )
+    return seen
+
+
 def log_in_with_pin(page: Page, pin: str = AUTH_PIN) -> None:
     """Keyboard only: Tab to the login button, Enter; the PIN in the bridge's window, Enter."""
     button = page.locator("#login-button")
@@ -155,6 +167,7 @@ def test_a_card_login_completes_and_the_relying_party_gets_a_code(page: Page, id
     problems: list[str] = []
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda error: problems.append(str(error)))
+    asked = challenge_requests(page)
     request = idp.start_login(page, state="e2e-state")
     expect(page.locator("html")).to_have_attribute("lang", "ja")
     expect(page.locator("h1")).to_have_text("マイナンバーカードでログイン")
@@ -173,6 +186,7 @@ def test_a_card_login_completes_and_the_relying_party_gets_a_code(page: Page, id
     params = query(page.url)
     assert params["state"] == request["state"]
     assert problems == []  # no CSP violation, no script error on the way
+    assert asked == []  # the page's own challenge was signed: no request for one
     token = idp.rp.token(params["code"])
     assert token.status_code == 200, token.get_data(as_text=True)
     assert token.json["token_type"] in ("Bearer", "DPoP")
@@ -245,6 +259,7 @@ def test_the_bridge_not_running_is_explained_and_the_language_switch_is_remember
 
 def test_a_wrong_pin_is_explained_and_the_next_try_logs_in(page: Page, idp_with_bridge):
     idp, _card = idp_with_bridge
+    asked = challenge_requests(page)
     idp.start_login(page)
     log_in_with_pin(page, "9999")
     failed = page.locator("#state-failed")
@@ -261,6 +276,23 @@ def test_a_wrong_pin_is_explained_and_the_next_try_logs_in(page: Page, idp_with_
     approve_on_the_consent_screen(page)
     page.wait_for_url(lambda url: url.startswith(idp.rp.redirect_uri + "?"), timeout=30_000)
     assert "code" in query(page.url)
+    assert len(asked) == 1  # the second attempt asked for a fresh challenge
+
+
+def test_a_page_left_open_past_its_challenge_asks_for_a_fresh_one(page: Page, idp_with_bridge):
+    """The browser's clock moves on two minutes (as over a lunch break, or a computer's sleep):
+    the script does not send the bridge the page's stale challenge but asks for a new one."""
+    idp, _card = idp_with_bridge
+    asked = challenge_requests(page)
+    page.clock.install()
+    idp.start_login(page)
+    expect(page.locator("#state-ready")).to_be_visible(timeout=15_000)
+    page.clock.fast_forward("02:00")
+    log_in_with_pin(page)
+    approve_on_the_consent_screen(page)
+    page.wait_for_url(lambda url: url.startswith(idp.rp.redirect_uri + "?"), timeout=30_000)
+    assert "code" in query(page.url)
+    assert len(asked) == 1
 
 
 def test_no_card_in_the_reader_is_explained(page: Page, idp_with_bridge):

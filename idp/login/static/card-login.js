@@ -14,14 +14,15 @@
   const STATES = ["no_reader", "no_card", "not_jpki_card", "pcsc_unavailable", "busy"];
   let running = false;
   // The page came with the first attempt's challenge; later attempts, or one started after it
-  // expired (less a margin for the bridge's round trip), ask the IdP for a fresh one.
+  // expired (less a margin for the bridge's round trip), ask the IdP for a fresh one. Wall-clock
+  // time: unlike performance.now(), it also counts a computer's sleep.
   let pageChallenge = main.dataset.challenge;
-  const pageChallengeUntil = performance.now() + (Number(main.dataset.challengeTtl) - 15) * 1000;
+  const pageChallengeUntil = Date.now() + (Number(main.dataset.challengeTtl) - 15) * 1000;
 
   function challenge() {
     const given = pageChallenge;
     pageChallenge = null;
-    if (given && performance.now() < pageChallengeUntil) {
+    if (given && Date.now() < pageChallengeUntil) {
       return Promise.resolve({ status: 200, body: { challenge: given } });
     }
     return B.postToIdp(main.dataset.challengeUrl, main.dataset.csrf);
