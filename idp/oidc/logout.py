@@ -20,7 +20,7 @@ from ..storage.models import TokenFamily
 from .backchannel import enqueue
 from .clients import find_client
 from .refresh import revoke_family
-from .sessions import SESSIONS_OF, sessions_of
+from .sessions import forget_index, sessions_of
 
 
 class EndSession(EndSessionEndpoint):
@@ -79,5 +79,5 @@ def end_all_sessions(services, account_id: str) -> int:
     live = [sid for sid in sessions_of(store, account_id) if store.get("session:" + sid)]
     for sid in live:
         end_idp_session(services, sid)
-    store.delete(SESSIONS_OF + account_id)
+    forget_index(store, account_id)
     return len(live)

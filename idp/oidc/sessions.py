@@ -2,11 +2,13 @@
 
 A session is the ``LoginResult`` of a card login, kept for ``tokens.session`` seconds. Each
 account also has an index of the sessions it started, so the citizen can sign out everywhere
-(``idp.oidc.logout.end_all_sessions``). The index keeps each session's expiry and is pruned by
-time, so a login reads it once and writes it once, however many sessions the account has (it
-used to read every listed session back: one store round trip per session started in the last
-``tokens.session`` seconds, on every login). A session that ended early stays listed until its
-expiry; whoever uses the index checks that each session still exists.
+(``idp.oidc.logout.end_all_sessions``): a list in the store that each login appends
+"<session id> <expiry>" to in one atomic step (``EphemeralStore.append``). A login never reads
+it, and two logins of one account at the same moment cannot lose each other's entry, as a
+read-modify-write of one value could. Reading it drops expired entries; a session that ended
+early stays listed until its expiry, so whoever uses the index checks that each session still
+exists. Indexes of the earlier form (one JSON value under ``SESSIONS_OF``) are still read until
+they expire.
 """
 
 from __future__ import annotations
@@ -22,6 +24,11 @@ from flask import session
 from .authenticator import LoginResult
 
 SESSIONS_OF = "account-sessions:"
+"""The earlier index (a JSON list of ids or [id, expiry] pairs): read, never written."""
+SESSION_LIST = "account-session-list:"
+MAX_LISTED = 1000
+"""Entries an index keeps (the newest): far more logins than one person makes in a session's
+lifetime, and a bound on what repeated logins with one card can make the store hold."""
 
 
 def current_login(store, now: float) -> tuple[str, LoginResult] | None:
@@ -38,28 +45,35 @@ def current_login(store, now: float) -> tuple[str, LoginResult] | None:
 def start_session(store, login: LoginResult, ttl: float) -> str:
     sid, now = secrets.token_urlsafe(32), time.time()
     store.set("session:" + sid, json.dumps(dataclasses.asdict(login)).encode(), ttl)
-    listed = [[s, expires] for s, expires in _index(store, login.account_id, now, now + ttl)]
-    index = [*listed, [sid, now + ttl]]
-    store.set(SESSIONS_OF + login.account_id, json.dumps(index).encode(), ttl)
+    entry = f"{sid} {now + ttl!r}".encode()
+    store.append(SESSION_LIST + login.account_id, entry, ttl, MAX_LISTED)
     session.clear()  # a new session id after login: no session fixation
     session["sid"] = sid
     return sid
 
 
 def sessions_of(store, account_id: str) -> list[str]:
-    """The ids of the account's IdP sessions started within the session lifetime (some may
-    have ended since: check ``session:<id>``)."""
-    return [sid for sid, _ in _index(store, account_id, time.time(), math.inf)]
+    """The ids of the account's IdP sessions started within the session lifetime, oldest
+    first (some may have ended since: check ``session:<id>``)."""
+    now = time.time()
+    listed = [_entry(raw) for raw in store.items(SESSION_LIST + account_id)]
+    current = [sid for sid, expires in listed if expires > now]
+    return [*_earlier_index(store, account_id, now), *current]
 
 
-def _index(store, account_id: str, now: float, bare: float) -> list[tuple[str, float]]:
-    """(session id, expiry) of the account's listed sessions that have not expired.
+def forget_index(store, account_id: str) -> None:
+    store.delete(SESSION_LIST + account_id)
+    store.delete(SESSIONS_OF + account_id)
 
-    Entries written before expiries were kept are bare ids; they are given the expiry ``bare``
-    (a new login: one session lifetime from now, after which they leave the index by
-    themselves).
-    """
+
+def _entry(raw: bytes) -> tuple[str, float]:
+    sid, _, expires = raw.decode().partition(" ")
+    return sid, float(expires)
+
+
+def _earlier_index(store, account_id: str, now: float) -> list[str]:
+    """Ids from an index written before the list (bare ids or [id, expiry] pairs)."""
     raw = store.get(SESSIONS_OF + account_id)
     entries = json.loads(raw) if raw else []
-    pairs = [(e, bare) if isinstance(e, str) else (str(e[0]), float(e[1])) for e in entries]
-    return [(sid, expires) for sid, expires in pairs if expires > now]
+    pairs = [(e, math.inf) if isinstance(e, str) else (str(e[0]), float(e[1])) for e in entries]
+    return [sid for sid, expires in pairs if expires > now]

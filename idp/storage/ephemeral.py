@@ -37,6 +37,14 @@ class EphemeralStore(Protocol):
     def incr(self, key: str, ttl: float) -> int:
         """Add one and return the count; the TTL starts with the first increment (rate limits)."""
 
+    def append(self, key: str, value: bytes, ttl: float, keep: int) -> None:
+        """Add ``value`` at the end of the list under ``key``, keep its last ``keep`` entries
+        and let the whole list expire ``ttl`` seconds from now: one atomic step, so appends at
+        the same moment never lose one another (an index; no read-modify-write)."""
+
+    def items(self, key: str) -> list[bytes]:
+        """The list under ``key``, oldest first; empty when absent or expired."""
+
 
 def _ms(ttl: float) -> int:
     if ttl <= 0:
@@ -77,6 +85,16 @@ class RedisStore:
         count, _ = pipe.execute()
         return int(count)
 
+    def append(self, key: str, value: bytes, ttl: float, keep: int) -> None:
+        name, pipe = self._prefix + key, self._redis.pipeline()  # MULTI … EXEC: atomic
+        pipe.rpush(name, value)
+        pipe.ltrim(name, -keep, -1)
+        pipe.pexpire(name, _ms(ttl))
+        pipe.execute()
+
+    def items(self, key: str) -> list[bytes]:
+        return list(self._redis.lrange(self._prefix + key, 0, -1))  # type: ignore[arg-type]
+
 
 class MemoryStore:
     """The store in this process's memory: correct only while the IdP runs as one process."""
@@ -86,11 +104,11 @@ class MemoryStore:
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
-        self._items: dict[str, tuple[float, bytes | int]] = {}
+        self._items: dict[str, tuple[float, bytes | int | tuple[bytes, ...]]] = {}
         self._lock = threading.Lock()
         self._writes = 0
 
-    def _live(self, key: str) -> bytes | int | None:
+    def _live(self, key: str) -> bytes | int | tuple[bytes, ...] | None:
         item = self._items.get(key)
         if item is None:
             return None
@@ -99,7 +117,7 @@ class MemoryStore:
             return None
         return item[1]
 
-    def _put(self, key: str, value: bytes | int, ttl: float) -> None:
+    def _put(self, key: str, value: bytes | int | tuple[bytes, ...], ttl: float) -> None:
         self._items[key] = (self._clock() + _ms(ttl) / 1000, value)
         self._writes += 1
         if self._writes % self.SWEEP_EVERY == 0:
@@ -142,3 +160,14 @@ class MemoryStore:
                 return count + 1
             self._put(key, 1, ttl)
             return 1
+
+    def append(self, key: str, value: bytes, ttl: float, keep: int) -> None:
+        with self._lock:
+            listed = self._live(key)
+            listed = listed if isinstance(listed, tuple) else ()
+            self._put(key, (*listed, bytes(value))[-keep:], ttl)
+
+    def items(self, key: str) -> list[bytes]:
+        with self._lock:
+            listed = self._live(key)
+            return list(listed) if isinstance(listed, tuple) else []

@@ -1,20 +1,23 @@
 """Changes made to cut the login's CPU keep their behaviour (bench/results/flow-profile.md).
 
-Sessions index: a login reads the account's index once, never each listed session, and the
-index still names every session started within the session lifetime (sign out everywhere
-relies on it), including those written before expiries were kept.
+Sessions index: a login never reads the account's index (it appends to it atomically), and
+the index still names every session started within the session lifetime (sign out everywhere
+relies on it), including those of concurrent logins and those written in the earlier forms.
 """
 
 from __future__ import annotations
 
 import json
+import secrets
+import threading
 
 import pytest
+import redis
 from flask import Flask
 
 from idp.oidc import sessions
 from idp.oidc.authenticator import ACR_CARD_AUTH, LoginResult
-from idp.storage.ephemeral import MemoryStore
+from idp.storage.ephemeral import MemoryStore, RedisStore
 
 TTL = 600
 
@@ -42,13 +45,47 @@ def _login(account: str = "acct") -> LoginResult:
 
 
 @pytest.mark.usefixtures("request_context")
-def test_a_login_reads_the_index_once_however_many_sessions_exist():
+def test_a_login_reads_nothing_however_many_sessions_exist():
     store = CountingStore()
     started = [sessions.start_session(store, _login(), TTL) for _ in range(50)]
     store.reads.clear()
     newest = sessions.start_session(store, _login(), TTL)
-    assert store.reads == [sessions.SESSIONS_OF + "acct"]
+    assert store.reads == []
     assert sessions.sessions_of(store, "acct") == [*started, newest]
+
+
+def test_concurrent_logins_of_one_account_are_all_listed(redis_url):
+    """Sign out everywhere must reach every session: with a read-modify-write index, two
+    logins at the same moment could each write the index without the other's session."""
+    prefix = f"test:{secrets.token_hex(6)}:"
+    client = redis.Redis.from_url(redis_url)
+    store = RedisStore(client, prefix)
+    app = Flask(__name__)
+    app.secret_key = "hot-path-" + "x" * 32
+    started: list[str] = []
+
+    def log_in() -> None:
+        with app.test_request_context("/"):
+            started.append(sessions.start_session(store, _login(), TTL))
+
+    threads = [threading.Thread(target=log_in) for _ in range(24)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    try:
+        assert sorted(sessions.sessions_of(store, "acct")) == sorted(started)
+    finally:
+        for key in client.scan_iter(prefix + "*"):
+            client.delete(key)
+
+
+@pytest.mark.usefixtures("request_context")
+def test_the_index_keeps_the_newest_entries(monkeypatch):
+    monkeypatch.setattr(sessions, "MAX_LISTED", 5)
+    store = MemoryStore()
+    started = [sessions.start_session(store, _login(), TTL) for _ in range(8)]
+    assert sessions.sessions_of(store, "acct") == started[-5:]
 
 
 @pytest.mark.usefixtures("request_context")
@@ -66,12 +103,17 @@ def test_expired_sessions_leave_the_index(monkeypatch):
 
 
 @pytest.mark.usefixtures("request_context")
-def test_an_index_of_bare_ids_is_still_read_and_kept():
+def test_indexes_of_the_earlier_forms_are_still_read_until_they_expire(monkeypatch):
     store = MemoryStore()
-    store.set(sessions.SESSIONS_OF + "acct", json.dumps(["legacy1", "legacy2"]).encode(), TTL)
+    now = 1_000_000.0
+    monkeypatch.setattr(sessions.time, "time", lambda: now)
+    earlier = ["legacy1", ["legacy2", now + 60], ["gone", now - 1]]
+    store.set(sessions.SESSIONS_OF + "acct", json.dumps(earlier).encode(), TTL)
     assert sessions.sessions_of(store, "acct") == ["legacy1", "legacy2"]
     sid = sessions.start_session(store, _login(), TTL)
     assert sessions.sessions_of(store, "acct") == ["legacy1", "legacy2", sid]
+    sessions.forget_index(store, "acct")
+    assert sessions.sessions_of(store, "acct") == []
 
 
 @pytest.mark.usefixtures("request_context")

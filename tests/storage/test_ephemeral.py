@@ -121,3 +121,37 @@ def test_redis_keys_carry_the_prefix(redis_url):
     RedisStore(client, prefix).set("k", b"v", 5)
     assert client.get(prefix + "k") == b"v"
     client.delete(prefix + "k")
+
+
+def test_append_keeps_order_the_last_entries_and_one_expiry(store):
+    s, advance = store
+    assert s.items("list") == []
+    for i in range(5):
+        s.append("list", f"e{i}".encode(), 0.4, keep=3)
+    assert s.items("list") == [b"e2", b"e3", b"e4"]
+    advance(0.25)
+    s.append("list", b"e5", 0.4, keep=3)  # the whole list lives on from the last append
+    advance(0.25)
+    assert s.items("list") == [b"e3", b"e4", b"e5"]
+    advance(0.5)
+    assert s.items("list") == []
+
+
+def test_appends_at_the_same_moment_are_all_kept(store):
+    s, _ = store
+    threads = [
+        threading.Thread(target=s.append, args=("list", f"{i}".encode(), 5, 1000))
+        for i in range(32)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(int(v) for v in s.items("list")) == list(range(32))
+
+
+def test_delete_forgets_a_list(store):
+    s, _ = store
+    s.append("list", b"x", 5, keep=10)
+    s.delete("list")
+    assert s.items("list") == []
