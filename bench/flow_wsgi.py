@@ -12,8 +12,11 @@ repeats the measurement and keeps each endpoint's best round (noise only ever ad
 from __future__ import annotations
 
 import argparse
+import cProfile
+import datetime as dt
 import io
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -101,6 +104,22 @@ class WsgiConnection:
         pass
 
 
+def _round(browsers: list, logins: int, profile: Path | None) -> dict[str, float]:
+    """One round of ``logins`` logins spread over the browsers: ms of app CPU per endpoint."""
+    cpu: dict[str, list[float]] = {}
+    for browser in browsers:
+        browser.conn.cpu = cpu
+    profiler = cProfile.Profile(time.thread_time) if profile else None
+    if profiler is not None:
+        profiler.enable()
+    for i in range(logins):
+        browsers[i % len(browsers)].login()
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(profile)
+    return {endpoint: seconds * 1000 / count for endpoint, (seconds, count) in cpu.items()}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.flow_wsgi", description=__doc__)
     parser.add_argument("--logins", type=int, default=200, help="logins per round")
@@ -108,7 +127,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--store", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--cards", type=int, default=4)
     parser.add_argument("--profile", type=Path, help="write a cProfile (CPU time) of one round")
-    parser.add_argument("--label", default="")
+    parser.add_argument("--label", default="", help="free text kept in the JSON line")
+    parser.add_argument(
+        "--record", action="store_true", help="append to bench/results/flow_wsgi.jsonl"
+    )
     args = parser.parse_args(argv)
 
     from bench.flow_client import Browser, CardSigner
@@ -118,38 +140,21 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="bench-wsgi-"))
     world = World.build(work, database=args.store, workers=1, cards=args.cards, port=free_port())
     try:
-        import os
-
-        os.environ.update(world.env)
+        os.environ.update(world.env)  # as gunicorn's workers see them
         app = _app(world.env)
-        host = urlsplit(world.issuer).netloc
-        signers = [CardSigner(card, world.state) for card in world.cards]
         browsers = []
-        for signer in signers:
+        for card in world.cards:
+            signer = CardSigner(card, world.state)
             browser = Browser(
                 world.issuer, world.client_id, world.client_key, world.client_kid, signer
             )
-            browser.conn = WsgiConnection(app, host, {})
+            browser.conn = WsgiConnection(app, urlsplit(world.issuer).netloc, {})
             browser.login()  # warm-up: OCSP answer cached, DPoP nonce learnt
             browsers.append(browser)
         best: dict[str, float] = {}
-        for _ in range(args.rounds):
-            cpu: dict[str, list[float]] = {}
-            for browser in browsers:
-                browser.conn.cpu = cpu
-            profile = None
-            if args.profile and not best:
-                import cProfile
-
-                profile = cProfile.Profile(time.thread_time)
-                profile.enable()
-            for i in range(args.logins):
-                browsers[i % len(browsers)].login()
-            if profile is not None:
-                profile.disable()
-                profile.dump_stats(args.profile)
-            for endpoint, (seconds, count) in cpu.items():
-                value = seconds * 1000 / count
+        for round_number in range(args.rounds):
+            profile = args.profile if round_number == 0 else None
+            for endpoint, value in _round(browsers, args.logins, profile).items():
                 best[endpoint] = min(best.get(endpoint, value), value)
     finally:
         world.close()
@@ -164,7 +169,11 @@ def main(argv: list[str] | None = None) -> int:
         "logins": args.logins,
         "rounds": args.rounds,
         "label": args.label,
+        "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
+    if args.record:
+        with (Path(__file__).parent / "results" / "flow_wsgi.jsonl").open("a") as f:
+            f.write(json.dumps(line) + "\n")
     print(json.dumps(line))
     return 0
 
