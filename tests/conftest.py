@@ -90,3 +90,22 @@ def app(database_url, tmp_path):
     application = make_app(idp_test_config(database_url), tmp_path / "instance")
     yield application
     drop_schema(application)
+
+
+REGISTRATION_TOKEN = "admin-" + "t" * 40
+"""The operator's initial access token of the ``registrar`` IdP (RFC 7591)."""
+
+
+@pytest.fixture
+def registrar(tmp_path):
+    """A testing IdP (SQLite) whose registration endpoint takes ``REGISTRATION_TOKEN``."""
+    from idp.config import AdminConfig, LoginConfig
+
+    config = idp_test_config(
+        f"sqlite:///{tmp_path}/r.sqlite3",
+        login=LoginConfig(test_authenticator=True),
+        admin=AdminConfig(registration_token=REGISTRATION_TOKEN),
+    )
+    application = make_app(config, tmp_path / "instance")
+    yield application
+    drop_schema(application)

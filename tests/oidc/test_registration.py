@@ -5,23 +5,10 @@ from __future__ import annotations
 import pytest
 from joserfc.jwk import RSAKey
 
-from idp.config import AdminConfig, LoginConfig
-from tests.conftest import drop_schema, idp_test_config, make_app
+from tests.conftest import REGISTRATION_TOKEN
 from tests.oidc.rp import RelyingParty
 
-ADMIN = "admin-" + "t" * 40
-
-
-@pytest.fixture
-def registrar(tmp_path):
-    config = idp_test_config(
-        f"sqlite:///{tmp_path}/r.sqlite3",
-        login=LoginConfig(test_authenticator=True),
-        admin=AdminConfig(registration_token=ADMIN),
-    )
-    app = make_app(config, tmp_path / "instance")
-    yield app
-    drop_schema(app)
+ADMIN = REGISTRATION_TOKEN
 
 
 def _register(app, body, token=ADMIN):

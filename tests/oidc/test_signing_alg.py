@@ -12,9 +12,9 @@ from idp.oidc.clients import ClientRejected, register_client
 from idp.oidc.openid import client_signing_alg
 from idp.storage.db import db
 from idp.storage.models import Client
-from tests.conftest import drop_schema, idp_test_config, make_app
+from tests.conftest import REGISTRATION_TOKEN, drop_schema, idp_test_config, make_app
 
-ADMIN = "admin-" + "s" * 40
+ADMIN = REGISTRATION_TOKEN
 ES256, RS256 = "ES256", "RS256"
 BAD_VALUES = ["none", "HS256", "RS512", 5, "", "es256"]
 
@@ -153,18 +153,6 @@ def _post_registration(app, extra: dict):
     }
     headers = {"Authorization": f"Bearer {ADMIN}"}
     return app.test_client().post("/register", json=body, headers=headers)
-
-
-@pytest.fixture
-def registrar(tmp_path):
-    config = idp_test_config(
-        f"sqlite:///{tmp_path}/r.sqlite3",
-        login=LoginConfig(test_authenticator=True),
-        admin=AdminConfig(registration_token=ADMIN),
-    )
-    app = make_app(config, tmp_path / "instance")
-    yield app
-    drop_schema(app)
 
 
 @pytest.mark.parametrize("value", BAD_VALUES)

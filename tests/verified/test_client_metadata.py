@@ -12,29 +12,16 @@ import pytest
 from click.testing import CliRunner
 
 from idp.cli import main
-from idp.config import AdminConfig, LoginConfig
 from idp.oidc.clients import ClientRejected, find_client, register_client
-from tests.conftest import drop_schema, idp_test_config, make_app
+from tests.conftest import REGISTRATION_TOKEN
 
-ADMIN = "admin-" + "v" * 40
+ADMIN = REGISTRATION_TOKEN
 PURPOSE = "住宅ローンの審査と契約のための本人確認"
 BASE = {
     "client_name": "Bank",
     "redirect_uris": ["https://bank.example/cb"],
     "token_endpoint_auth_method": "client_secret_basic",
 }
-
-
-@pytest.fixture
-def registrar(tmp_path):
-    config = idp_test_config(
-        f"sqlite:///{tmp_path}/r.sqlite3",
-        login=LoginConfig(test_authenticator=True),
-        admin=AdminConfig(registration_token=ADMIN),
-    )
-    app = make_app(config, tmp_path / "instance")
-    yield app
-    drop_schema(app)
 
 
 def _add(app, **policy):
