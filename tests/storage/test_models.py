@@ -111,3 +111,17 @@ def test_the_migrations_match_every_model(app):
     with app.app_context(), db.engine.connect() as connection:
         diff = compare_metadata(MigrationContext.configure(connection), db.metadata)
     assert diff == []
+
+
+def test_sqlite_runs_in_write_ahead_log_mode_and_syncs_every_commit(tmp_path):
+    """The development store: WAL for cheaper commits, FULL so a commit is still on disk."""
+    from tests.conftest import drop_schema, idp_test_config, make_app
+
+    sqlite_app = make_app(idp_test_config(f"sqlite:///{tmp_path}/wal.sqlite3"), tmp_path / "i")
+    try:
+        with sqlite_app.app_context():
+            connection = db.session.connection()
+            assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+    finally:
+        drop_schema(sqlite_app)
