@@ -10,7 +10,7 @@ from idp.oidc.clients import ClientRejected, check_scope, register_client
 from idp.oidc.consent import ConsentRequest
 from tests.oidc.rp import RelyingParty
 from tests.oidc.test_cli import _lines, idp  # noqa: F401 (the CLI fixture)
-from tests.oidc.test_registration import _register, registrar  # noqa: F401 (a fixture)
+from tests.oidc.test_registration import _register
 
 
 def _client(provider, scope):
@@ -77,7 +77,7 @@ def test_idp_client_add_takes_a_scope_list(idp):  # noqa: F811
     assert "openid" in message
 
 
-def test_dynamic_registration_keeps_the_scope_list(registrar):  # noqa: F811
+def test_dynamic_registration_keeps_the_scope_list(registrar):
     body = {
         "redirect_uris": ["https://x.example/cb"],
         "token_endpoint_auth_method": "client_secret_basic",
