@@ -122,15 +122,24 @@ def screen(transaction: str) -> Response:
     )
 
 
+def _posted(transaction: str) -> tuple[ConsentRequest | None, Response | None]:
+    """(the pending request, None) for a form this browser posted with its CSRF token; else
+    (request or None, the refusal page)."""
+    request = _pending(transaction)
+    if request is None:
+        return None, refused_page(refusals.GONE, None)
+    if not csrf_ok():
+        log.info("consent refused: csrf")
+        return request, refused_page(login_refusals.BAD_REQUEST, request)
+    return request, None
+
+
 @bp.post("/consent/<transaction>")
 def decide(transaction: str) -> Response:
     """Approve (no card needed) or deny, from the form."""
-    request = _pending(transaction)
-    if request is None:
-        return refused_page(refusals.GONE, None)
-    if not csrf_ok():
-        log.info("consent refused: csrf")
-        return refused_page(login_refusals.BAD_REQUEST, request)
+    request, refusal = _posted(transaction)
+    if refusal is not None:
+        return refusal
     action = http.form.get("action")
     if action == "deny":
         log.info("consent denied")
@@ -173,12 +182,9 @@ def challenge(transaction: str) -> Response:
 @bp.post("/consent/<transaction>/approve")
 def approve(transaction: str) -> Response:
     """The card's answer for the approval: verified, checked against the items, then recorded."""
-    request = _pending(transaction)
-    if request is None:
-        return refused_page(refusals.GONE, None)
-    if not csrf_ok():
-        log.info("consent refused: csrf")
-        return refused_page(login_refusals.BAD_REQUEST, request)
+    request, refusal = _posted(transaction)
+    if refusal is not None:
+        return refusal
     granted = granted_items(request, http.form.getlist("item"))
     if granted is None:
         log.info("consent refused: altered form")
