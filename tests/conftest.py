@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 
 import psycopg
 import pytest
@@ -27,8 +28,21 @@ def postgres_url():
         conn.execute(f"CREATE DATABASE {name}")
     base = POSTGRES_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
     yield f"{base}/{name}"
-    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    drop_database(name)
+
+
+def drop_database(name: str, tries: int = 20) -> None:
+    """DROP … WITH (FORCE) ends the test role's own connections, but not an autovacuum worker
+    that PostgreSQL happens to run on the database (the superuser's): wait for it to finish."""
+    for attempt in range(tries):
+        try:
+            with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+                conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            return
+        except (psycopg.errors.InsufficientPrivilege, psycopg.errors.ObjectInUse):
+            if attempt == tries - 1:
+                raise
+            time.sleep(0.5)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
