@@ -13,7 +13,7 @@ import time
 import click
 from flask import current_app
 from flask.cli import FlaskGroup, ScriptInfo
-from werkzeug.serving import run_simple
+from werkzeug.serving import WSGIRequestHandler, run_simple
 
 from . import create_app
 from .config import SIGNING_ALGORITHMS, ConfigError
@@ -48,6 +48,17 @@ def _emit(obj: dict) -> None:
     click.echo(json.dumps(obj, separators=(",", ":"), sort_keys=True))
 
 
+class PathOnlyLog(WSGIRequestHandler):
+    """The development server's access log without query strings: authorization codes, states,
+    ``request_uri`` and ``id_token_hint`` (with the citizen's pairwise subject) travel there."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        if (full := self.__dict__.get("path")) is not None:  # the environ is built: no later use
+            self.path = full.partition("?")[0]
+        self.requestline = self.requestline.partition("?")[0]  # logged if it was unparsable
+        super().log_request(code, size)
+
+
 @main.command("run")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
@@ -65,7 +76,7 @@ def run(host: str, port: int) -> None:
         )
     keys.ensure_keys(_config(), sealer(), int(time.time()))
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    run_simple(host, port, app, threaded=True)
+    run_simple(host, port, app, threaded=True, request_handler=PathOnlyLog)
 
 
 @main.group("keys")

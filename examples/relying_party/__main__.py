@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 import click
-from werkzeug.serving import run_simple
+from werkzeug.serving import WSGIRequestHandler, run_simple
 
 from . import create_app
 from .keys import PUBLIC_JWKS, client_key
@@ -85,6 +85,17 @@ def _known_at_idp(idp_command: str, client_id: str) -> bool:
     return subprocess.run(show, capture_output=True, text=True).returncode == 0  # noqa: S603
 
 
+class PathOnlyLog(WSGIRequestHandler):
+    """The access log without query strings: the IdP's authorization code and the state arrive
+    in the callback's query (keep them out of production access logs, too)."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        if (full := self.__dict__.get("path")) is not None:  # the environ is built: no later use
+            self.path = full.partition("?")[0]
+        self.requestline = self.requestline.partition("?")[0]  # logged if it was unparsable
+        super().log_request(code, size)
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8001, show_default=True, type=int)
@@ -94,7 +105,7 @@ def run(settings: BankSettings, host: str, port: int) -> None:
     app = create_app(settings)
     if not app.extensions["bank.idp"].client_id:
         click.echo("the bank is not registered: run `python -m examples.relying_party register`")
-    run_simple(host, port, app, threaded=True)
+    run_simple(host, port, app, threaded=True, request_handler=PathOnlyLog)
 
 
 if __name__ == "__main__":
