@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..jpki.validator import ValidatedCertificate
 from ..storage.accounts import Account, CertificateBinding
-from ..storage.db import db
+from ..storage.db import db, run
 
 
 def issuer_hash(validated: ValidatedCertificate) -> str:
@@ -45,13 +45,13 @@ def account_for(validated: ValidatedCertificate, now: dt.datetime) -> str:
     # An operator's import may have created the binding before the first login, without the
     # certificate at hand: the validated certificate says when it really expires.
     not_after = int(validated.certificate.not_valid_after_utc.timestamp())
-    found = db.session.execute(_BINDING_ROW, {"issuer": key[0], "serial": key[1]}).one_or_none()
+    found = run(_BINDING_ROW, {"issuer": key[0], "serial": key[1]}).one_or_none()
     if found is None:
         try:
             return _create(key, not_after, stamp)
         except IntegrityError:  # the same card logged in twice at once: the other one won
             db.session.rollback()
-            found = db.session.execute(_BINDING_ROW, {"issuer": key[0], "serial": key[1]}).one()
+            found = run(_BINDING_ROW, {"issuer": key[0], "serial": key[1]}).one()
     account_id, last_used_at, known_not_after = found
     if stamp - last_used_at >= TOUCH_SECONDS or known_not_after != not_after:
         _touch(key, account_id, stamp, not_after)

@@ -9,7 +9,7 @@ from authlib.oauth2.rfc6749 import scope_to_list
 from sqlalchemy import bindparam, select
 
 from ..storage.consents import Consent
-from ..storage.db import db
+from ..storage.db import run
 from . import verified_claims
 from .authenticator import LoginResult
 from .claims import SELFINFO_SCOPES, parse_claims_request, release
@@ -53,7 +53,7 @@ def remembered(account_id: str, client_id: str, items, purpose: str, now: int) -
     Every login after a citizen's first is answered here, so it is one prebuilt statement
     reading two columns, not an ORM query (bench/results/flow-profile.md)."""
     wanted = {item.id for item in items}
-    found = db.session.execute(
+    found = run(
         _REMEMBERED,
         {"account": account_id, "client": client_id, "purpose": purpose, "now": now},
     )

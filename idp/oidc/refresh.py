@@ -18,7 +18,7 @@ from flask import g
 from sqlalchemy import bindparam, insert, update
 
 from ..storage.consents import live_consent
-from ..storage.db import db
+from ..storage.db import db, run
 from ..storage.models import RefreshToken, TokenFamily
 from .codes import EndUser
 from .dpop import bind
@@ -49,18 +49,18 @@ def new_family(
         "last_access_jti": access_jti,
         "revoked_at": None,
     }
-    db.session.execute(_INSERT_FAMILY, row)
+    run(_INSERT_FAMILY, row)
     return family_id
 
 
 def add_token(family_id: str, token: str) -> None:
     """Add a new refresh token to the family (the caller commits)."""
-    db.session.execute(_INSERT_TOKEN, {"token_hash": digest(token), "family_id": family_id})
+    run(_INSERT_TOKEN, {"token_hash": digest(token), "family_id": family_id})
 
 
 def set_last_access(family_id: str, access_jti: str) -> None:
     """Remember the access token issued last, which revoking the family revokes too."""
-    db.session.execute(_SET_LAST_ACCESS, {"family": family_id, "jti": access_jti})
+    run(_SET_LAST_ACCESS, {"family": family_id, "jti": access_jti})
 
 
 _INSERT_FAMILY = insert(TokenFamily.__table__)

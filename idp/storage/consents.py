@@ -16,7 +16,7 @@ import time
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, insert
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .db import db
+from .db import db, run
 
 
 def _now() -> int:
@@ -110,4 +110,7 @@ def record_access(
         "item": item[:200],
         "at": now or _now(),
     }
-    db.session.execute(insert(AccessRecord.__table__), row)
+    run(_INSERT_ACCESS, row)
+
+
+_INSERT_ACCESS = insert(AccessRecord.__table__)

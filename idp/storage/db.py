@@ -13,7 +13,7 @@ from flask import Flask
 from flask_migrate import Migrate
 from flask_migrate import upgrade as _upgrade
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import event
+from sqlalchemy import Executable, Result, event
 from sqlalchemy.orm import DeclarativeBase
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -52,6 +52,14 @@ def _write_ahead_log(connection, _record) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.close()
+
+
+def run(statement: Executable, params: dict) -> Result:
+    """A prebuilt Core statement on the session's connection, in its transaction: what
+    ``db.session.execute`` does for it (pending ORM objects flushed first), without the ORM's
+    execution layer, ~35 µs less a statement. The login's hot path makes five."""
+    db.session.flush()
+    return db.session.connection().execute(statement, params)
 
 
 def schema_is_current() -> bool:

@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from idp.storage.db import db
+from idp.storage.db import db, run
 from idp.storage.models import Client, SigningKey, secret_digest
 
 SECRET = "s3cret"  # noqa: S105 (a test value)
@@ -125,3 +125,14 @@ def test_sqlite_runs_in_write_ahead_log_mode_and_syncs_every_commit(tmp_path):
             assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
     finally:
         drop_schema(sqlite_app)
+
+
+def test_a_core_statement_run_on_the_hot_path_sees_pending_objects_in_the_transaction(app):
+    """``run`` flushes what the ORM holds, as ``db.session.execute`` would, inside the session's
+    transaction: the rollback takes the flushed row back."""
+    clients = sa.select(Client.client_id)
+    with app.app_context():
+        db.session.add(_client("pending"))
+        assert run(clients, {}).scalars().all() == ["pending"]
+        db.session.rollback()
+        assert run(clients, {}).scalars().all() == []
