@@ -128,7 +128,8 @@ class DPoP:
     @staticmethod
     def _signed(proof: str) -> tuple[dict, RSAKey | ECKey]:
         try:
-            header = jws.extract_compact(proof.encode()).protected
+            signed = jws.extract_compact(proof.encode())  # parsed once, verified below
+            header = signed.protected
             if header.get("typ") != "dpop+jwt" or header.get("alg") not in ALGORITHMS:
                 raise InvalidDPoPProofError("typ must be dpop+jwt and alg one we offer")
             jwk = header.get("jwk")
@@ -137,8 +138,9 @@ class DPoP:
             key = (ECKey if jwk["kty"] == "EC" else RSAKey).import_key(jwk)
             if key.is_private:
                 raise InvalidDPoPProofError("jwk must not contain a private key")
-            verified = jws.deserialize_compact(proof, key, algorithms=[header["alg"]])
-            claims = json.loads(verified.payload)
+            if not jws.validate_compact(signed, key, algorithms=[header["alg"]]):
+                raise InvalidDPoPProofError("the DPoP proof's signature does not verify")
+            claims = json.loads(signed.payload)
         except (JoseError, ValueError, TypeError, KeyError) as e:
             raise InvalidDPoPProofError("the DPoP proof is not a valid signed JWT") from e
         if not isinstance(claims, dict):

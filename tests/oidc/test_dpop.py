@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import time
 
 import pytest
@@ -181,3 +183,26 @@ def test_introspection_reports_dpop_binding(rp, key):
 def test_discovery_lists_dpop_algorithms(rp):
     doc = rp.http.get("/.well-known/openid-configuration").json
     assert set(doc["dpop_signing_alg_values_supported"]) == {"ES256", "PS256", "RS256"}
+
+
+def _tampered(proof: str) -> str:
+    """The proof with its claims rewritten after signing (a new jti), the signature kept."""
+    header, payload, signature = proof.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claims["jti"] = "replayed-under-a-new-name"
+    encoded = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+    return f"{header}.{encoded}.{signature}"
+
+
+@pytest.mark.parametrize("forgery", ["another key in the header", "claims changed after signing"])
+def test_proof_whose_signature_does_not_verify_is_refused_and_code_survives(rp, key, forgery):
+    code, nonce = rp.login_code(), _nonce(rp, key)
+    if forgery == "another key in the header":
+        other = ECKey.generate_key("P-256").as_dict(private=False)
+        proof = dpop_proof(key, "POST", TOKEN, nonce=nonce, h_jwk=other)
+    else:
+        proof = _tampered(dpop_proof(key, "POST", TOKEN, nonce=nonce))
+    response = rp.token(code, extra_headers={"DPoP": proof})
+    assert (response.status_code, response.json["error"]) == (400, "invalid_dpop_proof")
+    good = dpop_proof(key, "POST", TOKEN, nonce=nonce)
+    assert rp.token(code, extra_headers={"DPoP": good}).status_code == 200
