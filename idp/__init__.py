@@ -43,6 +43,10 @@ def create_app(config: Config | None = None, instance_path: str | None = None) -
     """The IdP app for ``config`` (default: ``load_config()`` from IDP_CONFIG and IDP_*)."""
     config = (config or load_config()).check()
     app = Flask(__name__, instance_path=instance_path)
+    from . import account, consent, documents, errorpages, login, oidc, selfinfo, storage
+    from .login.templating import TranslatedEnvironment
+
+    app.jinja_environment = TranslatedEnvironment  # before app.jinja_env is first built
     if not config.secret_key:
         config = dataclasses.replace(config, secret_key=_instance_secret(app.instance_path))
     app.config["SECRET_KEY"] = config.secret_key
@@ -50,9 +54,6 @@ def create_app(config: Config | None = None, instance_path: str | None = None) -
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     app.extensions["idp.config"] = config
     app.session_interface = _CookieSessions()
-
-    from . import account, consent, documents, errorpages, login, oidc, selfinfo, storage
-
     storage.init_app(app, config)
     oidc.init_app(app, config)
     login.init_app(app, config)

@@ -11,8 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from babel.support import NullTranslations
 from flask import Flask, g, request
-from flask_babel import Babel, get_translations
+from flask_babel import Babel, get_locale, get_translations
 from werkzeug.wrappers import Response
 
 JAPAN = ZoneInfo("Asia/Tokyo")
@@ -81,9 +82,16 @@ def init_app(app: Flask) -> None:
 
 
 def _translations():
-    """This request's catalogue, found once per request: flask-babel looks it up again for every
-    string, and the login page has dozens (bench/results/flow-profile.md)."""
-    found = g.get("idp_translations")
+    """This request's catalogue (see ``request_catalogue``)."""
+    return request_catalogue()[1]
+
+
+def request_catalogue() -> tuple[str, NullTranslations]:
+    """This request's language and catalogue, found once per request: flask-babel looks the
+    catalogue up again for every string, and the login page has dozens
+    (bench/results/flow-profile.md). Templates are compiled per language with this catalogue
+    (``templating``), so the two always agree."""
+    found = g.get("idp_catalogue")
     if found is None:
-        found = g.idp_translations = get_translations()
+        found = g.idp_catalogue = (str(get_locale()), get_translations())
     return found
