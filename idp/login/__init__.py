@@ -36,7 +36,7 @@ def init_app(app: Flask, config: Config) -> None:
     elif can_verify_logins(config.jpki):
         store = app.extensions["idp.ephemeral"]
         app.extensions["idp.login.verifier"] = CardVerifier(config.jpki, config.issuer, store)
-        app.extensions["idp.authenticator"] = CardAuthenticator(config.tokens.login_transaction)
+        app.extensions["idp.authenticator"] = CardAuthenticator()
         _refresh_crls(app, config)
     else:
         app.extensions["idp.authenticator"] = UnavailableAuthenticator()

@@ -1,24 +1,21 @@
-"""The card login's own record of a login transaction, beside the OIDC core's.
+"""The card login's view of a login transaction: what its pages show, for this browser only.
 
-``CardAuthenticator.begin`` keeps what the pages need (the service's name, the relying party's
-language hint, the browser that started it) under ``card-login:<id>`` in the ephemeral store,
-with the login transaction's TTL. Every page checks that the same browser asks: the id appears
-in URLs, so it must not be enough on its own.
+The OIDC core keeps the one record of a login transaction (``idp.oidc.authorize``, with the
+service's name, the relying party's language hint and the browser that started it);
+``load`` reads it through ``pending_login``, one round trip to the store per page. The card
+login keeps no record of its own: one fewer write per login and one fewer read per page, and
+nothing of ours can outlive the core's record, which ``finish_login`` and ``cancel_login``
+consume. The id appears in URLs, so it is never enough on its own: ``pending_login`` checks
+that the browser that started the transaction asks.
 """
 
 from __future__ import annotations
 
-import hmac
-import json
-from dataclasses import asdict, dataclass
-
-from flask import session
+from dataclasses import dataclass
 
 from ..jpki.store import EphemeralStore
+from ..oidc.authorize import pending_login
 
-PREFIX = "card-login:"
-CORE_PREFIX = "login:"
-"""Where ``idp.oidc.authorize`` keeps the login transaction that ``finish_login`` consumes."""
 MAX_SERVICE_NAME = 80
 """The bridge shows at most 80 characters of the service's name (bridge-protocol.md)."""
 
@@ -27,7 +24,6 @@ MAX_SERVICE_NAME = 80
 class CardLogin:
     transaction: str
     service: str
-    browser: str
     ui_locales: str = ""
 
 
@@ -37,23 +33,11 @@ def service_name(name: str) -> str:
     return (printable or "?")[:MAX_SERVICE_NAME]
 
 
-def save(store: EphemeralStore, login: CardLogin, ttl: float) -> None:
-    record = {k: v for k, v in asdict(login).items() if k != "transaction"}
-    store.set(PREFIX + login.transaction, json.dumps(record).encode(), ttl)
-
-
 def load(store: EphemeralStore, transaction: str) -> CardLogin | None:
-    """The live record of ``transaction`` if this browser started it."""
-    if not isinstance(transaction, str) or not 20 <= len(transaction) <= 64:
+    """The live transaction ``transaction`` if this browser started it."""
+    found = pending_login(store, transaction)
+    if found is None:
         return None
-    raw = store.get(PREFIX + transaction)
-    if raw is None or store.get(CORE_PREFIX + transaction) is None:
-        return None  # ours outlives the core's by moments; a proof then would be for nothing
-    record = json.loads(raw)
-    if not hmac.compare_digest(str(session.get("browser", "")), record["browser"]):
-        return None
-    return CardLogin(transaction=transaction, **record)
-
-
-def forget(store: EphemeralStore, transaction: str) -> None:
-    store.delete(PREFIX + transaction)
+    return CardLogin(
+        transaction=found.id, service=service_name(found.client_name), ui_locales=found.ui_locales
+    )

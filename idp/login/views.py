@@ -1,8 +1,10 @@
 """The card login's pages (issue 7 §1): the login page, its challenge, the result, refusals.
 
-Every route first finds the card-login record of its transaction for *this* browser; a missing
-or foreign one gets the "start again from the service" page. Bad input never changes anything
-but what the JPKI core itself decides (a malformed result still uses up the challenge).
+Every route first finds its login transaction for *this* browser (``transactions.load``: one read of
+the core's record); a missing or foreign one gets the "start again from the service" page.
+``finish_login`` and ``cancel_login`` consume that record, which ends the transaction for every page
+at once. Bad input never changes anything but what the JPKI core itself decides (a malformed result
+still uses up the challenge).
 Logs carry refusal reasons only: no certificate, challenge, result or account.
 """
 
@@ -94,7 +96,6 @@ def card_result(transaction: str):
         log.info("card login refused: %s", error.reason)
         return refused_page(refusals.refusal_for(error), login)
     account = account_for(validated, dt.datetime.now(dt.UTC))
-    transactions.forget(_store(), login.transaction)
     result = LoginResult(
         account_id=account, acr=ACR_CARD_AUTH, auth_time=int(time.time()), amr=AMR_CARD
     )
@@ -120,7 +121,6 @@ def cancel(transaction: str) -> Response:
     if not csrf_ok():
         log.info("card login cancel refused: csrf")
         return refused_page(refusals.BAD_REQUEST, login)
-    transactions.forget(_store(), login.transaction)
     verifier = current_app.extensions.get("idp.login.verifier")
     if verifier is not None:
         verifier.challenges.discard(login.transaction)

@@ -2,17 +2,20 @@
 
 Nothing is shown before the request is valid (architecture.md, step 1). A valid request becomes a
 login transaction in the ephemeral store, bound to the browser that started it (a random value in
-its session cookie); the authenticator resumes it with ``finish_login`` in that browser, or gives
-up with ``cancel_login``. The IdP session is server-side (ephemeral store, id in the signed Flask
-session cookie) so logout can end it everywhere. ``max_age``, ``prompt=login`` and acr_values can
-each force a new login; an acr the login did not reach is refused, never downgraded (issue 5 §3),
-except that the signing certificate's identity (acr sign-cert-identity) is proven on the consent
-screen after a card login. Then ``consenting.ask`` decides whether the citizen must be asked.
+its session cookie); the authenticator's pages read it with ``pending_login`` (this is its only
+record: one write to start a login, one read per page), and the authenticator resumes it with
+``finish_login`` in that browser, or gives up with ``cancel_login``. The IdP session is server-side
+(ephemeral store, id in the signed Flask session cookie) so logout can end it everywhere.
+``max_age``, ``prompt=login`` and acr_values can each force a new login; an acr the login did not
+reach is refused, never downgraded (issue 5 §3), except that the signing certificate's identity (acr
+sign-cert-identity) is proven on the consent screen after a card login. Then ``consenting.ask``
+decides whether the citizen must be asked.
 ``begin_own_login`` runs the same login for the IdP's own pages (account, document review).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
 import json
 import secrets
@@ -27,6 +30,8 @@ from .authenticator import ACR_CARD_AUTH, ACR_SIGN_IDENTITY, LoginResult, LoginT
 from .consenting import ask, deny_consent, finish_consent, pending_consent  # noqa: F401
 from .grants import required_acr
 from .sessions import current_login, start_session
+
+TRANSACTION_PREFIX = "login:"
 
 
 def _server():
@@ -84,26 +89,19 @@ def _browser() -> str:
 
 
 def _begin_login(server, store, request, acceptable: list[str]):
-    tx_id = secrets.token_urlsafe(32)
-    record = {
-        "params": dict(request.payload.data.items()),
-        "pushed": getattr(request.payload, "pushed", False),
-        "acr": acceptable,
-        "browser": _browser(),
-    }
-    store.set(
-        "login:" + tx_id,
-        json.dumps(record).encode(),
-        server.services.config.tokens.login_transaction,
-    )
     transaction = LoginTransaction(
-        id=tx_id,
+        id=secrets.token_urlsafe(32),
         client_name=request.client.name,
         acr=ACR_CARD_AUTH if acceptable[0] == ACR_SIGN_IDENTITY else acceptable[0],
         login_hint=request.payload.data.get("login_hint"),
         ui_locales=str(request.payload.data.get("ui_locales") or "")[:100],
     )
-    return current_app.extensions["idp.authenticator"].begin(transaction)
+    record = {
+        "params": dict(request.payload.data.items()),
+        "pushed": getattr(request.payload, "pushed", False),
+        "acr": acceptable,
+    }
+    return _begin(server, store, transaction, record)
 
 
 def begin_own_login(return_to: str):
@@ -112,21 +110,55 @@ def begin_own_login(return_to: str):
     if not return_to.startswith("/") or return_to.startswith("//") or parts.scheme:
         raise ValueError("return_to must be a path on this IdP")
     server = _server()
-    tx_id = secrets.token_urlsafe(32)
-    record = {"own": return_to, "acr": [ACR_CARD_AUTH], "browser": _browser()}
-    ttl = server.services.config.tokens.login_transaction
-    server.services.store().set("login:" + tx_id, json.dumps(record).encode(), ttl)
     name = urlsplit(server.services.config.issuer).netloc
-    transaction = LoginTransaction(id=tx_id, client_name=name, acr=ACR_CARD_AUTH)
+    transaction = LoginTransaction(
+        id=secrets.token_urlsafe(32), client_name=name, acr=ACR_CARD_AUTH
+    )
+    record = {"own": return_to, "acr": [ACR_CARD_AUTH]}
+    return _begin(server, server.services.store(), transaction, record)
+
+
+def _begin(server, store, transaction: LoginTransaction, record: dict):
+    """Store the login transaction (with what the authenticator's pages show, for
+    ``pending_login``) bound to this browser, and hand it to the authenticator."""
+    fields = {k: v for k, v in dataclasses.asdict(transaction).items() if k != "id"}
+    record = {**record, "browser": _browser(), "transaction": fields}
+    ttl = server.services.config.tokens.login_transaction
+    store.set(TRANSACTION_PREFIX + transaction.id, json.dumps(record).encode(), ttl)
     return current_app.extensions["idp.authenticator"].begin(transaction)
 
 
+def _valid_id(transaction_id: object) -> bool:
+    return isinstance(transaction_id, str) and 20 <= len(transaction_id) <= 64
+
+
+def _mine(record: dict) -> bool:
+    """The record belongs to this browser (the transaction id alone, seen in URLs, is not
+    enough)."""
+    browser = record.get("browser")
+    return isinstance(browser, str) and hmac.compare_digest(
+        str(session.get("browser", "")), browser
+    )
+
+
+def pending_login(store, transaction_id: str) -> LoginTransaction | None:
+    """The live login transaction if this browser started it; not consumed. The
+    authenticator's pages find it here with one read, so the authenticator needs no record of
+    its own (and cannot hold one that outlives this, which ``finish_login`` consumes)."""
+    raw = store.get(TRANSACTION_PREFIX + transaction_id) if _valid_id(transaction_id) else None
+    record = json.loads(raw) if raw else None
+    if record is None or "transaction" not in record or not _mine(record):
+        return None
+    return LoginTransaction(id=transaction_id, **record["transaction"])
+
+
 def _take_login(store, transaction_id: str) -> dict:
-    raw = store.take("login:" + transaction_id) if isinstance(transaction_id, str) else None
+    key = TRANSACTION_PREFIX + transaction_id if isinstance(transaction_id, str) else None
+    raw = store.take(key) if key else None
     if raw is None:
         abort(400, "This login has expired or was already completed. Start again from the service.")
     tx = json.loads(raw)
-    if not hmac.compare_digest(str(session.get("browser", "")), tx["browser"]):
+    if not _mine(tx):
         abort(400, "This login was started in another browser. Start again from the service.")
     return tx
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from authlib.oidc.core import AuthorizationCodeMixin
 
-from ..storage.ephemeral import EphemeralStore
+from ..storage.ephemeral import EphemeralStore, Put
 
 
 def _key(code: str) -> str:
@@ -64,9 +64,11 @@ class AuthorizationCode(AuthorizationCodeMixin):
         return list(self.amr)
 
 
-def remember_redeemed(store: EphemeralStore, code: str, family_id: str, ttl: float) -> None:
-    """Keep a tombstone of a redeemed code, naming the token family it produced."""
-    store.set("used-" + _key(code), family_id.encode(), ttl)
+def redeemed_tombstone(code: str, family_id: str, ttl: float) -> Put:
+    """The tombstone of a redeemed code, naming the token family it produced, as a write the
+    token endpoint can make together with the grant record (``EphemeralStore.write``: one
+    round trip for both)."""
+    return Put("used-" + _key(code), family_id.encode(), ttl)
 
 
 def redeemed_family(store: EphemeralStore, code: str) -> str | None:

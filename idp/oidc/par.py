@@ -1,10 +1,12 @@
 """Pushed Authorization Requests (RFC 9126): the endpoint and the authorize-side resolution.
 
 Modelled on Authlib's ``rfc9101`` extension: a ``before_get_authorization_grant`` hook replaces the
-front-channel parameters by the pushed ones. A request_uri is 256 random bits, stored under its
-SHA-256 with a short TTL (§2.2), bound to the client that pushed it (§4: the front-channel
-``client_id`` must match) and single use (§4: taken on first use, so reuse finds nothing).
-Only ``client_id`` and ``request_uri`` are read from the front channel (§4).
+front-channel parameters by the pushed ones. A request_uri is 256 random bits, stored with a short
+TTL (§2.2) under the SHA-256 of the pushing client's id and the request_uri, so it is bound to that
+client (§4: the front-channel ``client_id`` must match: another client's lookup finds nothing and
+uses nothing up) and single use (§4: taken on first use, so reuse finds nothing). Resolving it is
+one round trip to the store: a ``take`` (GETDEL), no read before it. Only ``client_id`` and
+``request_uri`` are read from the front channel (§4).
 """
 
 from __future__ import annotations
@@ -30,8 +32,10 @@ class PushedPayload(BasicOAuth2Payload):
     pushed = True
 
 
-def _key(request_uri: str) -> str:
-    return "par:" + hashlib.sha256(request_uri.encode()).hexdigest()
+def _key(client_id: str, request_uri: str) -> str:
+    """The store key of a pushed request: only the client that pushed it can name it."""
+    bound = json.dumps([client_id, request_uri]).encode()  # unambiguous: no separator tricks
+    return "par:" + hashlib.sha256(bound).hexdigest()
 
 
 def push(server, request) -> tuple[int, dict, list]:
@@ -60,7 +64,7 @@ def push(server, request) -> tuple[int, dict, list]:
     request_uri = URN_PREFIX + secrets.token_urlsafe(32)
     ttl = server.services.config.tokens.par_request
     record = json.dumps({"client_id": client.client_id, "params": params}).encode()
-    server.services.store().set(_key(request_uri), record, ttl)
+    server.services.store().set(_key(client.client_id, request_uri), record, ttl)
     return 201, {"request_uri": request_uri, "expires_in": ttl}, default_json_headers
 
 
@@ -77,11 +81,10 @@ class PushedAuthorizationRequests:
         client_id = request.payload.client_id
         if not isinstance(request_uri, str) or not request_uri.startswith(URN_PREFIX):
             raise InvalidRequestUriError("unknown request_uri")
-        store = server.services.store()
-        raw = store.get(_key(request_uri))
-        record = json.loads(raw) if raw else None
-        if record is None or not client_id or record["client_id"] != client_id:
+        if not isinstance(client_id, str) or not client_id:
             raise InvalidRequestUriError("request_uri is unknown, expired, used or not yours")
-        if store.take(_key(request_uri)) is None:
-            raise InvalidRequestUriError("request_uri was used")
+        raw = server.services.store().take(_key(client_id, request_uri))
+        record = json.loads(raw) if raw else None
+        if record is None or record["client_id"] != client_id:  # the second test: defence in depth
+            raise InvalidRequestUriError("request_uri is unknown, expired, used or not yours")
         request.payload = PushedPayload(record["params"])

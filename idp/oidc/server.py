@@ -29,7 +29,7 @@ from . import refresh
 from .claims import SUPPORTED_SCOPES
 from .client_auth import PrivateKeyJWT
 from .clients import serving_client
-from .codes import remember_redeemed
+from .codes import redeemed_tombstone
 from .dpop import DPoP
 from .grants import CodeGrant
 from .introspection import Introspection
@@ -41,7 +41,7 @@ from .pkce import S256CodeChallenge
 from .registration import Registration
 from .revocation import Revocation
 from .subjects import SubjectMapper
-from .tokens import AccessTokenGenerator, jti_of, save_grant
+from .tokens import AccessTokenGenerator, grant_record, jti_of
 
 
 @dataclass(frozen=True)
@@ -160,14 +160,14 @@ class IdpServer(AuthorizationServer):
             "account_id": grant.get("account_id", ""),
             "consent_id": grant.get("consent_id"),
         }
-        save_grant(self.services.store(), token["access_token"], record, config.tokens.access_token)
         if "refresh_token" in token:
             refresh.add_token(family_id, token["refresh_token"])
         db.session.commit()
-        if code is not None:
-            remember_redeemed(
-                self.services.store(), request.form["code"], family_id, config.tokens.refresh_token
-            )
+        writes = [grant_record(token["access_token"], record, config.tokens.access_token)]
+        if code is not None:  # a replay of the code finds the family to revoke here
+            used = request.form["code"]
+            writes.append(redeemed_tombstone(used, family_id, config.tokens.refresh_token))
+        self.services.store().write(*writes)  # one round trip, after the rows are durable
 
 
 class _Issuer(IssuerParameter):

@@ -1,14 +1,13 @@
 """IdP sessions: server-side records in the ephemeral store, their id in the signed cookie.
 
-A session is the ``LoginResult`` of a card login, kept for ``tokens.session`` seconds. Each
-account also has an index of the sessions it started, so the citizen can sign out everywhere
-(``idp.oidc.logout.end_all_sessions``): a list in the store that each login appends
-"<session id> <expiry>" to in one atomic step (``EphemeralStore.append``). A login never reads
-it, and two logins of one account at the same moment cannot lose each other's entry, as a
-read-modify-write of one value could. Reading it drops expired entries; a session that ended
-early stays listed until its expiry, so whoever uses the index checks that each session still
-exists. Indexes of the earlier form (one JSON value under ``SESSIONS_OF``) are still read until
-they expire.
+A session is the ``LoginResult`` of a card login, kept for ``tokens.session`` seconds. Each account
+also has an index of the sessions it started, so the citizen can sign out everywhere
+(``idp.oidc.logout.end_all_sessions``): a list in the store that each login appends "<session id>
+<expiry>" to in one atomic step, with the session itself (``EphemeralStore.write``). A login never
+reads it, and two logins of one account at the same moment cannot lose each other's entry, as a
+read-modify-write of one value could. Reading it drops expired entries; a session that ended early
+stays listed until its expiry, so whoever uses the index checks that each session still exists.
+Indexes of the earlier form (one JSON value under ``SESSIONS_OF``) are still read until they expire.
 """
 
 from __future__ import annotations
@@ -21,6 +20,7 @@ import time
 
 from flask import session
 
+from ..storage.ephemeral import Append, Put
 from .authenticator import LoginResult
 
 SESSIONS_OF = "account-sessions:"
@@ -43,10 +43,13 @@ def current_login(store, now: float) -> tuple[str, LoginResult] | None:
 
 
 def start_session(store, login: LoginResult, ttl: float) -> str:
+    """A new IdP session for ``login``: the record and its index entry in one atomic write
+    (one round trip), so the index never lacks a session that exists."""
     sid, now = secrets.token_urlsafe(32), time.time()
-    store.set("session:" + sid, json.dumps(dataclasses.asdict(login)).encode(), ttl)
-    entry = f"{sid} {now + ttl!r}".encode()
-    store.append(SESSION_LIST + login.account_id, entry, ttl, MAX_LISTED)
+    store.write(
+        Put("session:" + sid, json.dumps(dataclasses.asdict(login)).encode(), ttl),
+        Append(SESSION_LIST + login.account_id, f"{sid} {now + ttl!r}".encode(), ttl, MAX_LISTED),
+    )
     session.clear()  # a new session id after login: no session fixation
     session["sid"] = sid
     return sid

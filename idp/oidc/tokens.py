@@ -16,7 +16,7 @@ from authlib.oauth2.rfc9068 import JWTBearerTokenGenerator
 from joserfc import jws, jwt
 
 from ..config import Config
-from ..storage.ephemeral import EphemeralStore
+from ..storage.ephemeral import EphemeralStore, Put
 from .keys import KeyRing
 from .openid import client_signing_alg
 
@@ -77,10 +77,16 @@ def grant_key(jti: str) -> str:
     return "grant:" + jti
 
 
+def grant_record(access_token: str, record: dict, ttl: float) -> Put:
+    """What the token was granted for, under its ``jti``, for as long as it lives: as a write
+    the token endpoint can make together with the code's tombstone (``EphemeralStore.write``:
+    one round trip for both)."""
+    return Put(grant_key(jti_of(access_token)), json.dumps(record).encode(), ttl)
+
+
 def save_grant(store: EphemeralStore, access_token: str, record: dict, ttl: float) -> None:
     """Remember what the token was granted for, under its ``jti``, for as long as it lives."""
-    claims = json.loads(jws.extract_compact(access_token.encode()).payload)
-    store.set(grant_key(claims["jti"]), json.dumps(record).encode(), ttl)
+    store.set(*grant_record(access_token, record, ttl))
 
 
 def jti_of(access_token: str) -> str:

@@ -11,9 +11,26 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import redis
+
+
+class Put(NamedTuple):
+    """A ``set`` inside ``EphemeralStore.write``."""
+
+    key: str
+    value: bytes
+    ttl: float
+
+
+class Append(NamedTuple):
+    """An ``append`` inside ``EphemeralStore.write``."""
+
+    key: str
+    value: bytes
+    ttl: float
+    keep: int
 
 
 class EphemeralStore(Protocol):
@@ -44,6 +61,11 @@ class EphemeralStore(Protocol):
 
     def items(self, key: str) -> list[bytes]:
         """The list under ``key``, oldest first; empty when absent or expired."""
+
+    def write(self, *writes: Put | Append) -> None:
+        """Make every write in one atomic step and one round trip (Redis: MULTI … EXEC in one
+        pipeline), so values written together are never seen apart, and a login pays one
+        network round trip instead of one per value. A bad TTL anywhere writes nothing."""
 
 
 def _ms(ttl: float) -> int:
@@ -86,14 +108,25 @@ class RedisStore:
         return int(count)
 
     def append(self, key: str, value: bytes, ttl: float, keep: int) -> None:
-        name, pipe = self._prefix + key, self._redis.pipeline()  # MULTI … EXEC: atomic
-        pipe.rpush(name, value)
-        pipe.ltrim(name, -keep, -1)
-        pipe.pexpire(name, _ms(ttl))
-        pipe.execute()
+        self.write(Append(key, value, ttl, keep))
 
     def items(self, key: str) -> list[bytes]:
         return list(self._redis.lrange(self._prefix + key, 0, -1))  # type: ignore[arg-type]
+
+    def write(self, *writes: Put | Append) -> None:
+        expiries = [_ms(w.ttl) for w in writes]  # validate every TTL before sending anything
+        if not writes:
+            return
+        pipe = self._redis.pipeline()  # MULTI … EXEC, sent as one packet: atomic, one trip
+        for w, ms in zip(writes, expiries, strict=True):
+            name = self._prefix + w.key
+            if isinstance(w, Append):
+                pipe.rpush(name, w.value)
+                pipe.ltrim(name, -w.keep, -1)
+                pipe.pexpire(name, ms)
+            else:
+                pipe.set(name, w.value, px=ms)
+        pipe.execute()
 
 
 class MemoryStore:
@@ -162,12 +195,21 @@ class MemoryStore:
             return 1
 
     def append(self, key: str, value: bytes, ttl: float, keep: int) -> None:
-        with self._lock:
-            listed = self._live(key)
-            listed = listed if isinstance(listed, tuple) else ()
-            self._put(key, (*listed, bytes(value))[-keep:], ttl)
+        self.write(Append(key, value, ttl, keep))
 
     def items(self, key: str) -> list[bytes]:
         with self._lock:
             listed = self._live(key)
             return list(listed) if isinstance(listed, tuple) else []
+
+    def write(self, *writes: Put | Append) -> None:
+        for w in writes:
+            _ms(w.ttl)  # validate every TTL before changing anything
+        with self._lock:  # one step: no reader sees some of the writes without the others
+            for w in writes:
+                if isinstance(w, Append):
+                    listed = self._live(w.key)
+                    listed = listed if isinstance(listed, tuple) else ()
+                    self._put(w.key, (*listed, bytes(w.value))[-w.keep :], w.ttl)
+                else:
+                    self._put(w.key, bytes(w.value), w.ttl)

@@ -1,6 +1,7 @@
 """Changes made to cut the login's CPU keep their behaviour (bench/results/flow-profile.md).
 
-Sessions index: a login never reads the account's index (it appends to it atomically), and
+Sessions index: a login never reads the account's index (it appends to it atomically, in the
+same write as the session: one round trip), and
 the index still names every session started within the session lifetime (sign out everywhere
 relies on it), including those of concurrent logins and those written in the earlier forms.
 """
@@ -52,6 +53,30 @@ def test_a_login_reads_nothing_however_many_sessions_exist():
     newest = sessions.start_session(store, _login(), TTL)
     assert store.reads == []
     assert sessions.sessions_of(store, "acct") == [*started, newest]
+
+
+class WriteCountingStore(MemoryStore):
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[str] = []
+
+    def set(self, key: str, value: bytes, ttl: float) -> None:
+        self.calls.append("set")
+        super().set(key, value, ttl)
+
+    def write(self, *writes) -> None:
+        self.calls.append("write")
+        super().write(*writes)
+
+
+@pytest.mark.usefixtures("request_context")
+def test_a_session_and_its_index_entry_are_one_write():
+    """One round trip on Redis (MULTI … EXEC), and never a session missing from its index."""
+    store = WriteCountingStore()
+    sid = sessions.start_session(store, _login(), TTL)
+    assert store.calls == ["write"]
+    assert store.get("session:" + sid) is not None
+    assert sessions.sessions_of(store, "acct") == [sid]
 
 
 def test_concurrent_logins_of_one_account_are_all_listed(redis_url):

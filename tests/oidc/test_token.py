@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 
 import pytest
+import redis
 from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
 
+from idp.oidc.codes import redeemed_family, redeemed_tombstone
+from idp.oidc.tokens import grant_record, jti_of, load_grant
+from idp.storage.ephemeral import MemoryStore, RedisStore
 from tests.oidc.rp import ISSUER, TOKEN_URL
 
 
@@ -232,3 +237,22 @@ def test_tokens_never_reach_the_logs_even_at_debug(rp, caplog):
     logged = caplog.text
     for name in ("access_token", "refresh_token", "id_token"):
         assert tokens[name] not in logged
+
+
+@pytest.mark.parametrize("store_kind", ["memory", "redis"])
+def test_the_grant_and_the_codes_tombstone_are_one_write(store_kind, redis_url):
+    """What the token endpoint keeps after redeeming a code, in one round trip: the grant
+    behind the access token and the code's tombstone naming its family read back as written."""
+    prefix = f"test:{secrets.token_hex(6)}:"
+    client = redis.Redis.from_url(redis_url)
+    store = MemoryStore() if store_kind == "memory" else RedisStore(client, prefix)
+    key = RSAKey.generate_key(2048)
+    token = jwt.encode({"alg": "RS256", "typ": "at+jwt"}, {"jti": "j-1", "sub": "s"}, key)
+    try:
+        store.write(grant_record(token, {"sub": "s"}, 60), redeemed_tombstone("c-1", "fam-1", 60))
+        assert (jti_of(token), load_grant(store, "j-1")) == ("j-1", {"sub": "s"})
+        assert redeemed_family(store, "c-1") == "fam-1"
+        assert redeemed_family(store, "c-2") is None
+    finally:
+        for name in client.scan_iter(prefix + "*"):
+            client.delete(name)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import secrets
+import sys
 import threading
 import time
 
 import pytest
 import redis
 
-from idp.storage.ephemeral import MemoryStore, RedisStore
+from idp.storage.ephemeral import Append, MemoryStore, Put, RedisStore
 
 
 class FakeClock:
@@ -155,3 +156,62 @@ def test_delete_forgets_a_list(store):
     s.append("list", b"x", 5, keep=10)
     s.delete("list")
     assert s.items("list") == []
+
+
+def test_write_makes_every_put_and_append_with_its_own_ttl(store):
+    s, advance = store
+    s.set("old", b"replaced", 5)
+    s.append("list", b"e0", 5, keep=2)
+    s.write(
+        Put("short", b"a", 0.2),
+        Put("old", b"b", 5),
+        Append("list", b"e1", 5, 2),
+        Append("list", b"e2", 5, 2),
+    )
+    assert (s.get("short"), s.get("old"), s.items("list")) == (b"a", b"b", [b"e1", b"e2"])
+    advance(0.3)
+    assert (s.get("short"), s.get("old"), s.items("list")) == (None, b"b", [b"e1", b"e2"])
+
+
+def test_write_of_nothing_changes_nothing(store):
+    s, _ = store
+    s.write()
+    assert s.get("k") is None
+
+
+@pytest.mark.parametrize("ttl", [0, -1])
+def test_write_with_a_bad_ttl_writes_nothing(store, ttl):
+    s, _ = store
+    s.set("k", b"before", 5)
+    with pytest.raises(ValueError, match="TTL"):
+        s.write(Put("k", b"after", 5), Put("other", b"x", ttl))
+    with pytest.raises(ValueError, match="TTL"):
+        s.write(Append("list", b"x", ttl, 10))
+    assert (s.get("k"), s.get("other"), s.items("list")) == (b"before", None, [])
+
+
+def test_writes_are_never_seen_apart(store):
+    """A reader sees both values of one write or neither, whatever the timing."""
+    s, _ = store
+    torn: list[tuple] = []
+    done = threading.Event()
+
+    def read() -> None:
+        while not done.is_set():
+            a, b = s.get("a"), s.get("b")  # b is read last: never older than a, if atomic
+            if a is not None and (b is None or int(b) < int(a)):
+                torn.append((a, b))
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads often, so a torn write would be seen
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        for i in range(1000):
+            value = str(i).encode()
+            s.write(Put("a", value, 5), Put("b", value, 5))
+    finally:
+        done.set()
+        reader.join()
+        sys.setswitchinterval(interval)
+    assert torn == []

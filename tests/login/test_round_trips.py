@@ -1,0 +1,78 @@
+"""The ephemeral store calls of a card login (issue 9 §5): on Redis each call is one network
+round trip, so each step makes only the calls its guarantees need.
+
+The login transaction has one record, the core's (``login:<id>``): written once by /authorize,
+read once by each page, taken once by the result that logs in. A new IdP session and its index
+entry are one atomic write. The challenge keeps its own single-use take and tombstone.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from tests.login.cards import bridge_result
+from tests.login.conftest import CSRF, LoginPage, logged_in
+
+METHODS = ("get", "set", "add", "take", "delete", "incr", "append", "items", "write")
+CHALLENGE = re.compile(r'data-challenge="([^"]+)"')
+
+
+@pytest.fixture
+def calls(card_app):
+    """Every store call as (method, [key prefix, …]), recorded while the test runs."""
+    store = card_app.extensions["idp.ephemeral"]
+    recorded: list[tuple[str, list[str]]] = []
+
+    def recording(name, method):
+        def call(*args, **kwargs):
+            keys = [op.key for op in args] if name == "write" else [args[0]]
+            recorded.append((name, [re.sub(r"[^:]*$", "", key) for key in keys]))
+            return method(*args, **kwargs)
+
+        return call
+
+    for name in METHODS:
+        setattr(store, name, recording(name, getattr(store, name)))
+    yield recorded
+    for name in METHODS:
+        delattr(store, name)
+
+
+def test_a_card_login_reads_its_one_transaction_record_once_per_step(rp, world, calls):
+    response = rp.authorize()
+    assert response.status_code == 303
+    assert calls == [("set", ["login:"])]  # no record of the card login's own
+
+    calls.clear()
+    path = response.headers["Location"]
+    html = rp.http.get(path).get_data(as_text=True)
+    assert calls == [("get", ["login:"]), ("set", ["jpki:challenge:"])]
+
+    calls.clear()
+    page = LoginPage(rp.http, path, CSRF.search(html).group(1), html)
+    challenge = CHALLENGE.search(html).group(1)
+    assert logged_in(page.post(bridge_result(world.good.certificate, world.good.key, challenge)))
+    transaction = [c for c in calls if "login:" in c[1]]
+    assert transaction == [("get", ["login:"]), ("take", ["login:"])]
+    assert calls[1:3] == [("take", ["jpki:challenge:"]), ("set", ["jpki:challenge-used:"])]
+    assert ("write", ["session:", "account-session-list:"]) in calls  # one atomic write
+    assert not [c for c in calls if any(k.startswith(("session:", "account-")) for k in c[1])][1:]
+    assert not [c for c in calls if any(k.startswith("card-login:") for k in c[1])]
+
+
+def test_a_transaction_written_before_the_single_record_is_start_again(card_app, rp):
+    """A login begun before this change (no page fields in the core's record) gets the start
+    again page, never a page for the wrong service."""
+    response = rp.authorize()
+    path = response.headers["Location"]
+    store = card_app.extensions["idp.ephemeral"]
+    key = "login:" + path.split("/")[3]
+    record = json.loads(store.get(key))
+    del record["transaction"]
+    store.set(key, json.dumps(record).encode(), 60)
+    page = rp.http.get(path)
+    assert page.status_code == 400
+    assert 'data-reason="transaction_gone"' in page.get_data(as_text=True)
