@@ -4,8 +4,8 @@
 compilation (idp/login/templating.py): every ``_()`` runs newstyle gettext at render time, as
 before it. ``rendered_plainly(app)`` renders again, that way, every template the app renders.
 
-Used by tests/login/test_templating.py, and as a plugin in every test run (``addopts`` in
-pyproject.toml): every page the tests render is rendered a second time through a stock
+Used by tests/login/test_templating.py, and as a plugin in every test run (``pytest_plugins`` in
+tests/conftest.py): every page the tests render is rendered a second time through a stock
 environment, and the session fails if one differs.
 """
 
