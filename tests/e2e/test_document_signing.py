@@ -250,3 +250,52 @@ def test_a_signing_pin_locked_on_the_bridges_page_ends_on_the_locked_page(page: 
     axe(page)
     assert_keyboard_reachable(page)
     assert setting.status(answer["document_id"])["status"] == "pending"
+
+
+RATE_LIMITED = {
+    "ja-JP": "この文書への署名の試行が多すぎます。数分待ってから、もう一度お試しください。",
+    "en-US": "Too many signing attempts for this document. Wait a few minutes and try again.",
+}
+
+
+@pytest.mark.parametrize("locale", list(RATE_LIMITED))
+def test_too_many_signing_attempts_show_a_message_and_the_page_stays_usable(
+    page: Page, setting, locale
+):
+    """The IdP's limit on prepare (10 per document per 10 minutes), met by this browser's own
+    earlier attempts: the page says to wait, nothing is signed, and declining still works."""
+    from idp.documents.review import PREPARE_LIMIT
+
+    message = RATE_LIMITED[locale]
+    answer = open_review_logged_in(page, setting)
+    if locale == "en-US":
+        page.locator("#switch-language").click()
+        expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.locator("#state-ready")).to_be_visible(timeout=15_000)
+    statuses = page.evaluate(
+        """async (times) => {
+            const main = document.getElementById("main");
+            const statuses = [];
+            for (let i = 0; i < times; i++) {
+                const response = await fetch(main.dataset.prepareUrl, {method: "POST",
+                    headers: {"X-CSRF-Token": main.dataset.csrf}, credentials: "same-origin"});
+                statuses.push(response.status);
+            }
+            return statuses;
+        }""",
+        PREPARE_LIMIT,
+    )
+    assert statuses == [200] * PREPARE_LIMIT
+    page.locator("#sign-button").click()
+    expect(page.locator("#state-failed")).to_be_visible(timeout=15_000)
+    expect(page.locator("#failed-detail")).to_have_text(message)
+    expect(page.locator("#announce")).to_contain_text(message)
+    expect(page.locator("#sign-button")).to_be_enabled()
+    snap(page, "rate-limited")
+    axe(page)
+    assert_keyboard_reachable(page)
+    assert setting.status(answer["document_id"])["status"] == "pending"
+    page.locator("#decline-button").click()
+    page.wait_for_url(lambda url: url.startswith(setting.callback + "?"), timeout=30_000)
+    assert "error=access_denied" in page.url
+    assert setting.status(answer["document_id"])["status"] == "declined"

@@ -45,6 +45,14 @@
     const win = B.openWindow(720);
     try {
       const prepared = await B.postToIdp(main.dataset.prepareUrl, main.dataset.csrf);
+      if (prepared.status === 429 && prepared.body && prepared.body.error === "rate_limited") {
+        // Too many attempts for this document: nothing changed; the page stays usable (the
+        // citizen can decline now, or sign once the IdP's window has passed).
+        B.closeWindow(win);
+        running = false;
+        show("failed", main.dataset.rateLimited);
+        return;
+      }
       if (prepared.status !== 200 || !prepared.body) {
         // Signed, declined or expired meanwhile, or the session changed: the page says which.
         B.closeWindow(win);
