@@ -149,7 +149,10 @@ def pending_login(store, transaction_id: str) -> LoginTransaction | None:
     record = json.loads(raw) if raw else None
     if record is None or "transaction" not in record or not _mine(record):
         return None
-    return LoginTransaction(id=transaction_id, **record["transaction"])
+    try:
+        return LoginTransaction(id=transaction_id, **record["transaction"])
+    except TypeError:  # written by a release with other fields: the login starts again
+        return None
 
 
 def _take_login(store, transaction_id: str) -> dict:

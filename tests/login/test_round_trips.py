@@ -63,15 +63,19 @@ def test_a_card_login_reads_its_one_transaction_record_once_per_step(rp, world, 
     assert not [c for c in calls if any(k.startswith("card-login:") for k in c[1])]
 
 
-def test_a_transaction_written_before_the_single_record_is_start_again(card_app, rp):
-    """A login begun before this change (no page fields in the core's record) gets the start
-    again page, never a page for the wrong service."""
+@pytest.mark.parametrize("change", ["no page fields", "a field this release does not know"])
+def test_a_transaction_record_of_another_format_is_start_again(card_app, rp, change):
+    """A login begun by another release (before the single record, or by a later one with more
+    page fields) gets the start again page, never an error or a page for the wrong service."""
     response = rp.authorize()
     path = response.headers["Location"]
     store = card_app.extensions["idp.ephemeral"]
     key = "login:" + path.split("/")[3]
     record = json.loads(store.get(key))
-    del record["transaction"]
+    if change == "no page fields":
+        del record["transaction"]
+    else:
+        record["transaction"]["shown_later"] = "?"
     store.set(key, json.dumps(record).encode(), 60)
     page = rp.http.get(path)
     assert page.status_code == 400
