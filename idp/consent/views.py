@@ -1,7 +1,9 @@
 """The consent screen's pages (issue 7 §2): the request, the decision, and the card step.
 
 ``GET /consent/<id>`` shows one request: the service's registered name, its purpose, how long it
-keeps the data and each item in plain words; optional items ticked, required ones marked. The
+keeps the data and each item in plain words, with the purpose the request gave for that claim
+(OIDC4IDA per-claim ``purpose``, the service's text: autoescaped like every value); optional
+items ticked, required ones marked. The
 form posts the ticked items with Approve or Deny (``POST /consent/<id>``). Items that need a card
 signature (self-information, verified identity) are approved through the page's script instead:
 ``/challenge`` issues the bound challenge, the bridge signs it, ``/approve`` verifies it. Every
@@ -105,6 +107,7 @@ def screen(transaction: str) -> Response:
             "kind": kind(item.id),
             "required": item.required,
             "card": item.per_request,
+            "purpose": item.purpose,
         }
         for item in request.items
     ]

@@ -15,6 +15,10 @@ Item ids:
   needs a fresh card signature over ``content_digest`` (step-up).
 - ``verified:<claim>``: a verified claim of OIDC for Identity Assurance (issue 8). Per request;
   approving it needs the signing certificate (``identity``).
+
+An item may carry the relying party's own ``purpose`` for that claim (OIDC4IDA's per-claim
+``purpose``), shown under it. It is not part of the item's identity: items compare by id (and
+required), and a remembered consent is matched on item ids and the request-wide purpose only.
 """
 
 from __future__ import annotations
@@ -48,6 +52,9 @@ class ConsentItem:
     id: str
     required: bool = False
     """Marked required; the citizen cannot untick it (deny is always possible)."""
+    purpose: str | None = field(default=None, compare=False)
+    """The request's ``purpose`` for this claim (3–300 characters, checked by
+    ``verified_claims.check_request``), shown under the item; None when it gave none."""
 
     @property
     def per_request(self) -> bool:
@@ -124,8 +131,10 @@ class ConsentScreen(Protocol):
 
 def content_digest(request: ConsentRequest, granted: tuple[str, ...] | list[str]) -> str:
     """SHA-256 hex of the canonical JSON of what would be approved: the value a step-up
-    signature binds. Any change (item, purpose, retention, expiry, transaction) changes it."""
-    content = {
+    signature binds. Any change (item, purpose, retention, expiry, transaction) changes it.
+    Per-claim purposes of granted items are bound too, under a key present only when there are
+    some, so the digest of a request without them is what it always was."""
+    content: dict[str, Any] = {
         "v": 1,
         "transaction": request.id,
         "client_id": request.client_id,
@@ -134,6 +143,9 @@ def content_digest(request: ConsentRequest, granted: tuple[str, ...] | list[str]
         "retention_days": request.retention_days,
         "expires_at": request.expires_at,
     }
+    shown = {i.id: i.purpose for i in request.items if i.purpose and i.id in set(granted)}
+    if shown:
+        content["item_purposes"] = shown
     canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
 

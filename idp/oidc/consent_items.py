@@ -17,7 +17,8 @@ from .consent import CLAIM_PREFIX, OPENID, ConsentItem
 
 
 def requested_items(grant, login: LoginResult) -> tuple[ConsentItem, ...]:
-    """One item per thing the client would receive, ``openid`` first."""
+    """One item per thing the client would receive, ``openid`` first, each with the purpose
+    the request gave for its claim, if any (shown only; never part of a remembered consent)."""
     data = grant.request.payload.data
     claims_request = parse_claims_request(data.get("claims"))
     essential = {
@@ -29,11 +30,18 @@ def requested_items(grant, login: LoginResult) -> tuple[ConsentItem, ...]:
     id_claims, userinfo_claims = release(login.claims, grant.request.scope or "", claims_request)
     claims = sorted({*id_claims, *userinfo_claims})
     scopes = scope_to_list(grant.request.scope) or []
+    purposes = verified_claims.purposes(claims_request)
     return (
         ConsentItem(OPENID, required=True),
-        *(ConsentItem(CLAIM_PREFIX + name, name in essential) for name in claims),
+        *(
+            ConsentItem(CLAIM_PREFIX + name, name in essential, purposes.get(CLAIM_PREFIX + name))
+            for name in claims
+        ),
         *(ConsentItem(scope) for scope in scopes if scope in SELFINFO_SCOPES),
-        *(ConsentItem(i, e) for i, e in verified_claims.requested_items(claims_request)),
+        *(
+            ConsentItem(i, e, purposes.get(i))
+            for i, e in verified_claims.requested_items(claims_request)
+        ),
     )
 
 

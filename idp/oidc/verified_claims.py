@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+import unicodedata
 from collections.abc import Collection, Iterator, Mapping
 from typing import Any
 
@@ -27,7 +28,7 @@ from authlib.oauth2.rfc6749 import InvalidRequestError
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
-from .consent import VERIFIED_PREFIX, VerifiedIdentity
+from .consent import CLAIM_PREFIX, VERIFIED_PREFIX, VerifiedIdentity
 from .hygiene import VSCHAR
 
 TRUST_FRAMEWORKS = ("jp_aml", "jp_mpiupa")
@@ -50,6 +51,9 @@ ITEMS = tuple(VERIFIED_PREFIX + fact for fact in ("name", "address", "birthdate"
 LOCATIONS = ("id_token", "userinfo")
 PURPOSE_LENGTH = (3, 300)
 """OIDC4IDA: a ``purpose`` shorter or longer is an ``invalid_request``."""
+UNSHOWN = ("Cc", "Cf", "Zl", "Zp")
+"""Unicode categories a purpose shown to the person may not contain (control, format, line and
+paragraph separators; a Japanese full-width space is fine)."""
 
 MAX_DESCRIPTION = 200
 
@@ -112,11 +116,11 @@ SCHEMA = {
 _VALIDATOR = Draft202012Validator(SCHEMA)
 
 
-def _refuse(message: str) -> InvalidRequestError:
+def _refuse(message: str, prefix: str = "verified_claims: ") -> InvalidRequestError:
     """An ``invalid_request`` whose description is safe to send back: request values in it are
     cut short and anything outside RFC 6749 §5.2's characters becomes ``?`` (Authlib refuses
     such descriptions with a ``ValueError``, which would be a 500)."""
-    text = "".join(c if VSCHAR.fullmatch(c) else "?" for c in f"verified_claims: {message}")
+    text = "".join(c if VSCHAR.fullmatch(c) else "?" for c in f"{prefix}{message}")
     return InvalidRequestError(text[:MAX_DESCRIPTION])
 
 
@@ -192,13 +196,36 @@ def requested_items(claims_request: Mapping[str, Any]) -> list[tuple[str, bool]]
 
 def purposes(claims_request: Mapping[str, Any]) -> dict[str, str]:
     """Item id → the ``purpose`` the request gave for that claim (first one wins), for the
-    consent screen. The request-wide ``purpose`` parameter is ``check_purpose``'s."""
+    consent screen: ordinary claims (``claim:<name>``) and verified ones (``verified:<fact>``),
+    in ``id_token`` or ``userinfo``. OIDC4IDA defines the member for any individual claim
+    request. ``invalid_request`` for one that is not 3–300 characters of showable text. The
+    request-wide ``purpose`` parameter is ``check_purpose``'s."""
     found: dict[str, str] = {}
+    for location in LOCATIONS:
+        member = claims_request.get(location)
+        asked = member.items() if isinstance(member, Mapping) else ()
+        for name, spec in asked:
+            if name != "verified_claims" and isinstance(spec, Mapping) and "purpose" in spec:
+                found.setdefault(CLAIM_PREFIX + name, _claim_purpose(name, spec["purpose"]))
     for _, _, request in _requests(claims_request):
         for name, spec in request["claims"].items():
             if spec and "purpose" in spec:
-                found.setdefault(VERIFIED_PREFIX + CLAIM_ITEMS[name], spec["purpose"])
+                item = VERIFIED_PREFIX + CLAIM_ITEMS[name]
+                found.setdefault(item, _claim_purpose(name, spec["purpose"]))
     return found
+
+
+def _claim_purpose(name: str, purpose: object) -> str:
+    """One claim's ``purpose``, checked as the request-wide one is: the person reads it."""
+    low, high = PURPOSE_LENGTH
+    try:
+        checked = check_purpose(purpose)
+    except InvalidRequestError:
+        checked = None
+    if checked is None or any(unicodedata.category(c) in UNSHOWN for c in checked):
+        message = f"the purpose of {name[:40]!r} must be {low} to {high} characters of text"
+        raise _refuse(message, prefix="claims: ")
+    return checked
 
 
 def check_purpose(purpose: object) -> str | None:
@@ -242,7 +269,9 @@ def check_request(
 ) -> str | None:
     """Everything about the request's verified claims that can be refused before the login:
     structure, claims, evidence, trust framework. The framework, or None when none are
-    requested. For the authorization request policy (``/authorize`` and ``/par`` alike)."""
+    requested. For the authorization request policy (``/authorize`` and ``/par`` alike).
+    Per-claim purposes, of ordinary claims too, are checked here, since they are shown."""
+    purposes(claims_request)
     if not is_requested(claims_request):
         return None
     requested_items(claims_request)
