@@ -3,12 +3,12 @@
 ``GET /consent/<id>`` shows one request: the service's registered name, its purpose, how long it
 keeps the data and each item in plain words, with the purpose the request gave for that claim
 (OIDC4IDA per-claim ``purpose``, the service's text: autoescaped like every value); optional
-items ticked, required ones marked. The
-form posts the ticked items with Approve or Deny (``POST /consent/<id>``). Items that need a card
-signature (self-information, verified identity) are approved through the page's script instead:
-``/challenge`` issues the bound challenge, the bridge signs it, ``/approve`` verifies it. Every
-route first finds the pending consent of *this* browser (``pending_consent``); every POST checks
-CSRF; a refusal changes nothing. Logs carry reasons only, never items, accounts or certificates.
+items ticked, required ones marked. The form posts the ticked items with Approve or Deny
+(``POST /consent/<id>``). Items that need a card signature (self-information, verified
+identity) are approved through the page's script instead: ``/challenge`` issues the bound
+challenge, the bridge signs it, ``/approve`` verifies it. Every route first finds the pending
+consent of *this* browser (``pending_consent``); every POST checks CSRF; a refusal changes
+nothing. Logs carry reasons only, never items, accounts or certificates.
 """
 
 from __future__ import annotations
