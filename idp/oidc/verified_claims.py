@@ -222,20 +222,23 @@ def _claim_purpose(name: str, purpose: object) -> str:
         checked = check_purpose(purpose)
     except InvalidRequestError:
         checked = None
-    if checked is None or any(unicodedata.category(c) in UNSHOWN for c in checked):
+    if checked is None:
         message = f"the purpose of {name[:40]!r} must be {low} to {high} characters of text"
         raise _refuse(message, prefix="claims: ")
     return checked
 
 
 def check_purpose(purpose: object) -> str | None:
-    """The authorization request's ``purpose`` parameter (OIDC4IDA): absent, or 3–300
-    characters; anything else is ``invalid_request``."""
+    """A ``purpose`` (OIDC4IDA: the request's, or one claim's): absent, or 3–300 characters shown
+    to the person, so without control, format or separator characters (a Japanese full-width
+    space is fine); anything else is ``invalid_request``."""
     if purpose is None:
         return None
     low, high = PURPOSE_LENGTH
     if not isinstance(purpose, str) or not low <= len(purpose) <= high:
         raise InvalidRequestError(f"'purpose' must be {low} to {high} characters")
+    if any(unicodedata.category(c) in UNSHOWN for c in purpose):
+        raise InvalidRequestError("'purpose' must not contain control characters")
     return purpose
 
 

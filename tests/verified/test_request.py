@@ -138,13 +138,18 @@ def test_verification_members_we_cannot_attest_are_accepted_and_asked_for_nothin
     assert requested_items(request) == [("verified:name", False)]
 
 
-@pytest.mark.parametrize("purpose", [None, "abc", "住宅ローンの審査", "x" * 300])
+@pytest.mark.parametrize(
+    "purpose", [None, "abc", "住宅ローンの審査", "x" * 300, "本人確認\u3000のため"]
+)
 def test_request_purpose_within_3_to_300_characters_is_kept(purpose):
     assert check_purpose(purpose) == purpose
 
 
-@pytest.mark.parametrize("purpose", ["", "ab", "x" * 301, 12, ["purpose"]])
-def test_request_purpose_outside_3_to_300_characters_is_invalid_request(purpose):
+@pytest.mark.parametrize(
+    "purpose",
+    ["", "ab", "x" * 301, 12, ["purpose"], "to open\x07 an account", "本人確認\u202eのため"],
+)
+def test_request_purpose_outside_3_to_300_characters_of_text_is_invalid_request(purpose):
     with pytest.raises(InvalidRequestError):
         check_purpose(purpose)
 
