@@ -14,8 +14,6 @@ import psycopg
 import pytest
 import redis
 
-from tests.e2e import browser as b
-
 POSTGRES_URL = os.environ.get(
     "IDP_TEST_POSTGRES_URL", "postgresql://jpki_idp_test:jpki_idp_test@127.0.0.1:5432/jpki_idp_test"
 )
@@ -128,28 +126,3 @@ def registrar(tmp_path):
     application = make_app(config, tmp_path / "instance")
     yield application
     drop_schema(application)
-
-
-# --- the browser (tests/e2e): one Playwright driver per session, whichever suite asks first ---
-
-
-@pytest.fixture(scope="session")
-def playwright():
-    """Playwright's sync driver. Defined once, here: a second one started by another suite in the
-    same session fails ("Sync API inside the asyncio loop")."""
-    with b.sync_playwright() as driver:
-        yield driver
-
-
-@pytest.fixture(scope="session")
-def browser(playwright):
-    chromium = b.launch(playwright)
-    b.assert_japanese_renders(chromium)
-    yield chromium
-    chromium.close()
-
-
-@pytest.fixture(scope="session")
-def axe_source() -> str:
-    """axe-core's source, checked once so a missing install fails before any page opens."""
-    return b.require_axe()

@@ -1,7 +1,6 @@
 """Fixtures for the browser tests: Debian's Chromium under Playwright, one context per test.
 
-- ``browser`` (session, in tests/conftest.py so that every suite shares the one Playwright
-  driver): Chromium launched once; fails (never skips) if ``script/bootstrap`` has not
+- ``browser`` (session): Chromium launched once; fails (never skips) if ``script/bootstrap`` has not
   installed it.
 - ``locale`` (default ``ja-JP``; override with ``@pytest.mark.parametrize("locale", [...])``): the
   browser's language, hence ``Accept-Language``.
@@ -29,7 +28,31 @@ from tests.bridge.conftest import (  # noqa: F401 (fixtures shared with the brid
     template_state,
 )
 from tests.e2e import browser as b
-from tests.e2e.browser import Browser, BrowserContext, Page
+from tests.e2e.browser import Browser, BrowserContext, Page, Playwright, sync_playwright
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    """Playwright's sync driver. Once started it keeps an event loop running in the main thread
+    for the rest of the session, so in-process code that calls ``asyncio.run`` (pyHanko, in the
+    document suites) fails after it: browser tests live here, in tests/e2e, and import nothing
+    of this module's session fixtures into other suites (a second driver fails too)."""
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    chromium = b.launch(playwright)
+    b.assert_japanese_renders(chromium)
+    yield chromium
+    chromium.close()
+
+
+@pytest.fixture(scope="session")
+def axe_source() -> str:
+    """axe-core's source, checked once so a missing install fails before any page opens."""
+    return b.require_axe()
 
 
 @pytest.fixture

@@ -2,9 +2,9 @@
 by keyboard, reflowing at 200% zoom (even a 300-character purpose without spaces), in Japanese
 and English.
 
-No card reader is needed: the card login runs in-process (tests/consent/conftest.py), and the
-browser is served the same browser session's pages through the Flask test client, under their
-real headers (CSP included)."""
+No card reader is needed: the card login runs in-process (tests/consent/conftest.py's fixtures),
+and the browser is served the same browser session's pages through the Flask test client, under
+their real headers (CSP included)."""
 
 from __future__ import annotations
 
@@ -12,15 +12,22 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tests.consent.conftest import consent_page, logged_in, rp  # noqa: F401 (no card reader)
 from tests.consent.test_claim_purposes import asked
 from tests.e2e.browser import assert_keyboard_reachable, assert_reflows, axe, snap, zoom
-from tests.e2e.conftest import context, locale, page  # noqa: F401 (browser fixtures, no card)
+from tests.login.conftest import (  # noqa: F401 (the in-process card login's world)
+    card_app,
+    catalogues,
+    database_url,
+    login_page,
+    world,
+)
 
 ORIGIN = "http://idp.test"
 LONG = "x" * 300
 
 
-def serve(page, http) -> None:  # noqa: F811 (a Page, not the fixture)
+def serve(page, http) -> None:
     """Answer the browser's GETs to ``ORIGIN`` from the test client holding the login."""
 
     def answer(route) -> None:
