@@ -20,10 +20,7 @@ from tests.documents.conftest import (
     Bank,
     World,
     card_result,
-    log_in,
-    make_account,
     open_review,
-    register,
     sample_pdf,
     unb64url,
 )
@@ -85,14 +82,6 @@ def app(world: World, database_url: str, tmp_path: Path, store_kind: str, prefix
         application.extensions["idp.ephemeral"] = MemoryStore(clock)
     yield application
     drop_schema(application)
-
-
-@pytest.fixture
-def bank(app) -> Bank:
-    bank = Bank(app, register(app))
-    make_account(app, "citizen-1")
-    log_in(bank.rp, "citizen-1")
-    return bank
 
 
 def _pdf_document(bank: Bank, text: str = "Loan contract") -> str:
