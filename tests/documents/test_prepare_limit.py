@@ -24,19 +24,10 @@ from tests.documents.conftest import (
     sample_pdf,
     unb64url,
 )
+from tests.storage.test_ephemeral import FakeClock
 
 JA = "この文書への署名の試行が多すぎます。数分待ってから、もう一度お試しください。"
 EN = "Too many signing attempts for this document. Wait a few minutes and try again."
-
-
-class Clock:
-    """The in-process store's clock, moved by the test instead of waited for."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -58,8 +49,8 @@ def prefix(store_kind: str, request) -> Iterator[str]:
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> FakeClock:
+    return FakeClock()
 
 
 @pytest.fixture
