@@ -54,16 +54,24 @@ def _ms(seconds: float) -> float:
 
 
 class Gunicorn:
-    """``gunicorn idp.wsgi:app`` on the world's port, pinned to one core."""
+    """``gunicorn idp.wsgi:app`` (or ``app``) on the world's port, pinned to one core."""
 
-    def __init__(self, world, workers: int, worker_class: str, threads: int, profile: Path | None):
+    def __init__(
+        self,
+        world,
+        workers: int,
+        worker_class: str,
+        threads: int,
+        profile: Path | None,
+        app: str = "idp.wsgi:app",
+    ):
         self.log = world.work / "access.log"
         conf = Path(__file__).with_name("flow_profile_conf.py") if profile else IDP_CONF
         command = [GUNICORN, "-c", str(conf), "--bind", f"127.0.0.1:{world.port}"]
         command += ["--workers", str(workers), "--worker-class", worker_class]
         command += ["--threads", str(threads), "--access-logfile", str(self.log)]
         command += ["--error-logfile", str(world.work / "error.log"), "--log-level", "warning"]
-        command += ["--access-logformat", "%(D)s %(s)s %(m)s %(U)s", "idp.wsgi:app"]
+        command += ["--access-logformat", "%(D)s %(s)s %(m)s %(U)s", app]
         env = dict(world.env)
         if profile is not None:
             env["BENCH_PROFILE_DIR"] = str(profile)
