@@ -17,6 +17,7 @@ from werkzeug.serving import WSGIRequestHandler, run_simple
 
 from . import create_app
 from .config import SIGNING_ALGORITHMS, ConfigError
+from .documents.retention import documents as documents_cli
 from .jpki.cli import jpki as jpki_cli
 from .oidc import clients, key_ring, keys, sealer
 from .selfinfo.cli import selfinfo as selfinfo_cli
@@ -217,3 +218,4 @@ for _name, _command in jpki_cli.commands.items():
     jpki_group.add_command(_command, _name)
 
 main.add_command(selfinfo_cli, "selfinfo")
+main.add_command(documents_cli, "documents")

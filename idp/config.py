@@ -102,6 +102,16 @@ class AdminConfig:
 
 
 @dataclass(frozen=True)
+class DocumentsConfig:
+    """Documents to sign (docs/documents.md): how long a finished request is kept."""
+
+    retention_days: int = 30
+    """Days a finished request stays readable by ``GET /documents/<id>``: after ``signed_at``
+    for a signed one (its CMS and signed PDF carry the citizen's basic four facts), after
+    ``expires_at`` for a declined or expired one. ``idp documents purge`` then deletes it."""
+
+
+@dataclass(frozen=True)
 class Config:
     """Everything the IdP needs. Defaults serve ``idp run`` on a laptop, nothing more."""
 
@@ -120,6 +130,7 @@ class Config:
     tokens: TokensConfig = field(default_factory=TokensConfig)
     login: LoginConfig = field(default_factory=LoginConfig)
     admin: AdminConfig = field(default_factory=AdminConfig)
+    documents: DocumentsConfig = field(default_factory=DocumentsConfig)
     jpki: JpkiSettings = field(default_factory=JpkiSettings)
     """The JPKI core's own block (``idp/jpki/settings.py``: trust anchors, revocation, OCSP, CRL),
     ``[jpki]`` in the file; per-type tables are keyed ``auth`` / ``sign``."""
@@ -152,6 +163,8 @@ def _problems(c: Config):
     for name, value in dataclasses.asdict(c.tokens).items():
         if value <= 0:
             yield f"tokens.{name} must be a positive number of seconds"
+    if c.documents.retention_days < 1:
+        yield "documents.retention_days must be at least 1 (services fetch the outcome first)"
     if c.login.test_authenticator and c.environment != "testing":
         yield "login.test_authenticator logs anyone in without a card: only testing may enable it"
     if c.environment == "production":
