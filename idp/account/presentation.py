@@ -16,7 +16,7 @@ from flask_babel import lazy_gettext as _
 from ..consent.items import describe
 from ..consent.items import kind as item_kind
 from ..login.i18n import JAPAN
-from ..oidc.consent import AUTH_SESSION, AUTH_SIGN, AUTH_STEP_UP, AUTH_TEST
+from ..oidc.consent import AUTH_SESSION, AUTH_SIGN, AUTH_STEP_UP, AUTH_TEST, DOCUMENT_PREFIX
 
 APPROVALS = {
     AUTH_STEP_UP: _("With your card"),
@@ -61,6 +61,8 @@ ITEM_ORDER = ("identifier", "claim", "selfinfo", "verified", "other")
 def items(joined: str | list[str]) -> list[str]:
     """Item ids (a list, or joined by spaces as access records keep them) in plain words, in
     the consent screen's order: the identifier, claims, self-information, verified identity."""
+    if isinstance(joined, str) and joined.startswith(DOCUMENT_PREFIX):
+        return [describe(joined)]  # one document, its title free text
     ids = joined.split() if isinstance(joined, str) else joined
     return [describe(item) for item in sorted(ids, key=_rank)]
 

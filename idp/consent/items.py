@@ -12,7 +12,13 @@ from __future__ import annotations
 
 from flask_babel import gettext
 
-from ..oidc.consent import CLAIM_PREFIX, OPENID, SELFINFO_PREFIX, VERIFIED_PREFIX
+from ..oidc.consent import (
+    CLAIM_PREFIX,
+    DOCUMENT_PREFIX,
+    OPENID,
+    SELFINFO_PREFIX,
+    VERIFIED_PREFIX,
+)
 
 
 def N_(text: str) -> str:
@@ -56,6 +62,8 @@ def describe(item_id: str) -> str:
         )
     if item_id.startswith(CLAIM_PREFIX):
         return gettext("Information about you: %(claim)s", claim=item_id[len(CLAIM_PREFIX) :])
+    if item_id.startswith(DOCUMENT_PREFIX):
+        return gettext("The document you signed: %(title)s", title=item_id[len(DOCUMENT_PREFIX) :])
     return gettext("Other information: %(item)s", item=item_id)
 
 

@@ -15,6 +15,7 @@ import datetime as dt
 import secrets
 import time
 
+from ..oidc.consent import DOCUMENT_PREFIX
 from ..storage.consents import record_access
 from ..storage.db import db
 from ..storage.documents import DECLINED, SIGNED, DocumentRequest, finish
@@ -114,7 +115,7 @@ def complete(
         raise AlreadyFinished("signed or finished meanwhile")
     record_access(
         account_id, document.client_id, document.client_name, ACCESS_KIND,
-        f"document:{document.title}", None, int(now.timestamp()),
+        DOCUMENT_PREFIX + document.title, None, int(now.timestamp()),
     )  # fmt: skip
     db.session.commit()
 

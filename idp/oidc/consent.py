@@ -36,6 +36,9 @@ OPENID = "openid"
 SELFINFO_PREFIX = "selfinfo:"
 VERIFIED_PREFIX = "verified:"
 CLAIM_PREFIX = "claim:"
+DOCUMENT_PREFIX = "document:"
+"""An access record's item for a signed document: the prefix, then the title as the service
+gave it (free text, spaces included: never split into items)."""
 
 AUTH_SESSION = "session"
 """Approved inside the card-login session, with no further signature (remembered items only)."""

@@ -35,3 +35,17 @@ def test_unknown_kinds_and_methods_still_get_a_label(provider):
         assert approval("something-new") == "その他"
         (label,) = items("selfinfo:unknown_category")
         assert label.endswith("unknown_category")
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("en", "The document you signed: 住宅ローン 金銭消費貸借契約書 (第2版)"),
+        ("ja", "署名した文書：住宅ローン 金銭消費貸借契約書 (第2版)"),
+    ],
+)
+def test_a_signed_documents_title_is_one_item_spaces_and_all(provider, language, expected):
+    """A service's title is free text: split on spaces like item ids, it showed up as several
+    "other information" lines."""
+    with provider.test_request_context(f"/account?lang={language}"):
+        assert items("document:住宅ローン 金銭消費貸借契約書 (第2版)") == [expected]
