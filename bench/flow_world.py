@@ -183,9 +183,17 @@ def _database(work: Path, kind: str) -> tuple[str, object]:
     with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {name}")
 
-    def drop() -> None:
-        with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    def drop(tries: int = 20) -> None:
+        """FORCE ends our connections, not an autovacuum worker on the database: wait it out."""
+        for attempt in range(tries):
+            try:
+                with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+                    conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+                return
+            except (psycopg.errors.InsufficientPrivilege, psycopg.errors.ObjectInUse):
+                if attempt == tries - 1:
+                    raise
+                time.sleep(0.5)
 
     base = POSTGRES_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
     return f"{base}/{name}", drop

@@ -84,11 +84,6 @@ def grant_record(access_token: str, record: dict, ttl: float) -> Put:
     return Put(grant_key(jti_of(access_token)), json.dumps(record).encode(), ttl)
 
 
-def save_grant(store: EphemeralStore, access_token: str, record: dict, ttl: float) -> None:
-    """Remember what the token was granted for, under its ``jti``, for as long as it lives."""
-    store.set(*grant_record(access_token, record, ttl))
-
-
 def jti_of(access_token: str) -> str:
     """The ``jti`` of an access token this server just made (no verification needed)."""
     return json.loads(jws.extract_compact(access_token.encode()).payload)["jti"]

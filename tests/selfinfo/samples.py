@@ -154,7 +154,7 @@ def mint_token(
     """(access token, its pairwise sub) as the token endpoint would issue them."""
     from idp.oidc import key_ring, keys, sealer
     from idp.oidc.clients import find_client
-    from idp.oidc.tokens import save_grant
+    from idp.oidc.tokens import grant_record
 
     with app.app_context():
         services = app.extensions["idp.oidc.server"].services
@@ -188,5 +188,5 @@ def mint_token(
             "account_id": account_id,
             "consent_id": consent_id,
         }
-        save_grant(services.store(), token, record, 300)
+        services.store().write(grant_record(token, record, 300))
     return token, sub
