@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import i18n, views
+from . import application, i18n, signin, signing, web  # noqa: F401 - routes on web.bp
 from .dpop import DPoPSigner
 from .idp_client import IdpClient
 from .keys import client_key, dpop_key
@@ -40,5 +40,5 @@ def create_app(settings: BankSettings | None = None) -> Flask:
         DPoPSigner(dpop_key(settings.instance)),
     )
     i18n.init_app(app, settings.instance / "translations")
-    app.register_blueprint(views.bp)
+    app.register_blueprint(web.bp)  # with the routes of signin, application and signing
     return app

@@ -9,7 +9,7 @@ import pytest
 
 from examples.relying_party import create_app
 from examples.relying_party.settings import BankSettings
-from examples.relying_party.views import REFUSALS
+from examples.relying_party.web import REFUSALS
 from sandbox.server import free_port
 from tests.oidc.live import serving
 from tests.relying_party.conftest import apply, fetch_income, session_data
