@@ -17,6 +17,8 @@ starts the server with the IdP's gunicorn settings and access log) sends logins 
 server, the median of its rounds: ``flows_per_s``, ``server_cpu_ms_per_flow`` (the worker's
 CPU over the run / logins), and ``capacity_per_s`` (1000 / that: what the core could do if
 the load generator kept up). ``--record`` appends it to bench/results/floor.jsonl.
+``--http-server granian`` serves the same apps with granian (Rust, WSGI) instead of gunicorn:
+what the floor would be on another server.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import re
 import secrets
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -47,7 +50,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 from cryptography.x509.oid import NameOID
 
 from bench.floor_app import CLIENT_ID, ORIGIN
-from bench.flow import CLIENT_CPU, RESULTS, Gunicorn, percentile
+from bench.flow import CLIENT_CPU, RESULTS, SERVER_CPU, Gunicorn, percentile
 from bench.flow_jose import b64url, ec_public_jwk, es256
 
 SERVERS = ("plain/none", "plain/crypto", "flask/none", "flask/crypto")
@@ -187,6 +190,24 @@ class Login:
         return response.getheader("Location"), body
 
 
+class Granian(Gunicorn):
+    """granian (an HTTP server written in Rust, WSGI interface) serving the same app: one worker
+    process with as many blocking threads as gunicorn's, pinned alike, no access log."""
+
+    def __init__(self, world, threads: int, app: str) -> None:
+        self.log = world.work / "access.log"
+        command = [str(Path(sys.executable).with_name("granian")), "--interface", "wsgi"]
+        command += ["--host", "127.0.0.1", "--port", str(world.port), "--workers", "1"]
+        command += ["--blocking-threads", str(threads), "--log-level", "warning", app]
+        if shutil.which("taskset"):
+            command = ["taskset", "-c", str(SERVER_CPU), *command]
+        self.process = subprocess.Popen(command, env=world.env, cwd=world.work)  # noqa: S603
+        self.workers = 1
+
+    def worker_pids(self) -> list[int]:
+        return [self.process.pid, *super().worker_pids()]  # the worker, and the process itself
+
+
 def measure(server: str, issuer: str, keys, args, work: Path) -> dict:
     """One server, warmed up, then ``args.seconds`` of logins."""
     framework, kind = server.split("/")
@@ -199,7 +220,10 @@ def measure(server: str, issuer: str, keys, args, work: Path) -> dict:
         "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
     }
     world = SimpleNamespace(work=work, port=port, env=env)
-    gunicorn = Gunicorn(world, 1, "gthread", args.threads, None, app="bench.floor_app:app")
+    if args.http_server == "granian":
+        gunicorn = Granian(world, args.threads, "bench.floor_app:app")
+    else:
+        gunicorn = Gunicorn(world, 1, "gthread", args.threads, None, app="bench.floor_app:app")
     try:
         gunicorn.wait_ready(issuer)
         logins = [Login(issuer, keys, kind == "crypto") for _ in range(args.concurrency)]
@@ -255,6 +279,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3, help="runs of each server, alternating")
     parser.add_argument("--concurrency", type=int, default=8, help="logins at once")
     parser.add_argument("--threads", type=int, default=4, help="threads of the gthread worker")
+    parser.add_argument(
+        "--http-server",
+        choices=("gunicorn", "granian"),
+        default="gunicorn",
+        help="gunicorn with the IdP's settings (the issue's), or granian for comparison",
+    )
     parser.add_argument("--servers", default=",".join(SERVERS), help="comma-separated subset")
     parser.add_argument("--record", action="store_true", help="append to bench/results/floor.jsonl")
     parser.add_argument("--label", default="")
@@ -280,7 +310,8 @@ def main(argv: list[str] | None = None) -> int:
     line = {
         "servers": {s: _median(r) for s, r in runs.items()},
         "workers": 1,
-        "worker_class": f"gthreadx{args.threads}",
+        "http_server": args.http_server,
+        "worker_class": f"gthreadx{args.threads}" if args.http_server == "gunicorn" else None,
         "concurrency": args.concurrency,
         "seconds": args.seconds,
         "label": args.label,
