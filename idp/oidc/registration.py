@@ -42,7 +42,12 @@ class Registration(ClientRegistrationEndpoint):
     def authenticate_token(self, request):
         expected = self.server.services.config.admin.registration_token
         scheme, _, token = (request.headers.get("Authorization") or "").partition(" ")
-        if expected and scheme.lower() == "bearer" and hmac.compare_digest(token, expected):
+        given = token.encode("utf-8", "surrogateescape")  # compare_digest refuses non-ASCII str
+        if (
+            expected
+            and scheme.lower() == "bearer"
+            and hmac.compare_digest(given, expected.encode())
+        ):
             return "admin"
         raise InvalidTokenError("the initial access token is missing or wrong")
 

@@ -51,7 +51,7 @@ def test_registration_returns_a_secret_for_basic_clients_in_testing(registrar):
     assert body["client_secret_expires_at"] == 0
 
 
-@pytest.mark.parametrize("token", [None, "", "wrong", ADMIN + "x"])
+@pytest.mark.parametrize("token", [None, "", "wrong", ADMIN + "x", "管理者トークン", ADMIN + "é"])
 def test_registration_without_the_admin_credential_is_refused(registrar, token):
     response = _register(
         registrar,
