@@ -43,7 +43,7 @@ def create_app(config: Config | None = None, instance_path: str | None = None) -
     """The IdP app for ``config`` (default: ``load_config()`` from IDP_CONFIG and IDP_*)."""
     config = (config or load_config()).check()
     app = Flask(__name__, instance_path=instance_path)
-    from . import account, consent, documents, errorpages, login, oidc, selfinfo, storage
+    from . import account, consent, documents, errorpages, login, metrics, oidc, selfinfo, storage
     from .login.templating import TranslatedEnvironment
 
     app.jinja_environment = TranslatedEnvironment  # before app.jinja_env is first built
@@ -62,4 +62,5 @@ def create_app(config: Config | None = None, instance_path: str | None = None) -
     account.init_app(app, config)
     documents.init_app(app, config)
     errorpages.init_app(app, config)
+    metrics.init_app(app, config)
     return app

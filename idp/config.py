@@ -102,6 +102,15 @@ class AdminConfig:
 
 
 @dataclass(frozen=True)
+class MetricsConfig:
+    """The Prometheus endpoint for operators (docs/operators.md §9)."""
+
+    token: str = ""
+    """Bearer credential the scraper presents at ``GET /metrics``. Empty: the endpoint is off
+    (404). Compared in constant time, like ``admin.registration_token``."""
+
+
+@dataclass(frozen=True)
 class DocumentsConfig:
     """Documents to sign (docs/documents.md): how long a finished request is kept."""
 
@@ -130,6 +139,7 @@ class Config:
     tokens: TokensConfig = field(default_factory=TokensConfig)
     login: LoginConfig = field(default_factory=LoginConfig)
     admin: AdminConfig = field(default_factory=AdminConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
     documents: DocumentsConfig = field(default_factory=DocumentsConfig)
     jpki: JpkiSettings = field(default_factory=JpkiSettings)
     """The JPKI core's own block (``idp/jpki/settings.py``: trust anchors, revocation, OCSP, CRL),
@@ -185,6 +195,8 @@ def _production_problems(c: Config, scheme: str):
         yield "production refuses jpki.allow_test_roots: sandbox roots would let test cards log in"
     if not c.jpki.trust_anchors:
         yield "production needs jpki.trust_anchors (the J-LIS roots); without them no card is valid"
+    if c.metrics.token and len(c.metrics.token) < 32:
+        yield "production metrics.token (IDP_METRICS_TOKEN) needs 32+ characters, or empty (off)"
 
 
 ENV_VARIABLES: dict[str, tuple[str, ...]] = {
@@ -195,6 +207,7 @@ ENV_VARIABLES: dict[str, tuple[str, ...]] = {
     "IDP_DATABASE_URL": ("database", "url"),
     "IDP_REDIS_URL": ("ephemeral", "redis_url"),
     "IDP_ADMIN_TOKEN": ("admin", "registration_token"),
+    "IDP_METRICS_TOKEN": ("metrics", "token"),
 }
 """The environment variables read, and the setting each one fills."""
 

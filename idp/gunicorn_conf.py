@@ -42,3 +42,12 @@ with the format below, which leaves out query strings (request_uri, codes, state
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(D)sus'
 errorlog = "-"
 loglevel = "info"
+
+
+def child_exit(server, worker) -> None:  # noqa: ARG001 - gunicorn's hook signature
+    """With ``PROMETHEUS_MULTIPROC_DIR`` (docs/operators.md §9), forget an exited worker's live
+    gauges; its counters stay in the directory, so totals never go back."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

@@ -21,6 +21,7 @@ from flask import request as http
 from flask_babel import format_date
 from werkzeug.wrappers import Response
 
+from .. import metrics
 from ..jpki.errors import JpkiValidationError
 from ..login import refusals as login_refusals
 from ..login.i18n import JAPAN
@@ -133,6 +134,7 @@ def _posted(transaction: str) -> tuple[ConsentRequest | None, Response | None]:
         return None, refused_page(refusals.GONE, None)
     if not csrf_ok():
         log.info("consent refused: csrf")
+        metrics.consent_refusals.labels("csrf").inc()
         return request, refused_page(login_refusals.BAD_REQUEST, request)
     return request, None
 
@@ -146,15 +148,19 @@ def decide(transaction: str) -> Response:
     action = http.form.get("action")
     if action == "deny":
         log.info("consent denied")
+        metrics.consent_decisions.labels("denied", "none").inc()
         return finish(make_response(deny_consent(request.id)))
     granted = granted_items(request, http.form.getlist("item"))
     if action != "approve" or granted is None:
         log.info("consent refused: altered form")
+        metrics.consent_refusals.labels("altered_form").inc()
         return refused_page(login_refusals.BAD_REQUEST, request)
     if cardstep.key_for(request, granted) is not None:
         log.info("consent refused: card step skipped")
+        metrics.consent_refusals.labels("card_step_skipped").inc()
         return refused_page(refusals.CARD_NEEDED, request)
     decision = ConsentDecision(granted, AUTH_SESSION)
+    metrics.consent_approved(None)
     return finish(make_response(finish_consent(request.id, decision)))
 
 
@@ -191,6 +197,7 @@ def approve(transaction: str) -> Response:
     granted = granted_items(request, http.form.getlist("item"))
     if granted is None:
         log.info("consent refused: altered form")
+        metrics.consent_refusals.labels("altered_form").inc()
         return refused_page(login_refusals.BAD_REQUEST, request)
     verifier = _verifier()
     if verifier is None:
@@ -202,11 +209,14 @@ def approve(transaction: str) -> Response:
         )
     except JpkiValidationError as error:
         log.info("consent card step refused: %s", error.reason)
+        metrics.card_step(key, error.reason)
         return refused_page(login_refusals.refusal_for(error), request, key)
     except cardstep.StepRefused as refused:
         log.info("consent card step refused: %s", refused.kind)
+        metrics.card_step(key, refused.kind)
         return refused_page(refusals.OWN[refused.kind], request, key)
     log.info("consent approved with the card (%s)", decision.auth_method)
+    metrics.consent_approved(key)
     return finish(make_response(finish_consent(request.id, decision)))
 
 

@@ -22,6 +22,7 @@ from authlib.common.urls import add_params_to_uri
 from flask import current_app, jsonify, redirect, request, url_for
 from werkzeug.wrappers import Response
 
+from .. import metrics
 from ..jpki.document import fingerprint
 from ..jpki.errors import JpkiValidationError
 from ..login import security
@@ -177,11 +178,13 @@ def result(document_id: str) -> Response:
         signing.complete(document, account_id, answer, _verifier(), dt.datetime.now(dt.UTC))
     except JpkiValidationError as error:
         current_app.logger.info("document %s refused: %s", document.id, error.reason)
+        metrics.document_refusals.labels(error.reason).inc()
         return refused(refusals.refusal_for(error), document)
     except signing.AlreadyFinished:
         db.session.expire_all()
         status = db.session.get(DocumentRequest, document.id).current_status()
         return refused(refusals.FINISHED.get(status, refusals.GENERIC), document)
+    metrics.documents.labels("signed").inc()
     return _back_to_service(document)
 
 
@@ -197,6 +200,7 @@ def decline(document_id: str) -> Response:
         signing.decline(document, account_id)
     except signing.AlreadyFinished:
         return refused(refusals.GENERIC, document)
+    metrics.documents.labels("declined").inc()
     return _back_to_service(document, error="access_denied")
 
 

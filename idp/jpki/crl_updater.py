@@ -4,7 +4,8 @@
 with their own ``now``); ``CrlRefresher`` runs rounds in a daemon thread, ``refresh_margin``
 before nextUpdate and every ``retry_interval`` after a failure. A refused download leaves the
 last valid index in place until its nextUpdate, after which lookups fail closed. A file lock per
-type lets one process of a machine refresh while the others keep reading.
+type lets one process of a machine refresh while the others keep reading. An optional
+``CrlObserver`` hears how each refresh ended (the IdP's metrics); the core never needs one.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import ClassVar, Protocol
 
 from cryptography import x509
 
@@ -29,8 +31,18 @@ from idp.jpki.transport import Transport
 log = logging.getLogger(__name__)
 
 
+class CrlObserver(Protocol):
+    """Told how refreshes end, for counting."""
+
+    def refreshed(self, kind: CertificateType, refusal: str | None) -> None:
+        """One ``refresh`` ended: ``refusal`` is the refusal's ``reason``, None on success."""
+
+
 class CrlUpdater:
     """One refresh round per type: full CRL, then the delta if one is configured."""
+
+    observer: ClassVar[CrlObserver | None] = None
+    """Set once per process by the app that counts (``idp.metrics``); None: nobody listens."""
 
     def __init__(
         self,
@@ -66,8 +78,14 @@ class CrlUpdater:
                     self._fetch_and_ingest(kind, delta_url, now, delta=True)
             except JpkiValidationError as error:
                 self.last_error[kind] = error
+                self._refreshed(kind, error.reason)
                 raise
             self.last_error[kind] = None
+            self._refreshed(kind, None)
+
+    def _refreshed(self, kind: CertificateType, refusal: str | None) -> None:
+        if self.observer is not None:
+            self.observer.refreshed(kind, refusal)
 
     def _fetch_and_ingest(
         self, kind: CertificateType, url: str, now: dt.datetime, *, delta: bool

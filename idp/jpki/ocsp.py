@@ -5,6 +5,8 @@ carries a fresh nonce (RFC 8954). Answers, good and revoked alike, are cached in
 store until nextUpdate, capped by configuration, so all IdP processes share them; one request
 per certificate is in flight at a time (a lock per process, an ``add`` lock across processes).
 A ``fresh`` check (the signing certificate, ``RevocationChecker.FRESH``) bypasses the cache.
+An optional ``OcspObserver`` hears of each request and cache look-up (the IdP's metrics); the
+core itself never needs one.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 import threading
+import time
 from collections.abc import Callable
+from typing import ClassVar, Protocol
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -20,7 +24,7 @@ from cryptography.x509 import ocsp
 from cryptography.x509.oid import AuthorityInformationAccessOID
 
 from idp.jpki import ocsp_checks as checks
-from idp.jpki.errors import ResponderUnavailable, ResponseMalformed
+from idp.jpki.errors import JpkiValidationError, ResponderUnavailable, ResponseMalformed
 from idp.jpki.ocsp_cache import OcspAnswer, OcspCache, answer_from
 from idp.jpki.settings import CertificateType, JpkiSettings
 from idp.jpki.store import EphemeralStore
@@ -29,8 +33,23 @@ from idp.jpki.transport import Transport
 NONCE_BYTES = 32
 
 
+class OcspObserver(Protocol):
+    """Told what the service did, for counting: never certificates, serials or URLs."""
+
+    def answered(self, kind: CertificateType, outcome: str, seconds: float) -> None:
+        """One request to the responder ended: ``outcome`` is the answer's status (``good``,
+        ``revoked``, ``on_hold``) or the refusal's ``reason``; ``seconds`` is its duration."""
+
+    def looked_up(self, kind: CertificateType, hit: bool) -> None:
+        """One look in the shared cache (``fresh`` checks never look)."""
+
+
 class OcspService:
     """Ask, check, cache. ``check`` returns a good answer or raises the refusal."""
+
+    observer: ClassVar[OcspObserver | None] = None
+    """Set once per process by the app that counts (``idp.metrics``); None: nobody listens.
+    Process-wide because the documents' verifier builds a service per check."""
 
     def __init__(
         self,
@@ -72,9 +91,11 @@ class OcspService:
         key = f"jpki:ocsp:{issuer_id}:{certificate.serial_number:x}"
         cached = self.cache.get(key, now)
         if cached is not None:
+            self._looked_up(kind, hit=True)
             return cached.raise_if_refused(), True
         with self._local_lock(key):
             cached = self.cache.get(key, now) or self.cache.wait_or_lock(key, now)
+            self._looked_up(kind, hit=cached is not None)
             if cached is not None:
                 return cached.raise_if_refused(), True
             try:
@@ -83,6 +104,14 @@ class OcspService:
             finally:
                 self.cache.unlock(key)
         return answer.raise_if_refused(), False
+
+    def _looked_up(self, kind: CertificateType, hit: bool) -> None:
+        if self.observer is not None:
+            self.observer.looked_up(kind, hit)
+
+    def _answered(self, kind: CertificateType, outcome: str, started: float) -> None:
+        if self.observer is not None:
+            self.observer.answered(kind, outcome, time.perf_counter() - started)
 
     def _local_lock(self, key: str) -> threading.Lock:
         with self._locks_guard:
@@ -100,13 +129,20 @@ class OcspService:
             .add_extension(x509.OCSPNonce(nonce), critical=False)
             .build()
         )
-        body = self.transport.post(
-            url,
-            request.public_bytes(serialization.Encoding.DER),
-            "application/ocsp-request",
-            self.settings.ocsp_timeout,
-        )
-        return self.validate(body, request, issuer, nonce, url, now)
+        started = time.perf_counter()
+        try:
+            body = self.transport.post(
+                url,
+                request.public_bytes(serialization.Encoding.DER),
+                "application/ocsp-request",
+                self.settings.ocsp_timeout,
+            )
+            answer = self.validate(body, request, issuer, nonce, url, now)
+        except JpkiValidationError as error:
+            self._answered(kind, error.reason, started)
+            raise
+        self._answered(kind, answer.status, started)
+        return answer
 
     def validate(
         self, body: bytes, request: ocsp.OCSPRequest, issuer: x509.Certificate, nonce: bytes,

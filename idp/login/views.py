@@ -18,6 +18,7 @@ from flask import Blueprint, current_app, g, jsonify, make_response, redirect, u
 from flask import request as http
 from werkzeug.wrappers import Response
 
+from .. import metrics
 from ..jpki.errors import JpkiValidationError
 from ..oidc.authenticator import ACR_CARD_AUTH, AMR_CARD, LoginResult
 from ..oidc.authorize import cancel_login, finish_login
@@ -89,17 +90,20 @@ def card_result(transaction: str):
         return refused_page(refusals.TRANSACTION_GONE)
     if not csrf_ok():
         log.info("card login refused: csrf")
+        metrics.card_login_refusals.labels("csrf").inc()
         return refused_page(refusals.BAD_REQUEST, login)
     try:
         validated = _verifier().verify(login.transaction, http.form.get("result", ""))
     except JpkiValidationError as error:
         log.info("card login refused: %s", error.reason)
+        metrics.card_login_refusals.labels(error.reason).inc()
         return refused_page(refusals.refusal_for(error), login)
     account = account_for(validated, dt.datetime.now(dt.UTC))
     result = LoginResult(
         account_id=account, acr=ACR_CARD_AUTH, auth_time=int(time.time()), amr=AMR_CARD
     )
     log.info("card login succeeded (revocation by %s)", validated.revocation.source)
+    metrics.card_logins.labels(validated.revocation.source).inc()
     return finish(make_response(finish_login(login.transaction, result)))
 
 

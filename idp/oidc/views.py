@@ -9,6 +9,7 @@ from authlib.oauth2.rfc6749 import OAuth2Error
 from flask import Blueprint, current_app, g, jsonify, request, session, url_for
 from markupsafe import escape
 
+from .. import metrics
 from . import authorize as authorize_flow
 from .discovery import metadata
 from .hygiene import one_client_auth as _one_client_auth
@@ -68,8 +69,8 @@ def token():
             url = server.services.config.issuer.rstrip("/") + url_for("oidc.token")
             g.dpop_jkt = server.services.dpop.verify(request.headers, "POST", url)
     except OAuth2Error as error:
-        return server.handle_error_response(None, error)
-    return server.create_token_response()
+        return metrics.token_response(server.handle_error_response(None, error), None)
+    return metrics.token_response(server.create_token_response(), request.form.get("grant_type"))
 
 
 @bp.post("/revoke")

@@ -20,6 +20,7 @@ from authlib.oauth2.rfc6749 import scope_to_list
 from authlib.oauth2.rfc6750 import InvalidTokenError
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 
+from .. import metrics
 from ..oidc.clients import serving_client
 from ..oidc.dpop import InvalidDPoPProofError
 from ..oidc.userinfo import authenticate
@@ -74,6 +75,7 @@ def read(category: str) -> Response:
     )
     db.session.commit()
     log.info("selfinfo read: category=%s client=%s", category, grant["client_id"])
+    metrics.selfinfo_reads.labels(category).inc()
     return no_store(jsonify(body))
 
 

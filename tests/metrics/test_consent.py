@@ -1,0 +1,106 @@
+"""Consent decisions, card step-ups and identity verifications (eKYC with the signing
+certificate), counted through the consent screen of a card-login IdP."""
+
+# ruff: noqa: F811 - test functions take fixtures imported from the suites they reuse
+
+from __future__ import annotations
+
+import pytest
+
+from tests.consent.conftest import (  # noqa: F401 - fixtures of the consent screen's world
+    card_result,
+    catalogues,
+    consent_page,
+    database_url,
+    logged_in,
+    login_page,
+    rp,
+    signing_card,
+    world,
+)
+from tests.consent.test_card_step import IDENTITY_CLAIMS, SELFINFO
+from tests.login.conftest import jpki_settings
+from tests.metrics.conftest import scrape, with_metrics
+
+DECISIONS = "jpki_idp_consent_decisions_total"
+REFUSALS = "jpki_idp_consent_refusals_total"
+STEP_UPS = "jpki_idp_card_step_ups_total"
+IDENTITY = "jpki_idp_identity_verifications_total"
+
+
+@pytest.fixture
+def card_app(world, database_url, tmp_path):  # the login suite's, with metrics
+    from tests.conftest import drop_schema, idp_test_config, make_app
+
+    config = idp_test_config(database_url, jpki=jpki_settings(world.state, tmp_path))
+    application = make_app(with_metrics(config), tmp_path / "instance")
+    yield application
+    drop_schema(application)
+
+
+def _changed(before, after, name: str) -> dict[tuple, float]:
+    """Every sample of ``name`` that moved, by its label values."""
+    moved = {}
+    for labels in after.labelled(name):
+        delta = after[name, labels] - before[name, labels]
+        if delta:
+            moved[tuple(sorted(labels.values()))] = delta
+    return moved
+
+
+def test_approve_and_deny_without_a_card(card_app, consent_page):
+    before = scrape(card_app)
+    assert consent_page().decide("deny").status_code == 302
+    assert consent_page(prompt="login").decide("approve").status_code == 302
+    after = scrape(card_app)
+    assert _changed(before, after, DECISIONS) == {("approved", "none"): 1, ("denied", "none"): 1}
+
+
+def test_a_step_up_with_the_authentication_key(card_app, consent_page, world):
+    before = scrape(card_app)
+    page = consent_page(scope=SELFINFO)
+    assert page.step_up(world.good).status_code == 302
+    after = scrape(card_app)
+    assert _changed(before, after, DECISIONS) == {("approved", "auth"): 1}
+    assert _changed(before, after, STEP_UPS) == {("verified",): 1}
+    assert _changed(before, after, IDENTITY) == {}
+
+
+def test_an_identity_verification_with_the_signing_certificate(card_app, consent_page, world):
+    before = scrape(card_app)
+    page = consent_page(claims=IDENTITY_CLAIMS)
+    items = ["openid", "verified:name", "verified:birthdate"]
+    issued = page.challenge(items).json["challenge"]
+    signer = signing_card(world, world.good)
+    result = card_result(signer.certificate, signer.key, issued, "identity")
+    assert page.approve(result, items).status_code == 302
+    after = scrape(card_app)
+    assert _changed(before, after, DECISIONS) == {("approved", "sign"): 1}
+    assert _changed(before, after, IDENTITY) == {("verified",): 1}
+
+
+def test_a_refused_identity_verification_counts_its_reason(card_app, consent_page, world):
+    before = scrape(card_app)
+    page = consent_page(claims=IDENTITY_CLAIMS)
+    issued = page.challenge().json["challenge"]
+    refused = page.approve(card_result(world.good.certificate, world.good.key, issued, "login"))
+    assert refused.status_code == 403
+    after = scrape(card_app)
+    [(reason,)] = _changed(before, after, IDENTITY)
+    assert reason != "verified"
+    assert _changed(before, after, DECISIONS) == {}
+
+
+def test_refused_forms_count_their_reason(card_app, consent_page):
+    before = scrape(card_app)
+    page = consent_page(scope=SELFINFO)
+    assert page.decide("approve", csrf="forged").status_code in (400, 403)
+    assert page.decide("approve").status_code in (400, 403)  # self-information needs the card
+    assert page.decide("approve", items=["not-requested"]).status_code in (400, 403)
+    after = scrape(card_app)
+    assert _changed(before, after, REFUSALS) == {
+        ("csrf",): 1,
+        ("card_step_skipped",): 1,
+        ("altered_form",): 1,
+    }
+    assert _changed(before, after, DECISIONS) == {}
