@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 
-from sqlalchemy import Integer, LargeBinary, String, Text, update
+from sqlalchemy import Index, Integer, LargeBinary, String, Text, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .db import db
@@ -31,6 +31,11 @@ class DocumentRequest(db.Model):
     """One document submitted by one client for one citizen (known to it by ``sub``)."""
 
     __tablename__ = "document_request"
+    __table_args__ = (
+        Index("ix_document_request_status_expires", "status", "expires_at"),
+        Index("ix_document_request_status_signed", "status", "signed_at"),
+    )
+    """What ``idp documents purge`` selects by, hourly on every node: no scan of the table."""
 
     id: Mapped[str] = mapped_column(String(43), primary_key=True)
     """256-bit random, base64url: also the capability in the review URL."""
