@@ -9,16 +9,14 @@ from dataclasses import asdict
 from flask import Response, redirect, url_for
 
 from . import affordability, web
-from .idp_client import IdpError
+from .idp_client import IdpError, Login
+from .sessions import BankSession
 from .web import bp, verified_claims
 
 
 @bp.get("/application")
-def application() -> Response:
-    current = web.current_session()
-    login = web.login_of(current)
-    if login is None:
-        return web.refused("session_ended")
+@web.signed_in
+def application(current: BankSession, login: Login) -> Response:
     verified = verified_claims(login.claims)
     return web.page(
         "application.html",
@@ -31,14 +29,9 @@ def application() -> Response:
 
 
 @bp.post("/application/income")
-def fetch_income() -> Response:
+@web.signed_in
+def fetch_income(current: BankSession, login: Login) -> Response:
     """Read income and household from the self-information API with the access token."""
-    current = web.current_session()
-    login = web.login_of(current)
-    if login is None:
-        return web.refused("session_ended")
-    if not web.csrf_ok(current):
-        return web.refused("bad_request")
     try:
         income = web.idp().selfinfo(login, "income")
         household = web.idp().selfinfo(login, "household")
@@ -54,12 +47,9 @@ def fetch_income() -> Response:
 
 
 @bp.get("/received")
-def received() -> Response:
+@web.signed_in
+def received(current: BankSession, login: Login) -> Response:
     """Everything the bank received from the IdP for this application (tokens omitted)."""
-    current = web.current_session()
-    login = web.login_of(current)
-    if login is None:
-        return web.refused("session_ended")
     token = {
         "token_type": login.token_type,
         "scope": login.scope,

@@ -12,17 +12,16 @@ from dataclasses import asdict
 from flask import Response, make_response, redirect, request, url_for
 
 from . import affordability, contract, web
+from .idp_client import Login
+from .sessions import BankSession
 from .web import bp, log, verified_claims
 
 
 @bp.post("/contract")
-def sign_contract() -> Response:
+@web.signed_in
+def sign_contract(current: BankSession, login: Login) -> Response:
     """Make the contract PDF and send the applicant to the IdP to sign it with the card."""
-    current = web.current_session()
-    login = web.login_of(current)
-    if login is None:
-        return web.refused("session_ended")
-    if not web.csrf_ok(current) or not current.data.get("assessment"):
+    if not current.data.get("assessment"):
         return web.refused("bad_request")
     assessment = current.data["assessment"]
     applicant = verified_claims(login.claims).get("claims", {})
@@ -63,11 +62,11 @@ def sign_contract() -> Response:
 
 
 @bp.get("/contract/signed")
-def contract_returned() -> Response:
+@web.signed_in
+def contract_returned(current: BankSession, _login: Login) -> Response:
     """Back from the IdP: check state, fetch the outcome, verify the CMS ourselves."""
-    current = web.current_session()
-    pending = current.data.get("contract") if current else None
-    if pending is None or web.login_of(current) is None:
+    pending = current.data.get("contract")
+    if pending is None:
         return web.refused("session_ended")
     if not hmac.compare_digest(request.args.get("state", ""), pending["state"]) or (
         request.args.get("document_id") != pending["document_id"]
@@ -99,10 +98,10 @@ def contract_returned() -> Response:
 
 
 @bp.get("/contract")
-def contract_page() -> Response:
-    current = web.current_session()
-    pending = current.data.get("contract") if current else None
-    if pending is None or web.login_of(current) is None:
+@web.signed_in
+def contract_page(current: BankSession, _login: Login) -> Response:
+    pending = current.data.get("contract")
+    if pending is None:
         return web.refused("session_ended")
     if "verified" not in pending:  # sent to the IdP, never came back signed
         return web.refused("signing_failed")
@@ -110,9 +109,9 @@ def contract_page() -> Response:
 
 
 @bp.get("/contract/signed.pdf")
-def signed_pdf() -> Response:
-    current = web.current_session()
-    pending = current.data.get("contract") if current else None
+@web.signed_in
+def signed_pdf(current: BankSession, _login: Login) -> Response:
+    pending = current.data.get("contract")
     if pending is None or "verified" not in pending:
         return web.refused("session_ended")
     response = make_response(base64.b64decode(pending["signed_pdf"]))

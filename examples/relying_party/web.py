@@ -8,11 +8,13 @@ the server-side session (``sessions``), which the IdP's back-channel logout can 
 
 from __future__ import annotations
 
+import functools
 import hmac
 import json
 import logging
 import secrets
 import time
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from flask import (
@@ -131,6 +133,24 @@ def csrf_ok(current: BankSession | None) -> bool:
 def login_of(current: BankSession | None) -> Login | None:
     raw = current.data.get("login") if current else None
     return Login(**raw) if raw else None
+
+
+def signed_in(view: Callable[..., Response]) -> Callable[..., Response]:
+    """Run ``view(current, login, …)`` for a signed-in applicant only: anyone else (never
+    signed in, or logged out by the IdP's back channel) gets the "session ended" page, and a
+    POST without this session's CSRF token the "bad request" one."""
+
+    @functools.wraps(view)
+    def checked(**kwargs) -> Response:
+        current = current_session()
+        login = login_of(current)
+        if login is None:
+            return refused("session_ended")
+        if request.method == "POST" and not csrf_ok(current):
+            return refused("bad_request")
+        return view(current, login, **kwargs)
+
+    return checked
 
 
 @bp.errorhandler(IdpUnavailable)

@@ -151,3 +151,31 @@ def test_the_language_switch_of_a_refusal_keeps_the_reason(browser, bank, idp, m
         "access_denied",
         "You did not allow the bank to proceed",
     )
+
+
+SIGNED_IN_ONLY = [
+    ("GET", "/application"),
+    ("POST", "/application/income"),
+    ("GET", "/received"),
+    ("POST", "/contract"),
+    ("GET", "/contract/signed"),
+    ("GET", "/contract"),
+    ("GET", "/contract/signed.pdf"),
+]
+
+
+@pytest.mark.parametrize(("method", "path"), SIGNED_IN_ONLY)
+def test_every_applicant_page_needs_a_signed_in_session(browser, bank, method, path):
+    answer = browser.request(method, bank.url + path, data={"csrf_token": "x"})
+    assert answer.status_code == 401
+    assert HEADING.search(answer.text).group(1) == "session_ended"
+
+
+@pytest.mark.parametrize("path", [p for m, p in SIGNED_IN_ONLY if m == "POST"])
+def test_every_applicant_post_needs_the_sessions_csrf_token(browser, bank, path):
+    apply(browser, bank)
+    before = session_data(bank, browser)
+    answer = browser.post(bank.url + path, data={"csrf_token": "forged"})
+    assert answer.status_code == 400
+    assert HEADING.search(answer.text).group(1) == "bad_request"
+    assert session_data(bank, browser) == before
