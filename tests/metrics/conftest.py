@@ -72,3 +72,16 @@ def metrics_app(database_url, tmp_path):
     application = make_app(with_metrics(config), tmp_path / "instance")
     yield application
     drop_schema(application)
+
+
+@pytest.fixture
+def card_app(world, database_url, tmp_path):
+    """The card suites' IdP (sandbox PKI, live OCSP) with metrics: ``world`` and
+    ``database_url`` are those of the suite the test module imports them from."""
+    from tests.conftest import drop_schema, idp_test_config, make_app
+    from tests.login.conftest import jpki_settings
+
+    config = idp_test_config(database_url, jpki=jpki_settings(world.state, tmp_path))
+    application = make_app(with_metrics(config), tmp_path / "instance")
+    yield application
+    drop_schema(application)

@@ -20,13 +20,12 @@ from tests.login.cards import bridge_result
 from tests.login.conftest import (  # noqa: F401 - fixtures of the card login's world
     catalogues,
     database_url,
-    jpki_settings,
     login_page,
     rp,
     through_consent,
     world,
 )
-from tests.metrics.conftest import scrape, with_metrics
+from tests.metrics.conftest import scrape
 from tests.oidc.rp import query
 
 LOGINS = "jpki_idp_card_logins_total"
@@ -34,16 +33,6 @@ REFUSALS = "jpki_idp_card_login_refusals_total"
 OCSP = "jpki_idp_ocsp_requests_total"
 LOOKUPS = "jpki_idp_ocsp_cache_lookups_total"
 AUTH = {"type": "auth"}
-
-
-@pytest.fixture
-def card_app(world, database_url, tmp_path):  # the login suite's, with metrics
-    from tests.conftest import drop_schema, idp_test_config, make_app
-
-    config = idp_test_config(database_url, jpki=jpki_settings(world.state, tmp_path))
-    application = make_app(with_metrics(config), tmp_path / "instance")
-    yield application
-    drop_schema(application)
 
 
 def _login(page, card):

@@ -5,8 +5,6 @@ certificate), counted through the consent screen of a card-login IdP."""
 
 from __future__ import annotations
 
-import pytest
-
 from tests.consent.conftest import (  # noqa: F401 - fixtures of the consent screen's world
     card_result,
     catalogues,
@@ -19,23 +17,12 @@ from tests.consent.conftest import (  # noqa: F401 - fixtures of the consent scr
     world,
 )
 from tests.consent.test_card_step import IDENTITY_CLAIMS, SELFINFO
-from tests.login.conftest import jpki_settings
-from tests.metrics.conftest import scrape, with_metrics
+from tests.metrics.conftest import scrape
 
 DECISIONS = "jpki_idp_consent_decisions_total"
 REFUSALS = "jpki_idp_consent_refusals_total"
 STEP_UPS = "jpki_idp_card_step_ups_total"
 IDENTITY = "jpki_idp_identity_verifications_total"
-
-
-@pytest.fixture
-def card_app(world, database_url, tmp_path):  # the login suite's, with metrics
-    from tests.conftest import drop_schema, idp_test_config, make_app
-
-    config = idp_test_config(database_url, jpki=jpki_settings(world.state, tmp_path))
-    application = make_app(with_metrics(config), tmp_path / "instance")
-    yield application
-    drop_schema(application)
 
 
 def _changed(before, after, name: str) -> dict[tuple, float]:
