@@ -99,7 +99,10 @@ def test_production_refuses_a_short_token(tmp_path):
         issuer="https://idp.example.jp",
         secret_key="s" * 40,
         database=DatabaseConfig(url="postgresql+psycopg://idp@db/idp"),
-        jpki=JpkiSettings(trust_anchors={CertificateType.AUTH: tmp_path}),
+        jpki=JpkiSettings(
+            trust_anchors={CertificateType.AUTH: tmp_path},
+            pinned_fingerprints=frozenset({"A" * 64}),
+        ),
     )
     good.check()
     good.__class__(**{**good.__dict__, "metrics": MetricsConfig(token="t" * 32)}).check()
