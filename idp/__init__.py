@@ -14,6 +14,7 @@ from pathlib import Path
 from flask import Flask
 from flask.sessions import SecureCookieSessionInterface
 
+from . import logs
 from .config import Config, load_config
 
 
@@ -63,4 +64,5 @@ def create_app(config: Config | None = None, instance_path: str | None = None) -
     documents.init_app(app, config)
     errorpages.init_app(app, config)
     metrics.init_app(app, config)
+    logs.init_app(app)
     return app

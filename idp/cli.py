@@ -15,7 +15,7 @@ from flask import current_app
 from flask.cli import FlaskGroup, ScriptInfo
 from werkzeug.serving import WSGIRequestHandler, run_simple
 
-from . import create_app
+from . import create_app, logs
 from .config import SIGNING_ALGORITHMS, ConfigError
 from .documents.retention import documents as documents_cli
 from .jpki.cli import jpki as jpki_cli
@@ -25,7 +25,9 @@ from .storage import db as storage_db
 
 
 def _app():
-    """Build the app, turning a refused configuration into a one-line error, not a traceback."""
+    """Build the app, turning a refused configuration into a one-line error, not a traceback.
+    Every command logs JSON lines to stderr (its output for scripts is on stdout)."""
+    logs.configure()
     try:
         return create_app()
     except ConfigError as e:
@@ -54,6 +56,10 @@ class PathOnlyLog(WSGIRequestHandler):
     ``request_uri`` and ``id_token_hint`` (with the citizen's pairwise subject) travel there."""
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        with logs.serving(self.__dict__.get("environ", {}).get("HTTP_X_REQUEST_ID")):
+            self._log_request(code, size)
+
+    def _log_request(self, code: int | str, size: int | str) -> None:
         if (full := self.__dict__.get("path")) is not None:  # the environ is built: no later use
             self.path = full.partition("?")[0]
         self.requestline = self.requestline.partition("?")[0]  # logged if it was unparsable

@@ -42,6 +42,9 @@ with the format below, which leaves out query strings (request_uri, codes, state
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(D)sus'
 errorlog = "-"
 loglevel = "info"
+logger_class = "idp.logs.GunicornLogger"
+"""JSON lines, one object each, for gunicorn's error and access logs and the IdP's own loggers
+(``idp.audit`` and the rest), all to ``errorlog`` (docs/operators.md §10)."""
 
 
 def child_exit(server, worker) -> None:  # noqa: ARG001 - gunicorn's hook signature

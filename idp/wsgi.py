@@ -16,7 +16,7 @@ import time
 
 from flask import Flask
 
-from . import create_app
+from . import create_app, logs
 from .config import ConfigError
 
 
@@ -25,7 +25,9 @@ class StartRefused(SystemExit):
 
 
 def build() -> Flask:
-    """The checked, ready-to-serve app."""
+    """The checked, ready-to-serve app, logging JSON lines (gunicorn's ``GunicornLogger`` has
+    configured them already; any other server gets ``logs.configure``)."""
+    logs.configure()
     try:
         app = create_app()
     except ConfigError as e:

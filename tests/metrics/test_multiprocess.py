@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import json
 import os
 import secrets
 import signal
@@ -82,9 +83,8 @@ class Served:
         return [int(p) for p in children.read_text().split()]
 
     def jwks_served_by(self) -> set[str]:
-        return {
-            line.split()[0] for line in self.log.read_text().splitlines() if line.endswith("/jwks")
-        }
+        served = (json.loads(line)["message"] for line in self.log.read_text().splitlines())
+        return {line.split()[0] for line in served if line.endswith("/jwks")}
 
     def scrape(self) -> Samples:
         status, body = _get(self.port, "/metrics", BEARER)
