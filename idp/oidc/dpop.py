@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import json
 import time
+from collections.abc import Callable
 from urllib.parse import urlsplit, urlunsplit
 
 from authlib.oauth2.base import OAuth2Error
@@ -75,12 +76,14 @@ def bind(client, expected: str | None, proven: str | None) -> str | None:
 class DPoP:
     """Verifies proofs for one deployment (its secret makes the nonces)."""
 
-    def __init__(self, secret: str, store_getter) -> None:
+    def __init__(self, secret: str, store_getter, clock: Callable[[], float] = time.time) -> None:
+        """``clock`` (Unix seconds) judges ``iat`` and nonce age; tests move it."""
         self._nonce_key = derive_key(secret, b"dpop-nonce")
         self._store = store_getter
+        self._clock = clock
 
     def nonce(self, now: float | None = None) -> str:
-        stamp = str(int(now if now is not None else time.time()))
+        stamp = str(int(now if now is not None else self._clock()))
         mac = hmac.new(self._nonce_key, stamp.encode(), hashlib.sha256).digest()[:16]
         return f"{stamp}.{_b64(mac)}"
 
@@ -105,7 +108,7 @@ class DPoP:
         if len(proofs) != 1 or not proofs[0] or len(proofs[0]) > 8192:
             raise InvalidDPoPProofError("exactly one DPoP header is required")
         claims, key = self._signed(proofs[0])
-        now = time.time()
+        now = self._clock()
         if claims.get("htm") != method or not isinstance(claims.get("htu"), str):
             raise InvalidDPoPProofError("htm does not match this request")
         if canonical_url(claims["htu"]) != canonical_url(url):

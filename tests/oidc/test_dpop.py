@@ -206,3 +206,49 @@ def test_proof_whose_signature_does_not_verify_is_refused_and_code_survives(rp, 
     assert (response.status_code, response.json["error"]) == (400, "invalid_dpop_proof")
     good = dpop_proof(key, "POST", TOKEN, nonce=nonce)
     assert rp.token(code, extra_headers={"DPoP": good}).status_code == 200
+
+
+# --- the server nonce's lifetime, on a clock the test moves ---------------------------------
+
+
+class Clock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.mark.parametrize(("age", "accepted"), [(0, True), (300, True), (301, False)])
+def test_server_nonce_is_accepted_for_its_lifetime_then_refused(key, age, accepted):
+    """A nonce older than NONCE_LIFETIME gets use_dpop_nonce with a fresh one, though its proof
+    is otherwise valid (a fresh iat, signed, unused jti)."""
+    from idp.oidc.dpop import NONCE_LIFETIME, DPoP, UseDPoPNonceError
+    from idp.storage.ephemeral import MemoryStore
+
+    store = MemoryStore()
+    clock = Clock(1_800_000_000.0)
+    dpop = DPoP("s" * 40, lambda: store, clock=clock)
+    nonce = dpop.nonce()
+    clock.now += age
+    proof = dpop_proof(key, "POST", TOKEN, nonce=nonce, iat=int(clock.now))
+    if accepted:
+        assert dpop.verify({"DPoP": proof}, "POST", TOKEN) == key.thumbprint()
+        return
+    assert age > NONCE_LIFETIME
+    with pytest.raises(UseDPoPNonceError) as refused:
+        dpop.verify({"DPoP": proof}, "POST", TOKEN)
+    assert refused.value.nonce == dpop.nonce() != nonce
+
+
+def test_server_nonce_from_the_future_is_refused(key):
+    from idp.oidc.dpop import DPoP, UseDPoPNonceError
+    from idp.storage.ephemeral import MemoryStore
+
+    store = MemoryStore()
+    clock = Clock(1_800_000_000.0)
+    dpop = DPoP("s" * 40, lambda: store, clock=clock)
+    nonce = dpop.nonce(clock.now + 30)
+    proof = dpop_proof(key, "POST", TOKEN, nonce=nonce, iat=int(clock.now))
+    with pytest.raises(UseDPoPNonceError):
+        dpop.verify({"DPoP": proof}, "POST", TOKEN)
