@@ -17,6 +17,8 @@ OCSP modes (:data:`OCSP_MODES`):
 ``ca_signed``           signed by the CA itself, not its delegated responder (valid, RFC 6960
                         §4.2.2.2)
 ``stale``               thisUpdate two days ago, nextUpdate one day ago
+``no_next_update``      the truth, made now, without nextUpdate (RFC 6960 §4.2.2.1: "newer
+                        information is always available")
 ``no_nonce``            the request's nonce is not echoed
 ``wrong_nonce``         another nonce than the request's
 ``wrong_serial``        the answer is about another serial (CertID mismatch)
@@ -55,6 +57,7 @@ OCSP_STATUS_MODES = {
 OCSP_MODES = (
     *COMMON_MODES,
     "ca_signed",
+    "no_next_update",
     "no_nonce",
     "wrong_nonce",
     "wrong_serial",

@@ -183,11 +183,17 @@ def build_response(
     responder_id: Literal["hash", "name"] = "hash",
     certificates: Sequence[x509.Certificate] | None = None,
     signature_hash: hashes.HashAlgorithm | None = None,
+    omit_next_update: bool = False,
 ) -> bytes:
-    """A signed, successful BasicOCSPResponse with one SingleResponse (DER)."""
+    """A signed, successful BasicOCSPResponse with one SingleResponse (DER).
+
+    ``omit_next_update`` leaves nextUpdate out (RFC 6960 §4.2.2.1: newer information is
+    always available), whatever ``next_update`` and ``validity`` say."""
     now = _utc(now or dt.datetime.now(dt.UTC))
     this_update = _utc(this_update) if this_update else now
     next_update = _utc(next_update) if next_update else this_update + validity
+    if omit_next_update:
+        next_update = None
     signer = signer or ca.responder
     revoked_at = None
     if answer.status == "revoked":
@@ -236,13 +242,15 @@ def make_ocsp_response(
     signature_hash: hashes.HashAlgorithm | None = None,
     response_status: str = "successful",
     issuer: x509.Certificate | None = None,
+    omit_next_update: bool = False,
 ) -> bytes:
     """A DER OCSPResponse about ``certificate`` (or a bare serial), bent by the keywords.
 
     ``signer`` defaults to the CA's delegated responder; pass ``ca.root`` for a CA-signed answer or
     any other :class:`~sandbox.pki.Issuer` for a forged one. ``include_certs=False`` leaves the
     responder certificate out; ``certificates`` replaces it. ``hash_algorithm`` is the CertID's
-    (SHA-1 by default, as clients send); ``issuer`` makes the CertID name another CA.
+    (SHA-1 by default, as clients send); ``issuer`` makes the CertID name another CA;
+    ``omit_next_update`` leaves nextUpdate out.
     ``response_status`` other than ``successful`` gives the unsigned error response, and every
     other keyword is then ignored.
     """
@@ -267,6 +275,7 @@ def make_ocsp_response(
         responder_id=responder_id,
         certificates=chain,
         signature_hash=signature_hash,
+        omit_next_update=omit_next_update,
     )
 
 
@@ -312,12 +321,13 @@ def respond(
     this_update: dt.datetime | None = None,
     next_update: dt.datetime | None = None,
     serial_offset: int = 0,
+    omit_next_update: bool = False,
 ) -> bytes:
     """Answer a DER OCSPRequest from ``registry`` (``SandboxState.registry(kind)``).
 
     The keywords after ``validity`` let the misbehaving responder bend one thing: ``signer``
-    (a wrong key), ``nonce`` (``None`` drops it, bytes replace it), the times (stale),
-    ``serial_offset`` (answer about another serial: a CertID that does not match).
+    (a wrong key), ``nonce`` (``None`` drops it, bytes replace it), the times (stale, or no
+    nextUpdate), ``serial_offset`` (answer about another serial: a CertID that does not match).
     """
     try:
         parsed = ocsp.load_der_ocsp_request(request)
@@ -345,4 +355,5 @@ def respond(
         next_update=next_update,
         validity=validity,
         signer=signer,
+        omit_next_update=omit_next_update,
     )

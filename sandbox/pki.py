@@ -110,8 +110,16 @@ def make_root(
     return Issuer(key, certificate)
 
 
-def make_responder(root: Issuer, *, now: dt.datetime, days: int = RESPONDER_DAYS) -> Issuer:
-    """A delegated OCSP responder certificate issued by the root (RFC 6960 §4.2.2.2)."""
+def make_responder(
+    root: Issuer,
+    *,
+    now: dt.datetime,
+    days: int = RESPONDER_DAYS,
+    usages: Sequence[x509.ObjectIdentifier] = (ExtendedKeyUsageOID.OCSP_SIGNING,),
+) -> Issuer:
+    """A delegated OCSP responder certificate issued by the root (RFC 6960 §4.2.2.2).
+
+    ``usages`` replaces its extended key usages, for a responder the CA did not authorise."""
     key = new_key()
     subject = x509.Name(
         [
@@ -129,7 +137,7 @@ def make_responder(root: Issuer, *, now: dt.datetime, days: int = RESPONDER_DAYS
             None,
         )
         .add_extension(profiles.responder_key_usage(), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.OCSP_SIGNING]), critical=False)
+        .add_extension(x509.ExtendedKeyUsage(list(usages)), critical=False)
         .add_extension(x509.OCSPNoCheck(), critical=False)
         .add_extension(_aki(root), critical=False)
         .sign(root.key, hashes.SHA256())

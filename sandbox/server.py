@@ -128,6 +128,8 @@ class RevocationApp:
             options["signer"] = ca.root
         elif mode == "stale":
             options["this_update"], options["next_update"] = now - 2 * STALE_BY, now - STALE_BY
+        elif mode == "no_next_update":
+            options["omit_next_update"] = True
         elif mode == "no_nonce":
             options["nonce"] = None
         elif mode == "wrong_nonce":

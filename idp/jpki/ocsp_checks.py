@@ -131,6 +131,11 @@ def check_nonce(response: ocsp.OCSPResponse, nonce: bytes) -> None:
 def check_this_update_fresh(
     single: ocsp.OCSPSingleResponse, now: dt.datetime, skew: dt.timedelta, max_age: dt.timedelta
 ) -> None:
+    """Not from the future, not past nextUpdate; without nextUpdate, at most ``max_age`` old.
+
+    An answer without nextUpdate is current only when made (RFC 6960 §4.2.2.1): the policy is to
+    accept it within ``ocsp_max_age`` for the one check that asked and never cache it
+    (``ocsp_cache.OcspCache.put``; docs/operators.md §7)."""
     this_update, next_update = single.this_update_utc, single.next_update_utc
     if this_update > now + skew:
         raise ResponseStale("thisUpdate lies in the future")

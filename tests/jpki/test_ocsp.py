@@ -6,6 +6,7 @@ import datetime as dt
 import threading
 
 import pytest
+from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from idp.jpki.errors import (
     CertificateOnHold,
@@ -138,6 +139,29 @@ def test_responder_certificate_without_ocsp_signing_is_bad_signature(settings, a
         _service(settings, body).check(leaf, auth_ca.certificate, AUTH, now)
 
 
+@pytest.mark.parametrize(
+    ("usages", "good"),
+    [
+        ([ExtendedKeyUsageOID.OCSP_SIGNING], True),
+        ([ExtendedKeyUsageOID.CLIENT_AUTH], False),
+        ([ExtendedKeyUsageOID.CLIENT_AUTH, ExtendedKeyUsageOID.CODE_SIGNING], False),
+    ],
+)
+def test_delegated_responder_needs_the_ocsp_signing_usage(
+    settings, auth_ca, leaf, now, usages, good
+):
+    """Issued by the CA, in its validity, named by the response, signing correctly: only the
+    extended key usage differs between the accepted responder and the refused ones."""
+    responder = pki.make_responder(auth_ca.root, now=now, usages=usages)
+    body = sandbox_ocsp.make_ocsp_response(auth_ca, leaf, nonce=NONCE, now=now, signer=responder)
+    service = _service(settings, body)
+    if good:
+        assert service.check(leaf, auth_ca.certificate, AUTH, now)[0].status == "good"
+        return
+    with pytest.raises(ResponseBadSignature, match="neither the CA nor authorised"):
+        service.check(leaf, auth_ca.certificate, AUTH, now)
+
+
 def test_missing_nonce_is_nonce_mismatch(settings, auth_ca, leaf, now):
     body = sandbox_ocsp.make_ocsp_response(auth_ca, leaf, now=now)
     with pytest.raises(NonceMismatch) as refused:
@@ -152,6 +176,41 @@ def test_stale_response_is_response_stale(settings, auth_ca, leaf, now):
     )  # fmt: skip
     with pytest.raises(ResponseStale):
         _service(settings, body).check(leaf, auth_ca.certificate, AUTH, now)
+
+
+# An answer without nextUpdate (RFC 6960 §4.2.2.1: "newer information is always available") is
+# current only when it is made: accepted while its thisUpdate is at most ocsp_max_age old (and not
+# in the future), used for the one check that asked, never cached (docs/operators.md §7).
+
+
+@pytest.mark.parametrize(("age", "fresh"), [(3600, True), (86400 - 1, True), (86400 + 1, False)])
+def test_answer_without_next_update_is_judged_by_ocsp_max_age(
+    settings, auth_ca, leaf, now, age, fresh
+):
+    assert settings.ocsp_max_age == 86400
+    body = sandbox_ocsp.make_ocsp_response(
+        auth_ca, leaf, nonce=NONCE, this_update=now - dt.timedelta(seconds=age),
+        omit_next_update=True,
+    )  # fmt: skip
+    service = _service(settings, body)
+    if fresh:
+        answer, _ = service.check(leaf, auth_ca.certificate, AUTH, now)
+        assert (answer.status, answer.next_update) == ("good", None)
+        return
+    with pytest.raises(ResponseStale, match="no nextUpdate") as refused:
+        service.check(leaf, auth_ca.certificate, AUTH, now)
+    assert refused.value.reason == "response_stale"
+
+
+def test_answer_without_next_update_is_never_cached(settings, auth_ca, leaf, now, store):
+    body = sandbox_ocsp.make_ocsp_response(
+        auth_ca, leaf, nonce=NONCE, now=now, omit_next_update=True
+    )
+    service = _service(settings, body, store)
+    for _ in range(2):
+        answer, cached = service.check(leaf, auth_ca.certificate, AUTH, now)
+        assert (answer.status, cached) == ("good", False)
+    assert service.transport.calls == 2
 
 
 def test_response_from_the_future_is_response_stale(settings, auth_ca, leaf, now):
@@ -306,6 +365,21 @@ def test_refused_connection_is_responder_unavailable(state, server, cards, tmp_p
     service = _live(state, server, tmp_path)
     with server.refusing(), pytest.raises(ResponderUnavailable):
         service.check(certificate, state.ca(CertKind.AUTH).certificate, AUTH, now)
+
+
+def test_live_answer_without_next_update_is_good_and_asked_afresh_each_time(
+    state, server, cards, tmp_path, now
+):
+    certificate = state.certificate(cards.good.id, CertKind.AUTH)
+    transport = Counting()
+    service = _live(state, server, tmp_path, transport=transport)
+    with server.misbehaving(ocsp="no_next_update", kind="auth"):
+        for _ in range(2):
+            answer, cached = service.check(
+                certificate, state.ca(CertKind.AUTH).certificate, AUTH, now
+            )
+            assert (answer.status, answer.next_update, cached) == ("good", None, False)
+    assert transport.calls == 2
 
 
 def test_ca_signed_live_answer_is_good(state, server, cards, tmp_path, now):

@@ -125,6 +125,16 @@ def test_factory_knobs_bend_one_thing_each(ca, certificate) -> None:
     assert isinstance(stale.hash_algorithm, hashes.SHA256)
 
 
+def test_factory_may_omit_next_update(ca, certificate) -> None:
+    response = parse(
+        ocsp.make_ocsp_response(
+            ca, certificate, now=NOW, next_update=NOW + dt.timedelta(hours=1), omit_next_update=True
+        )
+    )
+    assert (response.this_update_utc, response.next_update_utc) == (NOW, None)
+    assert ocsp_signed_by(response, ca.responder.certificate)
+
+
 def test_factory_forged_signer_is_not_the_responder(ca, certificate) -> None:
     impostor = pki.make_ca(CertKind.AUTH, now=NOW)
     response = parse(ocsp.make_ocsp_response(ca, certificate, signer=impostor.responder))

@@ -254,6 +254,18 @@ def test_stale_answer_has_next_update_in_the_past(state, cards, service, tmp_pat
     assert "Status times invalid" in out, out
 
 
+def test_answer_without_next_update(state, cards, service, tmp_path) -> None:
+    service.behave(ocsp="no_next_update")
+    response = ask(service, state, cards[0])
+    assert response.next_update_utc is None
+    assert response.certificate_status is GOOD
+    assert nonce_of(response) == NONCE
+    assert ocsp_signed_by(response, state.ca(AUTH).responder.certificate)
+    out = _openssl_ocsp(state, cards[0], AUTH, service.ocsp_url(AUTH), tmp_path)
+    assert "Response verify OK" in out, out
+    assert "Next Update" not in out, out
+
+
 def test_nonce_dropped_or_replaced(state, cards, service, tmp_path) -> None:
     service.behave(ocsp="no_nonce")
     assert nonce_of(ask(service, state, cards[0])) is None
