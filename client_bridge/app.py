@@ -1,8 +1,10 @@
 """The bridge's Flask application: checks that run before every route, then the two surfaces.
 
-Order matters and is fixed here: Host (DNS rebinding) → Origin (allow-list; the PIN page's POST
-must come from the bridge's own origin) → rate limit → route. Refusals for a bad Host or a foreign
-origin carry no CORS headers. Every answer is ``no-store``: results hold certificates.
+Order matters and is fixed here: Host (DNS rebinding) → Origin (allow-list; the PIN window only
+as a top-level page or its own form, ``pin_page.check_requester``) → rate limit (per origin; the
+PIN window's per operation) → route, so a refused request uses up no one's budget. Refusals for a
+bad Host or a foreign origin carry no CORS headers. Every answer is ``no-store``: results hold
+certificates.
 """
 
 from __future__ import annotations
@@ -61,7 +63,8 @@ def check_request() -> Response | None:
         raise errors.ForbiddenHost("Host is not the loopback address and port")
     limits = current_app.extensions["bridge.limits"]
     if request.path.startswith(pin_page.PREFIX):
-        return _check_limit(limits["page"], "page")
+        pin_page.check_requester()
+        return _check_limit(limits["page"], pin_page.bucket())
     origin = request.headers.get("Origin")
     if origin is None or origin not in settings.allowed_origins:
         raise errors.ForbiddenOrigin("Origin missing or not on the allow-list")

@@ -7,6 +7,12 @@ PIN here, so it never passes through the IdP's page or server.
 The form is accepted only from the bridge's own origin (the browser's ``Origin`` header on the
 POST) and with the operation's ``pin_token``, which only this page ever shows; the page may not be
 framed (``frame-ancestors 'none'``) and runs no script at all.
+
+Any web page can send requests here (an image, a fetch, a form, a frame), so before any budget is
+spent :func:`check_requester` lets through only what the window itself sends: a top-level
+navigation, or its own form. Each operation's window then has its own rate-limit budget
+(:func:`bucket`): a page that does not know the operation's unguessable id (only the allowed
+origin that started it is told) can exhaust only the budget of ids nobody was given.
 """
 
 from __future__ import annotations
@@ -74,6 +80,34 @@ def render(op: Operation, problem: str | None = None, status: int = 200) -> Any:
     )
 
 
+def check_requester() -> None:
+    """Refuse what another page can send but the PIN window never does.
+
+    POST: only the window's own form (``Origin`` the bridge's own). GET: a top-level navigation
+    (the login page sets the window's location), which carries no foreign ``Origin`` and, where the
+    browser sends Fetch Metadata (https://www.w3.org/TR/fetch-metadata/), says ``Sec-Fetch-Mode:
+    navigate`` and ``Sec-Fetch-Dest: document``; a frame, an image, a script or a fetch says
+    otherwise. Browsers without Fetch Metadata are judged by ``Origin`` alone."""
+    own = guard.own_origin(request.headers["Host"])
+    origin = request.headers.get("Origin")
+    if request.method == "POST" and origin != own:
+        raise errors.ForbiddenOrigin("the PIN form is accepted only from the bridge's own page")
+    if origin is not None and origin != own:
+        raise errors.ForbiddenOrigin("another page may not fetch the PIN window")
+    mode, dest = request.headers.get("Sec-Fetch-Mode"), request.headers.get("Sec-Fetch-Dest")
+    if mode not in (None, "navigate") or dest not in (None, "document"):
+        raise errors.ForbiddenOrigin("the PIN window opens only as a page of its own")
+
+
+def bucket() -> str:
+    """The rate-limit key: the operation's own, or one shared by every id nobody was given."""
+    op_id = (request.view_args or {}).get("op_id", "")
+    try:
+        return "operation:" + broker().get(op_id).id
+    except errors.NotFound:
+        return "unknown"
+
+
 @bp.errorhandler(errors.BridgeError)
 def refused(error: errors.BridgeError) -> Any:
     """A person opened this window: an unknown or expired operation, or a refused form, gets
@@ -101,9 +135,9 @@ def show(op_id: str) -> Any:
 
 @bp.post("/<op_id>")
 def submit(op_id: str) -> Any:
-    """Take the PIN (or a cancel) from the page; a PIN of the wrong shape is asked for again."""
-    if request.headers.get("Origin") != guard.own_origin(request.headers["Host"]):
-        raise errors.ForbiddenOrigin("the PIN form is accepted only from the bridge's own page")
+    """Take the PIN (or a cancel) from the page; a PIN of the wrong shape is asked for again.
+
+    ``check_requester`` has already refused a form from any origin but the bridge's own."""
     op = broker().get(op_id)
     token = request.form.get("token", "")
     if not hmac.compare_digest(token.encode(), op.pin_token.encode()):

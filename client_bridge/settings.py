@@ -25,4 +25,5 @@ class BridgeSettings:
     operations_per_minute: int = 10
     """Card operations one origin may start; each can put a PIN screen in front of the citizen."""
     page_requests_per_minute: int = 60
-    """The PIN page's own requests (GET and POST), all origins together."""
+    """The PIN window's requests (GET and POST) per operation; requests for ids the bridge never
+    gave out share one budget of their own."""
