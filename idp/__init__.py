@@ -16,6 +16,7 @@ from flask.sessions import SecureCookieSessionInterface
 
 from . import logs
 from .config import Config, load_config
+from .proxy import IssuerOrigin, trusted_networks
 
 
 def _instance_secret(instance_path: str) -> str:
@@ -52,6 +53,8 @@ def create_app(config: Config | None = None, instance_path: str | None = None) -
         config = dataclasses.replace(config, secret_key=_instance_secret(app.instance_path))
     app.config["SECRET_KEY"] = config.secret_key
     app.config["SESSION_COOKIE_SECURE"] = config.issuer.startswith("https:")
+    if app.config["SESSION_COOKIE_SECURE"]:  # Secure, host-only, path /: no sibling may set it
+        app.config["SESSION_COOKIE_NAME"] = "__Host-session"
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     app.extensions["idp.config"] = config
     app.session_interface = _CookieSessions()
@@ -64,5 +67,6 @@ def create_app(config: Config | None = None, instance_path: str | None = None) -
     documents.init_app(app, config)
     errorpages.init_app(app, config)
     metrics.init_app(app, config)
+    app.wsgi_app = IssuerOrigin(app.wsgi_app, config.issuer, trusted_networks(config.proxy.trusted))
     logs.init_app(app)
     return app

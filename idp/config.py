@@ -121,6 +121,16 @@ class DocumentsConfig:
 
 
 @dataclass(frozen=True)
+class ProxyConfig:
+    """The TLS-terminating proxy in front of the IdP (docs/operators.md §5, ``idp.proxy``)."""
+
+    trusted: tuple[str, ...] = ()
+    """Addresses or networks (``"127.0.0.1"``, ``"10.0.0.0/24"``) of the proxies whose
+    ``X-Forwarded-For`` gives the client's address. Empty: no forwarded header is trusted and the
+    client is the connection's peer. Scheme and host always come from ``issuer``."""
+
+
+@dataclass(frozen=True)
 class Config:
     """Everything the IdP needs. Defaults serve ``idp run`` on a laptop, nothing more."""
 
@@ -141,6 +151,7 @@ class Config:
     admin: AdminConfig = field(default_factory=AdminConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     documents: DocumentsConfig = field(default_factory=DocumentsConfig)
+    proxy: ProxyConfig = field(default_factory=ProxyConfig)
     jpki: JpkiSettings = field(default_factory=JpkiSettings)
     """The JPKI core's own block (``idp/jpki/settings.py``: trust anchors, revocation, OCSP, CRL),
     ``[jpki]`` in the file; per-type tables are keyed ``auth`` / ``sign``."""
@@ -175,10 +186,20 @@ def _problems(c: Config):
             yield f"tokens.{name} must be a positive number of seconds"
     if c.documents.retention_days < 1:
         yield "documents.retention_days must be at least 1 (services fetch the outcome first)"
+    yield from _proxy_problems(c.proxy)
     if c.login.test_authenticator and c.environment != "testing":
         yield "login.test_authenticator logs anyone in without a card: only testing may enable it"
     if c.environment == "production":
         yield from _production_problems(c, url.scheme)
+
+
+def _proxy_problems(proxy: ProxyConfig):
+    from .proxy import trusted_networks
+
+    try:
+        trusted_networks(proxy.trusted)
+    except (TypeError, ValueError, AttributeError) as e:
+        yield f"proxy.trusted must list IP addresses or networks ({e})"
 
 
 def _production_problems(c: Config, scheme: str):

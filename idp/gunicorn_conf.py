@@ -2,8 +2,9 @@
 
 Command-line options win over these (``--workers``, ``--bind``); gunicorn also reads
 ``GUNICORN_CMD_ARGS`` and ``WEB_CONCURRENCY``. The IdP listens on loopback behind a
-TLS-terminating proxy (docs/operators.md): it never needs the client's address or scheme, because
-every URL it builds comes from the configured ``issuer``, so no forwarded header is trusted.
+TLS-terminating proxy (docs/operators.md §5). gunicorn trusts no forwarded header: every URL the
+IdP builds comes from the configured ``issuer``, and the client's address is taken from
+``X-Forwarded-For`` by the IdP itself, only from ``[proxy] trusted`` addresses (``idp.proxy``).
 
 ``IDP_PROCESSES`` in the IdP's configuration must count every worker of every host: above one,
 the IdP refuses to start without Redis.

@@ -28,6 +28,7 @@ def init_app(app: Flask, config: Config) -> None:
     i18n.init_app(app)
     app.extensions["idp.login.settings"] = CardLoginSettings.from_config(config)
     app.register_blueprint(bp)
+    _secure_every_response(app, config)
     if config.login.test_authenticator:
         from .testing import TestAuthenticator, TestConsentScreen
 
@@ -40,6 +41,16 @@ def init_app(app: Flask, config: Config) -> None:
         _refresh_crls(app, config)
     else:
         app.extensions["idp.authenticator"] = UnavailableAuthenticator()
+
+
+def _secure_every_response(app: Flask, config: Config) -> None:
+    """The citizen pages' headers on every response of the app, pages of other packages, errors
+    and redirects included (``security.secure_defaults``)."""
+    from . import security
+
+    origin = app.extensions["idp.login.settings"].bridge_origin
+    https = config.issuer.startswith("https:")
+    app.after_request(lambda response: security.secure_defaults(response, origin, https))
 
 
 def _refresh_crls(app: Flask, config: Config) -> None:

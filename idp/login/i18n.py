@@ -32,9 +32,14 @@ def _known(tag: object) -> str | None:
     return language if language in LANGUAGES else None
 
 
+def cookie_name() -> str:
+    """``__Host-idp_lang`` over https (Secure, host-only, path /: no other host may set it)."""
+    return ("__Host-" if request.scheme == "https" else "") + COOKIE
+
+
 def select_locale() -> str:
     """The language of this response."""
-    for chosen in (request.args.get("lang"), request.cookies.get(COOKIE)):
+    for chosen in (request.args.get("lang"), request.cookies.get(cookie_name())):
         if _known(chosen):
             return _known(chosen)  # type: ignore[return-value]
     for hinted in (g.get("ui_locales") or "").split():
@@ -46,9 +51,9 @@ def select_locale() -> str:
 def remember_choice(response: Response) -> Response:
     """After a ``?lang=`` link, keep the choice in a cookie for the next pages and visits."""
     chosen = _known(request.args.get("lang"))
-    if chosen and chosen != request.cookies.get(COOKIE):
+    if chosen and chosen != request.cookies.get(cookie_name()):
         response.set_cookie(
-            COOKIE,
+            cookie_name(),
             chosen,
             max_age=COOKIE_MAX_AGE,
             secure=request.scheme == "https",
