@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import click
 from cryptography.hazmat.primitives import serialization
 
-from sandbox import pki
+from sandbox import pki, profiles
 from sandbox.citizens import SAMPLE_CITIZENS, Citizen, Gender
 from sandbox.profiles import CertKind
 from sandbox.state import DEFAULT_STATE, SandboxError, SandboxState
@@ -60,11 +60,18 @@ def main(ctx: click.Context, state_dir: Path) -> None:
     show_default=True,
     help="Where 'serve' will listen; written into AIA and CRL distribution points.",
 )
+@click.option(
+    "--organization",
+    default=profiles.TEST_ORGANIZATION,
+    show_default=True,
+    help="The roots' O=. Only JPKI-TEST roots are refused in production; another name makes "
+    "stand-in roots for testing the production configuration.",
+)
 @click.pass_context
-def init(ctx: click.Context, base_url: str) -> None:
+def init(ctx: click.Context, base_url: str, organization: str) -> None:
     """Create the CAs, OCSP responder certificates and trust/ folder (once; idempotent)."""
     existed = (ctx.obj / "sandbox.json").is_file()
-    state = SandboxState.init(ctx.obj, base_url)
+    state = SandboxState.init(ctx.obj, base_url, organization)
     if existed and state.endpoints.base_url != base_url:
         raise click.ClickException(
             f"{ctx.obj} already exists with base URL {state.endpoints.base_url}; "

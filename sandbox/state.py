@@ -31,7 +31,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from sandbox import pki
+from sandbox import pki, profiles
 from sandbox.citizens import Citizen, Gender
 from sandbox.profiles import CertKind, Endpoints
 
@@ -133,14 +133,23 @@ class SandboxState:
         self.endpoints = Endpoints(self.settings["base_url"])
 
     @classmethod
-    def init(cls, root: Path, base_url: str = pki.DEFAULT_BASE_URL) -> SandboxState:
-        """Create the CAs once; a second call keeps them and only updates nothing."""
+    def init(
+        cls,
+        root: Path,
+        base_url: str = pki.DEFAULT_BASE_URL,
+        organization: str = profiles.TEST_ORGANIZATION,
+    ) -> SandboxState:
+        """Create the CAs once; a second call keeps them and only updates nothing.
+
+        ``organization``: the roots' O= (``JPKI-TEST`` by default, which only development and
+        testing accept); another name makes stand-in roots a production configuration trusts,
+        for tests of the production topology (tests/production)."""
         root = Path(root)
         if (root / "sandbox.json").is_file():
             return cls(root)
         now = dt.datetime.now(dt.UTC)
         for kind in CertKind:
-            ca = pki.make_ca(kind, now=now)
+            ca = pki.make_ca(kind, now=now, organization=organization)
             folder = root / "ca" / kind
             write_atomic(folder / "ca.pem", pem(ca.certificate))
             write_atomic(folder / "ca.key.pem", key_pem(ca.key), 0o600)  # type: ignore[arg-type]
