@@ -10,6 +10,7 @@ authenticator outside testing, several processes without Redis. Nothing else in 
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import tomllib
 from collections.abc import Mapping
@@ -279,6 +280,11 @@ def _production_bound_problems(c: Config):
         )
     elif bad := sorted(f for f in c.jpki.pinned_fingerprints if not _is_sha256_hex(f)):
         yield f"production jpki.pinned_fingerprints must be SHA-256 in hex, not {bad[0]!r}"
+    if public := [t for t in c.proxy.trusted if not _is_private_network(t)]:
+        yield (
+            f"production proxy.trusted may list only loopback or private networks, not "
+            f"{public[0]!r}: any client there could choose the address the IdP sees"
+        )
 
 
 def _setting(c: Config, path: str) -> Any:
@@ -290,6 +296,14 @@ def _setting(c: Config, path: str) -> Any:
 
 def _number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def _is_private_network(entry: str) -> bool:
+    """Loopback or private (RFC 1918, RFC 4193); an unreadable entry is ``_proxy_problems``'."""
+    try:
+        return ipaddress.ip_network(entry.strip(), strict=False).is_private
+    except (TypeError, ValueError, AttributeError):
+        return True
 
 
 def _is_sha256_hex(fingerprint: str) -> bool:

@@ -66,6 +66,8 @@ def changed(config: Config, setting: str, value: object) -> Config:
         ("jpki.pinned_fingerprints", frozenset({PIN}), frozenset(), "pinned_fingerprints"),
         ("jpki.pinned_fingerprints", frozenset({PIN.lower()}), frozenset({PIN[:-2]}), "SHA-256"),
         ("jpki.allow_test_roots", False, True, "allow_test_roots"),
+        ("proxy.trusted", ("127.0.0.1", "10.0.0.0/8", "fd00::/8"), ("10.0.0.0/7",), "private"),
+        ("proxy.trusted", ("192.168.0.0/16",), ("0.0.0.0/0",), "private"),
     ],
 )
 def test_production_bound(production, setting, inside, outside, reason):
