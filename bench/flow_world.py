@@ -158,8 +158,6 @@ key_prefix = "{prefix}"
 [keys]
 min_publish_seconds = 0
 reload_seconds = 30
-[login]
-test_authenticator = false
 [jpki]
 allow_test_roots = true
 crl_index_dir = "{work / "crl-index"}"

@@ -2,9 +2,10 @@
 
 Read from a TOML file named by ``IDP_CONFIG`` (sections are the blocks below) and then from
 ``IDP_*`` environment variables, which win. ``check()`` refuses, with a sentence that says why,
-anything that would make the IdP unsafe or silently wrong: dev settings in production, the test
-authenticator outside testing, several processes without Redis. Nothing else in ``idp/`` reads
-``os.environ``. See style.md habit 9.
+anything that would make the IdP unsafe or silently wrong: dev settings in production, a
+production-shaped deployment outside production, several processes without Redis. No setting
+logs anyone in without a card (tests plug that into the app object, ``tests/cardless.py``).
+Nothing else in ``idp/`` reads ``os.environ``. See style.md habit 9.
 """
 
 from __future__ import annotations
@@ -86,9 +87,6 @@ class TokensConfig:
 class LoginConfig:
     """The login step (issue 5 §4)."""
 
-    test_authenticator: bool = False
-    """Log in without a card, as the subject named in the request. Only ``testing`` may enable it;
-    development and production refuse it."""
     bridge_url: str = "http://127.0.0.1:8003"
     """Where the login page finds the card bridge on the citizen's machine (``jpki-bridge run``'s
     default). Loopback http only (``idp.login.settings``); also the pages' CSP ``connect-src``."""
@@ -188,8 +186,6 @@ def _problems(c: Config):
     if c.documents.retention_days < 1:
         yield "documents.retention_days must be at least 1 (services fetch the outcome first)"
     yield from _proxy_problems(c.proxy)
-    if c.login.test_authenticator and c.environment != "testing":
-        yield "login.test_authenticator logs anyone in without a card: only testing may enable it"
     if c.environment == "production":
         yield from _production_problems(c, url.scheme)
 

@@ -76,14 +76,22 @@ def idp_test_config(database_url: str, **changes):
     return base.__class__(**{**base.__dict__, **changes})
 
 
-def make_app(config, instance_path):
-    """The app on ``config`` with its schema at the newest migration."""
+def make_app(config, instance_path, *, cardless_login: bool = False):
+    """The app on ``config`` with its schema at the newest migration.
+
+    ``cardless_login=True``: logins need no card and every consent is approved at once
+    (``tests.cardless.install_cardless_login``; the product itself cannot do this).
+    """
     from idp import create_app
     from idp.storage.db import upgrade
 
     app = create_app(config, instance_path=str(instance_path))
     with app.app_context():
         upgrade()
+    if cardless_login:
+        from tests.cardless import install_cardless_login
+
+        install_cardless_login(app)
     return app
 
 
@@ -109,6 +117,16 @@ def app(database_url, tmp_path):
     drop_schema(application)
 
 
+@pytest.fixture
+def cardless_app(database_url, tmp_path):
+    """A testing IdP on the parametrised database that logs anyone in without a card (as
+    ``login_hint``, else ``tests.cardless.DEFAULT_ACCOUNT``) and approves every consent."""
+    config = idp_test_config(database_url)
+    application = make_app(config, tmp_path / "instance", cardless_login=True)
+    yield application
+    drop_schema(application)
+
+
 REGISTRATION_TOKEN = "admin-" + "t" * 40
 """The operator's initial access token of the ``registrar`` IdP (RFC 7591)."""
 
@@ -116,13 +134,12 @@ REGISTRATION_TOKEN = "admin-" + "t" * 40
 @pytest.fixture
 def registrar(tmp_path):
     """A testing IdP (SQLite) whose registration endpoint takes ``REGISTRATION_TOKEN``."""
-    from idp.config import AdminConfig, LoginConfig
+    from idp.config import AdminConfig
 
     config = idp_test_config(
         f"sqlite:///{tmp_path}/r.sqlite3",
-        login=LoginConfig(test_authenticator=True),
         admin=AdminConfig(registration_token=REGISTRATION_TOKEN),
     )
-    application = make_app(config, tmp_path / "instance")
+    application = make_app(config, tmp_path / "instance", cardless_login=True)
     yield application
     drop_schema(application)

@@ -24,8 +24,8 @@ class ConsentScreen:
 
 
 def init_app(app: Flask, config: Config) -> None:  # noqa: ARG001 (every package's signature)
-    """Register the consent pages; a screen set up earlier (the testing one) is kept."""
+    """Register the consent pages and make them the consent screen."""
     from .views import bp
 
     app.register_blueprint(bp)
-    app.extensions.setdefault("idp.consent", ConsentScreen())
+    app.extensions["idp.consent"] = ConsentScreen()

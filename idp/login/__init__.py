@@ -2,9 +2,9 @@
 
 The default is ``card.CardAuthenticator``, the My Number Card login through the bridge (issue 7
 §1). Without trust anchors for the authentication CA no card can be checked, so
-``card.UnavailableAuthenticator`` refuses every login with a page saying so.
-``testing.TestAuthenticator`` logs in without a card; ``idp.config`` allows it in the testing
-environment only.
+``card.UnavailableAuthenticator`` refuses every login with a page saying so. Nothing here logs
+anyone in without a card, whatever the configuration: the test suites plug their own
+authenticator into the app object (``tests/cardless.py``).
 """
 
 from __future__ import annotations
@@ -29,12 +29,7 @@ def init_app(app: Flask, config: Config) -> None:
     app.extensions["idp.login.settings"] = CardLoginSettings.from_config(config)
     app.register_blueprint(bp)
     _secure_every_response(app, config)
-    if config.login.test_authenticator:
-        from .testing import TestAuthenticator, TestConsentScreen
-
-        app.extensions["idp.authenticator"] = TestAuthenticator()
-        app.extensions["idp.consent"] = TestConsentScreen()
-    elif can_verify_logins(config.jpki):
+    if can_verify_logins(config.jpki):
         store = app.extensions["idp.ephemeral"]
         app.extensions["idp.login.verifier"] = CardVerifier(config.jpki, config.issuer, store)
         app.extensions["idp.authenticator"] = CardAuthenticator()

@@ -1,9 +1,10 @@
 """The login step as an interface (issue 5 §4), and the acr values this IdP defines.
 
 The OIDC core validates an authorization request, then hands a ``LoginTransaction`` to the
-configured ``Authenticator``. The authenticator (the card flow of the citizen-flow issue; the test
-authenticator in ``idp.login.testing``) does its own pages and, when the person is proven, calls
-``idp.oidc.authorize.finish_login`` with a ``LoginResult``. Nothing here knows about cards.
+configured ``Authenticator`` (``current_app.extensions["idp.authenticator"]``: the card login of
+``idp.login``; the test suites' cardless one in ``tests/cardless.py``). It does its own pages and,
+when the person is proven, calls ``idp.oidc.authorize.finish_login`` with a ``LoginResult``.
+Nothing here knows about cards.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 After the login, ``idp.oidc.authorize`` turns the request into a ``ConsentRequest`` — one
 ``ConsentItem`` per thing the service would receive — and, unless a remembered consent already
 covers it, hands it to the configured ``ConsentScreen`` (``current_app.extensions
-["idp.consent"]``: the citizen's pages in ``idp.consent``; ``idp.login.testing`` in tests). The
+["idp.consent"]``: the citizen's pages in ``idp.consent``; ``tests/cardless.py`` in tests). The
 screen calls ``finish_consent`` with a ``ConsentDecision`` or ``deny_consent``; both answer the
 relying party. Nothing here knows about pages or cards: a screen that asked for a card
 signature says so in ``auth_method`` and ``evidence``, and it verified that signature.
@@ -47,7 +47,7 @@ AUTH_STEP_UP = "card-step-up"
 AUTH_SIGN = "card-sign"
 """Approved with a fresh signing-certificate signature over ``content_digest`` (eKYC)."""
 AUTH_TEST = "test"
-"""Approved by the testing screen (``idp.login.testing``); never in production."""
+"""Approved by the test suites' screen (``tests/cardless.py``); no screen in ``idp/`` gives it."""
 
 
 @dataclass(frozen=True)

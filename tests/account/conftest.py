@@ -39,11 +39,10 @@ def wakes(monkeypatch) -> list[int]:
 @pytest.fixture
 def provider(database_url, tmp_path, wakes):
     """A testing IdP that logs in anyone without a card and approves every consent."""
-    from idp.config import LoginConfig
     from tests.conftest import drop_schema, idp_test_config, make_app
 
-    config = idp_test_config(database_url, login=LoginConfig(test_authenticator=True))
-    application = make_app(config, tmp_path / "instance")
+    config = idp_test_config(database_url)
+    application = make_app(config, tmp_path / "instance", cardless_login=True)
     yield application
     drop_schema(application)
 

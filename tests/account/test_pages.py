@@ -7,8 +7,8 @@ import datetime as dt
 import re
 
 from idp.account.records import PAGE_SIZE
-from idp.login.testing import DEFAULT_ACCOUNT
 from tests.account.conftest import add_consent, add_record, make_account, open_account, sign_in
+from tests.cardless import DEFAULT_ACCOUNT
 
 ROW = re.compile(r'<tr data-record="(\d+)">')
 NEW_YEAR = int(dt.datetime(2026, 1, 1, tzinfo=dt.UTC).timestamp())

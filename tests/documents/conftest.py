@@ -91,15 +91,13 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 @pytest.fixture
 def app(world: World, database_url: str, tmp_path: Path):
     """A testing IdP (test authenticator) whose document verifier trusts the sandbox."""
-    from idp.config import LoginConfig
     from tests.conftest import drop_schema, idp_test_config, make_app
 
     config = idp_test_config(
         database_url,
-        login=LoginConfig(test_authenticator=True),
         jpki=jpki_settings(world.state, tmp_path),
     )
-    application = make_app(config, tmp_path / "instance")
+    application = make_app(config, tmp_path / "instance", cardless_login=True)
     yield application
     drop_schema(application)
 

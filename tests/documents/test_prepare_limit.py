@@ -56,7 +56,7 @@ def clock() -> FakeClock:
 @pytest.fixture
 def app(world: World, database_url: str, tmp_path: Path, store_kind: str, prefix: str, clock):
     """The documents IdP on the in-process store (with the test's clock) or on Redis."""
-    from idp.config import EphemeralConfig, LoginConfig
+    from idp.config import EphemeralConfig
     from tests.conftest import drop_schema, idp_test_config, make_app
     from tests.login.conftest import jpki_settings
 
@@ -64,11 +64,10 @@ def app(world: World, database_url: str, tmp_path: Path, store_kind: str, prefix
                                 key_prefix=prefix)  # fmt: skip
     config = idp_test_config(
         database_url,
-        login=LoginConfig(test_authenticator=True),
         jpki=jpki_settings(world.state, tmp_path),
         ephemeral=ephemeral,
     )
-    application = make_app(config, tmp_path / "instance")
+    application = make_app(config, tmp_path / "instance", cardless_login=True)
     if store_kind == "memory":
         application.extensions["idp.ephemeral"] = MemoryStore(clock)
     yield application

@@ -103,7 +103,7 @@ def test_a_pdf_is_linked_and_shown_only_to_its_citizen(app, bank):
 
 
 def test_without_a_session_the_idps_own_login_runs_and_comes_back(app, bank):
-    from idp.login.testing import DEFAULT_ACCOUNT
+    from tests.cardless import DEFAULT_ACCOUNT
 
     answer = bank.document(sub=bank.sub(DEFAULT_ACCOUNT))
     browser = app.test_client()

@@ -31,10 +31,9 @@ from urllib.parse import parse_qs
 import pytest
 from playwright.sync_api import Page, expect
 
-from idp.config import LoginConfig
-from idp.login.testing import DEFAULT_ACCOUNT
 from sandbox.server import free_port
 from tests.bridge.conftest import AUTH_PIN
+from tests.cardless import DEFAULT_ACCOUNT
 from tests.conftest import drop_schema, idp_test_config, make_app
 from tests.e2e.browser import assert_keyboard_reachable, assert_reflows, axe, focused, snap, zoom
 from tests.e2e.test_card_login import Idp, idp_with_bridge, log_in_with_pin  # noqa: F401
@@ -125,9 +124,8 @@ def cardless_idp(tmp: Path) -> Iterator[tuple[str, dict[str, str]]]:
     config = idp_test_config(
         f"sqlite:///{tmp}/idp.sqlite3",
         issuer=f"http://127.0.0.1:{port}",
-        login=LoginConfig(test_authenticator=True),
     )
-    app = make_app(config, tmp / "instance")
+    app = make_app(config, tmp / "instance", cardless_login=True)
     ids = _seed(app)
     try:
         with serving(app, port) as url:

@@ -26,14 +26,11 @@ def _settings(world, tmp_path, **changes):
 
 
 def test_a_serving_idp_loads_the_crl_by_itself(world, tmp_path):
-    from idp.config import LoginConfig
     from tests.conftest import drop_schema, idp_test_config, make_app
 
     settings = _settings(world, tmp_path)
     config = idp_test_config(f"sqlite:///{tmp_path}/idp.sqlite3", jpki=settings)
-    config = dataclasses.replace(
-        config, environment="development", login=LoginConfig(test_authenticator=False)
-    )
+    config = dataclasses.replace(config, environment="development")
     app = make_app(config, tmp_path / "instance")
     try:
         source = CrlStatusSource(settings.crl_index_dir, AUTH)

@@ -60,16 +60,14 @@ def with_metrics(config):
 @pytest.fixture
 def metrics_app(database_url, tmp_path):
     """A testing IdP (test authenticator) whose /metrics takes ``TOKEN``, on both databases."""
-    from idp.config import LoginConfig
     from idp.jpki.settings import JpkiSettings
     from tests.conftest import drop_schema, idp_test_config, make_app
 
     config = idp_test_config(
         database_url,
-        login=LoginConfig(test_authenticator=True),
         jpki=JpkiSettings(crl_index_dir=tmp_path / "crl-index"),
     )
-    application = make_app(with_metrics(config), tmp_path / "instance")
+    application = make_app(with_metrics(config), tmp_path / "instance", cardless_login=True)
     yield application
     drop_schema(application)
 

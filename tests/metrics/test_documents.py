@@ -30,15 +30,13 @@ def database_url(tmp_path):
 
 @pytest.fixture
 def app(world, database_url, tmp_path):  # the documents suite's, with metrics
-    from idp.config import LoginConfig
     from tests.conftest import drop_schema, idp_test_config, make_app
 
     config = idp_test_config(
         database_url,
-        login=LoginConfig(test_authenticator=True),
         jpki=jpki_settings(world.state, tmp_path),
     )
-    application = make_app(with_metrics(config), tmp_path / "instance")
+    application = make_app(with_metrics(config), tmp_path / "instance", cardless_login=True)
     yield application
     drop_schema(application)
 

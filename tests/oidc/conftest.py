@@ -20,11 +20,10 @@ def any_database_url(request, tmp_path):
 @pytest.fixture
 def provider(database_url, tmp_path):
     """A testing IdP with the test authenticator, on SQLite."""
-    from idp.config import LoginConfig
     from tests.conftest import drop_schema, idp_test_config, make_app
 
-    config = idp_test_config(database_url, login=LoginConfig(test_authenticator=True))
-    application = make_app(config, tmp_path / "instance")
+    config = idp_test_config(database_url)
+    application = make_app(config, tmp_path / "instance", cardless_login=True)
     yield application
     drop_schema(application)
 

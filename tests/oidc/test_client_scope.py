@@ -28,10 +28,10 @@ class Seen:
         self.requests: list[ConsentRequest] = []
 
     def begin(self, request: ConsentRequest):
-        from idp.login.testing import TestConsentScreen
+        from tests.cardless import CardlessConsentScreen
 
         self.requests.append(request)
-        return TestConsentScreen().begin(request)
+        return CardlessConsentScreen().begin(request)
 
 
 def test_a_login_only_client_cannot_ask_for_self_information(provider):

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+import importlib
+import inspect
+import pkgutil
+
 import pytest
 
 from idp.config import Config, ConfigError, DatabaseConfig, LoginConfig, load_config
@@ -92,15 +97,35 @@ def test_several_processes_with_redis_are_accepted():
     assert load_config({"IDP_PROCESSES": "2", "IDP_REDIS_URL": "redis://r"}).processes == 2
 
 
-@pytest.mark.parametrize("environment", ["development", "production"])
-def test_test_authenticator_is_refused_outside_testing(environment):
-    config = Config(environment=environment, login=LoginConfig(test_authenticator=True))
-    with pytest.raises(ConfigError, match="only testing may enable it"):
-        config.check()
+@pytest.mark.parametrize("environment", ["development", "testing", "production"])
+def test_no_setting_turns_on_a_login_without_a_card(environment, tmp_path):
+    path = tmp_path / "idp.toml"
+    path.write_text(f'environment = "{environment}"\n[login]\ntest_authenticator = true\n')
+    with pytest.raises(ConfigError, match=r"unknown setting login\.test_authenticator"):
+        load_config({"IDP_CONFIG": str(path)})
+    assert [f.name for f in dataclasses.fields(LoginConfig)] == ["bridge_url"]
 
 
-def test_test_authenticator_is_allowed_in_testing():
-    assert Config(environment="testing", login=LoginConfig(test_authenticator=True)).check()
+def test_no_product_module_offers_a_login_or_consent_without_a_card():
+    """Every authenticator and consent screen that ``pip install jpki-idp`` installs: the card
+    login, the login that refuses everyone (no trust anchors), the citizen's consent pages."""
+    import idp
+
+    screens = set()
+    for found in pkgutil.walk_packages(idp.__path__, "idp."):
+        if found.name.endswith(".__main__"):
+            continue
+        module = importlib.import_module(found.name)
+        for name, obj in vars(module).items():
+            if inspect.isclass(obj) and obj.__module__ == found.name and hasattr(obj, "begin"):
+                if getattr(obj, "_is_protocol", False):  # the interfaces themselves
+                    continue
+                screens.add(f"{found.name}.{name}")
+    assert screens == {
+        "idp.login.card.CardAuthenticator",
+        "idp.login.card.UnavailableAuthenticator",
+        "idp.consent.ConsentScreen",
+    }
 
 
 @pytest.mark.parametrize(

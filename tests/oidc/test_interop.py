@@ -22,7 +22,6 @@ from authlib.oidc.core import CodeIDToken
 from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
 
-from idp.config import LoginConfig
 from idp.oidc.clients import register_client
 from tests.conftest import drop_schema, idp_test_config, make_app
 from tests.oidc.live import free_port, serving
@@ -39,9 +38,8 @@ def live(tmp_path):
     config = idp_test_config(
         f"sqlite:///{tmp_path}/live.sqlite3",
         issuer=issuer,
-        login=LoginConfig(test_authenticator=True),
     )
-    app = make_app(config, tmp_path / "instance")
+    app = make_app(config, tmp_path / "instance", cardless_login=True)
     key = RSAKey.generate_key(2048, {"use": "sig", "alg": "RS256"}, auto_kid=True)
     with app.app_context():
         client, _ = register_client(

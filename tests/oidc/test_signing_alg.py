@@ -7,7 +7,7 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
 
-from idp.config import AdminConfig, KeysConfig, LoginConfig
+from idp.config import AdminConfig, KeysConfig
 from idp.oidc.clients import ClientRejected, register_client
 from idp.oidc.openid import client_signing_alg
 from idp.storage.db import db
@@ -107,11 +107,10 @@ def rsa_only(tmp_path):
     """An operator who offers RS256 and PS256 only, with dynamic registration on."""
     config = idp_test_config(
         f"sqlite:///{tmp_path}/rsa.sqlite3",
-        login=LoginConfig(test_authenticator=True),
         admin=AdminConfig(registration_token=ADMIN),
         keys=KeysConfig(reload_seconds=0, min_publish_seconds=0, algorithms=("RS256", "PS256")),
     )
-    app = make_app(config, tmp_path / "instance")
+    app = make_app(config, tmp_path / "instance", cardless_login=True)
     yield app
     drop_schema(app)
 

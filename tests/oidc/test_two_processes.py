@@ -1,7 +1,8 @@
 """Two IdP processes sharing PostgreSQL and Redis (issue 5 §6, architecture.md "State").
 
 A flow that starts on one process finishes on the other; a key rotated by a third (the CLI) is
-served by both. Real processes (``idp run``), a real database and a real Redis.
+served by both. Real processes (``tests.cardless_wsgi``: the production app with the cardless
+login of ``tests.cardless``), a real database and a real Redis.
 """
 
 from __future__ import annotations
@@ -22,18 +23,19 @@ from tests.oidc.live import free_port
 from tests.oidc.rp import pkce_pair, query
 
 IDP = str(Path(sys.executable).with_name("idp"))
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
 def cluster(postgres_url, redis_url, tmp_path):
-    """(environment, base URLs of two `idp run` processes) on one database and one Redis."""
+    """(environment, base URLs of two cardless IdP processes) on one database and one Redis."""
     ports = [free_port(), free_port()]
     prefix = f"test2p:{secrets.token_hex(4)}:"
     config = tmp_path / "idp.toml"
     config.write_text(
         f'environment = "testing"\nissuer = "http://127.0.0.1:{ports[0]}"\nprocesses = 2\n'
         f'[ephemeral]\nkey_prefix = "{prefix}"\n'
-        "[keys]\nreload_seconds = 0\nmin_publish_seconds = 0\n[login]\ntest_authenticator = true\n"
+        "[keys]\nreload_seconds = 0\nmin_publish_seconds = 0\n"
     )
     env = {
         **os.environ,
@@ -41,11 +43,12 @@ def cluster(postgres_url, redis_url, tmp_path):
         "IDP_DATABASE_URL": postgres_url,
         "IDP_REDIS_URL": redis_url,
         "IDP_SECRET_KEY": "two-process-secret-" + "x" * 20,
+        "PYTHONPATH": str(ROOT),
     }
     subprocess.run([IDP, "db", "upgrade"], env=env, check=True, capture_output=True, timeout=60)
     procs = [
         subprocess.Popen(
-            [IDP, "run", "--port", str(p)],
+            [sys.executable, "-m", "tests.cardless_wsgi", str(p)],
             env=env,
             cwd=tmp_path,
             stdout=subprocess.DEVNULL,

@@ -107,7 +107,6 @@ def import_selfinfo(app, account: str, records: dict[str, dict], folder: Path) -
 
 @pytest.fixture(scope="package")
 def idp(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Idp]:
-    from idp.config import LoginConfig
     from tests.conftest import drop_schema, idp_test_config, make_app
 
     compile_catalogues()
@@ -116,10 +115,9 @@ def idp(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Idp]
     config = idp_test_config(
         f"sqlite:///{tmp}/idp.sqlite3",
         issuer=f"http://127.0.0.1:{port}",
-        login=LoginConfig(test_authenticator=True),
         jpki=jpki_settings(world.state, tmp),
     )
-    app = make_app(config, tmp / "instance")
+    app = make_app(config, tmp / "instance", cardless_login=True)
     import_selfinfo(app, ACCOUNT, {"income": INCOME, "household": HOUSEHOLD}, tmp)
     try:
         with serving(app, port) as url:

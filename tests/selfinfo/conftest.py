@@ -12,11 +12,10 @@ from tests.selfinfo.samples import SAMPLES, make_account, make_client, make_cons
 @pytest.fixture
 def app(database_url, tmp_path):
     """The testing IdP with the test authenticator, on the parametrised database."""
-    from idp.config import LoginConfig
     from tests.conftest import drop_schema, idp_test_config, make_app
 
-    config = idp_test_config(database_url, login=LoginConfig(test_authenticator=True))
-    application = make_app(config, tmp_path / "instance")
+    config = idp_test_config(database_url)
+    application = make_app(config, tmp_path / "instance", cardless_login=True)
     yield application
     drop_schema(application)
 

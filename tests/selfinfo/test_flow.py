@@ -1,7 +1,7 @@
 """The self-information API after a real authorization-code flow (PKCE, consent, tokens).
 
 The testing authenticator logs in the account named by ``login_hint``; the testing consent
-screen approves every requested item (``idp.login.testing``). Tokens then come from /token as
+screen approves every requested item (``tests.cardless``). Tokens then come from /token as
 a service gets them, with the account and the consent in their grant record.
 """
 

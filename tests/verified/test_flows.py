@@ -15,12 +15,12 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
-from idp.login.testing import TEST_IDENTITY
 from idp.oidc.authenticator import ACR_SIGN_IDENTITY
 from idp.oidc.authorize import finish_consent
 from idp.oidc.consent import AUTH_TEST, ConsentDecision
 from idp.storage.db import db
 from idp.storage.verifications import IdentityVerification
+from tests.cardless import TEST_IDENTITY
 from tests.oidc.rp import query
 from tests.verified.helpers import claims_param, verified
 

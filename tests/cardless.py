@@ -1,0 +1,92 @@
+"""A login and a consent without a card, for tests only: nothing in ``idp/`` can turn them on.
+
+The product always builds the card login (or, without trust anchors, a login that refuses
+everyone) and the citizen's consent pages. A test that wants to exercise the OIDC core (acr,
+amr, sessions, pairwise subjects, claims, tokens) without driving a card swaps both on the app
+object it built:
+
+    from tests.conftest import idp_test_config, make_app
+
+    app = make_app(idp_test_config(database_url), tmp_path / "instance", cardless_login=True)
+
+or, for an app built some other way, ``install_cardless_login(app)``; ``tests/conftest.py``'s
+``cardless_app`` fixture is the first form on the parametrised database. A served process (the
+two-process test) uses ``tests.cardless_wsgi``.
+
+``CardlessAuthenticator`` logs in the account named by ``login_hint`` (``DEFAULT_ACCOUNT`` when
+none; created if missing) at exactly the acr the request needed. ``CardlessConsentScreen``
+approves every requested item (auth method ``test``) with ``TEST_IDENTITY`` when an identity is
+needed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+from flask import Flask
+from flask.typing import ResponseReturnValue
+
+from idp.oidc.authenticator import AMR_CARD, LoginResult, LoginTransaction
+from idp.oidc.authorize import finish_consent, finish_login
+from idp.oidc.consent import AUTH_TEST, ConsentDecision, ConsentRequest, VerifiedIdentity
+from idp.storage.accounts import Account
+from idp.storage.db import db
+
+DEFAULT_ACCOUNT = "test-account-1"
+"""The account logged in when the request names none in ``login_hint``."""
+TEST_CLAIMS = {"name": "テスト 太郎", "family_name": "テスト", "given_name": "太郎"}
+"""Claims every cardless login establishes."""
+TEST_IDENTITY = VerifiedIdentity(
+    name="テスト　太郎",
+    address="東京都千代田区霞が関二丁目一番二号",
+    birthdate="1980-04-01",
+    gender="male",
+    issuer="OU=Test Signing CA,O=JPKI-TEST,C=JP",
+    serial="0123ABCD",
+    signed_at=0,
+)
+"""The verified identity (basic four facts) the cardless consent screen approves with."""
+
+
+class CardlessAuthenticator:
+    """Completes every login at once as ``login_hint`` (or ``DEFAULT_ACCOUNT``)."""
+
+    def begin(self, transaction: LoginTransaction) -> ResponseReturnValue:
+        account_id = transaction.login_hint or DEFAULT_ACCOUNT
+        if db.session.get(Account, account_id) is None:
+            db.session.add(Account(id=account_id))
+            db.session.commit()
+        login = LoginResult(
+            account_id=account_id,
+            acr=transaction.acr,
+            auth_time=int(time.time()),
+            amr=AMR_CARD,
+            claims=TEST_CLAIMS,
+        )
+        return finish_login(transaction.id, login)
+
+
+class CardlessConsentScreen:
+    """Approves every requested item at once, with ``TEST_IDENTITY`` when one is needed."""
+
+    def begin(self, request: ConsentRequest) -> ResponseReturnValue:
+        return finish_consent(request.id, approve_all(request))
+
+
+def approve_all(request: ConsentRequest) -> ConsentDecision:
+    """The decision ``CardlessConsentScreen`` takes: every item, ``TEST_IDENTITY`` if needed."""
+    wants_identity = request.identity_required or any(i.needs_identity for i in request.items)
+    identity = dataclasses.replace(TEST_IDENTITY, signed_at=int(time.time()))
+    return ConsentDecision(
+        granted=tuple(item.id for item in request.items),
+        auth_method=AUTH_TEST,
+        identity=identity if wants_identity else None,
+    )
+
+
+def install_cardless_login(app: Flask) -> Flask:
+    """Make ``app`` log anyone in without a card and approve every consent; returns ``app``."""
+    app.extensions["idp.authenticator"] = CardlessAuthenticator()
+    app.extensions["idp.consent"] = CardlessConsentScreen()
+    return app
