@@ -18,8 +18,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
+from .jpki.anchors import non_test_roots
 from .jpki.settings import CertificateType, JpkiSettings, RevocationPolicy
 
 Environment = Literal["development", "testing", "production"]
@@ -131,10 +132,13 @@ class ProxyConfig:
 
 @dataclass(frozen=True)
 class Config:
-    """Everything the IdP needs. Defaults serve ``idp run`` on a laptop, nothing more."""
+    """Everything the IdP needs. Defaults other than ``environment`` serve ``idp run`` on a
+    laptop (``IDP_ENV=development``), nothing more."""
 
-    environment: Environment = "development"
-    """``development`` (default), ``testing`` (test suites) or ``production``."""
+    environment: Environment = "production"
+    """``production`` (default: a deployment that does not say what it is gets every production
+    check), ``development`` (a laptop, the demo) or ``testing`` (test suites). The latter two
+    refuse to start on anything production-shaped (``_non_production_problems``)."""
     issuer: str = "http://127.0.0.1:8000"
     """The issuer identifier (OIDC Discovery §3); https and no query or fragment in production."""
     secret_key: str = ""
@@ -188,6 +192,8 @@ def _problems(c: Config):
     yield from _proxy_problems(c.proxy)
     if c.environment == "production":
         yield from _production_problems(c, url.scheme)
+    elif c.environment in ("development", "testing"):
+        yield from _non_production_problems(c)
 
 
 def _proxy_problems(proxy: ProxyConfig):
@@ -307,6 +313,53 @@ def _is_sha256_hex(fingerprint: str) -> bool:
     return len(digits) == 64 and all(d in "0123456789abcdefABCDEF" for d in digits)
 
 
+def _non_production_problems(c: Config):
+    """Development and testing drop production's checks, so they must not run where production
+    would: on a public https issuer, a PostgreSQL server on another machine, or real (non-test)
+    trust anchors. Loopback issuers and databases (the demo, the test suites) are fine."""
+    issuer = urlsplit(c.issuer)
+    if issuer.scheme == "https" and not is_loopback(issuer.hostname):
+        yield (
+            f"{c.environment} refuses the https issuer {c.issuer!r} on a non-loopback host: "
+            'that is a production deployment, set environment = "production" (IDP_ENV)'
+        )
+    if c.database.url.startswith("postgresql") and not _local_database(c.database.url):
+        yield (
+            f"{c.environment} refuses a PostgreSQL server on another machine (IDP_DATABASE_URL): "
+            "that is a production database; development and tests use a loopback one"
+        )
+    for kind, folder in sorted(c.jpki.trust_anchors.items()):
+        if real := non_test_roots(Path(folder)):
+            yield (
+                f"{c.environment} refuses jpki.trust_anchors.{kind} ({folder}): it holds "
+                f"{len(real)} root(s) that are not sandbox test roots (O=JPKI-TEST); real "
+                "J-LIS roots belong to production"
+            )
+
+
+def is_loopback(host: str | None) -> bool:
+    """``localhost`` or a loopback address (127.0.0.0/8, ::1)."""
+    if not host:
+        return False
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _local_database(url: str) -> bool:
+    """A PostgreSQL URL whose server is this machine: a loopback host, or no host at all (the
+    local Unix socket, also when named by ``?host=/path``)."""
+    parts = urlsplit(url)
+    query = parse_qs(parts.query)
+    hosts = [parts.hostname] if parts.hostname else []
+    for value in query.get("host", []) + query.get("hostaddr", []):
+        hosts += value.split(",")
+    return all(h.startswith("/") or is_loopback(h) for h in hosts)
+
+
 ENV_VARIABLES: dict[str, tuple[str, ...]] = {
     "IDP_ENV": ("environment",),
     "IDP_ISSUER": ("issuer",),
@@ -336,7 +389,16 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
             for block in blocks:
                 target = target.setdefault(block, {})
             target[key] = environ[name]
-    return _development_defaults(from_mapping(data), data).check()
+    config = _development_defaults(from_mapping(data), data)
+    try:
+        return config.check()
+    except ConfigError as e:
+        if "environment" in data:
+            raise
+        raise ConfigError(
+            f"{e} (no environment is set, so this is production; on a laptop set "
+            "IDP_ENV=development or use IDP_CONFIG=config/development.toml)"
+        ) from None
 
 
 def _development_defaults(config: Config, data: Mapping[str, Any]) -> Config:

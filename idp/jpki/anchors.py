@@ -102,3 +102,17 @@ def check_anchor(root: x509.Certificate, *, allow_test_roots: bool) -> None:
 def is_test_root(root: x509.Certificate) -> bool:
     organizations = root.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)
     return any(attribute.value == TEST_ORGANIZATION for attribute in organizations)
+
+
+def non_test_roots(folder: Path) -> list[x509.Certificate]:
+    """The certificates in ``folder/*.pem`` that are not test roots: what a development or
+    testing IdP must not trust. A missing folder or unreadable file is left to ``load_folder``,
+    which refuses it when the anchors are used."""
+    found: list[x509.Certificate] = []
+    paths = sorted(Path(folder).glob("*.pem")) if Path(folder).is_dir() else []
+    for path in paths:
+        try:
+            found += x509.load_pem_x509_certificates(path.read_bytes())
+        except (OSError, *PARSE_ERRORS):
+            continue
+    return [root for root in found if not is_test_root(root)]

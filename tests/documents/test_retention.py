@@ -413,7 +413,7 @@ def idp(tmp_path, monkeypatch):
     from idp.cli import main
 
     config = tmp_path / "idp.toml"
-    config.write_text("[documents]\nretention_days = 7\n")
+    config.write_text('environment = "development"\n[documents]\nretention_days = 7\n')
     monkeypatch.setenv("IDP_DATABASE_URL", f"sqlite:///{tmp_path}/cli.sqlite3")
     monkeypatch.setenv("IDP_SECRET_KEY", "cli-test-secret")
     monkeypatch.setenv("IDP_CONFIG", str(config))
@@ -440,9 +440,9 @@ def test_idp_documents_purge_is_a_command_of_idp_with_the_configured_retention(i
 
 def test_the_retention_is_read_from_the_documents_block(tmp_path):
     config = tmp_path / "idp.toml"
-    config.write_text("[documents]\nretention_days = 90\n")
+    config.write_text('environment = "development"\n[documents]\nretention_days = 90\n')
     assert load_config({"IDP_CONFIG": str(config)}).documents.retention_days == 90
-    assert load_config({}).documents.retention_days == 30
+    assert load_config({"IDP_ENV": "development"}).documents.retention_days == 30
 
 
 @pytest.mark.parametrize("value", ["0", "-1", '"a month"'])

@@ -41,6 +41,6 @@ def test_anything_else_stops_start_up(url):
 
 def test_the_bridge_url_is_read_from_the_configuration_file(tmp_path):
     path = tmp_path / "idp.toml"
-    path.write_text('[login]\nbridge_url = "http://127.0.0.1:9123"\n')
+    path.write_text('environment = "development"\n[login]\nbridge_url = "http://127.0.0.1:9123"\n')
     config = load_config({"IDP_CONFIG": str(path)})
     assert CardLoginSettings.from_config(config).bridge_origin == "http://127.0.0.1:9123"

@@ -82,12 +82,12 @@ def test_no_crl_held_means_no_next_update_sample(metrics_app):
 
 def test_the_token_comes_from_the_file_or_the_environment(tmp_path):
     path = tmp_path / "idp.toml"
-    path.write_text('[metrics]\ntoken = "from-the-file"\n')
+    path.write_text('environment = "development"\n[metrics]\ntoken = "from-the-file"\n')
     from_file = load_config({"IDP_CONFIG": str(path)}).metrics.token
     assert from_file == "from-the-file"
     environ = {"IDP_CONFIG": str(path), "IDP_METRICS_TOKEN": "from-the-environment"}
     assert load_config(environ).metrics.token == "from-the-environment"  # noqa: S105
-    assert load_config({}).metrics.token == ""
+    assert load_config({"IDP_ENV": "development"}).metrics.token == ""
 
 
 def test_production_refuses_a_short_token(tmp_path):

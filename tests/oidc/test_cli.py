@@ -17,6 +17,7 @@ def idp(tmp_path, monkeypatch):
     monkeypatch.setenv("IDP_DATABASE_URL", f"sqlite:///{tmp_path}/cli.sqlite3")
     monkeypatch.setenv("IDP_SECRET_KEY", "cli-test-secret")
     monkeypatch.delenv("IDP_CONFIG", raising=False)
+    monkeypatch.setenv("IDP_ENV", "development")
     runner = CliRunner()
 
     def invoke(*args, env=None):
@@ -165,6 +166,7 @@ def test_run_refuses_a_database_that_is_not_migrated(tmp_path, monkeypatch):
     monkeypatch.setenv("IDP_DATABASE_URL", f"sqlite:///{tmp_path}/empty.sqlite3")
     monkeypatch.setenv("IDP_SECRET_KEY", "cli-test-secret")
     monkeypatch.delenv("IDP_CONFIG", raising=False)
+    monkeypatch.setenv("IDP_ENV", "development")
     result = CliRunner().invoke(main, ["run", "--port", "1"])
     assert result.exit_code == 1
     assert "idp db upgrade" in result.output

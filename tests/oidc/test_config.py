@@ -21,8 +21,17 @@ PRODUCTION = {
 }
 
 
-def test_zero_configuration_is_development_on_defaults():
-    config = load_config({})
+DEVELOPMENT = {"IDP_ENV": "development"}
+
+
+def test_zero_configuration_is_production_and_says_so():
+    assert Config().environment == "production"
+    with pytest.raises(ConfigError, match="no environment is set, so this is production"):
+        load_config({})
+
+
+def test_development_is_chosen_and_runs_on_defaults():
+    config = load_config(DEVELOPMENT)
     assert config.environment == "development"
     assert config.database.url == ""
     assert config.ephemeral.redis_url == ""
@@ -32,14 +41,16 @@ def test_zero_configuration_is_development_on_defaults():
 def test_environment_variables_fill_their_settings():
     config = load_config(
         {
-            "IDP_ISSUER": "https://a.example",
+            "IDP_ENV": "testing",
+            "IDP_ISSUER": "http://a.example",
             "IDP_DATABASE_URL": "sqlite://",
             "IDP_REDIS_URL": "redis://r",
             "IDP_SECRET_KEY": "s",
             "IDP_PROCESSES": "4",
         }
     )
-    assert (config.issuer, config.database.url) == ("https://a.example", "sqlite://")
+    assert config.environment == "testing"
+    assert (config.issuer, config.database.url) == ("http://a.example", "sqlite://")
     assert (config.ephemeral.redis_url, config.secret_key, config.processes) == (
         "redis://r",
         "s",
@@ -49,9 +60,11 @@ def test_environment_variables_fill_their_settings():
 
 def test_file_is_read_and_environment_wins(tmp_path):
     path = tmp_path / "idp.toml"
-    path.write_text('issuer = "https://file.example"\n[tokens]\nid_token = 120\n')
-    config = load_config({"IDP_CONFIG": str(path), "IDP_ISSUER": "https://env.example"})
-    assert config.issuer == "https://env.example"
+    path.write_text(
+        'environment = "development"\nissuer = "http://file.example"\n[tokens]\nid_token = 120\n'
+    )
+    config = load_config({"IDP_CONFIG": str(path), "IDP_ISSUER": "http://env.example"})
+    assert config.issuer == "http://env.example"
     assert config.tokens.id_token == 120
 
 
@@ -90,11 +103,12 @@ def test_missing_file_is_refused():
 
 def test_several_processes_without_redis_are_refused_with_why():
     with pytest.raises(ConfigError, match="in-process store is invisible to the other processes"):
-        load_config({"IDP_PROCESSES": "2"})
+        load_config({**DEVELOPMENT, "IDP_PROCESSES": "2"})
 
 
 def test_several_processes_with_redis_are_accepted():
-    assert load_config({"IDP_PROCESSES": "2", "IDP_REDIS_URL": "redis://r"}).processes == 2
+    config = load_config({**DEVELOPMENT, "IDP_PROCESSES": "2", "IDP_REDIS_URL": "redis://r"})
+    assert config.processes == 2
 
 
 @pytest.mark.parametrize("environment", ["development", "testing", "production"])
@@ -159,14 +173,14 @@ def test_production_with_real_settings_is_accepted():
 )
 def test_invalid_values_are_refused(env, reason):
     with pytest.raises(ConfigError, match=reason):
-        load_config(env)
+        load_config({**DEVELOPMENT, **env})
 
 
 def test_unknown_signing_algorithm_is_refused(tmp_path):
     path = tmp_path / "idp.toml"
     path.write_text('[keys]\nalgorithms = ["RS256", "HS256"]\n')
     with pytest.raises(ConfigError, match="algorithms"):
-        load_config({"IDP_CONFIG": str(path)})
+        load_config({**DEVELOPMENT, "IDP_CONFIG": str(path)})
 
 
 def test_config_is_immutable():
@@ -185,7 +199,7 @@ def test_jpki_block_is_read_into_jpki_settings(tmp_path):
         '[jpki]\nocsp_timeout = 2\ncrl_index_dir = "/tmp/crl"\n'
         '[jpki.trust_anchors]\nauth = "/tmp/a"\n[jpki.revocation]\nsign = "crl"\n'
     )
-    jpki = load_config({"IDP_CONFIG": str(path)}).jpki
+    jpki = load_config({**DEVELOPMENT, "IDP_CONFIG": str(path)}).jpki
     assert jpki.trust_anchors == {CertificateType.AUTH: Path("/tmp/a")}
     assert jpki.revocation == {CertificateType.SIGN: RevocationPolicy.CRL}
     assert (jpki.ocsp_timeout, jpki.crl_index_dir) == (2.0, Path("/tmp/crl"))
@@ -218,12 +232,12 @@ def test_production_refuses_test_roots_and_missing_trust_anchors(tmp_path):
 
 
 def test_development_defaults_accept_the_sandbox_test_roots() -> None:
-    assert load_config({}).jpki.allow_test_roots
+    assert load_config(DEVELOPMENT).jpki.allow_test_roots
 
 
 def test_development_file_may_still_refuse_test_roots(tmp_path) -> None:
     path = tmp_path / "dev.toml"
-    path.write_text("[jpki]\nallow_test_roots = false\n")
+    path.write_text('environment = "development"\n[jpki]\nallow_test_roots = false\n')
     assert not load_config({"IDP_CONFIG": str(path)}).jpki.allow_test_roots
 
 

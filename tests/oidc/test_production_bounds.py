@@ -89,6 +89,8 @@ def test_a_refusal_is_one_sentence_naming_setting_bound_and_risk(production):
 
 def test_development_accepts_what_production_refuses(production):
     loose = changed(production, "environment", "development")
+    loose = changed(loose, "issuer", "http://127.0.0.1:8000")  # not production-shaped
+    loose = changed(loose, "database.url", "")
     loose = changed(loose, "jpki.ocsp_nonce_required", False)
     loose = changed(loose, "tokens.refresh_token", 10 * 365 * 86400)
     assert changed(loose, "jpki.pinned_fingerprints", frozenset()).check()
@@ -96,7 +98,9 @@ def test_development_accepts_what_production_refuses(production):
 
 def test_pins_are_read_from_the_file_as_a_set(tmp_path):
     path = tmp_path / "idp.toml"
-    path.write_text(f'[jpki]\npinned_fingerprints = ["{PIN}", "{PIN}"]\n')
+    path.write_text(
+        f'environment = "development"\n[jpki]\npinned_fingerprints = ["{PIN}", "{PIN}"]\n'
+    )
     assert load_config({"IDP_CONFIG": str(path)}).jpki.pinned_fingerprints == frozenset({PIN})
 
 

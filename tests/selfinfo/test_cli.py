@@ -29,6 +29,7 @@ def env(tmp_path, monkeypatch):
     for name, value in values.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("IDP_CONFIG", raising=False)
+    monkeypatch.setenv("IDP_ENV", "development")
     assert CliRunner().invoke(main, ["db", "upgrade"]).exit_code == 0
     return values
 
@@ -173,6 +174,7 @@ def test_a_database_not_at_the_newest_migration_is_refused(tmp_path, monkeypatch
     monkeypatch.setenv("IDP_DATABASE_URL", f"sqlite:///{tmp_path}/new.sqlite3")
     monkeypatch.setenv("IDP_SECRET_KEY", "cli-test-secret")
     monkeypatch.delenv("IDP_CONFIG", raising=False)
+    monkeypatch.setenv("IDP_ENV", "development")
     path = tmp_path / "data.jsonl"
     path.write_text(jsonl({"account": "a", "category": "income", "data": {}}), encoding="utf-8")
     code, out, err = _idp("selfinfo", "import", str(path))

@@ -107,6 +107,7 @@ def idp(tmp_path, monkeypatch):
     monkeypatch.setenv("IDP_DATABASE_URL", f"sqlite:///{tmp_path}/cli.sqlite3")
     monkeypatch.setenv("IDP_SECRET_KEY", "cli-test-secret")
     monkeypatch.delenv("IDP_CONFIG", raising=False)
+    monkeypatch.setenv("IDP_ENV", "development")
     runner = CliRunner()
 
     def invoke(*args):
