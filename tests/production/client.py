@@ -151,6 +151,8 @@ class Citizen:
     """A browser: cookies, and the card step signed in software."""
 
     topology: Topology
+    card: int = 0
+    """Which of the topology's cards this citizen holds."""
     seen: list = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -179,7 +181,7 @@ class Citizen:
         """What the bridge returns after the card signed ``origin ‖ challenge``."""
         origin = self.topology.issuer
         certificate, signature = card_signature(
-            self.topology.state, self.topology.card_id, signed_digest(origin, challenge)
+            self.topology.state, self.topology.card_ids[self.card], signed_digest(origin, challenge)
         )
         result = {
             "version": 1,

@@ -6,7 +6,7 @@
   idp/gunicorn_conf.py idp.wsgi:app``) on its own port, one worker each;
 - ``config/production.toml`` with this topology's issuer, trust anchors, OCSP and CRL URLs;
 - a sandbox whose roots say ``O=JPKI-STANDIN`` (not the ``JPKI-TEST`` production refuses),
-  serving OCSP and CRLs, and one card issued under them;
+  serving OCSP and CRLs, and three citizens' cards issued under them;
 - a PostgreSQL database of its own and Redis database 15 under a key prefix of its own.
 
 Anything missing fails the test with what to install, never a skip.
@@ -241,7 +241,8 @@ class Topology:
     http_port: int
     nodes: list[Node]
     state: object
-    card_id: str
+    card_ids: list[str]
+    """Cards of different citizens, so each flow that needs a first consent has its own."""
     client_id: str
     client_key: object
     client_kid: str
@@ -333,7 +334,7 @@ def build(folder: Path) -> Topology:
         state = SandboxState.init(
             folder / "sandbox", f"http://127.0.0.1:{ocsp_port}", STANDIN_ORGANIZATION
         )
-        card_id = state.issue_card(SAMPLE_CITIZENS[0], AUTH_PIN, SIGN_PIN).id
+        card_ids = [state.issue_card(c, AUTH_PIN, SIGN_PIN).id for c in SAMPLE_CITIZENS[:3]]
         server = running_server(state, port=None)
         server.__enter__()
         cleanups.append(lambda: server.__exit__(None, None, None))
@@ -420,7 +421,7 @@ def build(folder: Path) -> Topology:
             http_port,
             nodes,
             state,
-            card_id,
+            card_ids,
             client_id,
             client_key,
             client_key.kid,

@@ -1,0 +1,121 @@
+"""A citizen in Debian's Chromium (Playwright), run as its own process by test_chromium.py: a
+Playwright driver in the pytest process would clash with the one tests/e2e keeps for the session.
+
+Line protocol. stdin: one JSON object {issuer, authorization_url, spki, state_dir, card_id}; it
+prints one JSON line {callback, responses} after the login, then reads an ID token line and
+prints {logged_out, responses} after logging out. ``responses``: every response of the
+issuer's origin the browser received, with its headers, for the header checks.
+
+Chromium trusts the topology's server key through ``--ignore-certificate-errors-spki-list``
+(the SPKI pin of the test's certificate; every other certificate is still checked). The card
+step is signed in software with the sandbox card's key and submitted through the login page's
+own result form, as the page does with the bridge's answer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from pathlib import Path
+from urllib.parse import urlencode
+
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import sync_playwright
+
+from tests.e2e.browser import CHROMIUM, CHROMIUM_FLAGS
+from tests.production.topology import (
+    LOGOUT_REDIRECT_URI,
+    REDIRECT_URI,
+    card_signature,
+    signed_digest,
+)
+
+
+def _b64url(data: bytes) -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def main() -> None:
+    from sandbox.state import SandboxState
+
+    job = json.loads(sys.stdin.readline())
+    issuer = job["issuer"]
+    state = SandboxState(Path(job["state_dir"]))
+    responses: list[dict] = []
+    with sync_playwright() as driver:
+        flags = [*CHROMIUM_FLAGS, f"--ignore-certificate-errors-spki-list={job['spki']}"]
+        browser = driver.chromium.launch(executable_path=str(CHROMIUM), args=flags)
+        context = browser.new_context(locale="ja-JP")
+        context.set_default_timeout(20_000)
+        page = context.new_page()
+
+        def seen(response) -> None:
+            if response.url.startswith(issuer):
+                responses.append(
+                    {
+                        "url": response.url,
+                        "method": response.request.method,
+                        "status": response.status,
+                        "headers": response.headers_array(),
+                    }
+                )
+
+        page.on("response", seen)
+        landed: list[str] = []
+
+        def bank(route) -> None:
+            landed.append(route.request.url)
+            route.fulfill(status=200, content_type="text/html", body="<p>bank</p>")
+
+        page.route("https://bank.example/**", bank)
+        page.goto(job["authorization_url"])
+        page.wait_for_selector("#result-form", state="attached")
+        challenge = page.get_attribute("main", "data-challenge")
+        certificate, signature = card_signature(
+            state, job["card_id"], signed_digest(issuer, challenge)
+        )
+        result = {
+            "version": 1,
+            "purpose": "login",
+            "origin": issuer,
+            "challenge": challenge,
+            "certificate": _b64url(certificate),
+            "signature": _b64url(signature),
+            "algorithm": "RS256",
+            "format": "jpki-origin-challenge-v1",
+        }
+        page.eval_on_selector(
+            "#result-form",
+            "(form, result) => { form.result.value = result; form.submit(); }",
+            json.dumps(result),
+        )
+        page.wait_for_url(lambda url: "/consent/" in url or url.startswith(REDIRECT_URI))
+        if "/consent/" in page.url:  # the first login of this card at the bank
+            page.click("#approve-button")
+            page.wait_for_url(REDIRECT_URI + "**")
+        print(json.dumps({"callback": landed[-1], "responses": responses}), flush=True)
+        responses.clear()
+
+        id_token = sys.stdin.readline().strip()
+        query = urlencode(
+            {"id_token_hint": id_token, "post_logout_redirect_uri": LOGOUT_REDIRECT_URI}
+        )
+        # Playwright's route does not see a redirect's next hop, so the bank's address is taken
+        # from the IdP's redirect itself; the browser then fails to reach bank.example.
+        to_logout = page.expect_response(lambda r: r.url.startswith(issuer + "/logout"))
+        with to_logout as answer, contextlib.suppress(PlaywrightError):
+            page.goto(issuer + "/logout?" + query)
+        landed.append(answer.value.headers.get("location", f"HTTP {answer.value.status}"))
+        cookies = context.cookies(issuer)
+        print(
+            json.dumps({"logged_out": landed[-1], "responses": responses, "cookies": cookies}),
+            flush=True,
+        )
+        browser.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,96 @@
+"""The same FAPI card login in Debian's Chromium, through nginx over https: the login page and
+consent screen rendered and submitted by the browser under their CSP, the bank's back channel in
+Python (tests/production/client.py), logout in the browser."""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+import sys
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+
+from tests.e2e.browser import require_chromium
+from tests.production.client import Bank, expect
+from tests.production.topology import LOGOUT_REDIRECT_URI, ROOT
+
+pytestmark = pytest.mark.production
+
+
+def _spki_pin(certificate_file) -> str:
+    certificate = x509.load_pem_x509_certificate(certificate_file.read_bytes())
+    spki = certificate.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    digest = hashes.Hash(hashes.SHA256())
+    digest.update(spki)
+    return base64.b64encode(digest.finalize()).decode()
+
+
+def _check_headers(responses: list[dict]) -> None:
+    assert responses, "the browser saw no response from the IdP"
+    for response in responses:
+        headers = {h["name"].lower(): h["value"] for h in response["headers"]}
+        where = f"{response['method']} {response['url']} ({response['status']})"
+        assert headers.get("strict-transport-security") == "max-age=63072000", where
+        assert headers.get("x-content-type-options") == "nosniff", where
+        assert "frame-ancestors 'none'" in headers.get("content-security-policy", ""), where
+        for h in response["headers"]:
+            if h["name"].lower() == "set-cookie":
+                assert h["value"].startswith("__Host-"), (where, h["value"])
+                assert "Secure" in h["value"], (where, h["value"])
+
+
+def test_card_login_and_logout_in_chromium(topology):
+    require_chromium()
+    bank = Bank(topology)
+    request_uri, pending = bank.push()
+    job = {
+        "issuer": topology.issuer,
+        "authorization_url": bank.authorization_url(request_uri),
+        "spki": _spki_pin(topology.folder / "tls" / "server.pem"),
+        "state_dir": str(topology.state.root),
+        "card_id": topology.card_ids[1],
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.production.chromium_citizen"],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        process.stdin.write(json.dumps(job) + "\n")
+        process.stdin.flush()
+        line = process.stdout.readline()
+        assert line, process.stderr.read()
+        login = json.loads(line)
+        callback = {k: v[0] for k, v in parse_qs(urlsplit(login["callback"]).query).items()}
+        assert callback["state"] == pending["state"]
+        assert callback["iss"] == topology.issuer
+        _check_headers(login["responses"])
+
+        tokens = bank.token(callback["code"], pending)
+        assert bank.userinfo(tokens["access_token"])["sub"]
+        refreshed = expect(bank.refresh(tokens["refresh_token"]), 200, "refresh").json()
+
+        process.stdin.write(tokens["id_token"] + "\n")
+        process.stdin.flush()
+        line = process.stdout.readline()
+        assert line, process.stderr.read()
+        logout = json.loads(line)
+        assert logout["logged_out"].startswith(LOGOUT_REDIRECT_URI), logout["logged_out"]
+        _check_headers(logout["responses"])
+        assert bank.refresh(refreshed["refresh_token"]).json()["error"] == "invalid_grant"
+        for cookie in logout["cookies"]:
+            assert cookie["secure"], cookie
+            assert cookie["httpOnly"], cookie
+            assert cookie["sameSite"] in ("Lax", "Strict"), cookie
+    finally:
+        process.kill()
+        process.wait(10)
