@@ -1,15 +1,16 @@
 """A citizen in Debian's Chromium (Playwright), run as its own process by test_chromium.py: a
 Playwright driver in the pytest process would clash with the one tests/e2e keeps for the session.
 
-Line protocol. stdin: one JSON object {issuer, authorization_url, spki, state_dir, card_id}; it
+Line protocol. stdin: one JSON object {issuer, authorization_url, spki, pin}; it
 prints one JSON line {callback, responses} after the login, then reads an ID token line and
 prints {logged_out, responses} after logging out. ``responses``: every response of the
 issuer's origin the browser received, with its headers, for the header checks.
 
 Chromium trusts the topology's server key through ``--ignore-certificate-errors-spki-list``
 (the SPKI pin of the test's certificate; every other certificate is still checked). The card
-step is signed in software with the sandbox card's key and submitted through the login page's
-own result form, as the page does with the bridge's answer.
+step is the real one: the login page calls ``jpki-bridge run`` (started by the test on the
+topology's bridge port), the PIN is typed into the bridge's window, the virtual card in
+"Virtual PCD 00 01" signs through pcscd.
 """
 
 from __future__ import annotations
@@ -17,33 +18,18 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
-from pathlib import Path
 from urllib.parse import urlencode
 
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import sync_playwright
 
 from tests.e2e.browser import CHROMIUM, CHROMIUM_FLAGS
-from tests.production.topology import (
-    LOGOUT_REDIRECT_URI,
-    REDIRECT_URI,
-    card_signature,
-    signed_digest,
-)
-
-
-def _b64url(data: bytes) -> str:
-    import base64
-
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+from tests.production.topology import LOGOUT_REDIRECT_URI, REDIRECT_URI
 
 
 def main() -> None:
-    from sandbox.state import SandboxState
-
     job = json.loads(sys.stdin.readline())
     issuer = job["issuer"]
-    state = SandboxState(Path(job["state_dir"]))
     responses: list[dict] = []
     with sync_playwright() as driver:
         flags = [*CHROMIUM_FLAGS, f"--ignore-certificate-errors-spki-list={job['spki']}"]
@@ -72,26 +58,15 @@ def main() -> None:
 
         page.route("https://bank.example/**", bank)
         page.goto(job["authorization_url"])
-        page.wait_for_selector("#result-form", state="attached")
-        challenge = page.get_attribute("main", "data-challenge")
-        certificate, signature = card_signature(
-            state, job["card_id"], signed_digest(issuer, challenge)
-        )
-        result = {
-            "version": 1,
-            "purpose": "login",
-            "origin": issuer,
-            "challenge": challenge,
-            "certificate": _b64url(certificate),
-            "signature": _b64url(signature),
-            "algorithm": "RS256",
-            "format": "jpki-origin-challenge-v1",
-        }
-        page.eval_on_selector(
-            "#result-form",
-            "(form, result) => { form.result.value = result; form.submit(); }",
-            json.dumps(result),
-        )
+        # The real bridge and the virtual card: the login button, the PIN in the bridge's window.
+        button = page.locator("#login-button")
+        button.wait_for(state="visible")
+        with page.expect_popup() as opened:
+            button.click()
+        pin_page = opened.value
+        pin_page.locator("#pin").wait_for(state="visible")
+        pin_page.keyboard.type(job["pin"])
+        pin_page.keyboard.press("Enter")
         page.wait_for_url(lambda url: "/consent/" in url or url.startswith(REDIRECT_URI))
         if "/consent/" in page.url:  # the first login of this card at the bank
             page.click("#approve-button")

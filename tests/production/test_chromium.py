@@ -1,6 +1,7 @@
 """The same FAPI card login in Debian's Chromium, through nginx over https: the login page and
-consent screen rendered and submitted by the browser under their CSP, the bank's back channel in
-Python (tests/production/client.py), logout in the browser."""
+consent screen in the browser under their CSP, the real bridge and the virtual card (PIN typed
+in the bridge's window), the bank's back channel in Python (tests/production/client.py), logout
+in the browser."""
 
 from __future__ import annotations
 
@@ -8,12 +9,15 @@ import base64
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 
+from tests.bridge.bridge_process import BridgeProcess
+from tests.bridge.conftest import AUTH_PIN, READER, insert_card, reader_lock  # noqa: F401
 from tests.e2e.browser import require_chromium
 from tests.production.client import Bank, expect
 from tests.production.topology import LOGOUT_REDIRECT_URI, ROOT
@@ -45,7 +49,22 @@ def _check_headers(responses: list[dict]) -> None:
                 assert "Secure" in h["value"], (where, h["value"])
 
 
-def test_card_login_and_logout_in_chromium(topology):
+@pytest.fixture
+def bridge(topology, reader_lock) -> Iterator[BridgeProcess]:  # noqa: F811
+    """The second citizen's card in Virtual PCD 00 01 and ``jpki-bridge run`` on the topology's
+    bridge port, allowing the issuer's origin."""
+    with insert_card(topology.state, topology.card_ids[1]):
+        args = ["--reader", READER, "--pin-timeout", "30", "--allow-origin", topology.issuer]
+        started = BridgeProcess.start(*args, "--port", str(topology.bridge_port), pin_stdin=False)
+        try:
+            assert started.port == topology.bridge_port
+            yield started
+        finally:
+            started.stop()
+
+
+@pytest.mark.pcsc
+def test_card_login_and_logout_in_chromium(topology, bridge):
     require_chromium()
     bank = Bank(topology)
     request_uri, pending = bank.push()
@@ -53,8 +72,7 @@ def test_card_login_and_logout_in_chromium(topology):
         "issuer": topology.issuer,
         "authorization_url": bank.authorization_url(request_uri),
         "spki": _spki_pin(topology.folder / "tls" / "server.pem"),
-        "state_dir": str(topology.state.root),
-        "card_id": topology.card_ids[1],
+        "pin": AUTH_PIN,
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "tests.production.chromium_citizen"],

@@ -241,6 +241,9 @@ class Topology:
     http_port: int
     nodes: list[Node]
     state: object
+    bridge_port: int
+    """Where the login page looks for the card bridge (``[login] bridge_url``); a test that
+    needs the bridge starts ``jpki-bridge run`` there."""
     card_ids: list[str]
     """Cards of different citizens, so each flow that needs a first consent has its own."""
     client_id: str
@@ -328,6 +331,7 @@ def build(folder: Path) -> Topology:
     cleanups: list = []
     try:
         https_port, http_port, ocsp_port = free_port(), free_port(), free_port()
+        bridge_port = free_port()
         issuer = f"https://localhost:{https_port}"
         ca_file, cert_file, key_file = make_tls(folder / "tls")
 
@@ -351,6 +355,7 @@ def build(folder: Path) -> Topology:
             "issuer": issuer,
             "processes": 2,
             "proxy": {"trusted": ["127.0.0.1"]},
+            "login": {"bridge_url": f"http://127.0.0.1:{bridge_port}"},
             "ephemeral": {"key_prefix": prefix},
             "jpki": {
                 "crl_index_dir": str(folder / "crl-index"),
@@ -421,6 +426,7 @@ def build(folder: Path) -> Topology:
             http_port,
             nodes,
             state,
+            bridge_port,
             card_ids,
             client_id,
             client_key,
