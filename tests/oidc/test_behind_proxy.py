@@ -235,7 +235,7 @@ def test_trusted_proxies_load_from_the_file(tmp_path):
     from idp.config import load_config
 
     path = tmp_path / "idp.toml"
-    path.write_text('[proxy]\ntrusted = ["127.0.0.1", "::1"]\n')
+    path.write_text('environment = "development"\n[proxy]\ntrusted = ["127.0.0.1", "::1"]\n')
     assert load_config({"IDP_CONFIG": str(path)}).proxy.trusted == ("127.0.0.1", "::1")
 
 
