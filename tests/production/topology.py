@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
+import ipaddress
 import json
 import os
 import re
@@ -84,8 +85,6 @@ def make_tls(folder: Path) -> tuple[Path, Path, Path]:
         .sign(ca_key, hashes.SHA256())
     )
     key = ec.generate_private_key(ec.SECP256R1())
-    import ipaddress
-
     server = (
         x509.CertificateBuilder()
         .subject_name(_name("localhost"))
