@@ -7,15 +7,18 @@ scripts is one JSON object per line.
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 
 import click
+from cryptography import x509
 from flask import current_app
 from flask.cli import FlaskGroup, ScriptInfo
+from flask_migrate.cli import db as migrate_cli
 from werkzeug.serving import WSGIRequestHandler, run_simple
 
-from . import create_app, logs
+from . import audit, create_app, logs
 from .config import SIGNING_ALGORITHMS, ConfigError
 from .documents.retention import documents as documents_cli
 from .jpki.cli import jpki as jpki_cli
@@ -225,3 +228,58 @@ for _name, _command in jpki_cli.commands.items():
 
 main.add_command(selfinfo_cli, "selfinfo")
 main.add_command(documents_cli, "documents")
+
+
+@main.group("audit")
+def audit_group() -> None:
+    """The audit stream (docs/operators.md §10)."""
+
+
+@audit_group.command("certificate", with_appcontext=False)
+@click.argument("certificate", type=click.File("rb"))
+def audit_certificate(certificate) -> None:
+    """The audit stream's ``certificate`` field for this certificate (PEM or DER file)."""
+    data = certificate.read()
+    try:
+        parsed = (
+            x509.load_pem_x509_certificate(data)
+            if data.lstrip().startswith(b"-----")
+            else x509.load_der_x509_certificate(data)
+        )
+    except ValueError as e:
+        raise click.ClickException(f"not a certificate ({e})") from None
+    _emit({"certificate": audit.ref_of(parsed)})
+
+
+def _audited(command: click.Command) -> None:
+    """An ``admin.command`` audit line when ``command`` ends, done or failed: its words, never
+    its arguments (a file name, a client's name or a secret could be among them)."""
+    callback = command.callback
+
+    @functools.wraps(callback)
+    def run(*args, **kwargs):
+        context = click.get_current_context()
+        words = context.command_path  # "idp keys rotate", or "selfinfo import" run on its own
+        if context.find_root().command is main:
+            words = words.partition(" ")[2]
+        try:
+            result = callback(*args, **kwargs)
+        except Exception as e:
+            audit.emit(audit.ADMIN_COMMAND, command=words, outcome="failed", error=type(e).__name__)
+            raise
+        audit.emit(audit.ADMIN_COMMAND, command=words, outcome="done")
+        return result
+
+    command.callback = run
+
+
+for _group, _names in (
+    (keys_group, ("rotate",)),
+    (client_group, ("add", "remove")),
+    (selfinfo_cli, ("import",)),
+    (documents_cli, ("purge",)),
+    (jpki_group, ("crl-refresh",)),
+    (migrate_cli, ("upgrade", "downgrade", "stamp")),
+):
+    for _name in _names:
+        _audited(_group.commands[_name])

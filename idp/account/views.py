@@ -108,12 +108,7 @@ def revoke(consent_id: str) -> Response:
     consent = records.own_consent(found[1].account_id, consent_id)
     if consent is None:
         return _not_found()
-    done = revoke_consent(_services(), consent, int(time.time()))
-    log.info(
-        "consent revoked: %d token families, logout queued: %s",
-        done.families_revoked,
-        done.logout_queued,
-    )
+    revoke_consent(_services(), consent, int(time.time()))
     return finish(redirect(url_for("account.revoked", consent_id=consent.id), 303))
 
 

@@ -21,7 +21,7 @@ from flask import request as http
 from flask_babel import format_date
 from werkzeug.wrappers import Response
 
-from .. import metrics
+from .. import audit, metrics
 from ..jpki.errors import JpkiValidationError
 from ..login import refusals as login_refusals
 from ..login.i18n import JAPAN
@@ -147,9 +147,10 @@ def decide(transaction: str) -> Response:
         return refusal
     action = http.form.get("action")
     if action == "deny":
-        log.info("consent denied")
         metrics.consent_decisions.labels("denied", "none").inc()
-        return finish(make_response(deny_consent(request.id)))
+        response = make_response(deny_consent(request.id))
+        audit.emit(audit.CONSENT_DENIED, client_id=request.client_id, account_id=request.account_id)
+        return finish(response)
     granted = granted_items(request, http.form.getlist("item"))
     if action != "approve" or granted is None:
         log.info("consent refused: altered form")
@@ -215,7 +216,6 @@ def approve(transaction: str) -> Response:
         log.info("consent card step refused: %s", refused.kind)
         metrics.card_step(key, refused.kind)
         return refused_page(refusals.OWN[refused.kind], request, key)
-    log.info("consent approved with the card (%s)", decision.auth_method)
     metrics.consent_approved(key)
     return finish(make_response(finish_consent(request.id, decision)))
 

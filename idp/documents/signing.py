@@ -15,6 +15,7 @@ import datetime as dt
 import secrets
 import time
 
+from .. import audit
 from ..oidc.consent import DOCUMENT_PREFIX
 from ..storage.consents import record_access
 from ..storage.db import db
@@ -118,6 +119,10 @@ def complete(
         DOCUMENT_PREFIX + document.title, None, int(now.timestamp()),
     )  # fmt: skip
     db.session.commit()
+    who = {"client_id": document.client_id, "account_id": account_id}
+    card = audit.ref_of(validated.certificate)
+    audit.emit(audit.DOCUMENT_SIGNED, **who, document_id=document.id, certificate=card)
+    audit.emit(audit.DATA_PROVIDED, **who, via="document", items=["signed_document"])
 
 
 def decline(document: DocumentRequest, account_id: str, now: int | None = None) -> None:

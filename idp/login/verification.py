@@ -12,9 +12,14 @@ from __future__ import annotations
 import datetime as dt
 from urllib.parse import urlsplit
 
+from cryptography import x509
+
+from .. import audit
 from ..jpki.anchors import TrustAnchors
+from ..jpki.bridge import BridgeResult
 from ..jpki.challenge import Challenges
 from ..jpki.crl import CrlStatusSource
+from ..jpki.errors import JpkiValidationError
 from ..jpki.ocsp import OcspService
 from ..jpki.revocation import RevocationChecker
 from ..jpki.settings import CertificateType, JpkiSettings
@@ -63,6 +68,15 @@ class CardVerifier:
             challenges=self.challenges,
             now=dt.datetime.now(dt.UTC),
         )
+
+
+def presented_ref(result: str) -> str | None:
+    """``audit.certificate_ref`` of the certificate in a refused result, if it parses: which
+    card was refused, for the audit stream."""
+    try:
+        return audit.ref_of(x509.load_der_x509_certificate(BridgeResult.parse(result).certificate))
+    except (JpkiValidationError, ValueError):
+        return None
 
 
 def can_verify_logins(settings: JpkiSettings) -> bool:

@@ -5,7 +5,8 @@ the core's record); a missing or foreign one gets the "start again from the serv
 ``finish_login`` and ``cancel_login`` consume that record, which ends the transaction for every page
 at once. Bad input never changes anything but what the JPKI core itself decides (a malformed result
 still uses up the challenge).
-Logs carry refusal reasons only: no certificate, challenge, result or account.
+The audit stream (``idp.audit``) names the card by ``audit.certificate_ref`` only: no
+certificate, challenge or result.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from flask import Blueprint, current_app, g, jsonify, make_response, redirect, u
 from flask import request as http
 from werkzeug.wrappers import Response
 
-from .. import metrics
+from .. import audit, metrics
 from ..jpki.errors import JpkiValidationError
 from ..oidc.authenticator import ACR_CARD_AUTH, AMR_CARD, LoginResult
 from ..oidc.authorize import cancel_login, finish_login
@@ -26,7 +27,7 @@ from . import refusals, transactions
 from .accounts import account_for
 from .pages import finish, page, refused_page
 from .security import csrf_ok
-from .verification import CardVerifier
+from .verification import CardVerifier, presented_ref
 
 log = logging.getLogger("idp.login")
 bp = Blueprint(
@@ -89,20 +90,26 @@ def card_result(transaction: str):
     if login is None:
         return refused_page(refusals.TRANSACTION_GONE)
     if not csrf_ok():
-        log.info("card login refused: csrf")
+        audit.emit(audit.LOGIN_REFUSED, reason="csrf")
         metrics.card_login_refusals.labels("csrf").inc()
         return refused_page(refusals.BAD_REQUEST, login)
+    answer = http.form.get("result", "")
     try:
-        validated = _verifier().verify(login.transaction, http.form.get("result", ""))
+        validated = _verifier().verify(login.transaction, answer)
     except JpkiValidationError as error:
-        log.info("card login refused: %s", error.reason)
+        audit.emit(audit.LOGIN_REFUSED, reason=error.reason, certificate=presented_ref(answer))
         metrics.card_login_refusals.labels(error.reason).inc()
         return refused_page(refusals.refusal_for(error), login)
     account = account_for(validated, dt.datetime.now(dt.UTC))
     result = LoginResult(
         account_id=account, acr=ACR_CARD_AUTH, auth_time=int(time.time()), amr=AMR_CARD
     )
-    log.info("card login succeeded (revocation by %s)", validated.revocation.source)
+    audit.emit(
+        audit.LOGIN_ACCEPTED,
+        account_id=account,
+        certificate=audit.ref_of(validated.certificate),
+        revocation=validated.revocation.source,
+    )
     metrics.card_logins.labels(validated.revocation.source).inc()
     return finish(make_response(finish_login(login.transaction, result)))
 

@@ -19,6 +19,7 @@ from joserfc.jwk import KeySet
 from sqlalchemy import bindparam, event, select
 from sqlalchemy.orm import Session
 
+from .. import audit
 from ..config import SIGNING_ALGORITHMS
 from ..storage.db import db
 from ..storage.models import Client, secret_digest
@@ -264,6 +265,29 @@ def _forget_changed_clients(session, _context) -> None:
     """A client written in this process is read again by its next request."""
     if has_app_context() and any(isinstance(o, Client) for o in (*session.dirty, *session.deleted)):
         current_app.extensions.pop("idp.client_cache", None)
+
+
+_AUDIT = "idp.client_audit"
+
+
+@event.listens_for(Session, "before_flush")
+def _note_client_changes(session, _context, _instances) -> None:
+    """Every write of a client, whichever path made it, for the audit stream once committed."""
+    notes = session.info.setdefault(_AUDIT, [])
+    notes += [(audit.CLIENT_REGISTERED, c.client_id) for c in session.new if isinstance(c, Client)]
+    notes += [(audit.CLIENT_CHANGED, c.client_id) for c in session.dirty if isinstance(c, Client)]
+    notes += [(audit.CLIENT_REMOVED, c.client_id) for c in session.deleted if isinstance(c, Client)]
+
+
+@event.listens_for(Session, "after_commit")
+def _audit_client_changes(session) -> None:
+    for event_name, client_id in session.info.pop(_AUDIT, ()):
+        audit.emit(event_name, client_id=client_id)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_client_changes(session) -> None:
+    session.info.pop(_AUDIT, None)
 
 
 def remove_client(client_id: str) -> bool:

@@ -21,6 +21,7 @@ from authlib.oauth2.rfc6749 import AccessDeniedError, OAuth2Error
 from authlib.oidc.core.errors import ConsentRequiredError
 from flask import abort, current_app, session
 
+from .. import audit
 from ..storage.consents import Consent
 from ..storage.db import db
 from ..storage.verifications import record_verification
@@ -182,6 +183,7 @@ def _record(request: ConsentRequest, decision: ConsentDecision, grant) -> Consen
         expires_at=request.expires_at,
     )
     db.session.add(consent)
+    framework = None
     if decision.identity is not None:
         metadata = grant.request.client.client_metadata
         claims = parse_claims_request(grant.request.payload.data.get("claims"))
@@ -196,7 +198,24 @@ def _record(request: ConsentRequest, decision: ConsentDecision, grant) -> Consen
             consent.created_at,
         )
     db.session.commit()
+    _audit(consent, decision, framework)
     return consent
+
+
+def _audit(consent: Consent, decision: ConsentDecision, framework: str | None) -> None:
+    """The approval, and the identity it proved, once they are on record."""
+    who = {"client_id": consent.client_id, "account_id": consent.account_id}
+    items, method = json.loads(consent.items), decision.auth_method
+    audit.emit(audit.CONSENT_GIVEN, **who, consent_id=consent.id, items=items, auth_method=method)
+    if (identity := decision.identity) is not None:
+        card = audit.certificate_ref(identity.issuer, identity.serial)
+        audit.emit(
+            audit.IDENTITY_VERIFIED,
+            **who,
+            consent_id=consent.id,
+            certificate=card,
+            trust_framework=framework,
+        )
 
 
 def deny_consent(transaction_id: str):

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from joserfc.jwk import ECKey, KeySet, RSAKey
 from sqlalchemy.exc import IntegrityError
 
+from .. import audit
 from ..config import Config
 from ..storage.db import db
 from ..storage.models import SigningKey
@@ -100,6 +101,9 @@ def rotate(config: Config, sealer: Sealer, now: int, force: bool = False) -> lis
     for alg in config.keys.algorithms:
         _add(alg, "next", sealer, now)
     db.session.commit()
+    for row in rows:
+        if row.state == "current":
+            audit.emit(audit.KEY_ROTATED, kid=row.kid, alg=row.alg)
     return SigningKey.query.order_by(SigningKey.alg, SigningKey.created_at).all()
 
 

@@ -21,6 +21,7 @@ from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 from authlib.oauth2.rfc9207 import IssuerParameter
 from flask import current_app, url_for
 
+from .. import audit
 from ..config import Config
 from ..storage.consents import record_access
 from ..storage.db import db
@@ -136,13 +137,21 @@ class IdpServer(AuthorizationServer):
                 jti,
             )
             if code.account_id:
+                items = [i for i in code.items if not i.startswith("selfinfo:")]
                 record_access(
                     code.account_id,
                     request.client.client_id,
                     request.client.name,
                     "token",
-                    " ".join(i for i in code.items if not i.startswith("selfinfo:")),
+                    " ".join(items),
                     code.consent_id,
+                )
+                audit.emit(
+                    audit.DATA_PROVIDED,
+                    client_id=request.client.client_id,
+                    account_id=code.account_id,
+                    via="token",
+                    items=items,
                 )
             client_id, sub = request.client.client_id, code.sub
         else:

@@ -15,6 +15,7 @@ from authlib.oauth2.rfc6750 import InsufficientScopeError, InvalidTokenError
 from joserfc import jwt
 from joserfc.errors import JoseError
 
+from .. import audit
 from ..storage.consents import record_access
 from ..storage.db import db
 from .clients import serving_client
@@ -94,10 +95,12 @@ def delivered_items(claims: dict) -> list[str]:
 
 def _record(grant: dict) -> None:
     """Personal data left the IdP: add it to the citizen's access history."""
-    client = serving_client(grant["client_id"])
-    name = client.name if client is not None else grant["client_id"]
-    items = " ".join(delivered_items(grant["claims"]))
-    record_access(
-        grant["account_id"], grant["client_id"], name, "userinfo", items, grant.get("consent_id")
-    )
+    client_id, account_id = grant["client_id"], grant["account_id"]
+    client = serving_client(client_id)
+    name = client.name if client is not None else client_id
+    items = delivered_items(grant["claims"])
+    record_access(account_id, client_id, name, "userinfo", " ".join(items), grant.get("consent_id"))
     db.session.commit()
+    audit.emit(
+        audit.DATA_PROVIDED, client_id=client_id, account_id=account_id, via="userinfo", items=items
+    )

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from flask import current_app
 
+from .. import audit
 from ..storage.consents import Consent
 from ..storage.db import db
 from ..storage.models import TokenFamily
@@ -72,6 +73,14 @@ def revoke_consent(services, consent: Consent, now: int) -> Withdrawal:
         family.revoked_at = now  # durable with the consent, in the commit below
     logout_queued = _queue_logout(services, consent, now)
     db.session.commit()
+    audit.emit(
+        audit.CONSENT_WITHDRAWN,
+        client_id=consent.client_id,
+        account_id=consent.account_id,
+        consent_id=consent.id,
+        token_families=len(families),
+        logout_queued=logout_queued,
+    )
     store = services.store()
     ttl = services.config.tokens.access_token
     mark_withdrawn(store, consent.client_id, consent.account_id, now, ttl)

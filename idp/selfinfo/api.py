@@ -14,13 +14,11 @@ Only the category and the client are logged, never the data.
 
 from __future__ import annotations
 
-import logging
-
 from authlib.oauth2.rfc6749 import scope_to_list
 from authlib.oauth2.rfc6750 import InvalidTokenError
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 
-from .. import metrics
+from .. import audit, metrics
 from ..oidc.clients import serving_client
 from ..oidc.dpop import InvalidDPoPProofError
 from ..oidc.userinfo import authenticate
@@ -30,7 +28,6 @@ from ..storage.selfinfo import find_self_information
 from .categories import RESPONSE_SCHEMA, is_category, schema, scope_of
 from .challenges import challenge, no_store, problem
 
-log = logging.getLogger("idp.selfinfo")
 bp = Blueprint("selfinfo", __name__, url_prefix="/selfinfo/v1")
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 KIND = "selfinfo"
@@ -74,7 +71,13 @@ def read(category: str) -> Response:
         grant["account_id"], grant["client_id"], client_name, KIND, scope_of(category), consent.id
     )
     db.session.commit()
-    log.info("selfinfo read: category=%s client=%s", category, grant["client_id"])
+    audit.emit(
+        audit.DATA_PROVIDED,
+        client_id=grant["client_id"],
+        account_id=grant["account_id"],
+        via="selfinfo",
+        items=[scope_of(category)],
+    )
     metrics.selfinfo_reads.labels(category).inc()
     return no_store(jsonify(body))
 

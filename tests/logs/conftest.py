@@ -1,4 +1,5 @@
-"""Log capture as an operator sees it: the IdP's JSON formatter on the root logger."""
+"""Log capture as an operator sees it (the IdP's JSON formatter on the root logger), and the
+consent suite's card-login world for the audit story."""
 
 from __future__ import annotations
 
@@ -9,6 +10,16 @@ import logging
 import pytest
 
 from idp.logs import JsonFormatter
+from tests.consent.conftest import (  # noqa: F401 (the story's card-login IdP and browser)
+    card_app,
+    catalogues,
+    consent_page,
+    database_url,
+    logged_in,
+    login_page,
+    rp,
+    world,
+)
 
 
 class Captured:

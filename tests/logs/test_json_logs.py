@@ -18,7 +18,7 @@ import pytest
 
 from idp.logs import HEADER, JsonFormatter, request_id_from, serving
 from sandbox.server import free_port
-from tests.conftest import idp_test_config, make_app
+from tests.conftest import REGISTRATION_TOKEN, idp_test_config, make_app
 
 GENERATED = re.compile(r"[0-9a-f]{32}")
 
@@ -160,6 +160,7 @@ def test_under_gunicorn_every_line_is_json_with_the_request_id(tmp_path):
         "IDP_CONFIG": str(config),
         "IDP_SECRET_KEY": "logs-" + "x" * 32,
         "IDP_DATABASE_URL": database,
+        "IDP_ADMIN_TOKEN": REGISTRATION_TOKEN,
     }
     port, stderr = free_port(), tmp_path / "stderr"
     command = [GUNICORN, "-c", str(CONF), "--bind", f"127.0.0.1:{port}", "--workers", "1"]
@@ -176,6 +177,7 @@ def test_under_gunicorn_every_line_is_json_with_the_request_id(tmp_path):
             assert time.monotonic() < deadline, "gunicorn did not start serving"
             time.sleep(0.2)
         assert answer.getheader(HEADER) == "gunicorn-0001"
+        registered = _register(port, {HEADER: "gunicorn-0002"})
     finally:
         process.terminate()
         process.wait(30)
@@ -183,6 +185,27 @@ def test_under_gunicorn_every_line_is_json_with_the_request_id(tmp_path):
     loggers = {line["logger"] for line in lines}
     assert {"gunicorn.error", "gunicorn.access"} <= loggers
     assert any("Booting worker" in line["message"] for line in lines)
-    (access,) = [line for line in lines if line["logger"] == "gunicorn.access"]
-    assert access["request_id"] == "gunicorn-0001"
-    assert "client_id" not in access["message"]  # the format leaves out query strings
+    access = {
+        line["request_id"]: line["message"] for line in lines if line["logger"] == "gunicorn.access"
+    }
+    assert '"GET /authorize" 400' in access["gunicorn-0001"]  # no query string in the format
+    assert '"POST /register" 201' in access["gunicorn-0002"]
+    (audited,) = [line for line in lines if line["logger"] == "idp.audit"]  # the app's own
+    assert (audited["event"], audited["client_id"]) == ("client.registered", registered)
+    assert audited["request_id"] == "gunicorn-0002"
+
+
+def _register(port: int, headers: dict) -> str:
+    """A client registered over HTTP (the app logs an audit line); its id."""
+    body = json.dumps(
+        {"client_name": "Bank", "redirect_uris": ["https://bank.example/cb"],
+         "token_endpoint_auth_method": "client_secret_basic"}
+    )  # fmt: skip
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    auth = {"Authorization": f"Bearer {REGISTRATION_TOKEN}", "Content-Type": "application/json"}
+    conn.request("POST", "/register", body=body, headers={**auth, **headers})
+    response = conn.getresponse()
+    answer = json.loads(response.read())
+    conn.close()
+    assert response.status == 201, answer
+    return answer["client_id"]

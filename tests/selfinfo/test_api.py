@@ -322,8 +322,10 @@ def test_insufficient_scope_on_a_bound_token_challenges_with_dpop(
     assert response.headers["WWW-Authenticate"].startswith("DPoP ")
 
 
-def test_a_read_is_logged_with_category_and_client_only(http, client_id, token, caplog):
-    with caplog.at_level(logging.INFO, logger="idp.selfinfo"):
+def test_a_read_is_audited_with_category_and_client_only(http, client_id, token, caplog):
+    with caplog.at_level(logging.INFO, logger="idp.audit"):
         assert _get(http, "income", token[0]).status_code == 200
-    logged = "\n".join(r.getMessage() for r in caplog.records if r.name == "idp.selfinfo")
-    assert logged == f"selfinfo read: category=income client={client_id}"
+    [read] = [vars(r) for r in caplog.records if r.name == "idp.audit"]
+    assert (read["event"], read["via"], read["items"]) == ("data.provided", "selfinfo",
+                                                           ["selfinfo:income"])  # fmt: skip
+    assert read["client_id"] == client_id
