@@ -98,6 +98,7 @@ def configure(level: int | str = logging.INFO, stream=None) -> None:
     setattr(handler, _MARK, True)
     root.addHandler(handler)
     root.setLevel(level)
+    logging.captureWarnings(True)  # a library's warning is a line of JSON too, not bare stderr
 
 
 class GunicornLogger(glogging.Logger):
@@ -117,6 +118,7 @@ class GunicornLogger(glogging.Logger):
             setattr(handler, _MARK, True)
             root.addHandler(handler)
         root.setLevel(self.loglevel)
+        logging.captureWarnings(True)
 
     def access(self, resp, req, environ, request_time) -> None:
         """The access line carries the id the request was served under (``init_app``)."""

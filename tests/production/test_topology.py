@@ -6,6 +6,8 @@ names a node. Every response either side saw is checked for its security headers
 
 from __future__ import annotations
 
+import json
+import re
 from urllib.parse import urlsplit
 
 import pytest
@@ -54,6 +56,29 @@ def test_complete_card_login_token_userinfo_refresh_logout(topology):
         assert "/login/card/" in front.headers["Location"]
     finally:
         SEEN.extend(bank.seen + citizen.seen)
+
+
+def test_each_request_is_named_by_nginx_and_the_nodes_log_json(topology):
+    """nginx's ``$request_id`` replaces any id the client sent; the IdP echoes it and logs its
+    lines under it: every line of every node is one JSON object, the audit stream among them."""
+    bank, citizen = Bank(topology), Citizen(topology)
+    try:
+        _login(topology, bank, citizen)
+    finally:
+        SEEN.extend(bank.seen + citizen.seen)
+    sent = "chosen-by-the-client"
+    answer = topology.session().get(
+        topology.issuer + "/jwks", headers={"X-Request-ID": sent}, timeout=10
+    )
+    assert re.fullmatch(r"[0-9a-f]{32}", answer.headers["X-Request-ID"]), answer.headers
+    lines = [
+        json.loads(line)
+        for node in topology.nodes
+        for line in (node.folder / f"{node.name}.log").read_text().splitlines()
+    ]
+    accepted = [line for line in lines if line.get("event") == "login.accepted"]
+    assert accepted, "no audit line for the card login"
+    assert all(re.fullmatch(r"[0-9a-f]{32}", line["request_id"]) for line in accepted)
 
 
 def test_a_par_with_the_public_host_answers_201(topology):
