@@ -79,6 +79,8 @@ def run(host: str, port: int) -> None:
     elif not storage_db.schema_is_current():
         raise click.ClickException("the database schema is not current: run `idp db upgrade`")
     if _config().environment == "production":
+        if why := clients.non_fapi_refusal(_config().keys):
+            raise click.ClickException(why)
         click.echo(
             "idp run uses the development server; serve production with a WSGI server, "
             "e.g. gunicorn -c idp/gunicorn_conf.py idp.wsgi:app (docs/operators.md)",
@@ -157,7 +159,7 @@ def client_group() -> None:
     "id_token_signed_response_alg",
     type=click.Choice(SIGNING_ALGORITHMS),
     help="Algorithm of its ID tokens and access tokens (default: keys.default_algorithm, "
-    "RS256). FAPI 2.0 clients need PS256 or ES256.",
+    "RS256). FAPI 2.0 clients, the only ones production registers, need PS256 or ES256.",
 )
 def client_add(name, redirect_uris, jwks_file, jwks_uri, auth_method, **policy) -> None:
     """Register a client; print one JSON line with client_id (and client_secret if any)."""
@@ -177,6 +179,12 @@ def client_add(name, redirect_uris, jwks_file, jwks_uri, auth_method, **policy) 
         raise click.ClickException(f"--jwks-file is not JSON ({e})") from None
     except clients.ClientRejected as e:
         raise click.ClickException(str(e)) from None
+    if lacks := clients.stored_client_shortfalls(client, _config().keys):
+        click.echo(
+            "warning: not a FAPI 2.0 client, accepted outside production only; production "
+            f"would refuse it and refuse to start while it is stored. It needs {'; '.join(lacks)}",
+            err=True,
+        )
     out = {"client_id": client.client_id, "token_endpoint_auth_method": auth_method}
     if secret:
         out["client_secret"] = secret

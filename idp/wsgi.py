@@ -5,8 +5,10 @@ importing this module has no side effect; ``idp.wsgi:build()`` is the same as a 
 
 Each worker builds the app from ``IDP_CONFIG`` and ``IDP_*`` (``idp.config.load_config``); a
 refused configuration or a database whose schema is not at the newest migration stops the
-worker with the reason instead of serving. Migrations are never applied here: several workers on
-several hosts start at once, so ``idp db upgrade`` is a deployment step (docs/operators.md).
+worker with the reason instead of serving; in production, so does a stored client that is not
+a FAPI 2.0 client (``clients.non_fapi_refusal``). Migrations are never applied here: several
+workers on several hosts start at once, so ``idp db upgrade`` is a deployment step
+(docs/operators.md).
 Signing keys are created if missing (``keys.ensure_keys`` lets one concurrent starter win).
 """
 
@@ -32,12 +34,15 @@ def build() -> Flask:
         app = create_app()
     except ConfigError as e:
         raise StartRefused(f"jpki-idp: configuration refused: {e}") from None
-    from .oidc import keys, sealer
+    from .oidc import clients, keys, sealer
     from .storage import db
 
+    config = app.extensions["idp.config"]
     with app.app_context():
         if not db.schema_is_current():
             raise StartRefused("jpki-idp: the database schema is not current: run `idp db upgrade`")
+        if config.environment == "production" and (why := clients.non_fapi_refusal(config.keys)):
+            raise StartRefused(f"jpki-idp: {why}")
         keys.ensure_keys(app.extensions["idp.config"], sealer(), int(time.time()))
         db.db.session.remove()
     return app

@@ -3,7 +3,8 @@
 Authlib's ``JWTBearerClientAssertion`` verifies signature, iss = sub = client_id, aud and exp. We
 add: ``aud`` is the issuer or the token / PAR endpoint and nothing else (RFC 9700 §2.3, the
 audience-injection fix); ``exp`` at most ``client_assertion_max_age`` ahead; ``jti`` single use
-through the ephemeral store for as long as the assertion could be valid.
+through the ephemeral store for as long as the assertion could be valid; in production, a
+PS256 or ES256 signature only (FAPI 2.0 Security Profile §5.4.1).
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ import requests
 from authlib.oauth2.rfc6749 import InvalidClientError
 from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
 from joserfc import jwt
-from joserfc.errors import JoseError
+from joserfc.errors import JoseError, UnsupportedAlgorithmError
 from joserfc.jwk import KeySet
 
 from ..config import Config
 from ..storage.ephemeral import EphemeralStore
+from .clients import assertion_algorithms
 
 LEEWAY = 30
 """Seconds of clock skew tolerated on exp/nbf/iat."""
@@ -60,6 +62,21 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
             self._config.tokens.client_assertion_max_age
         ):
             raise InvalidClientError(description="client assertion 'exp' is too far ahead")
+
+    def process_assertion_claims(self, assertion, resolve_key):
+        """Authlib's, with the algorithms discovery lists (``clients.assertion_algorithms``)
+        instead of joserfc's "recommended" set, which lacks PS256."""
+        allowed = assertion_algorithms(self._config.environment == "production")
+        try:
+            token = jwt.decode(assertion, resolve_key, algorithms=list(allowed))
+        except UnsupportedAlgorithmError:
+            raise InvalidClientError(
+                description=f"client assertions must be signed with one of {', '.join(allowed)}"
+            ) from None
+        except JoseError as e:
+            raise InvalidClientError(description=e.description) from e
+        self.verify_claims(token.claims)
+        return token.claims
 
     def validate_jti(self, claims, jti) -> bool:
         """First use of this (client, jti) within the assertion's possible lifetime."""

@@ -4,6 +4,10 @@ Only what is implemented is advertised: code flow, S256, private_key_jwt and (de
 client_secret_basic, PAR, RFC 9207 ``iss``, pairwise and public subjects, our acr values, and
 OIDC for Identity Assurance's verified claims (``verified_claims.discovery_metadata``). Authlib's
 ``AuthorizationServerMetadata`` validates the document in the tests.
+
+Production says what it enforces on every client (``clients.fapi_shortfalls``, FAPI 2.0): PAR
+required, private_key_jwt only, and ID tokens and client assertions signed with PS256 or ES256
+only.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from flask import url_for
 from ..config import Config
 from .authenticator import ACR_VALUES
 from .claims import SUPPORTED_CLAIMS, SUPPORTED_SCOPES
+from .clients import FAPI_ALGORITHMS, assertion_algorithms
 from .dpop import ALGORITHMS as DPOP_ALGORITHMS
 from .verified_claims import discovery_metadata as verified_claims_metadata
 
@@ -23,10 +28,14 @@ def metadata(config: Config) -> dict:
     def url(endpoint: str) -> str:
         return config.issuer.rstrip("/") + url_for(endpoint)
 
+    production = config.environment == "production"
     auth_methods = ["private_key_jwt"]
-    if config.environment != "production":
+    if not production:
         auth_methods.append("client_secret_basic")
     algorithms = list(config.keys.algorithms)
+    if production:  # every client signs with one of these (clients.FAPI_ALGORITHMS)
+        algorithms = [a for a in algorithms if a in FAPI_ALGORITHMS]
+    client_algs = list(assertion_algorithms(production))
     return {
         "issuer": config.issuer,
         "authorization_endpoint": url("oidc.authorize"),
@@ -44,11 +53,11 @@ def metadata(config: Config) -> dict:
         "backchannel_logout_supported": True,
         "backchannel_logout_session_supported": True,
         "revocation_endpoint_auth_methods_supported": auth_methods,
-        "revocation_endpoint_auth_signing_alg_values_supported": ["RS256", "PS256", "ES256"],
+        "revocation_endpoint_auth_signing_alg_values_supported": client_algs,
         "introspection_endpoint": url("oidc.introspect"),
         "introspection_endpoint_auth_methods_supported": auth_methods,
-        "introspection_endpoint_auth_signing_alg_values_supported": ["RS256", "PS256", "ES256"],
-        "require_pushed_authorization_requests": False,
+        "introspection_endpoint_auth_signing_alg_values_supported": client_algs,
+        "require_pushed_authorization_requests": production,
         "scopes_supported": list(SUPPORTED_SCOPES),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
@@ -57,7 +66,7 @@ def metadata(config: Config) -> dict:
         "subject_types_supported": ["pairwise", "public"],
         "id_token_signing_alg_values_supported": algorithms,
         "token_endpoint_auth_methods_supported": auth_methods,
-        "token_endpoint_auth_signing_alg_values_supported": ["RS256", "PS256", "ES256"],
+        "token_endpoint_auth_signing_alg_values_supported": client_algs,
         "authorization_response_iss_parameter_supported": True,
         "dpop_signing_alg_values_supported": list(DPOP_ALGORITHMS),
         "acr_values_supported": list(ACR_VALUES),

@@ -11,7 +11,8 @@ metadata ``trust_framework``, ``purpose`` and ``retention_days`` (``clients.VERI
 ``id_token_signed_response_alg`` (OIDC Registration §2) is checked by Authlib against discovery
 and again by ``clients.check_signing_alg``; it also signs the client's access tokens. Omitted, it
 is not stored and the response names the algorithm the client will get (RS256 by default).
-FAPI 2.0 clients should register PS256 or ES256.
+Production registers FAPI 2.0 clients only (``clients.fapi_shortfalls``): others are refused with
+``invalid_client_metadata`` saying what they lack.
 """
 
 from __future__ import annotations
@@ -23,7 +24,13 @@ from authlib.oauth2.rfc7591 import ClientMetadataClaims, ClientRegistrationEndpo
 from authlib.oauth2.rfc7591.errors import InvalidClientMetadataError, InvalidRedirectURIError
 from authlib.oidc.registration import ClientMetadataClaims as OidcClientMetadataClaims
 
-from .clients import VERIFICATION_FIELDS, ClientRejected, register_client
+from .clients import (
+    VERIFICATION_FIELDS,
+    ClientRejected,
+    fapi_refusal,
+    fapi_shortfalls,
+    register_client,
+)
 from .discovery import metadata
 from .openid import client_signing_alg
 
@@ -50,6 +57,21 @@ class Registration(ClientRegistrationEndpoint):
         ):
             return "admin"
         raise InvalidTokenError("the initial access token is missing or wrong")
+
+    def extract_client_metadata(self, request):
+        """Production first refuses a client that is not FAPI 2.0, naming all it lacks (Authlib's
+        checks against discovery would name one field, or none for an omitted flag)."""
+        config, data = self.server.services.config, request.payload.data
+        if config.environment == "production" and isinstance(data, dict):
+            lacks = fapi_shortfalls(
+                data.get("token_endpoint_auth_method", "private_key_jwt"),
+                data.get("require_pushed_authorization_requests") is True,
+                data.get("dpop_bound_access_tokens") is True,
+                data.get("id_token_signed_response_alg") or config.keys.default_algorithm,
+            )
+            if lacks:
+                raise InvalidClientMetadataError(fapi_refusal(lacks))
+        return super().extract_client_metadata(request)
 
     def get_server_metadata(self) -> dict:
         return metadata(self.server.services.config)

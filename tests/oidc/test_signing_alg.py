@@ -86,10 +86,10 @@ def test_register_client_refuses_bad_alg_and_stores_nothing(provider, value):
     assert _count(provider) == 0
 
 
-def test_fapi_client_may_choose_rs256_in_production(provider):
+def test_production_refuses_rs256_even_for_a_par_dpop_client(provider):
     key = RSAKey.generate_key(2048, {"use": "sig"}, auto_kid=True)
-    with provider.app_context():
-        client, _ = register_client(
+    with provider.app_context(), pytest.raises(ClientRejected, match=r"PS256 or ES256 \(has RS256"):
+        register_client(
             "Bank",
             ["https://bank.example/cb"],
             "private_key_jwt",
@@ -99,7 +99,7 @@ def test_fapi_client_may_choose_rs256_in_production(provider):
             production=True,
             id_token_signed_response_alg=RS256,
         )
-        assert client.client_metadata["id_token_signed_response_alg"] == RS256
+    assert _count(provider) == 0
 
 
 @pytest.fixture
