@@ -8,7 +8,7 @@ The admin who registers a sector_identifier_uri vouches for it; its content is n
 Production registers FAPI 2.0 clients only (``fapi_shortfalls``): PAR required, DPoP-bound
 tokens, ``private_key_jwt``, PS256 or ES256. Development and testing still register others, each
 with a warning in the log; a production process refuses to start while such a client is stored
-(``non_fapi_clients``).
+(``non_fapi_refusal``).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from ..config import SIGNING_ALGORITHMS, KeysConfig
 from ..storage.db import db
 from ..storage.models import Client, secret_digest
 from .claims import SUPPORTED_SCOPES
+from .openid import client_signing_alg
 from .sectors import SectorRejected, sector_of
 from .verified_claims import PURPOSE_LENGTH, TRUST_FRAMEWORKS
 
@@ -164,12 +165,11 @@ def fapi_refusal(lacks: list[str]) -> str:
 
 def stored_client_shortfalls(client: Client, keys: KeysConfig) -> list[str]:
     """``fapi_shortfalls`` of a stored client, with the algorithm it is actually signed with."""
-    alg = client.client_metadata.get("id_token_signed_response_alg")
     return fapi_shortfalls(
         client.token_endpoint_auth_method,
         bool(client.require_par),
         bool(client.require_dpop),
-        alg if alg in keys.algorithms else keys.default_algorithm,
+        client_signing_alg(client, keys),
     )
 
 
