@@ -8,6 +8,8 @@ from flask import Flask, current_app
 
 from ..config import Config
 from .backchannel import Courier
+from .clients import FAPI_ALGORITHMS
+from .dpop import ALGORITHMS as DPOP_ALGORITHMS
 from .dpop import DPoP
 from .keys import KeyRing
 from .sealing import Sealer
@@ -28,7 +30,11 @@ def init_app(app: Flask, config: Config) -> None:
         store=lambda: app.extensions["idp.ephemeral"],
         ring=lambda: ring,
         subjects=SubjectMapper(config.secret_key),
-        dpop=DPoP(config.secret_key, lambda: app.extensions["idp.ephemeral"]),
+        dpop=DPoP(
+            config.secret_key,
+            lambda: app.extensions["idp.ephemeral"],
+            algorithms=FAPI_ALGORITHMS if config.environment == "production" else DPOP_ALGORITHMS,
+        ),
     )
     app.extensions["idp.oidc.server"] = build_server(services)
     app.extensions["idp.courier"] = courier = Courier(app, services)

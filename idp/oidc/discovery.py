@@ -6,8 +6,8 @@ OIDC for Identity Assurance's verified claims (``verified_claims.discovery_metad
 ``AuthorizationServerMetadata`` validates the document in the tests.
 
 Production says what it enforces on every client (``clients.fapi_shortfalls``, FAPI 2.0): PAR
-required, private_key_jwt only, and ID tokens and client assertions signed with PS256 or ES256
-only.
+required, private_key_jwt only, and ID tokens, client assertions and DPoP proofs signed with
+PS256 or ES256 only.
 """
 
 from __future__ import annotations
@@ -68,7 +68,9 @@ def metadata(config: Config) -> dict:
         "token_endpoint_auth_methods_supported": auth_methods,
         "token_endpoint_auth_signing_alg_values_supported": client_algs,
         "authorization_response_iss_parameter_supported": True,
-        "dpop_signing_alg_values_supported": list(DPOP_ALGORITHMS),
+        "dpop_signing_alg_values_supported": list(
+            FAPI_ALGORITHMS if production else DPOP_ALGORITHMS
+        ),
         "acr_values_supported": list(ACR_VALUES),
         "claims_supported": list(SUPPORTED_CLAIMS),
         "claims_parameter_supported": True,

@@ -76,11 +76,19 @@ def bind(client, expected: str | None, proven: str | None) -> str | None:
 class DPoP:
     """Verifies proofs for one deployment (its secret makes the nonces)."""
 
-    def __init__(self, secret: str, store_getter, clock: Callable[[], float] = time.time) -> None:
-        """``clock`` (Unix seconds) judges ``iat`` and nonce age; tests move it."""
+    def __init__(
+        self,
+        secret: str,
+        store_getter,
+        clock: Callable[[], float] = time.time,
+        algorithms: tuple[str, ...] = ALGORITHMS,
+    ) -> None:
+        """``clock`` (Unix seconds) judges ``iat`` and nonce age; tests move it. ``algorithms``:
+        those a proof may use (production: PS256 and ES256, FAPI 2.0 Security Profile §5.4.1)."""
         self._nonce_key = derive_key(secret, b"dpop-nonce")
         self._store = store_getter
         self._clock = clock
+        self.algorithms = algorithms
 
     def nonce(self, now: float | None = None) -> str:
         stamp = str(int(now if now is not None else self._clock()))
@@ -128,12 +136,11 @@ class DPoP:
             raise InvalidDPoPProofError("this DPoP proof was already used")
         return jkt
 
-    @staticmethod
-    def _signed(proof: str) -> tuple[dict, RSAKey | ECKey]:
+    def _signed(self, proof: str) -> tuple[dict, RSAKey | ECKey]:
         try:
             signed = jws.extract_compact(proof.encode())  # parsed once, verified below
             header = signed.protected
-            if header.get("typ") != "dpop+jwt" or header.get("alg") not in ALGORITHMS:
+            if header.get("typ") != "dpop+jwt" or header.get("alg") not in self.algorithms:
                 raise InvalidDPoPProofError("typ must be dpop+jwt and alg one we offer")
             jwk = header.get("jwk")
             if not isinstance(jwk, dict) or jwk.get("kty") not in ("RSA", "EC"):

@@ -20,7 +20,7 @@ from idp.config import AdminConfig, Config, DatabaseConfig
 from idp.jpki.certificate import fingerprint
 from idp.jpki.settings import CertificateType, JpkiSettings
 from tests.conftest import REGISTRATION_TOKEN, drop_schema, idp_test_config, make_app
-from tests.oidc.rp import RelyingParty
+from tests.oidc.rp import RelyingParty, dpop_proof
 from tests.oidc.test_environments import _root_folder
 
 ISSUER = "https://idp.example.jp"
@@ -118,6 +118,7 @@ def test_discovery_says_what_production_enforces(production):
     assert doc["token_endpoint_auth_methods_supported"] == ["private_key_jwt"]
     assert doc["token_endpoint_auth_signing_alg_values_supported"] == ["PS256", "ES256"]
     assert set(doc["id_token_signing_alg_values_supported"]) <= {"PS256", "ES256"}
+    assert doc["dpop_signing_alg_values_supported"] == ["PS256", "ES256"]
 
 
 def test_discovery_outside_production_still_offers_the_rest(tmp_path):
@@ -284,3 +285,29 @@ def test_register_outside_production_warns(registrar, caplog):
     assert response.status_code == 201
     assert "not a FAPI 2.0 client" in caplog.text
     assert "dpop_bound_access_tokens" in caplog.text
+
+
+def test_production_takes_es256_dpop_proofs_and_refuses_rs256(production):
+    client_key = ECKey.generate_key("P-256", {"use": "sig"}, auto_kid=True)
+    client_id = _register(production, {**FAPI, "jwks": _jwks(client_key)}).json["client_id"]
+    http = production.test_client()
+    rp = RelyingParty(http, client_id, REDIRECT, key=client_key)
+
+    def push(proof):
+        form = {
+            **rp.authorization_params(),
+            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            "client_assertion": _assertion(client_id, client_key, "ES256"),
+        }
+        return http.post("/par", base_url=ISSUER, data=form, headers={"DPoP": proof})
+
+    rsa = RSAKey.generate_key(2048)
+    refused = push(dpop_proof(rsa, "POST", f"{ISSUER}/par", h_alg="RS256"))
+    assert refused.status_code == 400, refused.get_data(as_text=True)
+    assert refused.json["error"] == "invalid_dpop_proof"
+    ec = ECKey.generate_key("P-256")
+    asked = push(dpop_proof(ec, "POST", f"{ISSUER}/par"))
+    assert asked.json["error"] == "use_dpop_nonce"  # the proof passed; now the nonce (§8)
+    nonce = asked.headers["DPoP-Nonce"]
+    accepted = push(dpop_proof(ec, "POST", f"{ISSUER}/par", nonce=nonce))
+    assert accepted.status_code == 201, accepted.get_data(as_text=True)
