@@ -33,6 +33,16 @@ class Append(NamedTuple):
     keep: int
 
 
+class Drop(NamedTuple):
+    """A ``drop`` inside ``EphemeralStore.write``."""
+
+    key: str
+
+
+HELD = "held:"
+"""Where a held value waits (``EphemeralStore.hold``): out of reach of ``get``/``take``/``hold``."""
+
+
 class EphemeralStore(Protocol):
     """Bytes under string keys, each with a time to live in seconds."""
 
@@ -51,6 +61,18 @@ class EphemeralStore(Protocol):
     def delete(self, key: str) -> None:
         """Forget ``key``; absent keys are not an error."""
 
+    def hold(self, key: str) -> bytes | None:
+        """Take a single-use value for one attempt: moved aside in one atomic step, its TTL
+        running on, so no other request can take or hold it meanwhile (exactly one of two racing
+        attempts gets it). ``release`` puts it back when the attempt failed before anything
+        durable happened, so the same value can be presented again; ``drop`` ends it."""
+
+    def release(self, key: str) -> None:
+        """Put the held value back under ``key`` with what is left of its TTL (none: nothing)."""
+
+    def drop(self, key: str) -> None:
+        """Forget the held value: the attempt it was held for is done."""
+
     def incr(self, key: str, ttl: float) -> int:
         """Add one and return the count; the TTL starts with the first increment (rate limits)."""
 
@@ -62,7 +84,7 @@ class EphemeralStore(Protocol):
     def items(self, key: str) -> list[bytes]:
         """The list under ``key``, oldest first; empty when absent or expired."""
 
-    def write(self, *writes: Put | Append) -> None:
+    def write(self, *writes: Put | Append | Drop) -> None:
         """Make every write in one atomic step and one round trip (Redis: MULTI … EXEC in one
         pipeline), so values written together are never seen apart, and a login pays one
         network round trip instead of one per value. A bad TTL anywhere writes nothing."""
@@ -80,6 +102,8 @@ class RedisStore:
     def __init__(self, client: redis.Redis, prefix: str = "idp:") -> None:
         self._redis = client
         self._prefix = prefix
+        self._hold = client.register_script(_HOLD)
+        self._release = client.register_script(_RELEASE)
 
     @classmethod
     def from_url(cls, url: str, prefix: str = "idp:") -> RedisStore:
@@ -100,6 +124,16 @@ class RedisStore:
     def delete(self, key: str) -> None:
         self._redis.delete(self._prefix + key)
 
+    def hold(self, key: str) -> bytes | None:
+        names = [self._prefix + key, self._prefix + HELD + key]
+        return self._hold(keys=names)  # type: ignore[return-value]
+
+    def release(self, key: str) -> None:
+        self._release(keys=[self._prefix + key, self._prefix + HELD + key])
+
+    def drop(self, key: str) -> None:
+        self._redis.delete(self._prefix + HELD + key)
+
     def incr(self, key: str, ttl: float) -> int:
         pipe = self._redis.pipeline()
         pipe.incr(self._prefix + key)
@@ -113,20 +147,34 @@ class RedisStore:
     def items(self, key: str) -> list[bytes]:
         return list(self._redis.lrange(self._prefix + key, 0, -1))  # type: ignore[arg-type]
 
-    def write(self, *writes: Put | Append) -> None:
-        expiries = [_ms(w.ttl) for w in writes]  # validate every TTL before sending anything
+    def write(self, *writes: Put | Append | Drop) -> None:
+        expiries = [0 if isinstance(w, Drop) else _ms(w.ttl) for w in writes]  # all before any
         if not writes:
             return
         pipe = self._redis.pipeline()  # MULTI … EXEC, sent as one packet: atomic, one trip
         for w, ms in zip(writes, expiries, strict=True):
             name = self._prefix + w.key
-            if isinstance(w, Append):
+            if isinstance(w, Drop):
+                pipe.delete(self._prefix + HELD + w.key)
+            elif isinstance(w, Append):
                 pipe.rpush(name, w.value)
                 pipe.ltrim(name, -w.keep, -1)
                 pipe.pexpire(name, ms)
             else:
                 pipe.set(name, w.value, px=ms)
         pipe.execute()
+
+
+_HOLD = """
+local value = redis.call('GET', KEYS[1])
+if value then redis.call('RENAME', KEYS[1], KEYS[2]) end
+return value
+"""
+"""RENAME keeps the key's TTL: a held value expires when it would have."""
+_RELEASE = """
+if redis.call('EXISTS', KEYS[2]) == 1 then return redis.call('RENAMENX', KEYS[2], KEYS[1]) end
+return 0
+"""
 
 
 class MemoryStore:
@@ -184,6 +232,23 @@ class MemoryStore:
         with self._lock:
             self._items.pop(key, None)
 
+    def hold(self, key: str) -> bytes | None:
+        with self._lock:
+            value = self._live(key)
+            if not isinstance(value, bytes):
+                return None
+            self._items[HELD + key] = self._items.pop(key)
+            return value
+
+    def release(self, key: str) -> None:
+        with self._lock:
+            if isinstance(self._live(HELD + key), bytes) and self._live(key) is None:
+                self._items[key] = self._items.pop(HELD + key)
+
+    def drop(self, key: str) -> None:
+        with self._lock:
+            self._items.pop(HELD + key, None)
+
     def incr(self, key: str, ttl: float) -> int:
         with self._lock:
             item = self._items.get(key)
@@ -202,12 +267,15 @@ class MemoryStore:
             listed = self._live(key)
             return list(listed) if isinstance(listed, tuple) else []
 
-    def write(self, *writes: Put | Append) -> None:
+    def write(self, *writes: Put | Append | Drop) -> None:
         for w in writes:
-            _ms(w.ttl)  # validate every TTL before changing anything
+            if not isinstance(w, Drop):
+                _ms(w.ttl)  # validate every TTL before changing anything
         with self._lock:  # one step: no reader sees some of the writes without the others
             for w in writes:
-                if isinstance(w, Append):
+                if isinstance(w, Drop):
+                    self._items.pop(HELD + w.key, None)
+                elif isinstance(w, Append):
                     listed = self._live(w.key)
                     listed = listed if isinstance(listed, tuple) else ()
                     self._put(w.key, (*listed, bytes(w.value))[-w.keep :], w.ttl)

@@ -10,7 +10,7 @@ import time
 import pytest
 import redis
 
-from idp.storage.ephemeral import Append, MemoryStore, Put, RedisStore
+from idp.storage.ephemeral import Append, Drop, MemoryStore, Put, RedisStore
 
 
 class FakeClock:
@@ -215,3 +215,71 @@ def test_writes_are_never_seen_apart(store):
         reader.join()
         sys.setswitchinterval(interval)
     assert torn == []
+
+
+def test_a_held_value_is_out_of_reach_until_released(store):
+    s, _ = store
+    s.set("code", b"x", 5)
+    assert s.hold("code") == b"x"
+    assert (s.get("code"), s.take("code"), s.hold("code")) == (None, None, None)
+    s.release("code")
+    assert s.hold("code") == b"x"
+    s.drop("code")
+    s.release("code")
+    assert s.get("code") is None
+
+
+def test_a_held_value_keeps_its_expiry(store):
+    s, advance = store
+    s.set("code", b"x", 0.4)
+    assert s.hold("code") == b"x"
+    advance(0.2)
+    s.release("code")
+    assert s.get("code") == b"x"
+    advance(0.3)
+    assert s.get("code") is None
+    s.release("code")
+    assert s.get("code") is None
+
+
+def test_holding_an_absent_key_is_none_and_release_of_nothing_is_harmless(store):
+    s, _ = store
+    assert s.hold("absent") is None
+    s.release("absent")
+    s.drop("absent")
+    assert s.get("absent") is None
+
+
+def test_release_never_replaces_a_value_written_meanwhile(store):
+    s, _ = store
+    s.set("k", b"old", 5)
+    s.hold("k")
+    s.set("k", b"new", 5)
+    s.release("k")
+    assert s.get("k") == b"new"
+
+
+def test_a_drop_in_write_goes_with_the_other_writes(store):
+    s, _ = store
+    s.set("code", b"x", 5)
+    s.hold("code")
+    s.write(Put("tombstone", b"t", 5), Drop("code"))
+    s.release("code")
+    assert (s.get("code"), s.get("tombstone")) == (None, b"t")
+
+
+def test_hold_is_single_use_under_concurrency(store):
+    s, _ = store
+    s.set("once", b"x", 5)
+    winners = []
+
+    def race():
+        if s.hold("once") is not None:
+            winners.append(1)
+
+    threads = [threading.Thread(target=race) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert winners == [1]
