@@ -121,6 +121,27 @@ class DocumentsConfig:
 
 
 @dataclass(frozen=True)
+class TimeoutsConfig:
+    """How long the IdP waits for PostgreSQL and Redis before it answers 503 (seconds).
+
+    Each is well under gunicorn's worker ``timeout`` (30 s), so a stalled dependency ends one
+    request with a clear answer instead of getting the worker killed mid-request."""
+
+    database_connect: int = 5
+    """Opening a PostgreSQL connection (libpq ``connect_timeout``; whole seconds, at least 2)."""
+    database_statement: int = 10
+    """Longest a PostgreSQL statement may run (``statement_timeout``); migrations are exempt."""
+    database_pool: float = 5.0
+    """Waiting for a free connection of this process's pool."""
+    redis_connect: float = 2.0
+    """Opening a Redis connection."""
+    redis_command: float = 2.0
+    """Waiting for a Redis reply."""
+    retry_after: int = 5
+    """``Retry-After`` of the 503 answered while PostgreSQL or Redis cannot be reached."""
+
+
+@dataclass(frozen=True)
 class ProxyConfig:
     """The TLS-terminating proxy in front of the IdP (docs/operators.md §5, ``idp.proxy``)."""
 
@@ -155,6 +176,7 @@ class Config:
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     documents: DocumentsConfig = field(default_factory=DocumentsConfig)
     proxy: ProxyConfig = field(default_factory=ProxyConfig)
+    timeouts: TimeoutsConfig = field(default_factory=TimeoutsConfig)
     jpki: JpkiSettings = field(default_factory=JpkiSettings)
     """The JPKI core's own block (``idp/jpki/settings.py``: trust anchors, revocation, OCSP, CRL),
     ``[jpki]`` in the file; per-type tables are keyed ``auth`` / ``sign``."""
@@ -190,6 +212,7 @@ def _problems(c: Config):
     if c.documents.retention_days < 1:
         yield "documents.retention_days must be at least 1 (services fetch the outcome first)"
     yield from _proxy_problems(c.proxy)
+    yield from _timeout_problems(c.timeouts)
     if c.environment == "production":
         yield from _production_problems(c, url.scheme)
     elif c.environment in ("development", "testing"):
@@ -203,6 +226,15 @@ def _proxy_problems(proxy: ProxyConfig):
         trusted_networks(proxy.trusted)
     except (TypeError, ValueError, AttributeError) as e:
         yield f"proxy.trusted must list IP addresses or networks ({e})"
+
+
+def _timeout_problems(t: TimeoutsConfig):
+    """Timeouts: positive, and libpq counts its connect timeout in whole seconds, 2 or more."""
+    for name, value in dataclasses.asdict(t).items():
+        if value <= 0:
+            yield f"timeouts.{name} must be a positive number of seconds"
+    if 0 < t.database_connect < 2:
+        yield "timeouts.database_connect must be at least 2 (libpq treats less as 2)"
 
 
 def _production_problems(c: Config, scheme: str):

@@ -9,12 +9,17 @@ says what a person can do. Everything else gets ``{"error", "error_description"}
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, jsonify, request
+import logging
+
+from flask import Blueprint, Flask, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.wrappers import Response
 
 from ..config import Config
 from ..login.pages import finish, page
+from ..storage import outages
+
+log = logging.getLogger("idp.unavailable")
 
 PROGRAM_PATHS = (
     "/token",
@@ -28,7 +33,7 @@ PROGRAM_PATHS = (
     "/selfinfo/",
 )
 """Endpoints called by relying parties' servers: they always get JSON."""
-KNOWN = (400, 403, 404, 405, 410, 413, 429)
+KNOWN = (400, 403, 404, 405, 410, 413, 429, 503)
 
 
 def for_a_person() -> bool:
@@ -59,6 +64,32 @@ def oauth_error_page(error) -> Response | None:
     return page("errorpages/error.html", error.status_code, kind=400, reference=error.error)
 
 
+def unavailable(error: Exception) -> Response:
+    """PostgreSQL or Redis cannot be reached (``storage.outages``): 503 with ``Retry-After``, and
+    one log line instead of a traceback per request. Programs get OAuth's
+    ``temporarily_unavailable`` (RFC 6749 §4.1.2.1; RFC 9110 §15.6.4 for 503 and Retry-After);
+    people get a page. The IdP recovers by itself: the next request reconnects.
+    Anything else of these types is a fault: raised again, for Flask's traceback and 500."""
+    dependency = outages.unavailable(error)
+    if dependency is None:
+        raise error
+    rule = request.url_rule.rule if request.url_rule else "?"  # paths may hold capabilities
+    log.error("%s unavailable: %s %s: %s", dependency, request.method, rule, outages.reason(error))
+    retry_after = str(current_app.extensions["idp.config"].timeouts.retry_after)
+    if for_a_person():
+        response = page("errorpages/error.html", 503, kind=503)
+    else:
+        body = {
+            "error": "temporarily_unavailable",
+            "error_description": "the identity provider is briefly unavailable; retry later",
+        }
+        response = finish(jsonify(body))
+        response.status_code = 503
+        response.headers["Cache-Control"] = "no-store"
+    response.headers["Retry-After"] = retry_after
+    return response
+
+
 def _slug(error: HTTPException) -> str:
     return (error.name or "error").lower().replace(" ", "_").replace("'", "")
 
@@ -68,3 +99,5 @@ def init_app(app: Flask, config: Config) -> None:  # noqa: ARG001
     app.extensions["idp.error_page"] = oauth_error_page
     app.register_error_handler(HTTPException, render)
     app.register_error_handler(InternalServerError, render)
+    for kind in outages.EXCEPTIONS:
+        app.register_error_handler(kind, unavailable)

@@ -10,6 +10,7 @@ RP answers 200/204 (§2.8) or the attempts run out. The person's logout never wa
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
 import threading
@@ -20,6 +21,7 @@ import requests
 from joserfc import jwt
 from sqlalchemy import update
 
+from ..storage import outages
 from ..storage.db import db
 from ..storage.models import LogoutDelivery
 from .clients import find_client
@@ -155,6 +157,10 @@ class Courier:
             with self._app.app_context():
                 try:
                     deliver_due(self._services, int(time.time()))
-                except Exception:
-                    log.exception("back-channel logout courier failed; will retry")
-                    db.session.rollback()
+                except Exception as error:
+                    if outages.unavailable(error) is None:
+                        log.exception("back-channel logout courier failed; will retry")
+                    else:  # one line per round while the store is down, no traceback
+                        log.warning("back-channel logout courier: %s", outages.reason(error))
+                    with contextlib.suppress(Exception):
+                        db.session.rollback()

@@ -1,8 +1,11 @@
 """Authorization codes in the ephemeral store: short TTL, single use, bound to their client.
 
 A code is a 256-bit random value; the store key is its SHA-256, so the store (Redis) never holds a
-usable code. ``take`` deletes while reading, so two racing token requests cannot both redeem it
-(RFC 6749 §4.1.2, RFC 9700 §4.2.1). The record implements Authlib's ``AuthorizationCodeMixin``.
+usable code. The token endpoint *holds* it (``EphemeralStore.hold``: moved aside in one atomic
+step), so of two racing token requests only one can redeem it (RFC 6749 §4.1.2, RFC 9700
+§4.2.1). Once the token family is committed the hold is dropped; if the request fails before
+that (PostgreSQL down), the code is released, and the client may present it again. The record
+implements Authlib's ``AuthorizationCodeMixin``.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from dataclasses import dataclass, field
 
 from authlib.oidc.core import AuthorizationCodeMixin
 
-from ..storage.ephemeral import EphemeralStore, Put
+from ..storage.ephemeral import Drop, EphemeralStore, Put
 
 
 def _key(code: str) -> str:
@@ -83,12 +86,27 @@ def save_code(store: EphemeralStore, code: str, record: AuthorizationCode, ttl: 
     store.set(_key(code), json.dumps(dataclasses.asdict(record)).encode(), ttl)
 
 
-def take_code(store: EphemeralStore, code: str) -> AuthorizationCode | None:
-    """The record, removed from the store; None if unknown, expired or already used."""
+def hold_code(store: EphemeralStore, code: str) -> AuthorizationCode | None:
+    """The record, held for this token request; None if unknown, expired, used or held."""
     if not isinstance(code, str) or not code or len(code) > 512:
         return None
-    raw = store.take(_key(code))
+    raw = store.hold(_key(code))
     return AuthorizationCode(**json.loads(raw)) if raw else None
+
+
+def release_code(store: EphemeralStore, code: str) -> None:
+    """The token request failed before anything durable: the code may be presented again."""
+    store.release(_key(code))
+
+
+def drop_code(store: EphemeralStore, code: str) -> None:
+    """The token request refused the code: it stays burnt."""
+    store.drop(_key(code))
+
+
+def redeemed(code: str) -> Drop:
+    """The end of a held code's hold, as a write made with the token's own (one round trip)."""
+    return Drop(_key(code))
 
 
 @dataclass(frozen=True)

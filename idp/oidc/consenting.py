@@ -3,13 +3,15 @@
 ``ask`` turns the request into a ``ConsentRequest``. A remembered consent (live, same client,
 same purpose, nothing per-request in it) that covers every item answers at once; otherwise the
 request waits in the ephemeral store under ``consent:<id>``, bound to this browser, while the
-``ConsentScreen`` asks the citizen. ``finish_consent`` checks the decision against the stored
-request, **commits the Consent row first** and only then issues the code, so no service holds a
-code whose approval is not on record. ``issue`` releases only what was granted.
+``ConsentScreen`` asks the citizen. ``finish_consent`` holds the stored request (no second answer
+can take it), checks the decision against it, **commits the Consent row first** and only then
+issues the code, so no service holds a code whose approval is not on record; a failed commit
+releases the request, so the citizen can approve again. ``issue`` releases only what was granted.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hmac
 import json
@@ -22,6 +24,7 @@ from authlib.oidc.core.errors import ConsentRequiredError
 from flask import abort, current_app, session
 
 from .. import audit
+from ..storage import outages
 from ..storage.consents import Consent
 from ..storage.db import db
 from ..storage.verifications import record_verification
@@ -115,12 +118,16 @@ def pending_consent(transaction_id: str) -> ConsentRequest | None:
 
 
 def _resume(transaction_id: str):
-    """(record, grant, redirect_uri) of a consent transaction, consumed; or a response."""
+    """(record, grant, redirect_uri) of a consent transaction, held (``EphemeralStore.hold``:
+    no other answer can take it meanwhile); or a response, the transaction then spent."""
     server = _server()
     store = server.services.store()
-    raw = store.take(PREFIX + transaction_id) if _valid_id(transaction_id) else None
+    key = PREFIX + transaction_id
+    raw = store.hold(key) if _valid_id(transaction_id) else None
     record = json.loads(raw) if raw else None
     if record is None or not _mine(record):
+        if record is not None:
+            store.release(key)  # another browser's: it changes nothing
         abort(
             400, "This request has expired or was already answered. Start again from the service."
         )
@@ -129,12 +136,17 @@ def _resume(transaction_id: str):
         grant = server.get_authorization_grant(request)
         return record, grant, grant.validate_authorization_request()
     except OAuth2Error as error:
+        store.drop(key)
         return server.authorization_error(request, error)
 
 
 def finish_consent(transaction_id: str, decision: ConsentDecision):
-    """Record the approval durably, then issue the code with what was granted."""
+    """Record the approval durably, then issue the code with what was granted.
+
+    The transaction is held, not taken, until the Consent row is committed: if the commit
+    fails (PostgreSQL down), it is released and the citizen can give the same approval again."""
     server = _server()
+    store = server.services.store()
     resumed = _resume(transaction_id)
     if not isinstance(resumed, tuple):
         return resumed
@@ -150,12 +162,22 @@ def finish_consent(transaction_id: str, decision: ConsentDecision):
         problem = "the approval did not reach the requested acr"
     if problem is not None:
         log.warning("consent refused: %s", problem)
+        store.drop(PREFIX + transaction_id)
         return server.authorization_error(
             grant.request, AccessDeniedError(problem, redirect_uri=redirect_uri)
         )
-    consent = _record(request, decision, grant)
+    try:
+        consent, framework = _record(request, decision, grant)
+        consent_id = consent.id  # read before the commit expires it
+        db.session.commit()
+    except Exception:
+        with contextlib.suppress(*outages.REDIS):
+            store.release(PREFIX + transaction_id)
+        raise
+    store.drop(PREFIX + transaction_id)
     granted = tuple(sorted(set(decision.granted)))
-    return issue(server, grant, login, record["sid"], consent.id, granted, decision.identity)
+    _audit(request, consent_id, granted, decision, framework)
+    return issue(server, grant, login, record["sid"], consent_id, granted, decision.identity)
 
 
 def _reaches(acr: str, acceptable: list[str]) -> bool:
@@ -163,9 +185,12 @@ def _reaches(acr: str, acceptable: list[str]) -> bool:
     return acr in acceptable or ACR_VALUES.index(acr) >= min(map(ACR_VALUES.index, acceptable))
 
 
-def _record(request: ConsentRequest, decision: ConsentDecision, grant) -> Consent:
+def _record(
+    request: ConsentRequest, decision: ConsentDecision, grant
+) -> tuple[Consent, str | None]:
     """The Consent row, and the identity verification the law asks to keep (method, time,
-    certificate, trust framework; never the four facts), committed together."""
+    certificate, trust framework; never the four facts), added for one commit; and the trust
+    framework."""
     granted = sorted(set(decision.granted))
     consent = Consent(
         id=secrets.token_urlsafe(32),
@@ -197,22 +222,26 @@ def _record(request: ConsentRequest, decision: ConsentDecision, grant) -> Consen
             framework,
             consent.created_at,
         )
-    db.session.commit()
-    _audit(consent, decision, framework)
-    return consent
+    return consent, framework
 
 
-def _audit(consent: Consent, decision: ConsentDecision, framework: str | None) -> None:
+def _audit(
+    request: ConsentRequest,
+    consent_id: str,
+    granted: tuple[str, ...],
+    decision: ConsentDecision,
+    framework: str | None,
+) -> None:
     """The approval, and the identity it proved, once they are on record."""
-    who = {"client_id": consent.client_id, "account_id": consent.account_id}
-    items, method = json.loads(consent.items), decision.auth_method
-    audit.emit(audit.CONSENT_GIVEN, **who, consent_id=consent.id, items=items, auth_method=method)
+    who = {"client_id": request.client_id, "account_id": request.account_id}
+    items, method = list(granted), decision.auth_method
+    audit.emit(audit.CONSENT_GIVEN, **who, consent_id=consent_id, items=items, auth_method=method)
     if (identity := decision.identity) is not None:
         card = audit.certificate_ref(identity.issuer, identity.serial)
         audit.emit(
             audit.IDENTITY_VERIFIED,
             **who,
-            consent_id=consent.id,
+            consent_id=consent_id,
             certificate=card,
             trust_framework=framework,
         )
@@ -224,5 +253,6 @@ def deny_consent(transaction_id: str):
     if not isinstance(resumed, tuple):
         return resumed
     _record_unused, grant, redirect_uri = resumed
+    _server().services.store().drop(PREFIX + transaction_id)
     error = AccessDeniedError("the person declined the request", redirect_uri=redirect_uri)
     return _server().authorization_error(grant.request, error)

@@ -19,7 +19,7 @@ from flask import g
 from . import verified_claims
 from .authenticator import ACR_CARD_AUTH, ACR_VALUES
 from .claims import parse_claims_request, requested_acr_values
-from .codes import AuthorizationCode, EndUser, redeemed_family, save_code, take_code
+from .codes import AuthorizationCode, EndUser, hold_code, redeemed_family, save_code
 from .dpop import bind
 from .refresh import revoke_family_by_id
 
@@ -134,17 +134,19 @@ class CodeGrant(grants.AuthorizationCodeGrant):
 
     def query_authorization_code(self, code, client) -> AuthorizationCode | None:
         """Single use even when refused: a code presented by the wrong client is burnt. A code
-        presented again after it was redeemed revokes what it produced (RFC 6749 §4.1.2)."""
+        presented again after it was redeemed revokes what it produced (RFC 6749 §4.1.2).
+        The code is held for this request (``g.held_code``); ``IdpServer`` settles the hold."""
         store = self.server.services.store()
-        record = take_code(store, code)
+        record = hold_code(store, code)
         if record is None:
             if family_id := redeemed_family(store, code):
                 revoke_family_by_id(family_id, store)
             return None
+        g.held_code = code
         return record if record.client_id == client.client_id else None
 
     def delete_authorization_code(self, authorization_code) -> None:
-        """Nothing left to delete: ``take_code`` removed it when it was read."""
+        """Nothing to delete here: the hold is dropped with the token's own writes."""
 
     def authenticate_user(self, authorization_code: AuthorizationCode) -> EndUser:
         jkt = bind(self.request.client, authorization_code.dpop_jkt, g.get("dpop_jkt"))

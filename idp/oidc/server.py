@@ -9,6 +9,7 @@ grant's ordered list.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,10 +20,11 @@ from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749 import OAuth2Request
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 from authlib.oauth2.rfc9207 import IssuerParameter
-from flask import current_app, url_for
+from flask import current_app, g, url_for
 
 from .. import audit
 from ..config import Config
+from ..storage import outages
 from ..storage.consents import record_access
 from ..storage.db import db
 from ..storage.ephemeral import EphemeralStore
@@ -30,7 +32,7 @@ from . import refresh
 from .claims import SUPPORTED_SCOPES
 from .client_auth import PrivateKeyJWT
 from .clients import serving_client
-from .codes import redeemed_tombstone
+from .codes import drop_code, redeemed, redeemed_tombstone, release_code
 from .dpop import DPoP
 from .grants import CodeGrant
 from .introspection import Introspection
@@ -172,11 +174,28 @@ class IdpServer(AuthorizationServer):
         if "refresh_token" in token:
             refresh.add_token(family_id, token["refresh_token"])
         db.session.commit()
+        used = g.pop("held_code", None)  # durable now: never released again
         writes = [grant_record(token["access_token"], record, config.tokens.access_token)]
         if code is not None:  # a replay of the code finds the family to revoke here
-            used = request.form["code"]
             writes.append(redeemed_tombstone(used, family_id, config.tokens.refresh_token))
+            writes.append(redeemed(used))
         self.services.store().write(*writes)  # one round trip, after the rows are durable
+
+    def create_token_response(self, request=None):
+        """Authlib's token endpoint, settling the code this request held (``grants``): released
+        when the request failed before its token family was committed (an outage: the client
+        may present the same code again), dropped when the code was refused (it is burnt)."""
+        store = self.services.store()
+        try:
+            response = super().create_token_response(request)
+        except Exception:
+            if (code := g.pop("held_code", None)) is not None:
+                with contextlib.suppress(*outages.REDIS):
+                    release_code(store, code)
+            raise
+        if (code := g.pop("held_code", None)) is not None:
+            drop_code(store, code)
+        return response
 
 
 class _Issuer(IssuerParameter):

@@ -13,13 +13,15 @@ from .ephemeral import EphemeralStore, MemoryStore, RedisStore
 def make_ephemeral_store(config: Config) -> EphemeralStore:
     """Redis when configured, else this process's memory (``Config.check`` refused the rest)."""
     if config.ephemeral.redis_url:
-        return RedisStore.from_url(config.ephemeral.redis_url, config.ephemeral.key_prefix)
+        return RedisStore.from_url(
+            config.ephemeral.redis_url, config.ephemeral.key_prefix, config.timeouts
+        )
     return MemoryStore()
 
 
 def init_app(app: Flask, config: Config) -> None:
     """Bind the database and the ephemeral store chosen by configuration."""
-    _db.init_app(app, config.database.url or _db.default_url(app))
+    _db.init_app(app, config.database.url or _db.default_url(app), config.timeouts)
     app.extensions["idp.ephemeral"] = make_ephemeral_store(config)
 
 

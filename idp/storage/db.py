@@ -16,6 +16,8 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import Executable, Result, event
 from sqlalchemy.orm import DeclarativeBase
 
+from ..config import TimeoutsConfig
+
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
@@ -33,15 +35,29 @@ def default_url(app: Flask) -> str:
     return "sqlite:///" + str(Path(app.instance_path) / "idp.sqlite3")
 
 
-def init_app(app: Flask, url: str) -> None:
+def init_app(app: Flask, url: str, timeouts: TimeoutsConfig | None = None) -> None:
     """Bind the database at ``url`` and register ``idp db …``."""
     app.config["SQLALCHEMY_DATABASE_URI"] = url
-    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True}
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(url, timeouts or TimeoutsConfig())
     db.init_app(app)
     migrate.init_app(app, db)
     if url.startswith("sqlite"):
         with app.app_context():
             event.listen(db.engine, "connect", _write_ahead_log)
+
+
+def engine_options(url: str, timeouts: TimeoutsConfig) -> dict:
+    """Pre-ping (a connection PostgreSQL dropped is replaced, not used: recovery without a
+    restart) and explicit limits, so an unreachable or stalled database fails a request in
+    seconds rather than hanging a worker until gunicorn kills it."""
+    options: dict = {"pool_pre_ping": True, "pool_timeout": timeouts.database_pool}
+    if url.startswith("postgresql"):
+        statement_ms = timeouts.database_statement * 1000
+        options["connect_args"] = {
+            "connect_timeout": timeouts.database_connect,
+            "options": f"-c statement_timeout={statement_ms}",
+        }
+    return options
 
 
 def _write_ahead_log(connection, _record) -> None:

@@ -15,6 +15,8 @@ from typing import NamedTuple, Protocol
 
 import redis
 
+from ..config import TimeoutsConfig
+
 
 class Put(NamedTuple):
     """A ``set`` inside ``EphemeralStore.write``."""
@@ -106,8 +108,16 @@ class RedisStore:
         self._release = client.register_script(_RELEASE)
 
     @classmethod
-    def from_url(cls, url: str, prefix: str = "idp:") -> RedisStore:
-        return cls(redis.Redis.from_url(url), prefix)
+    def from_url(cls, url: str, prefix: str = "idp:", timeouts: TimeoutsConfig | None = None):
+        """The store at ``url``, with the connect and reply timeouts of ``timeouts``: an
+        unreachable Redis fails a request in seconds (503), it never hangs a worker."""
+        timeouts = timeouts or TimeoutsConfig()
+        client = redis.Redis.from_url(
+            url,
+            socket_connect_timeout=timeouts.redis_connect,
+            socket_timeout=timeouts.redis_command,
+        )
+        return cls(client, prefix)
 
     def set(self, key: str, value: bytes, ttl: float) -> None:
         self._redis.set(self._prefix + key, value, px=_ms(ttl))

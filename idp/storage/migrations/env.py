@@ -89,6 +89,10 @@ def run_migrations_online():
         context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
 
         with context.begin_transaction():
+            if connection.dialect.name == "postgresql":
+                # timeouts.database_statement guards requests; a migration may rewrite a big
+                # table. LOCAL: the pooled connection keeps its limit after this transaction.
+                context.execute("SET LOCAL statement_timeout = 0")
             context.run_migrations()
 
 
