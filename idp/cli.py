@@ -86,6 +86,10 @@ def run(host: str, port: int) -> None:
             "e.g. gunicorn -c idp/gunicorn_conf.py idp.wsgi:app (docs/operators.md)",
             err=True,
         )
+    try:
+        keys.check_secret(sealer())
+    except keys.SecretMismatch as e:
+        raise click.ClickException(str(e)) from None
     keys.ensure_keys(_config(), sealer(), int(time.time()))
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     run_simple(host, port, app, threaded=True, request_handler=PathOnlyLog)

@@ -24,7 +24,11 @@ threads = 4
 another computes. Measured: 7 → 12-19 logins/s on one worker (bench/results/flow-profile.md).
 The GIL keeps each worker on one core, so add workers, not threads, for more cores."""
 keepalive = 5
-"""Seconds an idle keep-alive connection from the proxy stays open."""
+"""Seconds an idle keep-alive connection from the proxy stays open: longer than the proxy keeps
+one idle (``keepalive_timeout 4s`` in config/nginx/jpki-idp.conf; nginx's default is 60 s), so
+the proxy always closes an idle connection first and never sends a request down one gunicorn
+is closing at that moment (the request would be reset; nginx does not retry a POST).
+tests/outages/test_startup.py holds the two files to that order."""
 timeout = 30
 graceful_timeout = 20
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108 - heartbeat only

@@ -4,11 +4,11 @@
 importing this module has no side effect; ``idp.wsgi:build()`` is the same as a factory string.
 
 Each worker builds the app from ``IDP_CONFIG`` and ``IDP_*`` (``idp.config.load_config``); a
-refused configuration or a database whose schema is not at the newest migration stops the
-worker with the reason instead of serving; in production, so does a stored client that is not
-a FAPI 2.0 client (``clients.non_fapi_refusal``). Migrations are never applied here: several
-workers on several hosts start at once, so ``idp db upgrade`` is a deployment step
-(docs/operators.md).
+refused configuration, a database whose schema is not at the newest migration, or a secret key
+that cannot unseal the stored signing keys stops the worker with the reason instead of serving;
+in production, so does a stored client that is not a FAPI 2.0 client
+(``clients.non_fapi_refusal``). Migrations are never applied here: several workers on several
+hosts start at once, so ``idp db upgrade`` is a deployment step (docs/operators.md).
 Signing keys are created if missing (``keys.ensure_keys`` lets one concurrent starter win).
 """
 
@@ -41,6 +41,10 @@ def build() -> Flask:
     with app.app_context():
         if not db.schema_is_current():
             raise StartRefused("jpki-idp: the database schema is not current: run `idp db upgrade`")
+        try:
+            keys.check_secret(sealer())
+        except keys.SecretMismatch as e:
+            raise StartRefused(f"jpki-idp: {e}") from None
         if config.environment == "production" and (why := clients.non_fapi_refusal(config.keys)):
             raise StartRefused(f"jpki-idp: {why}")
         keys.ensure_keys(app.extensions["idp.config"], sealer(), int(time.time()))

@@ -20,7 +20,7 @@ from .. import audit
 from ..config import Config
 from ..storage.db import db
 from ..storage.models import SigningKey
-from .sealing import Sealer
+from .sealing import Sealer, SealError
 
 RETIRE_LEEWAY = 60
 """Seconds a retired key outlives its last token, for clock skew between IdP and RP."""
@@ -73,6 +73,24 @@ def ensure_keys(config: Config, sealer: Sealer, now: int) -> None:
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
+
+
+class SecretMismatch(RuntimeError):
+    """The configured secret cannot open the stored signing keys: serving would fail later."""
+
+
+def check_secret(sealer: Sealer) -> None:
+    """Refuse a secret that cannot unseal the current and next signing keys, before serving:
+    otherwise the process starts healthy and every /jwks and /token answers 500."""
+    for row in SigningKey.query.filter(SigningKey.state.in_(("current", "next"))):
+        try:
+            sealer.open(row.sealed_private_key, row.kid)
+        except SealError:
+            raise SecretMismatch(
+                f"IDP_SECRET_KEY (secret_key) cannot unseal the stored signing key {row.kid} "
+                f"({row.alg}, {row.state}): it is not the secret these keys were sealed with. "
+                "Configure the deployment's original secret (docs/operators.md §2)."
+            ) from None
 
 
 def rotate(config: Config, sealer: Sealer, now: int, force: bool = False) -> list[SigningKey]:
