@@ -121,6 +121,17 @@ class DocumentsConfig:
 
 
 @dataclass(frozen=True)
+class ClientUrlsConfig:
+    """URLs a client registered that the IdP requests (jwks_uri, sector_identifier_uri,
+    backchannel_logout_uri): only public addresses, checked at registration and every request
+    (``idp.oidc.client_urls``)."""
+
+    allow_loopback: bool = False
+    """Also allow loopback (127.0.0.0/8, ::1, and http to it), where the tests' and the demo's
+    relying parties run. Never in production; a deliberate choice everywhere else."""
+
+
+@dataclass(frozen=True)
 class TimeoutsConfig:
     """How long the IdP waits for PostgreSQL and Redis before it answers 503 (seconds).
 
@@ -177,6 +188,7 @@ class Config:
     documents: DocumentsConfig = field(default_factory=DocumentsConfig)
     proxy: ProxyConfig = field(default_factory=ProxyConfig)
     timeouts: TimeoutsConfig = field(default_factory=TimeoutsConfig)
+    client_urls: ClientUrlsConfig = field(default_factory=ClientUrlsConfig)
     jpki: JpkiSettings = field(default_factory=JpkiSettings)
     """The JPKI core's own block (``idp/jpki/settings.py``: trust anchors, revocation, OCSP, CRL),
     ``[jpki]`` in the file; per-type tables are keyed ``auth`` / ``sign``."""
@@ -213,6 +225,8 @@ def _problems(c: Config):
         yield "documents.retention_days must be at least 1 (services fetch the outcome first)"
     yield from _proxy_problems(c.proxy)
     yield from _timeout_problems(c.timeouts)
+    if c.client_urls.allow_loopback and c.environment == "production":
+        yield "production refuses client_urls.allow_loopback: clients could aim the IdP at itself"
     if c.environment == "production":
         yield from _production_problems(c, url.scheme)
     elif c.environment in ("development", "testing"):

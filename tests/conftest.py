@@ -64,14 +64,16 @@ def redis_url():
 
 
 def idp_test_config(database_url: str, **changes):
-    """A testing Config on ``database_url``: keys reload at once and rotate without waiting."""
-    from idp.config import Config, DatabaseConfig, KeysConfig
+    """A testing Config on ``database_url``: keys reload at once and rotate without waiting;
+    client URLs may be on loopback, where the tests' relying parties listen."""
+    from idp.config import ClientUrlsConfig, Config, DatabaseConfig, KeysConfig
 
     base = Config(
         environment="testing",
         secret_key="test-secret-" + "x" * 32,
         database=DatabaseConfig(url=database_url),
         keys=KeysConfig(reload_seconds=0, min_publish_seconds=0),
+        client_urls=ClientUrlsConfig(allow_loopback=True),
     )
     return base.__class__(**{**base.__dict__, **changes})
 

@@ -17,13 +17,13 @@ import threading
 import time
 from collections.abc import Sequence
 
-import requests
 from joserfc import jwt
 from sqlalchemy import update
 
 from ..storage import outages
 from ..storage.db import db
 from ..storage.models import LogoutDelivery
+from . import client_urls
 from .clients import find_client
 from .openid import client_signing_alg
 
@@ -33,7 +33,7 @@ RETRY_DELAYS: Sequence[int] = (0, 5, 30, 120, 600)
 LEASE = 30
 """Seconds a process owns a claimed delivery before another may retry it."""
 POLL = 5.0
-TIMEOUT = 5
+TIMEOUT = client_urls.DEADLINE
 LOGOUT_TOKEN_LIFETIME = 120
 
 log = logging.getLogger(__name__)
@@ -56,18 +56,19 @@ def logout_token(key, issuer: str, client_id: str, sub: str, sid: str | None) ->
     return jwt.encode(header, claims, key, algorithms=[key.alg])
 
 
-def post(uri: str, token: str) -> bool:
-    """One delivery attempt; True when the RP acknowledged (200 or 204)."""
+def post(uri: str, token: str, allow_loopback: bool = False) -> bool:
+    """One delivery attempt; True when the RP acknowledged (200 or 204). ``UrlRefused`` when
+    the URI now leads to an address the IdP must not request (``client_urls``)."""
     try:
-        answer = requests.post(
-            uri, data={"logout_token": token}, timeout=TIMEOUT, allow_redirects=False
-        )
-    except requests.RequestException as e:
-        log.warning("back-channel logout to %s failed: %s", uri, type(e).__name__)
+        status = client_urls.post_form(uri, {"logout_token": token}, allow_loopback)
+    except client_urls.UrlRefused:
+        raise
+    except client_urls.ClientUrlError as e:
+        log.warning("back-channel logout to %s failed: %s", uri, e)
         return False
-    if answer.status_code not in (200, 204):
-        log.warning("back-channel logout to %s: HTTP %s", uri, answer.status_code)
-    return answer.status_code in (200, 204)
+    if status not in (200, 204):
+        log.warning("back-channel logout to %s: HTTP %s", uri, status)
+    return status in (200, 204)
 
 
 def enqueue(client_id: str, uri: str, sub: str, sid: str | None, now: int) -> None:
@@ -101,7 +102,13 @@ def deliver_due(services, now: int) -> int:
         alg = client_signing_alg(client, services.config.keys) if client else None
         key = services.ring().signing_key(alg)  # the client's ID token algorithm (§2.4)
         token = logout_token(key, services.config.issuer, row.client_id, row.sub, row.sid)
-        _settle(row, post(row.uri, token), now)
+        try:
+            delivered = post(row.uri, token, services.config.client_urls.allow_loopback)
+        except client_urls.UrlRefused as e:
+            log.warning("back-channel logout to %s skipped: %s", row.uri, e)
+            _drop(row)
+        else:
+            _settle(row, delivered, now)
         done += 1
     return done
 
@@ -116,6 +123,11 @@ def _settle(row: LogoutDelivery, delivered: bool, now: int) -> None:
         db.session.delete(row)
     else:
         row.next_attempt_at = now + RETRY_DELAYS[row.attempts]
+    db.session.commit()
+
+
+def _drop(row: LogoutDelivery) -> None:
+    db.session.delete(row)
     db.session.commit()
 
 

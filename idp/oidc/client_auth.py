@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import time
 from collections.abc import Callable
 
-import requests
 from authlib.oauth2.rfc6749 import InvalidClientError
 from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
 from joserfc import jwt
@@ -23,14 +23,15 @@ from joserfc.jwk import KeySet
 
 from ..config import Config
 from ..storage.ephemeral import EphemeralStore
+from . import client_urls
 from .clients import assertion_algorithms
 
 LEEWAY = 30
 """Seconds of clock skew tolerated on exp/nbf/iat."""
 JWKS_CACHE = 300
 """Seconds a client's jwks_uri document is reused before it is fetched again."""
-JWKS_TIMEOUT = 5
-JWKS_MAX_BYTES = 64 * 1024
+
+log = logging.getLogger(__name__)
 
 
 class PrivateKeyJWT(JWTBearerClientAssertion):
@@ -91,7 +92,7 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
             if found is None or found[0] is not jwks:
                 found = client.__dict__["idp_key_set"] = (jwks, self._import(jwks))
             return found[1]
-        return self._import(self._fetch(client.jwks_uri) if client.jwks_uri else None)
+        return self._import(self._fetch(client) if client.jwks_uri else None)
 
     @staticmethod
     def _import(jwks: dict | None) -> KeySet:
@@ -102,17 +103,22 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
         except (JoseError, ValueError, TypeError, KeyError):
             raise InvalidClientError(description="the client's jwks is not a JWK Set") from None
 
-    def _fetch(self, uri: str) -> dict | None:
-        """The client's JWK Set from its jwks_uri, cached for JWKS_CACHE seconds."""
+    def _fetch(self, client) -> dict | None:
+        """The client's JWK Set from its jwks_uri, cached for JWKS_CACHE seconds; fetched
+        through ``client_urls`` (public addresses only, size and time limits)."""
+        uri = client.jwks_uri
         store, key = self._store(), "jwks_uri:" + hashlib.sha256(uri.encode()).hexdigest()
         if cached := store.get(key):
             return json.loads(cached)
         try:
-            answer = requests.get(uri, timeout=JWKS_TIMEOUT, allow_redirects=False)
-            jwks = answer.json() if answer.status_code == 200 else None
-        except (requests.RequestException, ValueError):
+            jwks = client_urls.get_json(uri, self._config.client_urls.allow_loopback)
+        except client_urls.UrlRefused as e:
+            log.warning("jwks_uri of client %s refused: %s", client.client_id, e)
             return None
-        if isinstance(jwks, dict) and len(answer.content) <= JWKS_MAX_BYTES:
-            store.set(key, json.dumps(jwks).encode(), JWKS_CACHE)
-            return jwks
-        return None
+        except client_urls.ClientUrlError as e:
+            log.warning("jwks_uri of client %s not fetched: %s", client.client_id, e)
+            return None
+        if not isinstance(jwks, dict):
+            return None
+        store.set(key, json.dumps(jwks).encode(), JWKS_CACHE)
+        return jwks

@@ -3,7 +3,8 @@
 Every rule here fails closed with a ``ClientRejected`` naming the field, which RFC 7591 maps to
 ``invalid_redirect_uri`` / ``invalid_client_metadata``. Pairwise subjects (OIDC Core §8.1) need
 one sector: the host of ``sector_identifier_uri``, else the single host of all redirect URIs.
-The admin who registers a sector_identifier_uri vouches for it; its content is not fetched.
+URLs the IdP requests (jwks_uri, sector_identifier_uri, backchannel_logout_uri) must reach
+public addresses only (``client_urls``), at registration and again at every request.
 
 Production registers FAPI 2.0 clients only (``fapi_shortfalls``): PAR required, DPoP-bound
 tokens, ``private_key_jwt``, PS256 or ES256. Development and testing still register others, each
@@ -29,6 +30,7 @@ from .. import audit
 from ..config import SIGNING_ALGORITHMS, KeysConfig
 from ..storage.db import db
 from ..storage.models import Client, secret_digest
+from . import client_urls
 from .claims import SUPPORTED_SCOPES
 from .openid import client_signing_alg
 from .sectors import SectorRejected, sector_of
@@ -70,6 +72,22 @@ def check_redirect_uri(uri: str, production: bool) -> None:
         )
     if parts.scheme == "http" and (production or parts.hostname not in LOOPBACK):
         raise ClientRejected(f"redirect URI {uri!r} must use https", "invalid_redirect_uri")
+
+
+def check_fetched_url(name: str, uri: object) -> None:
+    """A URL the IdP will request: public addresses only, unless the deliberate
+    ``client_urls.allow_loopback`` (``client_urls``: checked again at every request)."""
+    if not isinstance(uri, str):
+        raise ClientRejected(f"{name} must be a string")
+    try:
+        client_urls.check(uri, allow_loopback())
+    except client_urls.ClientUrlError as e:
+        raise ClientRejected(f"{name} {e}") from None
+
+
+def allow_loopback() -> bool:
+    """This app's ``client_urls.allow_loopback``."""
+    return current_app.extensions["idp.config"].client_urls.allow_loopback
 
 
 def check_jwks(jwks: dict) -> dict:
@@ -235,14 +253,11 @@ def register_client(
     if jwks and jwks_uri:
         raise ClientRejected("give jwks or jwks_uri, not both (RFC 7591 section 2)")
     if jwks_uri:
-        try:
-            check_redirect_uri(jwks_uri, production)  # same rule: https, loopback http in dev
-        except ClientRejected:
-            raise ClientRejected("jwks_uri must be an https URL") from None
+        check_fetched_url("jwks_uri", jwks_uri)
     if subject_type not in SUBJECT_TYPES:
         raise ClientRejected(f"subject_type must be one of {SUBJECT_TYPES}")
     if backchannel_logout_uri:
-        check_redirect_uri(backchannel_logout_uri, production)
+        check_fetched_url("backchannel_logout_uri", backchannel_logout_uri)
     for uri in post_logout_redirect_uris or []:
         check_redirect_uri(uri, production)
     verification_policy = check_verification_policy(trust_framework, purpose, retention_days)
@@ -280,7 +295,7 @@ def register_client(
     metadata.update(verification_policy)
     metadata.update(signing)
     try:
-        sector = sector_of(redirect_uris, sector_identifier_uri, production)
+        sector = sector_of(redirect_uris, sector_identifier_uri, allow_loopback())
     except SectorRejected as e:
         raise ClientRejected(str(e)) from None
     secret = secrets.token_urlsafe(32) if auth_method == "client_secret_basic" else None

@@ -21,7 +21,8 @@ from tests.login.cards import compile_catalogues
 from tests.oidc.rp import RelyingParty
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-BACKCHANNEL = "https://rp.example/backchannel-logout"
+BACKCHANNEL = "http://127.0.0.1:9/backchannel-logout"
+"""Never requested: the courier is not woken in these suites (``wakes``)."""
 
 
 @pytest.fixture(scope="session", autouse=True)
