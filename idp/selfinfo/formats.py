@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .my_number import looks_like_my_number_key
+from .my_number import holds_my_number, looks_like_my_number_key
 
 FORMATS = ("jsonl", "csv")
 EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv"}
@@ -132,6 +132,11 @@ def _csv(path: Path) -> Iterator[Item]:
 def _header(row: list[str]) -> list[str]:
     names = [cell.strip() for cell in row]
     for name in names:
+        if holds_my_number(name):
+            raise ImportFileError(
+                "a column name holds a 12-digit number; My Numbers are never imported, so "
+                "nothing was"
+            )
         if looks_like_my_number_key(name):
             raise ImportFileError(
                 f"column {name[:40]!r} is named like a My Number; My Numbers are never "

@@ -243,6 +243,8 @@ def test_csv_line_numbers_count_quoted_newlines(app, tmp_path):
     [
         ("account,category,data,my_number", "named like a My Number"),
         ("account,category,data,kojin_bango", "named like a My Number"),
+        ("account,category,data,ｍｙ＿ｎｕｍｂｅｒ", "named like a My Number"),
+        ("account,category,data,1234 5678 9018", "a column name holds a 12-digit number"),
         ("account,category,data,name", "unknown column(s) 'name'"),
         ("account,category,category,data", "named twice"),
         ("account,data", "the header needs"),
