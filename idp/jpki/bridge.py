@@ -48,13 +48,16 @@ class BridgeResult:
 def load_envelope(
     data: bytes | str | dict, fields: set[str], purposes: set[str], signed_format: str
 ) -> dict:
-    """The members every v1 result shares, checked: exact field set, version, purpose,
-    algorithm, format and an origin string. The caller checks its own members."""
+    """The members every v1 result shares, checked: exact field set, an integer version, every
+    other member a string (so nothing below meets a list or an object), purpose, algorithm,
+    format and origin. The caller checks its own members' contents."""
     body = load_object(data)
     if set(body) != fields:
         raise Malformed("result fields are not exactly those of version 1 for this purpose")
-    if body["version"] != VERSION or isinstance(body["version"], bool):
+    if type(body["version"]) is not int or body["version"] != VERSION:
         raise Malformed("unsupported bridge protocol version")
+    if not all(isinstance(body[name], str) for name in fields - {"version"}):
+        raise Malformed("every member but version must be a string")
     if body["purpose"] not in purposes:
         raise Malformed(f"purpose must be one of {sorted(purposes)}")
     if body["algorithm"] != ALGORITHM or body["format"] != signed_format:

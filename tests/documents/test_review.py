@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import time
 from urllib.parse import parse_qs, urlsplit
 
@@ -304,4 +305,18 @@ def test_the_locked_pin_page_says_where_to_go(bank):
     open_review(bank.rp.http, answer["document_id"])
     response = bank.rp.http.get(f"/documents/{answer['document_id']}/locked")
     assert "市区町村の窓口" in response.get_data(as_text=True)
+    assert _status(bank, answer["document_id"])["status"] == "pending"
+
+
+@pytest.mark.parametrize(
+    ("member", "value"),
+    [("purpose", {}), ("purpose", []), ("digest", ["x"]), ("origin", {"a": 1}), ("version", 1.0)],
+)
+def test_a_member_of_another_type_is_refused_and_changes_nothing(bank, world, member, value):
+    """``"purpose": {}`` raised TypeError in the parser: a 500 instead of the refusal."""
+    answer = bank.document()
+    page = open_review(bank.rp.http, answer["document_id"])
+    bent = {**json.loads(card_result(world.good, page.to_sign())), member: value}
+    response = page.post_result(json.dumps(bent))
+    assert response.status_code == 400
     assert _status(bank, answer["document_id"])["status"] == "pending"

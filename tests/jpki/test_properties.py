@@ -22,6 +22,7 @@ from idp.jpki.bridge import BridgeResult
 from idp.jpki.certificate import load_certificate
 from idp.jpki.challenge import Challenges
 from idp.jpki.crl_ingest import Expectation, ingest
+from idp.jpki.document import DocumentResult
 from idp.jpki.errors import JpkiValidationError
 from idp.jpki.facts import read_basic_four_facts
 from idp.jpki.ocsp import OcspService
@@ -167,3 +168,36 @@ def test_random_origins_raise_only_malformed(origin):
 def test_sample_kind_is_sign(samples):
     assert CertKind.SIGN == "sign"
     assert samples["sign"]
+
+
+WELL_FORMED = {
+    "version": 1, "origin": "https://idp.example.jp", "certificate": "AAAA", "signature": "AAAA",
+    "algorithm": "RS256",
+}  # fmt: skip
+LOGIN = {**WELL_FORMED, "purpose": "login", "challenge": "A" * 42 + "E",
+         "format": "jpki-origin-challenge-v1"}  # fmt: skip
+DOCUMENT = {**WELL_FORMED, "purpose": "document", "digest": "A" * 42 + "E",
+            "format": "jpki-sha256-digest-v1"}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("parse", "valid"), [(BridgeResult.parse, LOGIN), (DocumentResult.parse, DOCUMENT)]
+)
+@FUZZ
+@given(data=st.data())
+def test_any_json_in_any_member_of_a_result_is_malformed_at_worst(parse, valid, data):
+    """One member replaced by any JSON value (an object, a list, a float for the version …),
+    given as the object or as its JSON text: the parser answers Malformed, nothing else."""
+    member = data.draw(st.sampled_from(sorted(valid)))
+    body = {**valid, member: data.draw(JSON)}
+    for given_as in (body, json.dumps(body)):
+        with contextlib.suppress(JpkiValidationError):
+            parse(given_as)
+
+
+@pytest.mark.parametrize("parse", [BridgeResult.parse, DocumentResult.parse])
+@FUZZ
+@given(body=JSON)
+def test_any_json_body_is_malformed_at_worst(parse, body):
+    with contextlib.suppress(JpkiValidationError):
+        parse(json.dumps(body))

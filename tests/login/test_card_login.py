@@ -302,3 +302,20 @@ def test_when_the_core_transaction_is_gone_the_card_is_not_asked(card_app, login
     assert response.status_code == 400
     assert 'data-reason="transaction_gone"' in response.get_data(as_text=True)
     assert _bindings(card_app) == []
+
+
+@pytest.mark.parametrize("purpose", [{}, [], ["login"], {"login": 1}, 1, None])
+def test_a_member_of_another_type_is_refused_and_spends_the_challenge(
+    card_app, login_page, world, purpose
+):
+    """``"purpose": {}`` raised TypeError (a 500) and left the challenge usable."""
+    page = login_page()
+    challenge = page.challenge()
+    good = bridge_result(world.good.certificate, world.good.key, challenge)
+    bent = {**json.loads(good), "purpose": purpose}
+    response = page.post(json.dumps(bent))
+    assert response.status_code == 403
+    assert 'data-reason="generic"' in response.get_data(as_text=True)
+    again = page.post(good)  # the same challenge, now signed properly: spent
+    assert again.status_code == 403
+    assert _bindings(card_app) == []
