@@ -15,6 +15,7 @@ from authlib.oauth2.rfc6749 import OAuth2Error
 from flask import current_app, jsonify, make_response, request, url_for
 from werkzeug.wrappers import Response
 
+from ..oidc import untrusted_json
 from ..storage.db import db
 from ..storage.documents import SIGNED, DocumentRequest
 from . import signing
@@ -45,9 +46,15 @@ def _not_found() -> Response:
 
 
 def _body() -> object:
-    if request.content_length is None or request.content_length > BODY_MAX:
+    """The JSON body, bounded (``untrusted_json``: no RecursionError, no NaN), or None."""
+    if not request.is_json or request.content_length is None:
         return None
-    return request.get_json(silent=True)
+    if request.content_length > BODY_MAX:
+        return None
+    try:
+        return untrusted_json.load(request.get_data(cache=True), BODY_MAX)
+    except untrusted_json.UntrustedJsonError:
+        return None
 
 
 @bp.post("/documents")

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from authlib.oauth2.rfc6749 import InvalidRequestError
 
+from ..oidc.hygiene import VSCHAR
 from ..storage.models import Client
 from .client_auth import ASSERTION_MEMBERS
 
@@ -109,7 +110,8 @@ def parse(body: object, client: Client) -> Submission:
         raise refuse("the body must be a JSON object")
     unknown = sorted(set(body) - MEMBERS)
     if unknown:
-        raise refuse(f"unknown member: {unknown[0]}")
+        shown = unknown[0] if 0 < len(unknown[0]) <= 40 and VSCHAR.fullmatch(unknown[0]) else ""
+        raise refuse(f"unknown member: {shown}" if shown else "unknown member")  # RFC 6749 §5.2
     sub = body.get("sub")
     if not isinstance(sub, str) or len(sub) > SUB_MAX or not PRINTABLE_ASCII.fullmatch(sub):
         raise refuse("sub must be the subject identifier this client knows the citizen by")

@@ -28,7 +28,7 @@ from flask import abort, current_app, redirect, session
 
 from .authenticator import ACR_CARD_AUTH, ACR_SIGN_IDENTITY, LoginResult, LoginTransaction
 from .consenting import ask, deny_consent, finish_consent, pending_consent  # noqa: F401
-from .grants import required_acr
+from .grants import MAX_AGE, required_acr
 from .sessions import current_login, start_session
 
 TRANSACTION_PREFIX = "login:"
@@ -51,7 +51,11 @@ def _reusable(found, payload, acceptable: list[str], now: float):
         return None
     _, login = found
     max_age = payload.data.get("max_age")
-    if max_age is not None and str(max_age).isdigit() and now - login.auth_time > int(max_age):
+    if (
+        max_age is not None
+        and MAX_AGE.fullmatch(str(max_age))
+        and now - login.auth_time > int(max_age)
+    ):
         return None
     return found if login.acr in _login_acrs(acceptable) else None
 

@@ -7,11 +7,12 @@ the ID token. ``sub`` is always there and is the pairwise subject.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
 from authlib.oauth2.rfc6749 import InvalidRequestError, scope_to_list
+
+from . import untrusted_json
 
 SCOPE_CLAIMS = {
     "profile": ("name", "family_name", "given_name", "birthdate", "gender"),
@@ -26,14 +27,21 @@ SUPPORTED_SCOPES = ("openid", "profile", "address", *SELFINFO_SCOPES)
 SUPPORTED_CLAIMS = ("sub", "acr", "amr", "auth_time", *SCOPE_CLAIMS["profile"], "address")
 
 
+MAX_CLAIMS_BYTES = 16 * 1024
+
+
 def parse_claims_request(raw: str | None) -> dict[str, dict[str, Any]]:
-    """The ``claims`` parameter as {"id_token": {...}, "userinfo": {...}}; malformed → refused."""
+    """The ``claims`` parameter as {"id_token": {...}, "userinfo": {...}}; malformed → refused.
+
+    Its shape is checked here, once: bounded JSON (``untrusted_json``), an object of objects,
+    each claim null or an object whose ``essential`` is a boolean and ``values`` an array
+    (OIDC Core §5.5.1); ``verified_claims`` is checked by ``verified_claims``."""
     if not raw:
         return {}
     try:
-        value = json.loads(raw)
-    except ValueError:
-        raise InvalidRequestError("'claims' is not JSON") from None
+        value = untrusted_json.load(raw, MAX_CLAIMS_BYTES)
+    except untrusted_json.UntrustedJsonError as e:
+        raise InvalidRequestError(f"'claims' {e}") from None
     if not isinstance(value, dict) or not set(value) <= {"id_token", "userinfo"}:
         raise InvalidRequestError("'claims' must be an object with id_token and/or userinfo")
     for member in value.values():
@@ -44,6 +52,10 @@ def parse_claims_request(raw: str | None) -> dict[str, dict[str, Any]]:
                 continue  # OIDC4IDA allows an array; ``verified_claims`` checks its members
             if spec is not None and not isinstance(spec, dict):
                 raise InvalidRequestError("each requested claim must be null or an object")
+            if not isinstance((spec or {}).get("essential", False), bool) or not isinstance(
+                (spec or {}).get("values", []), list
+            ):
+                raise InvalidRequestError("'essential' must be a boolean and 'values' an array")
     return {k: v or {} for k, v in value.items()}
 
 

@@ -23,7 +23,7 @@ from joserfc.jwk import KeySet
 
 from ..config import Config
 from ..storage.ephemeral import EphemeralStore
-from . import client_urls
+from . import client_urls, untrusted_json
 from .clients import assertion_algorithms
 
 LEEWAY = 30
@@ -52,6 +52,12 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
 
     def get_audiences(self) -> list[str]:
         return [self._config.issuer, *self._endpoint_urls()]
+
+    def extract_assertion(self, assertion: str):
+        """Only a compact JWS of bounded JSON reaches the JOSE library (``untrusted_json``)."""
+        if not untrusted_json.compact_jws_ok(assertion):
+            raise InvalidClientError(description="the client assertion is not a compact JWS")
+        return super().extract_assertion(assertion)
 
     def verify_claims(self, claims: jwt.Claims) -> None:
         aud = claims.get("aud")

@@ -22,6 +22,7 @@ from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, RSAKey
 
+from . import untrusted_json
 from .sealing import derive_key
 
 ALGORITHMS = ("ES256", "PS256", "RS256")
@@ -99,7 +100,7 @@ class DPoP:
         if not isinstance(nonce, str) or "." not in nonce or len(nonce) > 64:
             return False
         stamp = nonce.split(".", 1)[0]
-        if not stamp.isdigit() or not 0 <= now - int(stamp) <= NONCE_LIFETIME:
+        if not (stamp.isascii() and stamp.isdigit()) or not 0 <= now - int(stamp) <= NONCE_LIFETIME:
             return False
         return hmac.compare_digest(nonce, self.nonce(int(stamp)))
 
@@ -115,6 +116,8 @@ class DPoP:
         proofs = headers.getlist("DPoP") if hasattr(headers, "getlist") else [headers.get("DPoP")]
         if len(proofs) != 1 or not proofs[0] or len(proofs[0]) > 8192:
             raise InvalidDPoPProofError("exactly one DPoP header is required")
+        if not untrusted_json.compact_jws_ok(proofs[0]):
+            raise InvalidDPoPProofError("the DPoP proof is not a compact JWS")
         claims, key = self._signed(proofs[0])
         now = self._clock()
         if claims.get("htm") != method or not isinstance(claims.get("htu"), str):

@@ -46,6 +46,10 @@ def check_purpose(grant) -> None:
     verified_claims.check_purpose(grant.request.payload.data.get("purpose"))
 
 
+MAX_AGE = re.compile(r"[0-9]{1,9}")
+"""A ``max_age`` we accept: ASCII digits (``isdigit`` also takes ``²``, which ``int`` refuses)."""
+
+
 def check_prompt_and_max_age(grant) -> None:
     """OIDC Core §3.1.2.1: known prompt values, none alone; max_age a non-negative integer;
     RFC 9449 §10: dpop_jkt a thumbprint."""
@@ -57,7 +61,7 @@ def check_prompt_and_max_age(grant) -> None:
     if jkt is not None and not re.fullmatch(r"[A-Za-z0-9_-]{43}", jkt):
         raise InvalidRequestError("'dpop_jkt' must be a base64url SHA-256 JWK thumbprint")
     max_age = data.get("max_age")
-    if max_age is not None and (not str(max_age).isdigit() or len(str(max_age)) > 9):
+    if max_age is not None and not MAX_AGE.fullmatch(str(max_age)):
         raise InvalidRequestError("'max_age' must be a non-negative integer")
 
 

@@ -29,6 +29,12 @@ VSCHAR = re.compile(r"[\x20-\x21\x23-\x5b\x5d-\x7e]*")
 """The characters an error description may carry (RFC 6749 §5.2)."""
 
 
+def error_description(text: str) -> str:
+    """``text`` fit for an error description (RFC 6749 §5.2): any other character, such as an
+    echoed value's quote or backslash, becomes '?' (Authlib raises on them: a 500)."""
+    return "".join(c if VSCHAR.fullmatch(c) else "?" for c in text)
+
+
 def refuse_unprintable_protocol_values():
     """Refuse control and non-ASCII characters in protocol parameters before Authlib echoes them
     into an error description (its constructor raises on them, which would be a 500)."""

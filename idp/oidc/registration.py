@@ -23,6 +23,7 @@ from authlib.oauth2.rfc6750 import InvalidTokenError
 from authlib.oauth2.rfc7591 import ClientMetadataClaims, ClientRegistrationEndpoint
 from authlib.oauth2.rfc7591.errors import InvalidClientMetadataError, InvalidRedirectURIError
 from authlib.oidc.registration import ClientMetadataClaims as OidcClientMetadataClaims
+from flask import request as flask_request
 
 from .clients import (
     VERIFICATION_FIELDS,
@@ -32,7 +33,9 @@ from .clients import (
     register_client,
 )
 from .discovery import metadata
+from .hygiene import error_description
 from .openid import client_signing_alg
+from .registration_body import check_body
 
 FLAGS = {
     "require_pushed_authorization_requests": "require_par",
@@ -59,8 +62,10 @@ class Registration(ClientRegistrationEndpoint):
         raise InvalidTokenError("the initial access token is missing or wrong")
 
     def extract_client_metadata(self, request):
-        """Production first refuses a client that is not FAPI 2.0, naming all it lacks (Authlib's
-        checks against discovery would name one field, or none for an omitted flag)."""
+        """The body's shape first (``registration_body``: bounded JSON, typed members); then
+        production refuses a client that is not FAPI 2.0, naming all it lacks (Authlib's checks
+        against discovery would name one field, or none for an omitted flag)."""
+        check_body(flask_request.get_data(cache=True))
         config, data = self.server.services.config, request.payload.data
         if config.environment == "production" and isinstance(data, dict):
             lacks = fapi_shortfalls(
@@ -109,7 +114,7 @@ class Registration(ClientRegistrationEndpoint):
                 if e.error == "invalid_redirect_uri"
                 else (InvalidClientMetadataError)
             )
-            raise error(str(e)) from None
+            raise error(error_description(str(e))) from None
         request.registered_secret = secret
         return client
 

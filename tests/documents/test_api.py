@@ -4,10 +4,13 @@ and who may read a document (issue 8 §2)."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import time
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.documents.conftest import (
     CONTRACT,
@@ -233,3 +236,57 @@ def test_a_body_over_the_limit_is_refused_before_it_is_read(app, bank):
     headers["Content-Length"] = str(20 * 1024 * 1024)
     response = app.test_client().post("/documents", data=b"{}", headers=headers)
     assert (response.status_code, response.json["error"]) == (400, "invalid_request")
+
+
+def _documents(bank) -> int:
+    from idp.storage.db import db
+    from idp.storage.documents import DocumentRequest
+
+    with bank.app.app_context():
+        return db.session.query(DocumentRequest).count()
+
+
+@pytest.mark.parametrize(
+    "raw", ["[" * 3000 + "]" * 3000, '{"a":' * 3000 + "1" + "}" * 3000, '{"expires_in": NaN}']
+)
+def test_a_deep_or_nonstandard_json_body_is_invalid_request(bank, raw):
+    """A body nested 3,000 deep raised RecursionError in Flask's get_json (a 500)."""
+    response = bank.app.test_client().post(
+        "/documents", data=raw, content_type="application/json", headers=bank.headers({})
+    )
+    assert response.status_code == 400
+    assert response.json["error"] == "invalid_request"
+    assert _documents(bank) == 0
+
+
+SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=12),
+)
+JSON = st.recursive(
+    SCALARS,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner),
+    max_leaves=10,
+)
+MEMBERS = ["sub", "title", "summary", "digest", "pdf", "redirect_uri", "state", "expires_in"]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_any_json_in_any_member_is_refused_or_accepted_never_a_500(bank, data):
+    """The submission parser: any member replaced by any JSON value, or any JSON body."""
+    from authlib.oauth2.rfc6749 import OAuth2Error
+
+    from idp.documents.submission import parse
+    from idp.oidc.clients import find_client
+
+    body = data.draw(
+        st.one_of(JSON, st.sampled_from(MEMBERS).flatmap(
+            lambda member: JSON.map(lambda value: _valid(bank, **{member: value})))
+        )
+    )  # fmt: skip
+    with bank.app.test_request_context(), contextlib.suppress(OAuth2Error):
+        parse(body, find_client(bank.rp.client_id))
