@@ -142,6 +142,19 @@ def test_no_product_module_offers_a_login_or_consent_without_a_card():
     }
 
 
+def test_the_cardless_login_of_the_tests_is_not_installed():
+    """``tests.cardless`` logs in without a card; ``pip install jpki-idp`` must not ship it."""
+    import fnmatch
+    import tomllib
+
+    with open("pyproject.toml", "rb") as f:
+        shipped = tomllib.load(f)["tool"]["setuptools"]["packages"]["find"]["include"]
+    assert shipped
+    assert not any(
+        fnmatch.fnmatch(name, p) for p in shipped for name in ("tests", "tests.cardless")
+    )
+
+
 @pytest.mark.parametrize(
     ("change", "reason"),
     [
