@@ -22,8 +22,9 @@ LOGIN_ACCEPTED = "login.accepted"
 """A card login proved the certificate: ``account_id``, ``certificate``, ``revocation`` (``ocsp``
 or ``crl``). The client follows in the same browser's ``consent.*`` and ``data.provided``."""
 LOGIN_REFUSED = "login.refused"
-"""A card login was refused: ``reason`` (the JPKI core's refusal code, or ``csrf``),
-``certificate`` if the result carried a readable one."""
+"""A card login was refused: ``reason`` (the JPKI core's refusal code, ``csrf``, or
+``rate_limited`` with the ``limit`` of ``[limits]``), ``certificate`` if the result carried a
+readable one."""
 CONSENT_GIVEN = "consent.given"
 """The person approved: ``client_id``, ``account_id``, ``consent_id``, ``items`` (consent item
 ids such as ``claim:name``: what, never the values), ``auth_method``."""

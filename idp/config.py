@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -163,6 +164,43 @@ class ProxyConfig:
 
 
 @dataclass(frozen=True)
+class LimitsConfig:
+    """Rate limits, shared by every process through the ephemeral store (docs/operators.md,
+    Rate limits). Each is ``"N per [M] second|minute|hour|day"`` (the ``limits`` library's
+    notation): at most N in a window of M units that starts with the first one counted. Over
+    it, the IdP answers 429 with ``Retry-After``."""
+
+    par_per_client: str = "3000 per minute"
+    """Pushed authorization requests of one authenticated client."""
+    token_per_client: str = "6000 per minute"  # noqa: S105 (a rate, not a secret)
+    """Token requests (codes and refreshes) of one authenticated client."""
+    challenges_per_login: str = "20 per 10 minutes"
+    """Card challenges issued to one login transaction (its page and each new attempt)."""
+    failed_logins_per_certificate: str = "10 per 15 minutes"
+    """Refused card logins with one certificate (its issuer and serial); then every login with
+    it waits. The responder or CRL being unavailable is not the card's failure: not counted."""
+    failed_logins_per_ip: str = "100 per 15 minutes"
+    """Refused card logins from one client address; generous, as a carrier's or a company's
+    NAT puts many citizens behind one address."""
+    registrations_per_token: str = "30 per hour"  # noqa: S105 (a rate, not a secret)
+    """Client registrations (RFC 7591) with one initial access token."""
+    prepares_per_document: str = "10 per 10 minutes"
+    """Signing attempts prepared for one document (each costs seconds of PDF work)."""
+
+
+def parse_rate_limit(text: str) -> Any:
+    """The ``limits`` item for ``text``, or ValueError naming what is wrong with it."""
+    from limits import parse_many
+
+    items = parse_many(text)  # ValueError: not the notation
+    if len(items) != 1:
+        raise ValueError("one rate per setting")
+    if items[0].amount < 1 or re.search(r"(per|/)\s*0+\s*[a-z]", text.lower()):
+        raise ValueError("the number and the window must be at least 1")
+    return items[0]
+
+
+@dataclass(frozen=True)
 class Config:
     """Everything the IdP needs. Defaults other than ``environment`` serve ``idp run`` on a
     laptop (``IDP_ENV=development``), nothing more."""
@@ -189,6 +227,7 @@ class Config:
     proxy: ProxyConfig = field(default_factory=ProxyConfig)
     timeouts: TimeoutsConfig = field(default_factory=TimeoutsConfig)
     client_urls: ClientUrlsConfig = field(default_factory=ClientUrlsConfig)
+    limits: LimitsConfig = field(default_factory=LimitsConfig)
     jpki: JpkiSettings = field(default_factory=JpkiSettings)
     """The JPKI core's own block (``idp/jpki/settings.py``: trust anchors, revocation, OCSP, CRL),
     ``[jpki]`` in the file; per-type tables are keyed ``auth`` / ``sign``."""
@@ -227,6 +266,11 @@ def _problems(c: Config):
     yield from _timeout_problems(c.timeouts)
     if c.client_urls.allow_loopback and c.environment == "production":
         yield "production refuses client_urls.allow_loopback: clients could aim the IdP at itself"
+    for name, value in dataclasses.asdict(c.limits).items():
+        try:
+            parse_rate_limit(value)
+        except ValueError as e:
+            yield f'limits.{name} = {value!r} is not a rate like "10 per 15 minutes" ({e})'
     if c.environment == "production":
         yield from _production_problems(c, url.scheme)
     elif c.environment in ("development", "testing"):

@@ -31,6 +31,7 @@ from ..oidc.authorize import begin_own_login, current_login
 from ..oidc.clients import find_client
 from ..storage.db import db
 from ..storage.documents import PENDING, DocumentRequest
+from ..storage.ratelimits import Limited
 from . import refusals, signing
 from .blueprint import bp
 from .refusals import Refusal
@@ -42,14 +43,6 @@ BRIDGE_TITLE, BRIDGE_SUMMARY, BRIDGE_SERVICE = 100, 500, 80
 RESULT_MAX = 16 * 1024
 JST = dt.timezone(dt.timedelta(hours=9), "JST")
 """The deadline is shown in Japan's time: the citizens' own."""
-PREPARE_LIMIT = 10
-"""Prepares per document per window. Each one costs seconds of pyHanko's work on a PDF of up to
-10 MB and a write of as much to the database, so a loop (a script with the citizen's cookie)
-must not run unbounded; one signing attempt needs one prepare, and a citizen retrying after a
-wrong signing password or a card problem needs a few."""
-PREPARE_WINDOW = 600
-"""Seconds. The window starts with the first prepare counted in it (``EphemeralStore.incr``), so
-a refused caller may have to wait up to this long: it is the ``Retry-After`` the IdP sends."""
 
 
 def refused(refusal: Refusal, document: DocumentRequest | None = None) -> Response:
@@ -132,9 +125,11 @@ def prepare(document_id: str) -> Response:
     document, _ = gate
     if _verifier() is None:
         return finish(jsonify(error="unavailable")), 503
-    if not _prepare_allowed(document.id):
-        response = finish(jsonify(error="rate_limited", retry_after=PREPARE_WINDOW))
-        response.headers["Retry-After"] = str(PREPARE_WINDOW)
+    try:
+        _count_prepare(document.id)
+    except Limited as limited:
+        response = finish(jsonify(error="rate_limited", retry_after=limited.retry_after))
+        response.headers["Retry-After"] = str(limited.retry_after)
         return response, 429
     try:
         to_sign = signing.prepare(document, dt.datetime.now(dt.UTC))
@@ -150,14 +145,16 @@ def prepare(document_id: str) -> Response:
     return finish(jsonify(body))
 
 
-def _prepare_allowed(document_id: str) -> bool:
-    """Count this prepare against its document's window, before any work is done.
+def _count_prepare(document_id: str) -> None:
+    """Count this prepare against ``limits.prepares_per_document``, before any work is done.
 
-    Per document, not per account or address: the cost is the document's own (its PDF), and a
-    citizen's other documents stay signable. A failing store raises: no count, no prepare.
-    """
-    store = current_app.extensions["idp.ephemeral"]
-    return store.incr(f"documents:prepare:{document_id}", PREPARE_WINDOW) <= PREPARE_LIMIT
+    Each prepare costs seconds of pyHanko's work on a PDF of up to 10 MB and a write of as much
+    to the database, so a loop (a script with the citizen's cookie) must not run unbounded; one
+    signing attempt needs one prepare, and a citizen retrying after a wrong signing password or
+    a card problem needs a few. Per document, not per account or address: the cost is the
+    document's own (its PDF), and a citizen's other documents stay signable. A failing store
+    raises: no count, no prepare."""
+    current_app.extensions["idp.ratelimits"].hit("prepares_per_document", document_id)
 
 
 @bp.post("/documents/<document_id>/result")

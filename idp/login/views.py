@@ -23,6 +23,7 @@ from .. import audit, metrics
 from ..jpki.errors import JpkiValidationError
 from ..oidc.authenticator import ACR_CARD_AUTH, AMR_CARD, LoginResult
 from ..oidc.authorize import cancel_login, finish_login
+from ..storage.ratelimits import Limited, RateLimits
 from . import refusals, transactions
 from .accounts import account_for
 from .pages import finish, page, refused_page
@@ -47,6 +48,20 @@ def _verifier() -> CardVerifier:
     return current_app.extensions["idp.login.verifier"]
 
 
+def _limits() -> RateLimits:
+    return current_app.extensions["idp.ratelimits"]
+
+
+def _too_many(limited: Limited, certificate: str | None = None) -> Response:
+    """The person's page for a rate limit: 429 and ``Retry-After``, in their language."""
+    audit.emit(audit.LOGIN_REFUSED, reason="rate_limited", limit=limited.limit,
+               certificate=certificate)  # fmt: skip
+    metrics.card_login_refusals.labels("rate_limited").inc()
+    response = page("errorpages/error.html", 429, kind=429)
+    response.headers["Retry-After"] = str(limited.retry_after)
+    return response
+
+
 def _login(transaction: str) -> transactions.CardLogin | None:
     login = transactions.load(_store(), transaction)
     if login is not None:
@@ -59,6 +74,10 @@ def card_page(transaction: str) -> Response:
     login = _login(transaction)
     if login is None:
         return refused_page(refusals.TRANSACTION_GONE)
+    try:
+        _limits().hit("challenges_per_login", login.transaction)
+    except Limited as limited:
+        return _too_many(limited)
     settings, verifier = current_app.extensions["idp.login.settings"], _verifier()
     return page(
         "login/card.html",
@@ -81,6 +100,13 @@ def card_challenge(transaction: str) -> Response:
         response = jsonify(error="forbidden")
         response.status_code = 403
         return finish(response)
+    try:
+        _limits().hit("challenges_per_login", login.transaction)
+    except Limited as limited:
+        response = jsonify(error="rate_limited", retry_after=limited.retry_after)
+        response.status_code = 429
+        response.headers["Retry-After"] = str(limited.retry_after)
+        return finish(response)
     return finish(jsonify(challenge=_verifier().challenge(login.transaction)))
 
 
@@ -93,12 +119,25 @@ def card_result(transaction: str):
         audit.emit(audit.LOGIN_REFUSED, reason="csrf")
         metrics.card_login_refusals.labels("csrf").inc()
         return refused_page(refusals.BAD_REQUEST, login)
-    answer = http.form.get("result", "")
+    answer, address = http.form.get("result", ""), http.remote_addr or "unknown"
+    # Failures count against the address and the certificate (its issuer and serial, as the
+    # audit stream names it), both read before verification: a held-back card costs no
+    # revocation check, and nothing is used up (the challenge waits for a later attempt).
+    failures = [("failed_logins_per_ip", address)]
+    if (certificate := presented_ref(answer)) is not None:
+        failures.append(("failed_logins_per_certificate", certificate))
+    try:
+        _limits().check(*failures)
+    except Limited as limited:
+        return _too_many(limited, certificate)
     try:
         validated = _verifier().verify(login.transaction, answer)
     except JpkiValidationError as error:
-        audit.emit(audit.LOGIN_REFUSED, reason=error.reason, certificate=presented_ref(answer))
+        audit.emit(audit.LOGIN_REFUSED, reason=error.reason, certificate=certificate)
         metrics.card_login_refusals.labels(error.reason).inc()
+        if not isinstance(error, refusals.SERVICE_PROBLEMS):  # our outage is not their failure
+            for limit, identifier in failures:
+                _limits().count(limit, identifier)
         return refused_page(refusals.refusal_for(error), login)
     account = account_for(validated, dt.datetime.now(dt.UTC))
     result = LoginResult(

@@ -46,7 +46,7 @@ card_logins = _counter(
 )
 card_login_refusals = _counter(
     "card_login_refusals_total",
-    "Card logins refused, by reason (the JPKI core's reason, or csrf).",
+    "Card logins refused, by reason (the JPKI core's reason, csrf, or rate_limited).",
     ("reason",),
 )
 

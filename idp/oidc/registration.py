@@ -17,6 +17,7 @@ Production registers FAPI 2.0 clients only (``clients.fapi_shortfalls``): others
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 
 from authlib.oauth2.rfc6750 import InvalidTokenError
@@ -34,6 +35,7 @@ from .clients import (
 )
 from .discovery import metadata
 from .hygiene import error_description
+from .limited import count_request
 from .openid import client_signing_alg
 from .registration_body import check_body
 
@@ -58,6 +60,7 @@ class Registration(ClientRegistrationEndpoint):
             and scheme.lower() == "bearer"
             and hmac.compare_digest(given, expected.encode())
         ):
+            count_request("registrations_per_token", hashlib.sha256(given).hexdigest())
             return "admin"
         raise InvalidTokenError("the initial access token is missing or wrong")
 

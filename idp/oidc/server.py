@@ -37,6 +37,7 @@ from .dpop import DPoP
 from .grants import CodeGrant
 from .introspection import Introspection
 from .keys import KeyRing
+from .limited import count_request
 from .logout import EndSession
 from .openid import IdTokenExtension
 from .par import PushedAuthorizationRequests, PushedPayload
@@ -84,6 +85,8 @@ class IdpServer(AuthorizationServer):
     """Authlib's Flask server with our request plumbing and shared services."""
 
     CLIENT_AUTH_METHODS: ClassVar = ["private_key_jwt", "client_secret_basic"]
+    RATE_LIMITS: ClassVar = {"token": "token_per_client", "par": "par_per_client"}
+    """Endpoints whose requests count against a per-client limit of ``[limits]``."""
 
     def __init__(self, services: Services) -> None:
         super().__init__(query_client=serving_client, save_token=self._save_token)
@@ -95,6 +98,16 @@ class IdpServer(AuthorizationServer):
             if isinstance(request, OAuth2Request)
             else super().create_oauth2_request(request)
         )
+
+    def authenticate_client(self, request, methods, endpoint="token"):
+        """The authenticated client, counted against its limit at this endpoint.
+
+        Counted once authenticated: counting a client_id anyone can write would let anyone use
+        up a bank's allowance. Invalid credentials are the proxy's per-address limit to stop."""
+        client = super().authenticate_client(request, methods, endpoint)
+        if (limit := self.RATE_LIMITS.get(endpoint)) is not None:
+            count_request(limit, client.client_id)
+        return client
 
     def create_params_request(self, params: dict, pushed: bool) -> ParamsRequest:
         return ParamsRequest(params, pushed, self.services.config.issuer)

@@ -8,6 +8,7 @@ from ..config import Config
 from . import accounts, consents, documents, models, selfinfo, verifications  # noqa: F401 (every table in the metadata)
 from . import db as _db
 from .ephemeral import EphemeralStore, MemoryStore, RedisStore
+from .ratelimits import RateLimits
 
 
 def make_ephemeral_store(config: Config) -> EphemeralStore:
@@ -23,6 +24,10 @@ def init_app(app: Flask, config: Config) -> None:
     """Bind the database and the ephemeral store chosen by configuration."""
     _db.init_app(app, config.database.url or _db.default_url(app), config.timeouts)
     app.extensions["idp.ephemeral"] = make_ephemeral_store(config)
+    # The store is looked up at each count, so a test may swap it (and its clock) afterwards.
+    app.extensions["idp.ratelimits"] = RateLimits(
+        config.limits, lambda: app.extensions["idp.ephemeral"]
+    )
 
 
 def ephemeral() -> EphemeralStore:

@@ -78,6 +78,10 @@ class EphemeralStore(Protocol):
     def incr(self, key: str, ttl: float) -> int:
         """Add one and return the count; the TTL starts with the first increment (rate limits)."""
 
+    def counters(self, *keys: str) -> list[tuple[int, float]]:
+        """Each counter made by ``incr`` and the seconds it has left, without counting, in one
+        round trip: (0, 0.0) when absent or expired (rate limits' tests and ``Retry-After``)."""
+
     def append(self, key: str, value: bytes, ttl: float, keep: int) -> None:
         """Add ``value`` at the end of the list under ``key``, keep its last ``keep`` entries
         and let the whole list expire ``ttl`` seconds from now: one atomic step, so appends at
@@ -150,6 +154,18 @@ class RedisStore:
         pipe.pexpire(self._prefix + key, _ms(ttl), nx=True)
         count, _ = pipe.execute()
         return int(count)
+
+    def counters(self, *keys: str) -> list[tuple[int, float]]:
+        pipe = self._redis.pipeline()  # MULTI … EXEC: counts and TTLs of one moment
+        for key in keys:
+            pipe.get(self._prefix + key)
+            pipe.pttl(self._prefix + key)
+        answers = pipe.execute()
+        found = []
+        for count, left in zip(answers[::2], answers[1::2], strict=True):
+            # -2: gone between the two; -1 cannot be (incr sets a TTL)
+            found.append((0, 0.0) if count is None or left < 0 else (int(count), left / 1000))
+        return found
 
     def append(self, key: str, value: bytes, ttl: float, keep: int) -> None:
         self.write(Append(key, value, ttl, keep))
@@ -268,6 +284,15 @@ class MemoryStore:
                 return count + 1
             self._put(key, 1, ttl)
             return 1
+
+    def counters(self, *keys: str) -> list[tuple[int, float]]:
+        with self._lock:
+            found = []
+            for key in keys:
+                count = self._live(key)
+                live = isinstance(count, int)
+                found.append((count, self._items[key][0] - self._clock()) if live else (0, 0.0))
+            return found
 
     def append(self, key: str, value: bytes, ttl: float, keep: int) -> None:
         self.write(Append(key, value, ttl, keep))

@@ -1,5 +1,6 @@
 """The limit on ``prepare`` (each one costs pyHanko's work on the PDF and a database write): at
-most ``PREPARE_LIMIT`` per document per ``PREPARE_WINDOW``, on the in-process store and on Redis;
+most ``PREPARE_LIMIT`` per document per ``PREPARE_WINDOW`` (``limits.prepares_per_document``), on
+the in-process store and on Redis;
 a refused call changes nothing and the page's script has a readable message for it."""
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from idp.documents.review import PREPARE_LIMIT, PREPARE_WINDOW
+from idp.config import LimitsConfig, parse_rate_limit
 from idp.storage.ephemeral import MemoryStore
 from tests.conftest import REDIS_URL
 from tests.documents.conftest import (
@@ -26,6 +27,8 @@ from tests.documents.conftest import (
 )
 from tests.storage.test_ephemeral import FakeClock
 
+_PREPARES = parse_rate_limit(LimitsConfig().prepares_per_document)
+PREPARE_LIMIT, PREPARE_WINDOW = _PREPARES.amount, _PREPARES.get_expiry()
 JA = "この文書への署名の試行が多すぎます。数分待ってから、もう一度お試しください。"
 EN = "Too many signing attempts for this document. Wait a few minutes and try again."
 
@@ -94,10 +97,15 @@ def _use_up(page) -> bytes:
     return digests[-1]
 
 
-def _assert_refused(response) -> None:
+def _assert_refused(response, retry_after: int | None = None) -> None:
+    """429 with the seconds left in the window (``retry_after`` when the test knows them)."""
     assert response.status_code == 429, response.get_data(as_text=True)
-    assert response.json == {"error": "rate_limited", "retry_after": PREPARE_WINDOW}
-    assert response.headers["Retry-After"] == str(PREPARE_WINDOW)
+    assert response.json["error"] == "rate_limited"
+    waited = response.json["retry_after"]
+    assert 0 < waited <= PREPARE_WINDOW
+    if retry_after is not None:
+        assert waited == retry_after
+    assert response.headers["Retry-After"] == str(waited)
     assert response.headers["Cache-Control"].startswith("no-store")
 
 
@@ -147,11 +155,12 @@ def test_after_the_window_prepares_work_again(app, bank, store_kind, prefix, clo
     if store_kind == "redis":
         # Redis keeps the window from the first prepare; refused calls do not extend it (its
         # expiry itself is the store contract's, tests/storage/test_ephemeral.py).
-        key = f"{prefix}documents:prepare:{document_id}"
+        key = prefix + app.extensions["idp.ratelimits"].key("prepares_per_document", document_id)
         assert 0 < redis.Redis.from_url(REDIS_URL).pttl(key) <= PREPARE_WINDOW * 1000
         return
+    _assert_refused(page.prepare(), retry_after=PREPARE_WINDOW)
     clock.now += PREPARE_WINDOW - 1
-    _assert_refused(page.prepare())  # refused calls do not move the window's end
+    _assert_refused(page.prepare(), retry_after=1)  # refused calls do not move the window's end
     clock.now += 1
     digest = page.to_sign()
     assert unb64url(_prepared(app, document_id)[0]) == digest
@@ -163,7 +172,8 @@ def test_a_failing_store_refuses_the_prepare_and_writes_nothing(app, bank, prefi
     app.config["PROPAGATE_EXCEPTIONS"] = False
     document_id = _pdf_document(bank)
     page = open_review(bank.rp.http, document_id)
-    redis.Redis.from_url(REDIS_URL).set(f"{prefix}documents:prepare:{document_id}", b"x")
+    key = app.extensions["idp.ratelimits"].key("prepares_per_document", document_id)
+    redis.Redis.from_url(REDIS_URL).set(prefix + key, b"x")
     response = page.prepare()
     assert response.status_code == 500
     assert _prepared(app, document_id) == (None, None, None)

@@ -264,7 +264,9 @@ def test_too_many_signing_attempts_show_a_message_and_the_page_stays_usable(
 ):
     """The IdP's limit on prepare (10 per document per 10 minutes), met by this browser's own
     earlier attempts: the page says to wait, nothing is signed, and declining still works."""
-    from idp.documents.review import PREPARE_LIMIT
+    from idp.config import LimitsConfig, parse_rate_limit
+
+    prepare_limit = parse_rate_limit(LimitsConfig().prepares_per_document).amount
 
     message = RATE_LIMITED[locale]
     answer = open_review_logged_in(page, setting)
@@ -283,9 +285,9 @@ def test_too_many_signing_attempts_show_a_message_and_the_page_stays_usable(
             }
             return statuses;
         }""",
-        PREPARE_LIMIT,
+        prepare_limit,
     )
-    assert statuses == [200] * PREPARE_LIMIT
+    assert statuses == [200] * prepare_limit
     page.locator("#sign-button").click()
     expect(page.locator("#state-failed")).to_be_visible(timeout=15_000)
     expect(page.locator("#failed-detail")).to_have_text(message)

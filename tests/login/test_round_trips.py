@@ -16,8 +16,15 @@ import pytest
 from tests.login.cards import bridge_result
 from tests.login.conftest import CSRF, LoginPage, logged_in
 
-METHODS = ("get", "set", "add", "take", "delete", "incr", "append", "items", "write")
+METHODS = ("get", "set", "add", "take", "delete", "incr", "counters", "append", "items", "write")
 CHALLENGE = re.compile(r'data-challenge="([^"]+)"')
+
+
+def _prefix(key: str) -> str:
+    """``login:<id>`` → ``login:``; a rate limit's counter → ``limit/<name>/``."""
+    if key.startswith("limit/"):
+        return "/".join(key.split("/")[:2]) + "/"
+    return re.sub(r"[^:]*$", "", key)
 
 
 @pytest.fixture
@@ -28,8 +35,10 @@ def calls(card_app):
 
     def recording(name, method):
         def call(*args, **kwargs):
-            keys = [op.key for op in args] if name == "write" else [args[0]]
-            recorded.append((name, [re.sub(r"[^:]*$", "", key) for key in keys]))
+            keys = [op.key for op in args] if name in ("write",) else list(args[:1])
+            if name == "counters":
+                keys = list(args)
+            recorded.append((name, [_prefix(key) for key in keys]))
             return method(*args, **kwargs)
 
         return call
@@ -49,7 +58,8 @@ def test_a_card_login_reads_its_one_transaction_record_once_per_step(rp, world, 
     calls.clear()
     path = response.headers["Location"]
     html = rp.http.get(path).get_data(as_text=True)
-    assert calls == [("get", ["login:"]), ("set", ["jpki:challenge:"])]
+    challenges = ("incr", ["limit/challenges_per_login/"])  # the page's challenge is counted
+    assert calls == [("get", ["login:"]), challenges, ("set", ["jpki:challenge:"])]
 
     calls.clear()
     page = LoginPage(rp.http, path, CSRF.search(html).group(1), html)
@@ -57,7 +67,9 @@ def test_a_card_login_reads_its_one_transaction_record_once_per_step(rp, world, 
     assert logged_in(page.post(bridge_result(world.good.certificate, world.good.key, challenge)))
     transaction = [c for c in calls if "login:" in c[1]]
     assert transaction == [("get", ["login:"]), ("take", ["login:"])]
-    assert calls[1:3] == [("take", ["jpki:challenge:"]), ("set", ["jpki:challenge-used:"])]
+    failures = ["limit/failed_logins_per_ip/", "limit/failed_logins_per_certificate/"]
+    assert calls[1] == ("counters", failures)  # both limits in one round trip
+    assert calls[2:4] == [("take", ["jpki:challenge:"]), ("set", ["jpki:challenge-used:"])]
     assert ("write", ["session:", "account-session-list:"]) in calls  # one atomic write
     assert not [c for c in calls if any(k.startswith(("session:", "account-")) for k in c[1])][1:]
     assert not [c for c in calls if any(k.startswith("card-login:") for k in c[1])]

@@ -92,6 +92,24 @@ def test_incr_counts_within_its_window(store):
     assert s.incr("n", 0.2) == 1
 
 
+def test_counters_read_counts_and_time_left_without_counting(store):
+    s, advance = store
+    assert s.counters("n") == [(0, 0.0)]
+    s.incr("n", 0.4)
+    s.incr("n", 0.4)
+    s.incr("m", 5)
+    [(count, left), (other, other_left), absent] = s.counters("n", "m", "absent")
+    assert (count, other, absent) == (2, 1, (0, 0.0))
+    assert 0.2 < left <= 0.4
+    assert 4 < other_left <= 5
+    assert s.counters("n")[0][0] == 2  # reading did not count
+    advance(0.1)
+    assert s.counters("n")[0][1] <= left - 0.1 + 0.01
+    advance(0.4)
+    assert s.counters("n", "m")[0] == (0, 0.0)
+    assert s.counters() == []
+
+
 @pytest.mark.parametrize("ttl", [0, -1])
 def test_non_positive_ttl_is_refused(store, ttl):
     s, _ = store

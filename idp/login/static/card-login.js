@@ -66,6 +66,14 @@
         window.location.reload();
         return;
       }
+      if (issued.status === 429) {
+        // Too many attempts for this login: nothing changed; the page stays usable and the
+        // next attempt works once the IdP's window has passed.
+        B.closeWindow(win);
+        running = false;
+        show("failed", main.dataset.rateLimited);
+        return;
+      }
       if (issued.status !== 200 || !issued.body) throw new Error("challenge");
       const started = await B.start(bridge, "/v1/authenticate", {
         challenge: issued.body.challenge, service: main.dataset.service,
