@@ -23,6 +23,7 @@ from .config import SIGNING_ALGORITHMS, ConfigError
 from .documents.retention import documents as documents_cli
 from .jpki.cli import jpki as jpki_cli
 from .oidc import clients, key_ring, keys, sealer
+from .oidc.purge import tokens as tokens_cli
 from .selfinfo.cli import selfinfo as selfinfo_cli
 from .storage import db as storage_db
 
@@ -240,6 +241,7 @@ for _name, _command in jpki_cli.commands.items():
 
 main.add_command(selfinfo_cli, "selfinfo")
 main.add_command(documents_cli, "documents")
+main.add_command(tokens_cli, "tokens")
 
 
 @main.group("audit")
@@ -290,6 +292,7 @@ for _group, _names in (
     (client_group, ("add", "remove")),
     (selfinfo_cli, ("import",)),
     (documents_cli, ("purge",)),
+    (tokens_cli, ("purge",)),
     (jpki_group, ("crl-refresh",)),
     (migrate_cli, ("upgrade", "downgrade", "stamp")),
 ):

@@ -134,8 +134,9 @@ class TokenFamily(db.Model):
     """JSON: auth_time, acr, amr, sid, dpop_jkt and the userinfo claims of the authorization."""
     last_access_jti: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[int] = mapped_column(Integer, nullable=False, default=_now)
-    expires_at: Mapped[int] = mapped_column(Integer, nullable=False)
-    revoked_at: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    expires_at: Mapped[int] = mapped_column(Integer, nullable=False, index=True)
+    revoked_at: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    """Both indexed for ``idp tokens purge`` (idp/oidc/purge.py)."""
 
 
 class RefreshToken(db.Model):
