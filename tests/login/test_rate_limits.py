@@ -157,3 +157,62 @@ def test_the_login_page_gives_its_script_the_message_for_a_refused_challenge(
     page = login_page()
     html = page.http.get(f"{page.path}?lang={lang}").get_data(as_text=True)
     assert f'data-rate-limited="{text}"' in html
+
+
+@pytest.fixture
+def two_nodes(world, tmp_path, redis_url, limits):
+    """Two card-login IdPs in this process sharing one database and one Redis (DB 15, a key
+    prefix of this test's own), as two nodes of a deployment do."""
+    import secrets
+
+    import redis
+
+    from idp.config import EphemeralConfig
+    from tests.conftest import drop_schema, idp_test_config, make_app
+
+    prefix = f"test-login-limits-{secrets.token_hex(6)}:"
+    config = idp_test_config(
+        f"sqlite:///{tmp_path}/shared.sqlite3",
+        jpki=jpki_settings(world.state, tmp_path),
+        limits=limits,
+        ephemeral=EphemeralConfig(redis_url=redis_url, key_prefix=prefix),
+    )
+    apps = [make_app(config, tmp_path / f"instance-{n}") for n in (1, 2)]
+    yield apps
+    client = redis.Redis.from_url(redis_url)
+    for key in client.scan_iter(prefix + "*"):
+        client.delete(key)
+    drop_schema(apps[0])
+
+
+def _browser_at(app, client_id: str, address: str):
+    """A login page on ``app`` for a browser at ``address``."""
+    from tests.login.conftest import CSRF, LoginPage
+    from tests.oidc.rp import RelyingParty
+
+    http = app.test_client()
+    http.environ_base["REMOTE_ADDR"] = address
+    response = RelyingParty(http, client_id, "https://rp.example/cb").authorize()
+    assert response.status_code == 303, response.get_data(as_text=True)
+    html = http.get(response.headers["Location"]).get_data(as_text=True)
+    return LoginPage(http, response.headers["Location"], CSRF.search(html).group(1), html)
+
+
+def test_two_nodes_sharing_redis_share_the_failed_login_limits(two_nodes, world):
+    from idp.oidc.clients import register_client
+
+    first, second = two_nodes
+    with first.app_context():
+        client, _ = register_client("Bank", ["https://rp.example/cb"], "client_secret_basic")
+        client_id = client.client_id
+    on_first = _browser_at(first, client_id, "203.0.113.9")
+    for _ in range(2):
+        assert _forged(on_first, world.good, world.other).status_code == 403
+    # The certificate is held back on the other node too, and so, after two more failures
+    # there, is the address.
+    on_second = _browser_at(second, client_id, "203.0.113.9")
+    _assert_too_many_page(_genuine(on_second, world.good))
+    for result in ("not json", "{}"):
+        assert on_second.post(result).status_code == 403
+    _assert_too_many_page(_genuine(_browser_at(first, client_id, "203.0.113.9"), world.other))
+    assert logged_in(_genuine(_browser_at(first, client_id, "198.51.100.20"), world.other))
