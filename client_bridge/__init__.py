@@ -5,5 +5,6 @@ own screen and signs an origin-bound challenge with the card (docs/bridge-protoc
 """
 
 __version__ = "0.1.0"
-PROTOCOL_VERSION = 1
-"""The version of docs/bridge-protocol.md this bridge speaks; also the API prefix ``/v1/``."""
+PROTOCOL_VERSION = 2
+"""The highest version of docs/bridge-protocol.md this bridge speaks (it speaks 1 as well; the
+page asks for one with ``version``). The API prefix stays ``/v1/``."""

@@ -89,6 +89,8 @@ def cancel_operation(op_id: str) -> Any:
 def view(op: Operation) -> dict[str, Any]:
     """An operation as the page sees it: never the PIN token, never anything about the PIN."""
     body: dict[str, Any] = {"id": op.id, "status": op.state, "key": op.request.kind.value}
+    if op.request.pair:  # a two-key operation (bridge-protocol.md §9)
+        body["keys"] = [kind.value for kind in op.request.keys]
     if not op.finished and not current_app.config["BRIDGE"].pin_stdin:
         port = current_app.config["BRIDGE"].port
         body["pin_url"] = f"http://127.0.0.1:{port}/pin/{op.id}"

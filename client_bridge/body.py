@@ -5,6 +5,9 @@ takes the same for identity verification, or ``{"purpose": "document", "digest",
 "summary", "service"[, "version"]}`` for a document (bridge-protocol.md §8). Every member is
 checked here, before the card or the one-operation lock is touched, and an unknown, missing or
 bad member is a ``bad_request`` naming the member: a bad body starts nothing.
+
+``"version": 2`` at ``/v1/sign`` asks for the two-key operation (bridge-protocol.md §9) with the
+same members: identity verification or a document, signed by both keys of the card.
 """
 
 from __future__ import annotations
@@ -24,7 +27,9 @@ def parse(kind: KeyKind, body: object, origin: str) -> Request:
     """The request for ``kind``'s endpoint; ``origin`` is the checked ``Origin`` header."""
     if not isinstance(body, dict):
         raise errors.BadRequest("the body must be a JSON object")
-    _check_version(body)
+    pair = _version(body) == protocol.PAIR_VERSION
+    if pair and kind is not KeyKind.SIGN:
+        raise errors.BadRequest("version 2 (both keys) is asked for at /v1/sign", field="version")
     if body.get("purpose", protocol.DOCUMENT_PURPOSE) != protocol.DOCUMENT_PURPOSE:
         raise errors.BadRequest('"purpose" is given only as "document"', field="purpose")
     if "purpose" in body:
@@ -32,22 +37,24 @@ def parse(kind: KeyKind, body: object, origin: str) -> Request:
             raise errors.BadRequest("documents are signed at /v1/sign", field="purpose")
         _check_members(body, DOCUMENT_FIELDS)
         return Request(kind, origin, None, protocol.parse_service(body["service"]),
-                       _document(body))  # fmt: skip
+                       _document(body), pair=pair)  # fmt: skip
     _check_members(body, CHALLENGE_FIELDS)
     return Request(
         kind=kind,
         origin=origin,
         challenge=protocol.parse_challenge(body["challenge"]),
         service=protocol.parse_service(body["service"]),
+        pair=pair,
     )
 
 
-def _check_version(body: dict[str, Any]) -> None:
+def _version(body: dict[str, Any]) -> int:
     version = body.get("version", protocol.VERSION)
-    if version != protocol.VERSION or isinstance(version, bool):
+    if version not in protocol.VERSIONS or isinstance(version, bool):
         raise errors.BadRequest(
-            f"this bridge speaks protocol version {protocol.VERSION} only", field="version"
+            f"this bridge speaks protocol versions {list(protocol.VERSIONS)}", field="version"
         )
+    return version
 
 
 def _check_members(body: dict[str, Any], required: frozenset[str]) -> None:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from client_bridge import errors, operation
-from client_bridge.pin import Pin
+from client_bridge.pin import Pin, Pins
 from client_bridge.protocol import Result
 from client_bridge.session import Connector
 
@@ -27,9 +27,10 @@ FINISHED = (DONE, FAILED)
 PIN_TIMEOUT = 120.0
 KEEP_FINISHED = 60.0
 
-PinReader = Callable[[operation.Prompt, Callable[[], bool]], Pin | None]
-"""Reads a PIN outside the page (stdin). The second argument says when to give up (cancelled or
-timed out); the reader then returns None. A PIN of the wrong shape raises PinFormat."""
+PinReader = Callable[[operation.Prompt, Callable[[], bool]], Pin | Pins | None]
+"""Reads a PIN (both, for a two-key operation) outside the page (stdin). The second argument says
+when to give up (cancelled or timed out); the reader then returns None. A PIN of the wrong shape
+raises PinFormat."""
 
 
 @dataclass
@@ -44,7 +45,9 @@ class Operation:
     result: Result | None = None
     error: errors.BridgeError | None = None
     finished_at: float | None = None
-    pins: queue.Queue[Pin | errors.BridgeError] = field(default_factory=lambda: queue.Queue(1))
+    pins: queue.Queue[Pin | Pins | errors.BridgeError] = field(
+        default_factory=lambda: queue.Queue(1)
+    )
 
     @property
     def finished(self) -> bool:
@@ -98,9 +101,9 @@ class Broker:
         with self.changed:
             self.changed.wait_for(lambda: op.finished, timeout=seconds)
 
-    def give_pin(self, op: Operation, pin: Pin | errors.BridgeError) -> None:
-        """Hand the PIN (or a cancellation, also before the PIN is asked for) over, once."""
-        waiting = (PIN_REQUIRED,) if isinstance(pin, Pin) else (STARTING, PIN_REQUIRED)
+    def give_pin(self, op: Operation, pin: Pin | Pins | errors.BridgeError) -> None:
+        """Hand the PIN(s) (or a cancellation, also before they are asked for) over, once."""
+        waiting = (PIN_REQUIRED,) if isinstance(pin, Pin | Pins) else (STARTING, PIN_REQUIRED)
         with self.changed:  # the state cannot change under us: _set takes the same lock
             if op.state in waiting and op.pins.empty():
                 op.pins.put_nowait(pin)
@@ -131,7 +134,7 @@ class Broker:
                 while not op.pins.empty():
                     _wipe(op.pins.get_nowait())
 
-    def _ask(self, op: Operation, prompt: operation.Prompt) -> Pin:
+    def _ask(self, op: Operation, prompt: operation.Prompt) -> Pin | Pins:
         self._set(op, PIN_REQUIRED, prompt=prompt)
         deadline = time.monotonic() + self.pin_timeout
         if self.pin_reader is not None:
@@ -159,6 +162,6 @@ class Broker:
                 del self.operations[op_id]
 
 
-def _wipe(item: Pin | errors.BridgeError | None) -> None:
-    if isinstance(item, Pin):
+def _wipe(item: Pin | Pins | errors.BridgeError | None) -> None:
+    if isinstance(item, Pin | Pins):
         item.wipe()

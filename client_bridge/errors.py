@@ -85,29 +85,46 @@ class PinFormat(BridgeError):
 
 
 class WrongPin(BridgeError):
-    """``63Cx`` after VERIFY: x tries are left. The bridge never retries by itself."""
+    """``63Cx`` after VERIFY: x tries are left. The bridge never retries by itself.
+
+    ``pin`` names the key ("auth" or "sign") in a two-key operation (bridge-protocol.md §9),
+    where the page must know which of the two PINs was wrong; None in a one-key operation."""
 
     reason = "wrong_pin"
 
-    def __init__(self, tries_left: int) -> None:
+    def __init__(self, tries_left: int, pin: str | None = None) -> None:
         self.tries_left = tries_left
+        self.pin = pin
         super().__init__(f"{tries_left} tries left")
 
     def extra(self) -> dict[str, Any]:
         # Overrides the prompt's tries_left in the operation view, so last_try must follow it.
-        return {"tries_left": self.tries_left, "last_try": self.tries_left == 1}
+        which = {"pin": self.pin} if self.pin else {}
+        return {"tries_left": self.tries_left, "last_try": self.tries_left == 1, **which}
 
     def message(self, language: str) -> str:
-        sentence = super().message(language)
+        key = f"{self.reason}_{self.pin}" if self.pin else self.reason
+        sentence = messages.text(key, language, tries_left=self.tries_left)
         if self.tries_left == 1:
             sentence += " " + messages.text("last_try", language)
         return sentence
 
 
 class PinLocked(BridgeError):
-    """``6983`` or ``63C0``: only the municipal office can reset it (jpki.md §5)."""
+    """``6983`` or ``63C0``: only the municipal office can reset it (jpki.md §5). ``pin`` as
+    for :class:`WrongPin`."""
 
     reason = "pin_locked"
+
+    def __init__(self, detail: str = "", pin: str | None = None) -> None:
+        self.pin = pin
+        super().__init__(detail)
+
+    def extra(self) -> dict[str, Any]:
+        return {"pin": self.pin} if self.pin else {}
+
+    def message(self, language: str) -> str:
+        return messages.text(f"{self.reason}_{self.pin}" if self.pin else self.reason, language)
 
 
 class Busy(BridgeError):

@@ -46,6 +46,25 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "ja": "暗証番号がロックされています。" + OFFICE_JA + "で解除してください。",
         "en": "The PIN is locked. Have it reset at " + OFFICE_EN + ".",
     },
+    # In a two-key operation (bridge-protocol.md §9) the card says which PIN was wrong.
+    "wrong_pin_auth": {
+        "ja": "利用者証明用暗証番号 (数字4桁) が違います。残り {tries_left} 回です。"
+        "署名用パスワードはカードに送っていません。",
+        "en": "Wrong user-authentication PIN (4 digits). Tries left: {tries_left}. "
+        "The signing password was not sent to the card.",
+    },
+    "wrong_pin_sign": {
+        "ja": "署名用パスワードが違います。残り {tries_left} 回です。",
+        "en": "Wrong signing password. Tries left: {tries_left}.",
+    },
+    "pin_locked_auth": {
+        "ja": "利用者証明用暗証番号がロックされています。" + OFFICE_JA + "で解除してください。",
+        "en": "The user-authentication PIN is locked. Have it reset at " + OFFICE_EN + ".",
+    },
+    "pin_locked_sign": {
+        "ja": "署名用パスワードがロックされています。" + OFFICE_JA + "で解除してください。",
+        "en": "The signing password is locked. Have it reset at " + OFFICE_EN + ".",
+    },
     "pin_format": {
         "ja": "暗証番号の形式が違います (カードには送っていません)。",
         "en": "That PIN has the wrong format (it was not sent to the card).",
@@ -101,6 +120,31 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "purpose_sign": {
         "ja": "本人確認・署名: 署名用電子証明書で署名します",
         "en": "Identity verification or signing: sign with the signing certificate",
+    },
+    "purpose_pair": {
+        "ja": "本人確認: 同じカードの利用者証明用と署名用の両方の電子証明書で署名します",
+        "en": "Identity verification: sign with both certificates of the same card "
+        "(user-authentication and signing)",
+    },
+    "purpose_document_pair": {
+        "ja": "文書への電子署名: 署名用電子証明書で署名し、利用者証明用電子証明書で"
+        "同じカードであることを示します",
+        "en": "Sign a document with the signing certificate; the user-authentication "
+        "certificate shows it is the same card",
+    },
+    "pair_explained": {
+        "ja": "暗証番号 (数字4桁) と署名用パスワードの両方を入力します。"
+        "署名用電子証明書がログインしたカードのものであることを、サイトが確かめられます。",
+        "en": "Type both the 4-digit PIN and the signing password: together they let the "
+        "site check that the signing certificate is on the card you logged in with.",
+    },
+    "tries_left_auth": {
+        "ja": "利用者証明用暗証番号の残り回数: {tries_left}",
+        "en": "PIN tries left: {tries_left}",
+    },
+    "tries_left_sign": {
+        "ja": "署名用パスワードの残り回数: {tries_left}",
+        "en": "Signing password tries left: {tries_left}",
     },
     # --- document signing (bridge-protocol.md §8) -------------------------------------------
     "purpose_document": {

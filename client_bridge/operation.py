@@ -10,6 +10,11 @@ DigestInfo and the result's members differ (:class:`Request`).
 The connection stays open between the phases; PC/SC invalidates it if the card is removed or
 swapped meanwhile, which surfaces as :class:`errors.CardRemoved`. The PIN is asked for exactly once
 and wiped when phase 2 ends, whatever happens: the bridge never retries a PIN by itself.
+
+A two-key operation (``pair``, bridge-protocol.md §9) asks for both PINs at once and does phase 2
+for both keys in one PC/SC transaction of one connection: VERIFY the authentication PIN, VERIFY
+the signing password (not sent when the first was wrong), then one signature with each key.
+Both certificates come from the card in that same session.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 
 from client_bridge import errors, protocol
 from client_bridge.card import JpkiCard
-from client_bridge.pin import KeyKind, Pin
+from client_bridge.pin import KeyKind, Pin, Pins
 from client_bridge.session import Connector
 
 
@@ -53,6 +58,7 @@ class Request:
 
     Exactly one of ``challenge`` (login, identity) and ``document`` (signing key only) is set;
     anything else is refused when the request is made, so no operation can start half-defined.
+    ``pair`` (version 2, signing key requests only) adds the authentication key's signature.
     """
 
     kind: KeyKind
@@ -60,12 +66,27 @@ class Request:
     challenge: bytes | None
     service: str
     document: Document | None = None
+    pair: bool = False
 
     def __post_init__(self) -> None:
         if (self.challenge is None) == (self.document is None):
             raise ValueError("a request has either a challenge or a document")
-        if self.document is not None and self.kind is not KeyKind.SIGN:
-            raise ValueError("documents are signed with the signing key only")
+        if (self.document is not None or self.pair) and self.kind is not KeyKind.SIGN:
+            raise ValueError("documents and two-key proofs are started with the signing key")
+
+    @property
+    def keys(self) -> tuple[KeyKind, ...]:
+        """The keys that sign, in the order their PINs are verified (authentication first)."""
+        return (KeyKind.AUTH, KeyKind.SIGN) if self.pair else (self.kind,)
+
+    def digest_for(self, kind: KeyKind) -> bytes:
+        """What ``kind`` signs: the request's digest; in a pair, the authentication key signs the
+        origin-bound value of the challenge or, for a document, of its digest (§9)."""
+        if kind is KeyKind.AUTH and self.pair:
+            value = self.document.digest if self.document is not None else self.challenge
+            assert value is not None  # noqa: S101 (__post_init__ guarantees it)
+            return hashlib.sha256(protocol.signed_value(self.origin, value)).digest()
+        return self.digest
 
     @property
     def purpose(self) -> str:
@@ -80,8 +101,17 @@ class Request:
         assert self.challenge is not None  # noqa: S101 (__post_init__ guarantees it)
         return hashlib.sha256(protocol.signed_value(self.origin, self.challenge)).digest()
 
-    def result(self, certificate: bytes, signature: bytes) -> protocol.Result:
+    def result(self, certificates: dict[KeyKind, bytes], signatures: dict[KeyKind, bytes]
+               ) -> protocol.Result:  # fmt: skip
         """The result object the page posts to the IdP unchanged."""
+        certificate, signature = certificates[self.kind], signatures[self.kind]
+        if self.pair:
+            value = self.document.digest if self.document is not None else self.challenge
+            assert value is not None  # noqa: S101
+            return protocol.PairResult(
+                self.purpose, self.origin, value, certificates[KeyKind.AUTH],
+                signatures[KeyKind.AUTH], certificate, signature,
+            )  # fmt: skip
         if self.document is not None:
             return protocol.DocumentSignatureResult(
                 self.origin, self.document.digest, certificate, signature
@@ -94,45 +124,78 @@ class Request:
 
 @dataclass(frozen=True)
 class Prompt:
-    """What the PIN screen shows: who asks, and how many tries are left (None: unknown)."""
+    """What the PIN screen shows: who asks, and how many tries are left (None: unknown).
+
+    ``tries`` holds each key's count for a two-key operation; ``tries_left`` is then the
+    smaller one, and ``last_try`` is true when either PIN is on its last try."""
 
     request: Request
     tries_left: int | None
+    tries: tuple[tuple[KeyKind, int | None], ...] = ()
 
     @property
     def last_try(self) -> bool:
-        return self.tries_left == 1
+        return self.tries_left == 1 or any(left == 1 for _, left in self.tries)
+
+    @classmethod
+    def for_keys(cls, request: Request, tries: dict[KeyKind, int | None]) -> Prompt:
+        if not request.pair:
+            return cls(request, tries[request.kind])
+        known = [left for left in tries.values() if left is not None]
+        return cls(request, min(known) if known else None, tuple(tries.items()))
 
 
 PURPOSES = {KeyKind.AUTH: "login", KeyKind.SIGN: "identity"}
 """The result's ``purpose`` per key for a challenge (bridge-protocol.md §5)."""
 
-AskPin = Callable[[Prompt], Pin]
-"""Returns a PIN of valid shape, or raises Cancelled / PinTimeout."""
+AskPin = Callable[[Prompt], Pin | Pins]
+"""Returns the PIN (for a two-key operation: both, as :class:`Pins`) of valid shape, or raises
+Cancelled / PinTimeout."""
 
 
 def perform(request: Request, connect: Connector, ask_pin: AskPin) -> protocol.Result:
     """Run the whole operation; every failure is a :class:`errors.BridgeError`."""
+    certificates: dict[KeyKind, bytes] = {}
+    signatures: dict[KeyKind, bytes] = {}
     with connect() as connection:
         card = JpkiCard(connection)
         with connection.transaction():
             card.select_application()
-            tries = card.tries_left(request.kind)
-            if tries == 0:
-                raise errors.PinLocked(f"{request.kind} PIN blocked")
-            certificate = None
-            if request.kind is KeyKind.AUTH:
-                certificate = card.read_certificate(KeyKind.AUTH)
-        with ask_pin(Prompt(request, tries)) as pin, connection.transaction():
-            if pin.kind is not request.kind:
+            tries = {kind: card.tries_left(kind) for kind in request.keys}
+            for kind, left in tries.items():
+                if left == 0:
+                    raise errors.PinLocked(f"{kind} PIN blocked", pin=_named(request, kind))
+            if KeyKind.AUTH in request.keys:
+                certificates[KeyKind.AUTH] = card.read_certificate(KeyKind.AUTH)
+        with Pins.of(ask_pin(Prompt.for_keys(request, tries))) as pins, connection.transaction():
+            if pins.kinds != frozenset(request.keys):
                 raise errors.PinFormat("a PIN for the other key")
             card.select_application()
-            card.verify(pin)
-            if certificate is None:
-                certificate = card.read_certificate(request.kind)
-            signature = card.sign(request.kind, protocol.sha256_digest_info(request.digest))
-    check_signature(certificate, signature, request.digest)
-    return request.result(certificate, signature)
+            for kind in request.keys:  # a wrong first PIN stops here: the second is not sent
+                _verify(card, pins[kind], _named(request, kind))
+            for kind in request.keys:
+                if kind not in certificates:
+                    certificates[kind] = card.read_certificate(kind)
+                digest_info = protocol.sha256_digest_info(request.digest_for(kind))
+                signatures[kind] = card.sign(kind, digest_info)
+    for kind in request.keys:
+        check_signature(certificates[kind], signatures[kind], request.digest_for(kind))
+    return request.result(certificates, signatures)
+
+
+def _named(request: Request, kind: KeyKind) -> str | None:
+    """The key a PIN error names: only in a two-key operation, where the page must know which."""
+    return kind.value if request.pair else None
+
+
+def _verify(card: JpkiCard, pin: Pin, which: str | None) -> None:
+    """VERIFY, naming the key in a PIN error when the operation has two (§9)."""
+    try:
+        card.verify(pin)
+    except errors.WrongPin as wrong:
+        raise errors.WrongPin(wrong.tries_left, pin=which) from None
+    except errors.PinLocked as locked:
+        raise errors.PinLocked(locked.detail, pin=which) from None
 
 
 def check_signature(certificate_der: bytes, signature: bytes, digest: bytes) -> None:

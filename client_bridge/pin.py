@@ -63,3 +63,35 @@ class Pin:
 
     def __repr__(self) -> str:
         return f"Pin({self.kind}, <redacted>)"
+
+
+class Pins:
+    """The PINs one operation needs, by key: one, or both for a two-key operation
+    (bridge-protocol.md §9). Wiped together; the ``with`` block wipes them all."""
+
+    def __init__(self, *pins: Pin) -> None:
+        self._pins = {pin.kind: pin for pin in pins}
+
+    @classmethod
+    def of(cls, given: Pin | Pins) -> Pins:
+        return given if isinstance(given, Pins) else cls(given)
+
+    @property
+    def kinds(self) -> frozenset[KeyKind]:
+        return frozenset(self._pins)
+
+    def __getitem__(self, kind: KeyKind) -> Pin:
+        return self._pins[kind]
+
+    def wipe(self) -> None:
+        for pin in self._pins.values():
+            pin.wipe()
+
+    def __enter__(self) -> Pins:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.wipe()
+
+    def __repr__(self) -> str:
+        return f"Pins({', '.join(sorted(self._pins))}, <redacted>)"

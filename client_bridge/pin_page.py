@@ -25,7 +25,7 @@ from flask import Blueprint, current_app, redirect, render_template, request, ur
 
 from client_bridge import errors, guard, messages
 from client_bridge.broker import DONE, FAILED, PIN_REQUIRED, STARTING, WORKING, Broker, Operation
-from client_bridge.pin import Pin
+from client_bridge.pin import KeyKind, Pin, Pins
 
 PREFIX = "/pin/"
 bp = Blueprint("pin", __name__, url_prefix="/pin", template_folder="templates")
@@ -124,6 +124,34 @@ def refused(error: errors.BridgeError) -> Any:
     return page, error.http_status if error.http_status >= 400 else 400, headers
 
 
+FIELDS = {KeyKind.AUTH: "pin", KeyKind.SIGN: "signing_password"}
+"""The form's field per key in a two-key operation; a one-key form has only ``pin``."""
+
+
+class PinShape(Exception):
+    """A typed PIN of the wrong shape for ``kind``: asked for again, nothing sent to the card."""
+
+    def __init__(self, kind: KeyKind) -> None:
+        super().__init__(kind)
+        self.kind = kind
+
+
+def typed(keys: tuple[KeyKind, ...]) -> Pins:
+    """The PINs posted for ``keys`` (both for a two-key operation), each of valid shape."""
+    pins: list[Pin] = []
+    try:
+        for kind in keys:
+            field = FIELDS[kind] if len(keys) > 1 else "pin"
+            try:
+                pins.append(Pin(kind, request.form.get(field, "")))
+            except errors.PinFormat:
+                raise PinShape(kind) from None
+    except PinShape:
+        Pins(*pins).wipe()
+        raise
+    return Pins(*pins)
+
+
 @bp.get("/<op_id>")
 def show(op_id: str) -> Any:
     op = broker().get(op_id)
@@ -148,11 +176,11 @@ def submit(op_id: str) -> Any:
         broker().give_pin(op, errors.Cancelled("cancelled on the PIN page"))
     else:
         try:
-            pin = Pin(op.request.kind, request.form.get("pin", ""))
-        except errors.PinFormat:
-            purpose = "authenticate" if op.request.kind == "auth" else "sign"
+            pins = typed(op.request.keys)
+        except PinShape as wrong:
+            purpose = "authenticate" if wrong.kind is KeyKind.AUTH else "sign"
             problem = messages.text("pin_format_" + purpose, language())
             return render(op, problem=problem, status=400)
-        broker().give_pin(op, pin)
+        broker().give_pin(op, pins)
     broker().wait_finished(op, 10.0)
     return redirect(url_for("pin.show", op_id=op.id, lang=language()), code=303)

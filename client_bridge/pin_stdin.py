@@ -1,7 +1,9 @@
 """``--pin-stdin``: the PIN as one line on standard input, for headless use and automation.
 
 The prompt goes to stderr and names the requesting origin, the service, the key and the tries
-left, as the PIN page does; for a document also its title, summary and digest fingerprint.
+left, as the PIN page does; for a document also its title, summary and digest fingerprint. A
+two-key operation (bridge-protocol.md §9) reads two lines: the 4-digit PIN, then the signing
+password.
 Standard input is read byte by byte straight from the file descriptor, so only this operation's
 line is consumed (the next line waits for the next operation) and no Python buffer keeps a copy.
 On a terminal, echo is switched off while the PIN is typed.
@@ -18,7 +20,7 @@ from collections.abc import Callable, Iterator
 
 from client_bridge import errors, messages
 from client_bridge.operation import Document, Prompt
-from client_bridge.pin import Pin
+from client_bridge.pin import KeyKind, Pin, Pins
 
 POLL_SECONDS = 0.2
 
@@ -26,14 +28,24 @@ POLL_SECONDS = 0.2
 def describe(prompt: Prompt) -> str:
     """The prompt's text in English and Japanese."""
     request = prompt.request
+    keys = " and ".join(kind.value for kind in request.keys)
     lines = [
-        f"PIN requested by {request.origin} for {request.service!r} ({request.kind} key)",
+        f"PIN requested by {request.origin} for {request.service!r} ({keys} key)",
         f"{messages.text('requested_by', 'ja')}: {request.origin} / "
         f"{messages.text('service', 'ja')}: {request.service}",
     ]
     if request.document is not None:
         lines += _document_lines(request.document)
-    if prompt.tries_left is not None:
+    if request.pair:
+        lines += [messages.text("pair_explained", lang) for lang in messages.LANGUAGES]
+    if prompt.tries:
+        lines += [
+            messages.text(f"tries_left_{kind.value}", lang, tries_left=left)
+            for kind, left in prompt.tries
+            if left is not None
+            for lang in messages.LANGUAGES
+        ]
+    elif prompt.tries_left is not None:
         lines += [
             messages.text("tries_left", lang, tries_left=prompt.tries_left)
             for lang in messages.LANGUAGES
@@ -96,19 +108,39 @@ def stdin_pin_reader(
     """A :data:`client_bridge.broker.PinReader` over ``stream`` (default: this process's stdin)."""
     fd = sys.stdin.fileno() if stream is None else stream
 
-    def read(prompt: Prompt, stop: Callable[[], bool]) -> Pin | None:
-        print(describe(prompt), file=sys.stderr)
-        print("PIN: ", end="", file=sys.stderr, flush=True)
+    def read_one(kind: KeyKind, label: str, stop: Callable[[], bool]) -> Pin | None:
+        print(f"{label}: ", end="", file=sys.stderr, flush=True)
         with _no_echo(fd):
             line = read_line(fd, stop)
         print(file=sys.stderr)
         if line is None:
             return None
         try:
-            return Pin(prompt.request.kind, line.decode("utf-8").rstrip("\r"))
+            return Pin(kind, line.decode("utf-8").rstrip("\r"))
         except UnicodeDecodeError:
             raise errors.PinFormat("the PIN is not UTF-8 text") from None
         finally:
             line[:] = bytes(len(line))
 
+    def read(prompt: Prompt, stop: Callable[[], bool]) -> Pin | Pins | None:
+        print(describe(prompt), file=sys.stderr)
+        if not prompt.request.pair:
+            return read_one(prompt.request.kind, "PIN", stop)
+        pins: list[Pin] = []
+        try:
+            for kind in prompt.request.keys:
+                pin = read_one(kind, LABELS[kind], stop)
+                if pin is None:
+                    Pins(*pins).wipe()
+                    return None
+                pins.append(pin)
+        except errors.BridgeError:
+            Pins(*pins).wipe()
+            raise
+        return Pins(*pins)
+
     return read
+
+
+LABELS = {KeyKind.AUTH: "PIN (4 digits)", KeyKind.SIGN: "Signing password"}
+"""The stdin prompt per line of a two-key operation."""

@@ -8,6 +8,11 @@ IdP, which recomputes the value with its own origin.
 Document signing (bridge-protocol.md §8) signs DigestInfo(SHA-256, digest) for a digest the IdP
 computed (for CMS, of the DER signedAttrs), so the signature fits a standard CMS/PAdES container;
 what binds it to the request is the allow-list, the bridge's own screen and the result's echoes.
+
+Version 2 (bridge-protocol.md §9) adds the two-key operation for identity verification and
+documents: in one card session the authentication key signs the origin-bound value of the
+challenge (for a document: of the digest) and the signing key signs as in version 1, so the IdP
+can check that the signing key is on the card the citizen logged in with.
 """
 
 from __future__ import annotations
@@ -22,6 +27,9 @@ from typing import ClassVar
 from client_bridge import errors
 
 VERSION = 1
+PAIR_VERSION = 2
+VERSIONS = (VERSION, PAIR_VERSION)
+"""The versions a page may ask for; 2 only for the two-key operation at ``/v1/sign``."""
 FORMAT = "jpki-origin-challenge-v1"
 """Names the signed-value construction below (bridge-protocol.md §4)."""
 ALGORITHM = "RS256"
@@ -31,6 +39,11 @@ SHA256_DIGEST_INFO_PREFIX = bytes.fromhex("3031300d06096086480165030402010500042
 DOCUMENT_PURPOSE = "document"
 DOCUMENT_FORMAT = "jpki-sha256-digest-v1"
 """Names the document construction: the card signs DigestInfo(SHA-256, digest) exactly (§8)."""
+PAIR_FORMAT = "jpki-origin-challenge-pair-v2"
+"""Both keys sign the origin-bound value of the challenge (§9)."""
+DOCUMENT_PAIR_FORMAT = "jpki-sha256-digest-pair-v2"
+"""The signing key signs the digest as in §8; the authentication key signs the origin-bound
+value with the digest in the challenge's place (§9)."""
 CHALLENGE_BYTES = 32
 DIGEST_BYTES = 32
 SERVICE_MAX = 80
@@ -173,5 +186,38 @@ class DocumentSignatureResult:
         }
 
 
-Result = SignatureResult | DocumentSignatureResult
-"""What an operation returns: a login/identity proof or a document signature."""
+@dataclass(frozen=True)
+class PairResult:
+    """A two-key answer (bridge-protocol.md §9): ``certificate``/``signature`` are the signing
+    key's, as in version 1; ``authentication_*`` the same card's authentication key's.
+
+    ``value`` is the challenge (purpose ``identity``) or the document digest (``document``),
+    echoed under that name.
+    """
+
+    purpose: str
+    origin: str
+    value: bytes
+    authentication_certificate: bytes
+    authentication_signature: bytes
+    certificate: bytes
+    signature: bytes
+
+    def to_json(self) -> dict[str, str | int]:
+        document = self.purpose == DOCUMENT_PURPOSE
+        return {
+            "version": PAIR_VERSION,
+            "purpose": self.purpose,
+            "origin": self.origin,
+            "digest" if document else "challenge": b64url(self.value),
+            "certificate": b64url(self.certificate),
+            "signature": b64url(self.signature),
+            "authentication_certificate": b64url(self.authentication_certificate),
+            "authentication_signature": b64url(self.authentication_signature),
+            "algorithm": ALGORITHM,
+            "format": DOCUMENT_PAIR_FORMAT if document else PAIR_FORMAT,
+        }
+
+
+Result = SignatureResult | DocumentSignatureResult | PairResult
+"""What an operation returns: a login/identity proof, a document signature, or a two-key one."""

@@ -36,7 +36,7 @@ def start(client: FlaskClient, path: str = "/v1/authenticate"):
 def test_status_answers_an_allowed_origin_with_cors(client: FlaskClient) -> None:
     response = call(client, "GET", "/v1/status")
     assert response.status_code == 200
-    assert response.json["protocol"] == 1
+    assert response.json["protocol"] == 2  # the highest it speaks (two-key operation, §9)
     assert response.headers["Access-Control-Allow-Origin"] == IDP
     assert response.headers["Cache-Control"] == "no-store"
 

@@ -124,7 +124,7 @@ def _bent(**changes: object) -> dict:
      (_bent(summary="line\tbreak"), "summary"), (_bent(summary=...), "summary"),
      (_bent(service=...), "service"), (_bent(purpose="contract"), "purpose"),
      (_bent(purpose="identity"), "purpose"), (_bent(challenge=BODY["digest"]), "challenge"),
-     (_bent(origin="https://idp.example.jp"), "origin"), (_bent(version=2), "version")],
+     (_bent(origin="https://idp.example.jp"), "origin"), (_bent(version=3), "version")],
 )  # fmt: skip
 def test_a_bad_document_body_is_400_naming_the_member(client, body: dict, field: str) -> None:
     refused = sign(client, body)
