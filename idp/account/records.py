@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from ..storage.consents import AccessRecord, Consent
 from ..storage.db import db
+from ..storage.signing_certificates import SigningCertificateRecord, signing_history
 
 PAGE_SIZE = 50
 """Access records per page of the history."""
@@ -72,3 +73,9 @@ def history(account_id: str, number: int, size: int = PAGE_SIZE) -> HistoryPage:
         found = select(Consent).where(Consent.id.in_(ids), Consent.account_id == account_id)
         consents = {c.id: c for c in db.session.execute(found).scalars()}
     return HistoryPage(records, consents, number, pages)
+
+
+def signing_certificates(account_id: str) -> list[SigningCertificateRecord]:
+    """The signing certificates the account's own card proved, newest first: the page shows a
+    change of certificate as a new line above the replaced one."""
+    return signing_history(account_id)

@@ -81,6 +81,7 @@ def overview() -> Response:
         "account/overview.html",
         consents=records.active_consents(account_id, now),
         history=records.history(account_id, _page_number()),
+        signing=records.signing_certificates(account_id),
         now=now,
     )
 

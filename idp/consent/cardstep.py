@@ -3,8 +3,12 @@ what the citizen approves.
 
 Approving self-information needs the user-authentication key again (``card-step-up``), even
 inside a session; approving verified identity (or a request that demands it) needs the signing
-key (``card-sign``), which also yields the basic four facts. Either way the challenge the card
-signs is bound to the approval: ``Challenges.issue_bound`` makes it
+key (``card-sign``), which also yields the basic four facts, **together with** the
+authentication key of the same card: one bridge operation (docs/bridge-protocol.md §9) in which
+the card signs the challenge with both keys. The authentication certificate must be the
+account's own, so a signing certificate from someone else's card is refused (``another_card``)
+and a single-key answer from an old bridge gets ``bridge_outdated``. Either way the challenge the
+card signs is bound to the approval: ``Challenges.issue_bound`` makes it
 SHA-256("jpki-idp consent v1" ‖ nonce ‖ content_digest(request, granted)), with a random nonce.
 
 ``begin`` issues that challenge under a transaction of its own (``consent:<id>``, so it never
@@ -12,8 +16,9 @@ collides with a login's) and remembers (key, granted, digest, nonce) for the con
 transaction, for as long as the challenge lives. ``finish`` takes that memory (single use), has
 the JPKI core verify the bridge's result against the IdP's own origin and the stored challenge,
 and then checks what the JPKI core cannot know: that the posted items are the ones bound, that
-the echoed challenge is the bound value of that content, and (step-up) that the card is the
-logged-in person's. Only then does it return the ``ConsentDecision`` with the evidence.
+the echoed challenge is the bound value of that content, and that the authentication
+certificate (the step-up's, or the double proof's) is the logged-in person's. Only then does it
+return the ``ConsentDecision`` with the evidence.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ import hmac
 import json
 from dataclasses import asdict, dataclass
 
-from ..jpki.bridge import BridgeResult
+from ..jpki.bridge import BridgeResult, PairResult
 from ..jpki.challenge import bound_value, decode, encode
 from ..jpki.store import EphemeralStore
 from ..jpki.validator import Purpose, ValidatedCertificate
@@ -120,39 +125,84 @@ def finish(
     if step is None:
         verifier.challenges.discard(transaction)
         raise StepRefused("no_card_step")
-    purpose = Purpose.IDENTITY if step.key == KEY_SIGN else Purpose.LOGIN
-    validated = verifier.validator.verify_bridge_result(
-        result,
-        purpose=purpose,
-        transaction=transaction,
-        origin=verifier.origin,
-        challenges=verifier.challenges,
-        now=_now(),
-    )
-    parsed = BridgeResult.parse(result)  # verified above: parses the same way again
+    proof = _verified(verifier, step, transaction, result)
     digest = content_digest(request, granted)
     nonce = decode(step.nonce)
     bound = bound_value(nonce, bytes.fromhex(digest))
     if (
         not hmac.compare_digest(digest, step.digest)
-        or not hmac.compare_digest(decode(parsed.challenge), bound)
+        or not hmac.compare_digest(decode(proof.challenge), bound)
         or key_for(request, granted) != step.key
     ):
         raise StepRefused("changed")
-    if step.key == KEY_AUTH and account_of(validated) != request.account_id:
+    if account_of(proof.authentication) != request.account_id:
         raise StepRefused("another_card")
     evidence = {
         "content_digest": digest,
         "nonce": step.nonce,
         "key": step.key,
-        "issuer_hash": issuer_hash(validated),
-        "serial": serial_of(validated),
-        "signature": base64.urlsafe_b64encode(parsed.signature).rstrip(b"=").decode("ascii"),
+        "issuer_hash": issuer_hash(proof.validated),
+        "serial": serial_of(proof.validated),
+        "signature": _b64url(proof.signature),
         "challenge_sha256": hashlib.sha256(bound).hexdigest(),
     }
     if step.key == KEY_AUTH:
         return ConsentDecision(granted, AUTH_STEP_UP, evidence)
-    return ConsentDecision(granted, AUTH_SIGN, evidence, identity_of(validated))
+    evidence |= {
+        "authentication_issuer_hash": issuer_hash(proof.authentication),
+        "authentication_serial": serial_of(proof.authentication),
+        "authentication_signature": _b64url(proof.authentication_signature),
+    }
+    return ConsentDecision(granted, AUTH_SIGN, evidence, identity_of(proof.validated))
+
+
+@dataclass(frozen=True)
+class _Proof:
+    """What a verified card answer gives the step: the certificate of the step's key (the
+    signing one for ``card-sign``) and its signature, and the authentication certificate that
+    says whose card it is (the same one for a step-up)."""
+
+    challenge: str
+    validated: ValidatedCertificate
+    signature: bytes
+    authentication: ValidatedCertificate
+    authentication_signature: bytes
+
+
+def _verified(verifier: CardVerifier, step: CardStep, transaction: str, result: str) -> _Proof:
+    """The JPKI core's verdict on ``result`` for the step's key: the authentication key alone
+    for a step-up, both keys of one card (§9 of the bridge protocol) for the signing key."""
+    validator, now = verifier.validator, _now()
+    if step.key == KEY_AUTH:
+        validated = validator.verify_bridge_result(
+            result,
+            purpose=Purpose.LOGIN,
+            transaction=transaction,
+            origin=verifier.origin,
+            challenges=verifier.challenges,
+            now=now,
+        )
+        parsed = BridgeResult.parse(result)  # verified above: parses the same way again
+        return _Proof(parsed.challenge, validated, parsed.signature, validated, parsed.signature)
+    pair = validator.verify_pair_result(
+        result,
+        transaction=transaction,
+        origin=verifier.origin,
+        challenges=verifier.challenges,
+        now=now,
+    )
+    parsed_pair = PairResult.parse(result)
+    return _Proof(
+        parsed_pair.challenge,
+        pair.signing,
+        parsed_pair.signing.signature,
+        pair.authentication,
+        parsed_pair.authentication.signature,
+    )
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
 def identity_of(validated: ValidatedCertificate) -> VerifiedIdentity:

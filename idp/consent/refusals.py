@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from ..login.refusals import (
     BAD_REQUEST,
+    BRIDGE_OUTDATED,
     EXPIRED,
     GENERIC,
     NOT_ACCEPTED,
@@ -32,7 +33,8 @@ NO_CARD_STEP = Refusal("no_card_step", retry=True, status=400)
 CHANGED = Refusal("changed", retry=True, status=400)
 """The items posted are not the ones the card signed for."""
 ANOTHER_CARD = Refusal("another_card", retry=True, status=403)
-"""The step-up card is not the one this account logged in with."""
+"""The card that signed (its authentication certificate, for a step-up or the double proof of
+verified identity) is not the one this account logged in with."""
 
 OWN = {r.kind: r for r in (GONE, CARD_NEEDED, NO_CARD_STEP, CHANGED, ANOTHER_CARD)}
 SHOWN_AGAIN = {
@@ -43,6 +45,7 @@ SHOWN_AGAIN = {
         NO_CARD_STEP,
         CHANGED,
         ANOTHER_CARD,
+        BRIDGE_OUTDATED,
         EXPIRED,
         REVOKED,
         ON_HOLD,

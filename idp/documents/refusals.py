@@ -34,6 +34,11 @@ CHECK_UNAVAILABLE = Refusal("check_unavailable", 503, retry=True)
 CHANGED = Refusal("changed", 400, retry=True)
 NOT_ACCEPTED = Refusal("not_accepted", 403)
 PIN_LOCKED = Refusal("pin_locked", 403)
+AUTH_PIN_LOCKED = Refusal("auth_pin_locked", 403)
+ANOTHER_CARD = Refusal("another_card", 403, retry=True)
+"""The signing key is not on the card the citizen logged in with (docs/bridge-protocol.md §9)."""
+BRIDGE_OUTDATED = Refusal("bridge_outdated", 400, retry=True)
+"""A one-key (version 1) answer: the citizen's bridge must be updated."""
 GENERIC = Refusal("generic", 400, retry=True)
 BAD_REQUEST = Refusal("bad_request", 400, retry=True)
 
@@ -45,6 +50,7 @@ BY_CLASS: tuple[tuple[type[errors.JpkiValidationError], Refusal], ...] = (
     (errors.CertificateOnHold, ON_HOLD),
     (errors.StatusUnknown, REVOKED),
     *((kind, CHECK_UNAVAILABLE) for kind in SERVICE_PROBLEMS),
+    (errors.BridgeOutdated, BRIDGE_OUTDATED),
     (errors.DigestMismatch, CHANGED),
     (errors.OriginMismatch, CHANGED),
     (errors.BadSignature, CHANGED),

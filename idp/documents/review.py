@@ -6,10 +6,11 @@ Without a session the IdP's own card login runs first and comes back here; with 
 session the page refuses and shows nothing of the document.
 
 Signing: the page asks ``prepare`` for the digest to sign (fixing this attempt's CMS
-attributes), has the bridge sign it with the signing key (the citizen types the signing PIN on
-the bridge's own screen, which shows the same check code), and posts the bridge's result to
-``result``. The IdP verifies it against its own prepared digest with a fresh revocation check,
-builds the outputs and returns the browser to the service.
+attributes), has the bridge sign it with the signing key and, in the same card session, the
+authentication key (the citizen types the 4-digit PIN and the signing password on the bridge's
+own screen, which shows the same check code), and posts the bridge's result to ``result``. The
+IdP verifies both against its own prepared digest with a fresh revocation check, checks that the
+card is the logged-in account's, builds the outputs and returns the browser to the service.
 """
 
 from __future__ import annotations
@@ -177,6 +178,10 @@ def result(document_id: str) -> Response:
         current_app.logger.info("document %s refused: %s", document.id, error.reason)
         metrics.document_refusals.labels(error.reason).inc()
         return refused(refusals.refusal_for(error), document)
+    except signing.AnotherCard:
+        current_app.logger.info("document %s refused: another_card", document.id)
+        metrics.document_refusals.labels("another_card").inc()
+        return refused(refusals.ANOTHER_CARD, document)
     except signing.AlreadyFinished:
         db.session.expire_all()
         status = db.session.get(DocumentRequest, document.id).current_status()
@@ -203,11 +208,13 @@ def decline(document_id: str) -> Response:
 
 @bp.get("/documents/<document_id>/locked")
 def locked(document_id: str) -> Response:
-    """The bridge said the signing PIN is locked: how to get it reset (nothing was signed)."""
+    """The bridge said a PIN is locked (``?pin=auth``: the 4-digit one, else the signing
+    password): how to get it reset (nothing was signed)."""
     gate = _gate(document_id)
     if isinstance(gate, Response):
         return gate
-    return refused(refusals.PIN_LOCKED, gate[0])
+    which = refusals.AUTH_PIN_LOCKED if request.args.get("pin") == "auth" else refusals.PIN_LOCKED
+    return refused(which, gate[0])
 
 
 def _back_to_service(document: DocumentRequest, error: str | None = None) -> Response:

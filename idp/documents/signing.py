@@ -6,6 +6,11 @@ the byte range of the prepared file, whose prefix is the submitted PDF); the car
 of those attributes. A result is accepted only for the digest the IdP prepared, from this
 request's own stored attributes, and the request is finished by one conditional UPDATE: signed
 at most once, never after it expired.
+
+The answer must be the bridge's double proof (docs/bridge-protocol.md §9): the same card's
+authentication key signs beside the signing key, and its certificate must be the logged-in
+account's own, so no one can sign with another person's signing certificate. The prepared
+digest is used up by the first answer posted for it, accepted or not.
 """
 
 from __future__ import annotations
@@ -16,11 +21,13 @@ import secrets
 import time
 
 from .. import audit
+from ..login.accounts import account_of
 from ..oidc.consent import DOCUMENT_PREFIX
 from ..storage.consents import record_access
 from ..storage.db import db
-from ..storage.documents import DECLINED, SIGNED, DocumentRequest, finish
+from ..storage.documents import DECLINED, SIGNED, DocumentRequest, finish, take_prepared
 from ..storage.models import Client
+from ..storage.signing_certificates import note_signing_certificate
 from . import cms
 from .submission import Submission
 from .verification import DocumentVerifier
@@ -30,6 +37,11 @@ ACCESS_KIND = "document_signature"
 
 class AlreadyFinished(Exception):
     """The request was signed, declined or expired meanwhile: nothing more can happen to it."""
+
+
+class AnotherCard(Exception):
+    """The authentication certificate of the double proof is not the logged-in account's: the
+    signing key belongs to someone else's card (or the account's card is not the one used)."""
 
 
 def b64url(data: bytes) -> str:
@@ -89,14 +101,21 @@ def complete(
 ) -> None:
     """Verify the card's answer for the prepared digest, build the outputs, finish once.
 
-    Raises a ``JpkiValidationError`` (its reason for the page) or ``AlreadyFinished``.
+    Raises a ``JpkiValidationError`` (its reason for the page), ``AnotherCard`` or
+    ``AlreadyFinished``. The prepared digest is used up first, whatever follows.
     """
     if document.current_status(int(now.timestamp())) != "pending" or not document.prepared_digest:
         raise AlreadyFinished(document.current_status())
-    attributes, prepared_digest = document.prepared_attrs, unb64url(document.prepared_digest)
-    validated = verifier.verify(result, prepared_digest, now)
+    attributes, prepared_digest = document.prepared_attrs, document.prepared_digest
+    if not take_prepared(document.id, prepared_digest):
+        db.session.rollback()
+        raise AlreadyFinished("answered meanwhile")
+    db.session.commit()
+    pair = verifier.verify(result, unb64url(prepared_digest), now)
+    if account_of(pair.authentication) != account_id:
+        raise AnotherCard()
     signature = _signature_of(result)
-    container = cms.detached_signed_data(attributes, validated.certificate, signature)
+    container = cms.detached_signed_data(attributes, pair.signing.certificate, signature)
     values = {
         "account_id": account_id,
         "signed_at": int(now.timestamp()),
@@ -118,9 +137,12 @@ def complete(
         account_id, document.client_id, document.client_name, ACCESS_KIND,
         DOCUMENT_PREFIX + document.title, None, int(now.timestamp()),
     )  # fmt: skip
+    note_signing_certificate(
+        account_id, pair.signing.issuer, pair.signing.serial, int(now.timestamp())
+    )
     db.session.commit()
     who = {"client_id": document.client_id, "account_id": account_id}
-    card = audit.ref_of(validated.certificate)
+    card = audit.ref_of(pair.signing.certificate)
     audit.emit(audit.DOCUMENT_SIGNED, **who, document_id=document.id, certificate=card)
     audit.emit(audit.DATA_PROVIDED, **who, via="document", items=["signed_document"])
 
@@ -135,10 +157,10 @@ def decline(document: DocumentRequest, account_id: str, now: int | None = None) 
 
 
 def _signature_of(result: str) -> bytes:
-    """The signature member of a result ``verify`` has just accepted (parsed strictly there)."""
-    from ..jpki.document import DocumentResult
+    """The signing key's signature in a result ``verify`` has just accepted (parsed there)."""
+    from ..jpki.document import DocumentPairResult
 
-    return DocumentResult.parse(result).signature
+    return DocumentPairResult.parse(result).signing.signature
 
 
 def signer_certificate_pem(document: DocumentRequest) -> str | None:

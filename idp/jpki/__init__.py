@@ -4,10 +4,12 @@ A library with no Flask, OAuth or storage imports (issue 4). Entry points:
 
 - ``validator.JpkiValidator``: ``validate`` a certificate for a purpose (``login`` → the
   authentication certificate, ``identity`` → the signing certificate), and
-  ``verify_bridge_result`` for a bridge answer (docs/bridge-protocol.md).
+  ``verify_bridge_result`` for a login answer, ``verify_pair_result`` for an identity answer
+  (both keys of one card, docs/bridge-protocol.md §9).
 - ``challenge.Challenges``: one-time, origin-bound login challenges in the ephemeral store.
-- ``document.verify_document_result``: a bridge ``document`` signature (contract signing)
-  against the IdP's own origin and stored digest; ``document.fingerprint`` for the review page.
+- ``document.verify_document_pair``: a bridge ``document`` signature (contract signing) with the
+  same card's authentication proof, against the IdP's own origin and stored digest;
+  ``document.fingerprint`` for the review page.
 - ``ocsp.OcspService``, ``crl_updater.CrlUpdater`` / ``CrlRefresher``, ``crl.CrlStatusSource``,
   ``revocation.RevocationChecker``: revocation by the configured policy.
 - ``settings.JpkiSettings``: the configuration ``idp/config.py`` embeds.

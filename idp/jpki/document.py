@@ -9,6 +9,11 @@ never the echoes), which the caller keeps single use and bound to the citizen's 
 The certificate goes through the validator with the ``identity`` purpose's checks (signing
 certificate profile, path to the signing CA, revocation by policy); only the signature step
 differs, passed in as ``proof``.
+
+Version 2 (§9, ``verify_document_pair``) is what document signing accepts: the same card's
+authentication key also signs the origin-bound value of §4 over the same digest, so the IdP can
+check that the signing key belongs to the card the citizen logged in with. A version-1 answer is
+``BridgeOutdated``.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import datetime as dt
 import hmac
 from dataclasses import dataclass
 
-from idp.jpki.bridge import b64url, load_envelope
+from idp.jpki.bridge import KeyProof, b64url, key_proofs, load_envelope, load_pair_envelope
 from idp.jpki.errors import DigestMismatch, Malformed, OriginMismatch
 from idp.jpki.settings import RevocationPolicy
 from idp.jpki.signature import (
@@ -26,12 +31,15 @@ from idp.jpki.signature import (
     origin_bytes,
     verify_digest_signature,
 )
-from idp.jpki.validator import JpkiValidator, Purpose, ValidatedCertificate
+from idp.jpki.validator import JpkiValidator, Purpose, ValidatedCertificate, ValidatedPair
 
 PURPOSE = "document"
 FORMAT = "jpki-sha256-digest-v1"
 FIELDS = {"version", "purpose", "origin", "digest", "certificate", "signature", "algorithm",
           "format"}  # fmt: skip
+PAIR_FORMAT = "jpki-sha256-digest-pair-v2"
+"""The signing key signs DigestInfo(SHA-256, digest); the authentication key signs §4's value
+with the digest in the challenge's place."""
 FINGERPRINT_BYTES = 8
 """The review page and the bridge's PIN screen both show this much of the digest (§8)."""
 
@@ -68,6 +76,57 @@ class DocumentResult:
         )
 
 
+@dataclass(frozen=True)
+class DocumentPairResult:
+    """A version-2 ``document`` result: the signing key's signature and the authentication
+    key's, from one card session, over the same digest."""
+
+    origin: str
+    digest: bytes
+    authentication: KeyProof
+    signing: KeyProof
+
+    @classmethod
+    def parse(cls, data: bytes | str | dict) -> DocumentPairResult:
+        body = load_pair_envelope(data, FIELDS, {PURPOSE}, PAIR_FORMAT)
+        digest = b64url(body["digest"], DIGEST_BYTES)
+        if len(digest) != DIGEST_BYTES:
+            raise Malformed("digest must be 32 bytes")
+        authentication, signing = key_proofs(body)
+        return cls(body["origin"], digest, authentication, signing)
+
+
+def verify_document_pair(
+    validator: JpkiValidator,
+    result: bytes | str | dict,
+    *,
+    origin: str,
+    digest: bytes,
+    now: dt.datetime,
+    revocation_policy: RevocationPolicy | None = None,
+) -> ValidatedPair:
+    """Check a version-2 ``document`` result against our ``origin`` and stored ``digest``.
+
+    The signing key exactly as ``verify_document_result`` checks it; then the authentication
+    certificate's profile, path and revocation, and its signature over SHA-256(our origin) ‖
+    SHA-256(our digest) (§4 with the digest as the challenge). A version-1 answer is
+    ``BridgeOutdated``. Which account the authentication certificate belongs to is the caller's
+    check.
+    """
+    if len(digest) != DIGEST_BYTES:
+        raise ValueError("the expected digest must be 32 bytes")  # our own bug, not the input
+    parsed = DocumentPairResult.parse(result)
+    signing = _signing_key(validator, parsed.origin, parsed.digest, parsed.signing, origin=origin,
+                           digest=digest, now=now, revocation_policy=revocation_policy)  # fmt: skip
+    authentication = validator.validate(
+        parsed.authentication.certificate,
+        Purpose.LOGIN,
+        now,
+        signature=(parsed.authentication.signature, canonical_origin(origin), digest),
+    )
+    return ValidatedPair(authentication, signing)
+
+
 def verify_document_result(
     validator: JpkiValidator,
     result: bytes | str | dict,
@@ -77,7 +136,9 @@ def verify_document_result(
     now: dt.datetime,
     revocation_policy: RevocationPolicy | None = None,
 ) -> ValidatedCertificate:
-    """Check a bridge ``document`` result against the IdP's own ``origin`` and stored ``digest``.
+    """Check a bridge ``document`` result of version 1 (§8: the signing key alone) against the
+    IdP's own ``origin`` and stored ``digest``. Document signing accepts only version 2
+    (``verify_document_pair``); this stays the definition of the signing key's part.
 
     Order: strict parse (``malformed``) → echoed origin (``origin_mismatch``) → echoed digest
     (``digest_mismatch``) → the signing certificate's profile, path and revocation
@@ -88,15 +149,32 @@ def verify_document_result(
     if len(digest) != DIGEST_BYTES:
         raise ValueError("the expected digest must be 32 bytes")  # our own bug, not the input
     parsed = DocumentResult.parse(result)
+    proof = KeyProof(parsed.certificate, parsed.signature)
+    return _signing_key(validator, parsed.origin, parsed.digest, proof, origin=origin,
+                        digest=digest, now=now, revocation_policy=revocation_policy)  # fmt: skip
+
+
+def _signing_key(
+    validator: JpkiValidator,
+    echoed_origin: str,
+    echoed_digest: bytes,
+    proof: KeyProof,
+    *,
+    origin: str,
+    digest: bytes,
+    now: dt.datetime,
+    revocation_policy: RevocationPolicy | None,
+) -> ValidatedCertificate:
+    """The echoes, then the signing certificate and its signature over our own digest."""
     own = canonical_origin(origin)
-    if not hmac.compare_digest(origin_bytes(parsed.origin), own.encode("ascii")):
+    if not hmac.compare_digest(origin_bytes(echoed_origin), own.encode("ascii")):
         raise OriginMismatch("the bridge signed for another origin")
-    if not hmac.compare_digest(parsed.digest, digest):
+    if not hmac.compare_digest(echoed_digest, digest):
         raise DigestMismatch("the bridge signed another digest than the one reviewed")
     return validator.validate(
-        parsed.certificate,
+        proof.certificate,
         Purpose.IDENTITY,
         now,
         revocation_policy=revocation_policy,
-        proof=lambda certificate: verify_digest_signature(certificate, parsed.signature, digest),
+        proof=lambda certificate: verify_digest_signature(certificate, proof.signature, digest),
     )

@@ -193,3 +193,10 @@ class DigestMismatch(JpkiValidationError):
     §8): the document changed after the citizen reviewed it, or the answer is another request's."""
 
     reason = "digest_mismatch"
+
+
+class BridgeOutdated(JpkiValidationError):
+    """A result of protocol version 1 where version 2's double proof is required (identity and
+    document signing, docs/bridge-protocol.md §9): the citizen's bridge must be updated."""
+
+    reason = "bridge_outdated"

@@ -18,10 +18,10 @@ from cryptography import x509
 
 from idp.jpki import profile
 from idp.jpki.anchors import TrustAnchors, is_test_root
-from idp.jpki.bridge import BridgeResult
+from idp.jpki.bridge import BridgeResult, KeyProof, PairResult
 from idp.jpki.certificate import load_certificate, serial_hex
 from idp.jpki.challenge import Challenges
-from idp.jpki.errors import Malformed, OriginMismatch, UntrustedIssuer
+from idp.jpki.errors import JpkiValidationError, Malformed, OriginMismatch, UntrustedIssuer
 from idp.jpki.facts import BasicFourFacts, read_basic_four_facts
 from idp.jpki.path import validate_path
 from idp.jpki.revocation import RevocationChecker, RevocationStatus
@@ -54,6 +54,16 @@ class ValidatedCertificate:
     @property
     def issuer(self) -> str:
         return self.certificate.issuer.rfc4514_string()
+
+
+@dataclass(frozen=True)
+class ValidatedPair:
+    """Both certificates of one double proof, each validated in full (profile, path,
+    revocation, signature over the same origin and challenge). That they belong to one card is
+    what the caller checks next: the authentication certificate must be the account's own."""
+
+    authentication: ValidatedCertificate
+    signing: ValidatedCertificate
 
 
 class JpkiValidator:
@@ -103,7 +113,10 @@ class JpkiValidator:
         challenges: Challenges,
         now: dt.datetime,
     ) -> ValidatedCertificate:
-        """A login or identity proof from the bridge, against our origin and stored challenge."""
+        """A login proof from the bridge, against our origin and stored challenge. Identity
+        needs both keys (``verify_pair_result``): a single signing-key proof is never enough."""
+        if Purpose(purpose) is not Purpose.LOGIN:
+            raise ValueError("identity is proven with verify_pair_result")
         try:
             parsed = BridgeResult.parse(result)
         except Malformed:
@@ -117,4 +130,41 @@ class JpkiValidator:
             raise OriginMismatch("the bridge signed for another origin")
         return self.validate(
             parsed.certificate, purpose, now, signature=(parsed.signature, own, stored)
+        )
+
+    def verify_pair_result(
+        self,
+        result: bytes | str | dict,
+        *,
+        transaction: str,
+        origin: str,
+        challenges: Challenges,
+        now: dt.datetime,
+    ) -> ValidatedPair:
+        """An identity proof (docs/bridge-protocol.md §9): the card's authentication key and
+        signing key both signed our origin and the challenge we stored, in one bridge operation.
+
+        The challenge is consumed first, whatever follows (a garbage or version-1 answer uses it
+        up too); then each certificate gets the full checks with its own key's signature. A
+        pair whose halves signed different challenges fails ``bad_signature`` on one of them.
+        """
+        try:
+            parsed = PairResult.parse(result)
+        except JpkiValidationError:
+            challenges.discard(transaction)  # single use even when the answer is refused
+            raise
+        stored = challenges.consume(transaction, parsed.challenge, now)
+        own = canonical_origin(origin)
+        if not hmac.compare_digest(origin_bytes(parsed.origin), own.encode("ascii")):
+            raise OriginMismatch("the bridge signed for another origin")
+        return ValidatedPair(
+            self._proven(parsed.authentication, Purpose.LOGIN, now, own, stored),
+            self._proven(parsed.signing, Purpose.IDENTITY, now, own, stored),
+        )
+
+    def _proven(
+        self, proof: KeyProof, purpose: Purpose, now: dt.datetime, origin: str, challenge: bytes
+    ) -> ValidatedCertificate:
+        return self.validate(
+            proof.certificate, purpose, now, signature=(proof.signature, origin, challenge)
         )

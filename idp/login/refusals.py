@@ -34,6 +34,8 @@ NOT_ACCEPTED = Refusal("not_accepted", retry=False)
 GENERIC = Refusal("generic", retry=True)
 TRANSACTION_GONE = Refusal("transaction_gone", retry=False, status=400)
 BAD_REQUEST = Refusal("bad_request", retry=True, status=400)
+BRIDGE_OUTDATED = Refusal("bridge_outdated", retry=True, status=400)
+"""A one-key (protocol version 1) answer where both keys must sign (identity, documents)."""
 
 SERVICE_PROBLEMS = (
     errors.ResponderUnavailable,  # unreachable, timeout, HTTP error, garbage
@@ -54,6 +56,7 @@ BY_CLASS: tuple[tuple[type[errors.JpkiValidationError], Refusal], ...] = (
     (errors.ChallengeExpired, TIMEOUT),
     (errors.UntrustedIssuer, NOT_ACCEPTED),
     (errors.WrongCertificateType, NOT_ACCEPTED),
+    (errors.BridgeOutdated, BRIDGE_OUTDATED),
 )
 
 BRIDGE_REASONS = {"pin_locked": PIN_LOCKED}

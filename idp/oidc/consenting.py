@@ -27,6 +27,7 @@ from .. import audit
 from ..storage import outages
 from ..storage.consents import Consent
 from ..storage.db import db
+from ..storage.signing_certificates import note_signing_certificate
 from ..storage.verifications import record_verification
 from . import verified_claims
 from .authenticator import ACR_SIGN_IDENTITY, ACR_VALUES, LoginResult
@@ -220,6 +221,12 @@ def _record(
             consent.id,
             decision.identity,
             framework,
+            consent.created_at,
+        )
+        note_signing_certificate(
+            request.account_id,
+            decision.identity.issuer,
+            decision.identity.serial,
             consent.created_at,
         )
     return consent, framework

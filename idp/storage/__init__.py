@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask, current_app
 
 from ..config import Config
-from . import accounts, consents, documents, models, selfinfo, verifications  # noqa: F401 (every table in the metadata)
+from . import accounts, consents, documents, models, selfinfo, signing_certificates, verifications  # noqa: F401 (every table in the metadata)
 from . import db as _db
 from .ephemeral import EphemeralStore, MemoryStore, RedisStore
 from .ratelimits import RateLimits

@@ -92,3 +92,20 @@ def finish(document_id: str, status: str, values: dict, now: int | None = None) 
         .execution_options(synchronize_session=False)
     )
     return result.rowcount == 1
+
+
+def take_prepared(document_id: str, prepared_digest: str) -> bool:
+    """Use up the prepared digest (the signing step's challenge) for one answer, whatever that
+    answer turns out to be: True if this call took it. A refused or replayed answer leaves
+    nothing to sign; the page prepares again for the next attempt."""
+    result = db.session.execute(
+        update(DocumentRequest)
+        .where(
+            DocumentRequest.id == document_id,
+            DocumentRequest.status == PENDING,
+            DocumentRequest.prepared_digest == prepared_digest,
+        )
+        .values(prepared_digest=None)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1

@@ -16,7 +16,7 @@ from cryptography import x509
 from idp.jpki.anchors import TrustAnchors
 from idp.jpki.bridge import BridgeResult
 from idp.jpki.challenge import Challenges
-from idp.jpki.errors import BadSignature, OriginMismatch
+from idp.jpki.errors import BadSignature, BridgeOutdated, OriginMismatch
 from idp.jpki.ocsp import OcspService
 from idp.jpki.revocation import RevocationChecker
 from idp.jpki.settings import CertificateType, JpkiSettings, RevocationPolicy
@@ -76,22 +76,70 @@ def sign_over_http(bridge: BridgeProcess, path: str, pin: str, challenge: str) -
     return done["result"]
 
 
-@pytest.mark.parametrize(
-    ("path", "pin", "purpose"),
-    [("/v1/authenticate", AUTH_PIN, Purpose.LOGIN), ("/v1/sign", SIGN_PIN, Purpose.IDENTITY)],
-)
-def test_the_idp_validator_accepts_the_bridge_result(
-    bridge: BridgeProcess, world, tmp_path: Path, path: str, pin: str, purpose: Purpose
+def test_the_idp_validator_accepts_the_bridge_login_result(
+    bridge: BridgeProcess, world, tmp_path: Path
 ) -> None:
     now = dt.datetime.now(dt.UTC)
     challenges = Challenges(MemoryStore())
-    result = sign_over_http(bridge, path, pin, challenges.issue("t1", now))
+    result = sign_over_http(bridge, "/v1/authenticate", AUTH_PIN, challenges.issue("t1", now))
     validated = validator(world[0], tmp_path).verify_bridge_result(
-        json.dumps(result), purpose=purpose, transaction="t1", origin=IDP,
+        json.dumps(result), purpose=Purpose.LOGIN, transaction="t1", origin=IDP,
         challenges=challenges, now=now,
     )  # fmt: skip
     assert validated.revocation.source == "ocsp"
-    assert (validated.facts is not None) == (purpose is Purpose.IDENTITY)
+    assert validated.facts is None
+
+
+def test_identity_needs_both_keys_of_the_card_in_the_reader(
+    bridge: BridgeProcess, world, tmp_path: Path
+) -> None:
+    """Version 2 through pcscd: both PINs on standard input, two VERIFYs and two signatures in
+    one card session; the IdP proves both certificates. A one-key answer from the same bridge
+    (version 1) is refused as ``bridge_outdated``."""
+    state, card_id = world
+    now = dt.datetime.now(dt.UTC)
+    challenges = Challenges(MemoryStore())
+    issued = challenges.issue("t1", now)
+    started = bridge.call("POST", "/v1/sign", {"challenge": issued, "service": "Sample Bank",
+                                               "version": 2})  # fmt: skip
+    assert started.status == 202, started.body
+    assert started.body["keys"] == ["auth", "sign"]
+    op = bridge.wait(started.body["id"], "starting")
+    bridge.type_pin(AUTH_PIN)
+    bridge.type_pin(SIGN_PIN)
+    done = bridge.wait(op["id"], "pin_required")
+    assert done["status"] == "done", done
+    pair = validator(state, tmp_path).verify_pair_result(
+        json.dumps(done["result"]), transaction="t1", origin=IDP, challenges=challenges, now=now
+    )
+    auth = state.certificate(card_id, CertKind.AUTH)
+    assert pair.authentication.serial == f"{auth.serial_number:X}"
+    assert pair.signing.facts is not None
+    one_key = sign_over_http(bridge, "/v1/sign", SIGN_PIN, challenges.issue("t2", now))
+    with pytest.raises(BridgeOutdated):
+        validator(state, tmp_path).verify_pair_result(
+            json.dumps(one_key), transaction="t2", origin=IDP, challenges=challenges, now=now
+        )
+
+
+def test_a_wrong_first_pin_keeps_the_signing_password_away_from_the_card(
+    bridge: BridgeProcess, world
+) -> None:
+    state, card_id = world
+    started = bridge.call("POST", "/v1/sign", {"challenge": "A" * 43, "service": "Sample Bank",
+                                               "version": 2})  # fmt: skip
+    op = bridge.wait(started.body["id"], "starting")
+    assert op["status"] == "pin_required"
+    bridge.type_pin("9999")
+    bridge.type_pin(SIGN_PIN)
+    failed = bridge.wait(op["id"], "pin_required")
+    assert (failed["status"], failed["error"], failed["pin"]) == ("failed", "wrong_pin", "auth")
+    assert failed["tries_left"] == 2
+    assert state.card(card_id).tries_left[CertKind.SIGN] == 5  # never sent to the card
+    assert state.card(card_id).tries_left[CertKind.AUTH] == 2
+    record = state.card(card_id)  # the module's card serves the other tests: full tries again
+    record.tries_left[CertKind.AUTH] = 3
+    state.save_card(record)
 
 
 def test_an_idp_on_another_origin_refuses_it(bridge: BridgeProcess, world, tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from idp.oidc.claims import SELFINFO_SCOPES
 from sandbox.profiles import CertKind
-from tests.login.cards import bridge_result
+from tests.login.cards import bridge_result, pair_result
 from tests.login.conftest import (  # noqa: F401 (fixtures shared with the login suite)
     CSRF,
     Card,
@@ -53,6 +53,15 @@ def card_result(
     certificate: x509.Certificate, key: rsa.RSAPrivateKey, challenge: str, purpose: str
 ) -> str:
     return bridge_result(certificate, key, challenge, purpose=purpose)
+
+
+def identity_result(world, card: Card, challenge: str, signer: Card | None = None,  # noqa: F811
+                    **changes) -> str:  # fmt: skip
+    """The bridge's two-key answer (version 2): ``card``'s authentication key and the signing
+    key of ``signer`` (by default the same card's) over ``challenge``."""
+    signer = signer or signing_card(world, card)
+    return pair_result(card.certificate, card.key, signer.certificate, signer.key, challenge,
+                       **changes)  # fmt: skip
 
 
 @dataclass
@@ -101,6 +110,15 @@ class ConsentPage:
         issued = self.challenge(items)
         assert issued.status_code == 200, issued.get_data(as_text=True)
         result = card_result(card.certificate, card.key, issued.json["challenge"], purpose)
+        return self.approve(result, items)
+
+    def identify(self, sandbox, card: Card, items: list[str] | None = None,
+                 signer: Card | None = None):  # fmt: skip
+        """The identity card step as the script runs it: challenge, both keys, approve."""
+        issued = self.challenge(items)
+        assert issued.status_code == 200, issued.get_data(as_text=True)
+        assert issued.json["key"] == "sign"
+        result = identity_result(sandbox, card, issued.json["challenge"], signer)
         return self.approve(result, items)
 
 

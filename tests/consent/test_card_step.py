@@ -13,7 +13,7 @@ import pytest
 from idp.jpki.challenge import bound_value, decode
 from idp.oidc.authenticator import ACR_SIGN_IDENTITY
 from idp.oidc.consent import content_digest
-from tests.consent.conftest import card_result, open_consent, signing_card
+from tests.consent.conftest import card_result, identity_result, open_consent, signing_card
 from tests.consent.test_decisions import consents, grant_of, token_for
 from tests.login.cards import bridge_result
 from tests.oidc.rp import query
@@ -195,15 +195,14 @@ def test_the_responder_down_is_service_unavailable(card_app, consent_page, world
     """The signing certificate's status has never been asked: with the responder down it
     cannot be established, and nothing is approved."""
     page = consent_page(acr_values=ACR_SIGN_IDENTITY)
-    signer = signing_card(world, world.good)
     with world.server.misbehaving(ocsp="down"):
-        refused = page.step_up(signer, ["openid"], purpose="identity")
+        refused = page.identify(world, world.good, ["openid"])
     assert refused.status_code == 503
     html = refused.get_data(as_text=True)
     assert 'data-reason="unavailable"' in html
     assert "何も提供されていません" in html
     assert consents(card_app) == []
-    assert page.step_up(signer, ["openid"], purpose="identity").status_code == 302
+    assert page.identify(world, world.good, ["openid"]).status_code == 302
 
 
 # --- verified identity: the signing certificate ---------------------------------------------
@@ -225,8 +224,7 @@ def test_verified_identity_is_approved_with_the_signing_certificate(card_app, rp
     issued = page.challenge(items)
     assert issued.json["key"] == "sign"
     signer = signing_card(world, world.good)
-    response = page.approve(card_result(signer.certificate, signer.key,
-                                        issued.json["challenge"], "identity"), items)  # fmt: skip
+    response = page.approve(identity_result(world, world.good, issued.json["challenge"]), items)
     token = token_for(rp, response)
     keys = KeySet.import_key_set(rp.http.get("/jwks").json)
     claims = jwt.decode(token["id_token"], keys).claims
@@ -239,13 +237,16 @@ def test_verified_identity_is_approved_with_the_signing_certificate(card_app, rp
     evidence = json.loads(consent.evidence)
     assert evidence["key"] == "sign"
     assert evidence["serial"] == f"{signer.certificate.serial_number:X}"
+    assert evidence["authentication_serial"] == f"{world.good.certificate.serial_number:X}"
 
 
 def test_the_authentication_key_cannot_approve_verified_identity(card_app, consent_page, world):
+    """A one-key answer is the old protocol: the bridge must be updated (nothing released)."""
     page = consent_page(claims=IDENTITY_CLAIMS)
     issued = page.challenge().json["challenge"]
     refused = page.approve(card_result(world.good.certificate, world.good.key, issued, "login"))
-    assert refused.status_code == 403
+    assert refused.status_code == 400
+    assert 'data-reason="bridge_outdated"' in refused.get_data(as_text=True)
     assert consents(card_app) == []
 
 
@@ -265,10 +266,8 @@ def test_identity_required_by_acr_uses_the_signing_key_even_for_the_identifier(
     assert page.decide("approve").status_code == 400  # no plain approval
     issued = page.challenge(["openid"])
     assert issued.json["key"] == "sign"
-    signer = signing_card(world, world.good)
     response = page.approve(
-        card_result(signer.certificate, signer.key, issued.json["challenge"], "identity"),
-        ["openid"],
+        identity_result(world, world.good, issued.json["challenge"]), ["openid"]
     )
     assert response.status_code == 302, response.get_data(as_text=True)
     assert "code" in query(response.headers["Location"])

@@ -4,7 +4,9 @@ is the test authenticator and whose document verifier trusts the sandbox, and a 
 The citizen's browser is the Flask test client: it logs in through /authorize with the test
 authenticator (``login_hint`` names the account), then reviews and signs. What the card would
 answer is made with the sandbox card's own signing key (``card_result``), exactly as the bridge
-returns it (bridge-protocol.md §8).
+returns it: the two-key answer of bridge-protocol.md §9, the signing key's document signature
+with the same card's authentication key beside it. The citizen's account is bound to the good
+card's authentication certificate (``bind_card``), as a card login would have bound it.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 
+from idp.jpki.signature import signed_value
 from sandbox.citizens import SAMPLE_CITIZENS
 from sandbox.profiles import CertKind
 from sandbox.server import RunningServer, free_port, running_server
@@ -42,7 +45,10 @@ CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 class Card:
     id: str
     certificate: x509.Certificate
+    """The signing certificate."""
     key: rsa.RSAPrivateKey
+    auth_certificate: x509.Certificate | None = None
+    auth_key: rsa.RSAPrivateKey | None = None
 
 
 @dataclass(frozen=True)
@@ -68,6 +74,8 @@ def _card(state: SandboxState, card_id: str) -> Card:
         card_id,
         state.certificate(card_id, CertKind.SIGN),
         state.private_key(card_id, CertKind.SIGN),
+        state.certificate(card_id, CertKind.AUTH),
+        state.private_key(card_id, CertKind.AUTH),
     )
 
 
@@ -186,30 +194,68 @@ def make_account(app, account_id: str) -> None:
             db.session.commit()
 
 
+def bind_card(app, card: Card, account_id: str = "citizen-1") -> None:
+    """Bind ``card``'s authentication certificate to ``account_id``, as its first card login
+    would: the double proof of a signature must come from the account's own card."""
+    from idp.storage.accounts import CertificateBinding
+    from idp.storage.db import db
+
+    make_account(app, account_id)
+    certificate = card.auth_certificate
+    with app.app_context():
+        db.session.add(CertificateBinding(
+            account_id=account_id,
+            issuer_hash=hashlib.sha256(certificate.issuer.public_bytes()).hexdigest(),
+            serial=f"{certificate.serial_number:X}",
+            not_after=int(certificate.not_valid_after_utc.timestamp()),
+        ))  # fmt: skip
+        db.session.commit()
+
+
 def log_in(rp: RelyingParty, account_id: str) -> None:
     """The citizen's browser gets an IdP session as ``account_id`` (test authenticator)."""
     rp.login_code(login_hint=account_id)
 
 
 @pytest.fixture
-def bank(app) -> Bank:
+def bank(app, world) -> Bank:
     bank = Bank(app, register(app))
-    make_account(app, "citizen-1")
+    bind_card(app, world.good, "citizen-1")
     log_in(bank.rp, "citizen-1")
     return bank
 
 
 def card_result(card: Card, digest: bytes, *, origin: str = ORIGIN, signed: bytes | None = None,
+                auth: Card | None = None, auth_signed: bytes | None = None,
                 **changes) -> str:  # fmt: skip
-    """The bridge's ``document`` result: the card's PKCS#1 v1.5 signature of DigestInfo."""
+    """The bridge's two-key ``document`` result (§9): the card's PKCS#1 v1.5 signature of
+    DigestInfo(``signed`` or ``digest``), and the authentication key of ``auth`` (by default the
+    same card) over SHA-256(origin) ‖ SHA-256(``auth_signed`` or ``digest``)."""
+    auth = auth or card
     signature = card.key.sign(signed or digest, padding.PKCS1v15(), Prehashed(hashes.SHA256()))
+    bound = hashlib.sha256(signed_value(origin, auth_signed or digest)).digest()
+    auth_signature = auth.auth_key.sign(bound, padding.PKCS1v15(), Prehashed(hashes.SHA256()))
+    der = serialization.Encoding.DER
     result = {
+        "version": 2, "purpose": "document", "origin": origin, "digest": b64url(digest),
+        "certificate": b64url(card.certificate.public_bytes(der)),
+        "signature": b64url(signature),
+        "authentication_certificate": b64url(auth.auth_certificate.public_bytes(der)),
+        "authentication_signature": b64url(auth_signature),
+        "algorithm": "RS256", "format": "jpki-sha256-digest-pair-v2",
+    }  # fmt: skip
+    result.update(changes)
+    return json.dumps({k: v for k, v in result.items() if v is not None})
+
+
+def one_key_result(card: Card, digest: bytes, origin: str = ORIGIN) -> str:
+    """What a bridge of protocol version 1 answers: the signing key's signature alone (§8)."""
+    signature = card.key.sign(digest, padding.PKCS1v15(), Prehashed(hashes.SHA256()))
+    return json.dumps({
         "version": 1, "purpose": "document", "origin": origin, "digest": b64url(digest),
         "certificate": b64url(card.certificate.public_bytes(serialization.Encoding.DER)),
         "signature": b64url(signature), "algorithm": "RS256", "format": "jpki-sha256-digest-v1",
-    }  # fmt: skip
-    result.update(changes)
-    return json.dumps(result)
+    })  # fmt: skip
 
 
 @dataclass

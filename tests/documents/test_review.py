@@ -16,6 +16,7 @@ from sandbox.profiles import CertKind
 from tests.documents.conftest import (
     REDIRECT,
     Card,
+    bind_card,
     card_result,
     log_in,
     make_account,
@@ -216,7 +217,9 @@ def test_a_signature_over_another_digest_is_refused(bank, world):
     response = page.post_result(card_result(world.good, other))
     assert response.status_code == 400
     assert _status(bank, answer["document_id"])["status"] == "pending"
-    # the echo claims our digest but the card signed another value
+    # the echo claims our digest but the card signed another value (a fresh preparation: the
+    # refused answer used up the first)
+    digest = page.to_sign()
     response = page.post_result(card_result(world.good, digest, signed=other))
     assert response.status_code == 400
     assert _status(bank, answer["document_id"])["status"] == "pending"
@@ -231,7 +234,9 @@ def test_a_signature_made_for_an_earlier_preparation_is_refused(bank, world):
     fresh = page.to_sign()
     assert stale != fresh
     assert page.post_result(card_result(world.good, stale)).status_code == 400
-    assert page.post_result(card_result(world.good, fresh)).status_code == 303
+    # the refused answer used up the preparation: the page prepares again for each attempt
+    assert page.post_result(card_result(world.good, fresh)).status_code == 400
+    assert page.post_result(card_result(world.good, page.to_sign())).status_code == 303
 
 
 def test_a_signature_for_another_origin_is_refused(bank, world):
@@ -259,9 +264,10 @@ def test_a_revoked_or_held_signing_certificate_is_refused(bank, world, card, hea
     assert _status(bank, answer["document_id"])["status"] == "pending"
 
 
-def test_the_revocation_check_is_fresh_for_every_signature(bank, world):
+def test_the_revocation_check_is_fresh_for_every_signature(app, bank, world):
     """An address change revokes the certificate: the next signature must see it at once."""
     card = world.new_card()
+    bind_card(app, card)
     first = bank.document()
     assert open_review(bank.rp.http, first["document_id"]).sign(card).status_code == 303
     world.state.revoke(card.id, CertKind.SIGN, "affiliationChanged")
@@ -273,7 +279,8 @@ def test_the_revocation_check_is_fresh_for_every_signature(bank, world):
 
 def test_the_authentication_certificate_is_not_accepted(bank, world):
     auth = Card(world.good.id, world.state.certificate(world.good.id, CertKind.AUTH),
-                world.state.private_key(world.good.id, CertKind.AUTH))  # fmt: skip
+                world.state.private_key(world.good.id, CertKind.AUTH),
+                world.good.auth_certificate, world.good.auth_key)  # fmt: skip
     answer = bank.document()
     response = open_review(bank.rp.http, answer["document_id"]).sign(auth)
     assert response.status_code == 403

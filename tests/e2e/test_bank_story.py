@@ -130,7 +130,8 @@ def test_the_whole_story_from_apply_to_logout(page: Page, story: Story):
 
     expect(page.locator("#approve-button")).to_be_visible(timeout=30_000)  # the consent screen
     expect(page.locator("main")).to_contain_text("住宅ローンの審査")
-    approve_with_pin(page, SIGN_PIN, "bridge-pin-identity")  # identity: the signing certificate
+    # identity: the signing certificate, with the same card's authentication key (§9)
+    approve_with_pin(page, AUTH_PIN, "bridge-pin-identity", sign_pin=SIGN_PIN)
     page.wait_for_url(story.bank + "/application", timeout=30_000)
     citizen = story.state.card(story.card_id)
     expect(page.locator("#applicant-name")).to_have_text(citizen.name)
@@ -148,7 +149,8 @@ def test_the_whole_story_from_apply_to_logout(page: Page, story: Story):
     page.wait_for_url(lambda url: url.startswith(story.idp + "/documents/"), timeout=15_000)
     expect(page.locator("h1")).to_have_text("文書を確認して署名する")
     expect(page.locator("#document-title")).to_contain_text("住宅ローン契約書")
-    type_pin_in_bridge_window(page, "#sign-button", SIGN_PIN, same_code=True)
+    type_pin_in_bridge_window(page, "#sign-button", AUTH_PIN, same_code=True,
+                              sign_pin=SIGN_PIN)  # fmt: skip
     page.wait_for_url(story.bank + "/contract", timeout=30_000)
     expect(page.locator("#contract-signed")).to_be_visible()
     expect(page.locator("#signer")).not_to_be_empty()
@@ -188,14 +190,14 @@ def test_consent_denied_ends_on_the_banks_page(page: Page, story: Story):
 def test_a_certificate_revoked_between_login_and_signing_signs_nothing(page: Page, story: Story):
     apply_and_log_in(page, story)
     expect(page.locator("#approve-button")).to_be_visible(timeout=30_000)
-    approve_with_pin(page, SIGN_PIN, "bridge-pin-identity")
+    approve_with_pin(page, AUTH_PIN, "bridge-pin-identity", sign_pin=SIGN_PIN)
     page.wait_for_url(story.bank + "/application", timeout=30_000)
     press(page, "#income-button")
     expect(page.locator("#sign-button")).to_be_visible(timeout=15_000)
     story.state.revoke(story.card_id, CertKind.SIGN, "keyCompromise")  # e.g. reported lost
     press(page, "#sign-button")
     page.wait_for_url(lambda url: url.startswith(story.idp + "/documents/"), timeout=15_000)
-    type_pin_in_bridge_window(page, "#sign-button", SIGN_PIN)
+    type_pin_in_bridge_window(page, "#sign-button", AUTH_PIN, sign_pin=SIGN_PIN)
     expect(page.locator("h1")).to_have_text("署名用電子証明書は失効しています", timeout=30_000)
     expect(page.locator("main")).to_contain_text("署名されていません")
     snap(page, "idp-signing-revoked")

@@ -84,13 +84,18 @@ def press(page: Page, selector: str) -> None:
     page.keyboard.press("Space" if control.get_attribute("type") == "checkbox" else "Enter")
 
 
-def approve_with_pin(page: Page, pin: str, label: str, *, check: bool = False) -> None:
+def approve_with_pin(page: Page, pin: str, label: str, *, check: bool = False,
+                     sign_pin: str | None = None) -> None:  # fmt: skip
     """Approve; the bridge's window opens for the card step; the PIN there, Enter. ``check``:
-    the consent page's own state meanwhile passes axe."""
+    the consent page's own state meanwhile passes axe. ``sign_pin``: verified identity,
+    both keys at once (bridge-protocol.md §9): the PIN, Tab, the signing password, Enter."""
     with page.expect_popup() as opened:
         press(page, "#approve-button")
     pin_page = opened.value
     expect(pin_page.locator("#pin")).to_be_visible()
+    if sign_pin is not None:
+        expect(pin_page.locator("#signing-password")).to_be_visible()
+        axe(pin_page)
     snap(pin_page, label)
     if check:
         expect(page.locator("#state-working")).to_be_visible()
@@ -98,6 +103,9 @@ def approve_with_pin(page: Page, pin: str, label: str, *, check: bool = False) -
         snap(page, "consent-working")
         axe(page)
     pin_page.keyboard.type(pin)
+    if sign_pin is not None:
+        pin_page.keyboard.press("Tab")
+        pin_page.keyboard.type(sign_pin)
     pin_page.keyboard.press("Enter")
 
 
@@ -213,7 +221,7 @@ def test_identity_is_proven_with_the_signing_certificate(page: Page, consent_wor
     expect(page.locator("#note-sign")).to_be_visible()
     expect(page.locator("main")).to_contain_text("署名用電子証明書")
     check_page(page, "consent-identity")
-    approve_with_pin(page, SIGN_PIN, "bridge-pin-signing")
+    approve_with_pin(page, AUTH_PIN, "bridge-pin-signing", sign_pin=SIGN_PIN)
     token = tokens(idp, at_relying_party(page, idp))
     keys = KeySet.import_key_set(idp.rp.http.get("/jwks").json)
     assert jwt.decode(token["id_token"], keys).claims["acr"] == ACR_SIGN_IDENTITY

@@ -164,10 +164,13 @@ def setting(sandbox, reader_lock, sign_tries: int, tmp_path: Path) -> Iterator[S
             drop_schema(app)
 
 
-def type_pin_in_bridge_window(page: Page, button: str, pin: str, same_code: bool = False) -> Page:
+def type_pin_in_bridge_window(page: Page, button: str, pin: str, same_code: bool = False,
+                              sign_pin: str | None = None) -> Page:  # fmt: skip
     """Keyboard only: focus ``button``, Enter; the PIN in the bridge's window, Enter.
 
-    ``same_code``: first check that the bridge's window shows the review page's check code."""
+    ``same_code``: first check that the bridge's window shows the review page's check code.
+    ``sign_pin``: a document, signed with both keys (bridge-protocol.md §9): the PIN,
+    Tab, the signing password, Enter."""
     control = page.locator(button)
     expect(control).to_be_visible(timeout=15_000)
     expect(control).to_be_enabled(timeout=15_000)
@@ -183,7 +186,14 @@ def type_pin_in_bridge_window(page: Page, button: str, pin: str, same_code: bool
         assert code is not None
         assert len(code) == 19
         expect(pin_page.locator("body")).to_contain_text(code)
+    if sign_pin is not None:  # both keys: the page says why both are asked for
+        expect(pin_page.locator("#pair-explained")).to_be_visible()
+        axe(pin_page)
     pin_page.keyboard.type(pin)
+    if sign_pin is not None:
+        expect(pin_page.locator("#signing-password")).to_be_visible()
+        pin_page.keyboard.press("Tab")
+        pin_page.keyboard.type(sign_pin)
     pin_page.keyboard.press("Enter")
     return pin_page
 
@@ -212,7 +222,7 @@ def test_a_citizen_reviews_and_signs_and_the_bank_gets_the_signature(page: Page,
     zoom(page, 200)
     assert_reflows(page)
     zoom(page, 100)
-    type_pin_in_bridge_window(page, "#sign-button", SIGN_PIN, same_code=True)
+    type_pin_in_bridge_window(page, "#sign-button", AUTH_PIN, same_code=True, sign_pin=SIGN_PIN)
     page.wait_for_url(lambda url: url.startswith(setting.callback + "?"), timeout=30_000)
     assert f"document_id={answer['document_id']}" in page.url
     assert "state=e2e-state" in page.url
@@ -228,13 +238,14 @@ def test_a_wrong_signing_pin_signs_nothing_and_can_be_retried(page: Page, settin
     answer = open_review_logged_in(page, setting)
     page.locator("#switch-language").click()
     expect(page.locator("html")).to_have_attribute("lang", "en")
-    type_pin_in_bridge_window(page, "#sign-button", "WRONG1")
+    type_pin_in_bridge_window(page, "#sign-button", AUTH_PIN, sign_pin="WRONG1")
     expect(page.locator("#state-failed")).to_be_visible(timeout=30_000)
     expect(page.locator("#failed-detail")).to_contain_text("4")  # tries left, as the card says
+    expect(page.locator("#failed-detail")).to_contain_text("signing password")
     snap(page, "wrong-pin")
     axe(page)
     assert setting.status(answer["document_id"])["status"] == "pending"
-    type_pin_in_bridge_window(page, "#sign-button", SIGN_PIN)
+    type_pin_in_bridge_window(page, "#sign-button", AUTH_PIN, sign_pin=SIGN_PIN)
     page.wait_for_url(lambda url: url.startswith(setting.callback + "?"), timeout=30_000)
     assert setting.status(answer["document_id"])["status"] == "signed"
 
@@ -242,7 +253,7 @@ def test_a_wrong_signing_pin_signs_nothing_and_can_be_retried(page: Page, settin
 @pytest.mark.parametrize("sign_tries", [1])
 def test_a_signing_pin_locked_on_the_bridges_page_ends_on_the_locked_page(page: Page, setting):
     answer = open_review_logged_in(page, setting)
-    type_pin_in_bridge_window(page, "#sign-button", "WRONG1")  # the last try
+    type_pin_in_bridge_window(page, "#sign-button", AUTH_PIN, sign_pin="WRONG1")
     page.wait_for_url(f"{setting.url}/documents/{answer['document_id']}/locked", timeout=30_000)
     expect(page.locator("h1")).to_have_text("署名用パスワードがロックされています")
     expect(page.locator("main")).to_contain_text("市区町村の窓口")

@@ -170,3 +170,26 @@ def bridge_result(certificate, key, challenge: str, *, origin: str = ORIGIN, pur
     }  # fmt: skip
     result.update(changes)
     return result
+
+
+def pair_result(state, card, challenge: str, *, signer=None, auth_challenge: str | None = None,
+                origin: str = ORIGIN, **changes) -> dict:  # fmt: skip
+    """The bridge's two-key identity answer (bridge-protocol.md §9): ``card``'s authentication
+    key and the signing key of ``signer`` (by default the same card) over ``challenge``;
+    ``auth_challenge`` has the authentication key sign another one (a mismatched pair)."""
+    from sandbox.profiles import CertKind
+
+    signer = signer or card
+    auth = bridge_result(state.certificate(card.id, CertKind.AUTH),
+                         state.private_key(card.id, CertKind.AUTH),
+                         auth_challenge or challenge, origin=origin)  # fmt: skip
+    sign = bridge_result(state.certificate(signer.id, CertKind.SIGN),
+                         state.private_key(signer.id, CertKind.SIGN), challenge, origin=origin,
+                         purpose="identity")  # fmt: skip
+    result = {
+        **sign, "version": 2, "format": "jpki-origin-challenge-pair-v2",
+        "authentication_certificate": auth["certificate"],
+        "authentication_signature": auth["signature"],
+    }  # fmt: skip
+    result.update(changes)
+    return {k: v for k, v in result.items() if v is not None}

@@ -20,7 +20,7 @@ from idp.jpki.challenge import (
 from idp.jpki.errors import BadSignature, ChallengeExpired, ChallengeMismatch, ChallengeReplayed
 from idp.jpki.validator import Purpose
 from sandbox.profiles import CertKind
-from tests.jpki.conftest import ORIGIN, bridge_result
+from tests.jpki.conftest import ORIGIN, bridge_result, pair_result
 
 DIGEST = hashlib.sha256(b'{"items":["openid","selfinfo:income"]}').digest()
 OTHER_DIGEST = hashlib.sha256(b'{"items":["openid","selfinfo:household"]}').digest()
@@ -136,8 +136,9 @@ def test_the_signing_key_answers_a_bound_challenge_for_identity(
     stack, state, cards, challenges, now
 ):
     issued, _nonce = challenges.issue_bound("consent:t1", DIGEST, now)
-    certificate = state.certificate(cards.good.id, CertKind.SIGN)
-    key = state.private_key(cards.good.id, CertKind.SIGN)
-    result = bridge_result(certificate, key, issued, purpose="identity")
-    validated = _verify(stack, challenges, result, now, Purpose.IDENTITY)
-    assert validated.facts is not None
+    result = pair_result(state, cards.good, issued)
+    pair = stack.validator.verify_pair_result(
+        json.dumps(result), transaction="consent:t1", origin=ORIGIN, challenges=challenges,
+        now=now,
+    )  # fmt: skip
+    assert pair.signing.facts is not None

@@ -9,19 +9,17 @@ Each test issues its own card, so revoking it disturbs no other test.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import threading
 
 import pytest
 
-from idp.jpki.challenge import Challenges
 from idp.jpki.errors import CertificateOnHold, CertificateRevoked, CrlUnavailable
 from idp.jpki.settings import CertificateType
 from idp.jpki.transport import HttpTransport
 from idp.jpki.validator import Purpose
 from sandbox.citizens import SAMPLE_CITIZENS
 from sandbox.profiles import CertKind
-from tests.jpki.conftest import ORIGIN, bridge_result, build_stack
+from tests.jpki.conftest import build_stack
 
 SIGN = CertificateType.SIGN
 
@@ -51,15 +49,11 @@ def counting(settings, store):
 
 
 def _identity(stack, state, card, store, now):
-    """What the consent screen does: a bridge identity proof with the signing key."""
-    challenges = Challenges(store)
-    certificate = state.certificate(card.id, CertKind.SIGN)
-    key = state.private_key(card.id, CertKind.SIGN)
-    result = bridge_result(certificate, key, challenges.issue("tx", now), purpose="identity")
-    return stack.validator.verify_bridge_result(
-        json.dumps(result), purpose=Purpose.IDENTITY, transaction="tx", origin=ORIGIN,
-        challenges=challenges, now=now,
-    )  # fmt: skip
+    """What an identity proof does with the signing certificate (the signing half of the
+    two-key answer, ``verify_pair_result``): the validator's checks for ``Purpose.IDENTITY``."""
+    return stack.validator.validate(
+        state.certificate(card.id, CertKind.SIGN), Purpose.IDENTITY, now
+    )
 
 
 def test_signing_certificate_status_is_asked_every_time(counting, state, card, store, now):

@@ -23,7 +23,7 @@ from idp.jpki.settings import RevocationPolicy
 from idp.jpki.validator import Purpose
 from sandbox import pki
 from sandbox.profiles import CertKind
-from tests.jpki.conftest import ORIGIN, bridge_result
+from tests.jpki.conftest import ORIGIN, bridge_result, pair_result
 
 
 def _login(stack, challenges, result, now, purpose=Purpose.LOGIN, transaction="t1"):
@@ -51,12 +51,25 @@ def test_good_card_logs_in_with_ocsp_status_recorded(stack, state, cards, challe
     assert validated.facts is None
 
 
+def _identify(stack, challenges, result, now, transaction="t1"):
+    return stack.validator.verify_pair_result(
+        json.dumps(result), transaction=transaction, origin=ORIGIN, challenges=challenges,
+        now=now,
+    )  # fmt: skip
+
+
 def test_identity_check_reads_the_basic_four_facts(stack, state, cards, challenges, now):
-    certificate, key = _card(state, cards.good, CertKind.SIGN)
-    result = bridge_result(certificate, key, challenges.issue("t1", now), purpose="identity")
-    validated = _login(stack, challenges, result, now, purpose=Purpose.IDENTITY)
+    result = pair_result(state, cards.good, challenges.issue("t1", now))
+    validated = _identify(stack, challenges, result, now).signing
     assert validated.facts is not None
     assert validated.facts.name.endswith("一郎")
+
+
+def test_identity_is_never_proven_with_one_key(stack, state, cards, challenges, now):
+    certificate, key = _card(state, cards.good, CertKind.SIGN)
+    result = bridge_result(certificate, key, challenges.issue("t1", now), purpose="identity")
+    with pytest.raises(ValueError, match="verify_pair_result"):
+        _login(stack, challenges, result, now, purpose=Purpose.IDENTITY)
 
 
 def test_replayed_result_is_challenge_replayed(stack, state, cards, challenges, now):
@@ -111,10 +124,11 @@ def test_revoked_card_is_revoked(stack, state, cards, challenges, now):
 
 
 def test_held_card_is_on_hold(stack, state, cards, challenges, now):
-    certificate, key = _card(state, cards.revoked, CertKind.SIGN)
-    result = bridge_result(certificate, key, challenges.issue("t1", now), purpose="identity")
+    """The revoked card's signing certificate is on hold (its authentication key is not
+    used here: the good card's stands beside it)."""
+    result = pair_result(state, cards.good, challenges.issue("t1", now), signer=cards.revoked)
     with pytest.raises(CertificateOnHold):
-        _login(stack, challenges, result, now, purpose=Purpose.IDENTITY)
+        _identify(stack, challenges, result, now)
 
 
 def test_expired_card_is_expired(stack, state, auth_ca, card_key, challenges, now):

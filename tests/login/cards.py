@@ -60,6 +60,39 @@ def bridge_result(
     return json.dumps({k: v for k, v in result.items() if v is not None})
 
 
+def pair_result(
+    auth_certificate: x509.Certificate,
+    auth_key: rsa.RSAPrivateKey,
+    sign_certificate: x509.Certificate,
+    sign_key: rsa.RSAPrivateKey,
+    challenge: str,
+    *,
+    origin: str = ORIGIN,
+    auth_challenge: str | None = None,
+    **changes: object,
+) -> str:
+    """The bridge's two-key identity answer (docs/bridge-protocol.md §9) for ``challenge``:
+    both keys sign it; ``auth_challenge`` makes the authentication key sign another one (a
+    mismatched pair); ``changes`` bend members (None drops one)."""
+    der = serialization.Encoding.DER
+    result = {
+        "version": 2,
+        "purpose": "identity",
+        "origin": origin,
+        "challenge": challenge,
+        "certificate": b64url(sign_certificate.public_bytes(der)),
+        "signature": b64url(card_signature(sign_key, origin, challenge)),
+        "authentication_certificate": b64url(auth_certificate.public_bytes(der)),
+        "authentication_signature": b64url(
+            card_signature(auth_key, origin, auth_challenge or challenge)
+        ),
+        "algorithm": "RS256",
+        "format": "jpki-origin-challenge-pair-v2",
+    }
+    result.update(changes)
+    return json.dumps({k: v for k, v in result.items() if v is not None})
+
+
 def compile_catalogues() -> None:
     """What ``pybabel compile`` in script/bootstrap does, so the pages are in Japanese even when
     the suite runs without it."""

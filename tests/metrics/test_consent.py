@@ -10,10 +10,10 @@ from tests.consent.conftest import (  # noqa: F401 - fixtures of the consent scr
     catalogues,
     consent_page,
     database_url,
+    identity_result,
     logged_in,
     login_page,
     rp,
-    signing_card,
     world,
 )
 from tests.consent.test_card_step import IDENTITY_CLAIMS, SELFINFO
@@ -58,8 +58,7 @@ def test_an_identity_verification_with_the_signing_certificate(card_app, consent
     page = consent_page(claims=IDENTITY_CLAIMS)
     items = ["openid", "verified:name", "verified:birthdate"]
     issued = page.challenge(items).json["challenge"]
-    signer = signing_card(world, world.good)
-    result = card_result(signer.certificate, signer.key, issued, "identity")
+    result = identity_result(world, world.good, issued)
     assert page.approve(result, items).status_code == 302
     after = scrape(card_app)
     assert _changed(before, after, DECISIONS) == {("approved", "sign"): 1}
@@ -71,10 +70,10 @@ def test_a_refused_identity_verification_counts_its_reason(card_app, consent_pag
     page = consent_page(claims=IDENTITY_CLAIMS)
     issued = page.challenge().json["challenge"]
     refused = page.approve(card_result(world.good.certificate, world.good.key, issued, "login"))
-    assert refused.status_code == 403
+    assert refused.status_code == 400  # one key only: the old protocol
     after = scrape(card_app)
     [(reason,)] = _changed(before, after, IDENTITY)
-    assert reason != "verified"
+    assert reason == "bridge_outdated"
     assert _changed(before, after, DECISIONS) == {}
 
 

@@ -28,7 +28,7 @@ from sandbox.citizens import SAMPLE_CITIZENS
 from sandbox.profiles import CertKind
 from sandbox.server import free_port, running_server
 from sandbox.state import SandboxState
-from tests.documents.conftest import Card, card_result, unb64url
+from tests.documents.conftest import Card, bind_card, card_result, unb64url
 from tests.login.cards import compile_catalogues
 from tests.login.conftest import jpki_settings
 from tests.oidc.live import serving
@@ -79,7 +79,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     card_id = state.issue_card(SAMPLE_CITIZENS[0], "1234", "ABC123").id
     with running_server(state, port=None):
         card = Card(card_id, state.certificate(card_id, CertKind.SIGN),
-                    state.private_key(card_id, CertKind.SIGN))  # fmt: skip
+                    state.private_key(card_id, CertKind.SIGN),
+                    state.certificate(card_id, CertKind.AUTH),
+                    state.private_key(card_id, CertKind.AUTH))  # fmt: skip
         yield World(state, card)
 
 
@@ -119,6 +121,7 @@ def idp(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Idp]
     )
     app = make_app(config, tmp / "instance", cardless_login=True)
     import_selfinfo(app, ACCOUNT, {"income": INCOME, "household": HOUSEHOLD}, tmp)
+    bind_card(app, world.card, ACCOUNT)  # the card signs documents for this account (§9)
     try:
         with serving(app, port) as url:
             yield Idp(url, app)

@@ -1,5 +1,6 @@
 // The consent screen: when the ticked items need a fresh card signature (self-information: the
-// user-authentication key; verified identity: the signing key), "Approve" runs the card step
+// user-authentication key; verified identity: both keys of the card at once, protocol version 2
+// of docs/bridge-protocol.md §9), "Approve" runs the card step
 // instead of posting the form: the IdP issues a challenge bound to exactly these items, the
 // bridge has the card sign it (the PIN is typed in the bridge's own window), and the result is
 // posted with the same items. The bridge calls are those of the login page (login's
@@ -45,8 +46,12 @@
 
   async function startAtBridge(issued) {
     const path = issued.key === "sign" ? "/v1/sign" : "/v1/authenticate";
+    const payload = {challenge: issued.challenge, service: issued.service};
+    // Verified identity: both keys sign in one card session, so the IdP can check the signing
+    // certificate is on the card this person logged in with.
+    if (issued.key === "sign") payload.version = 2;
     try {
-      return await B.start(bridge, path, {challenge: issued.challenge, service: issued.service});
+      return await B.start(bridge, path, payload);
     } catch (e) {
       return null;  // nothing answered: the bridge is not running (or does not allow us)
     }
@@ -84,6 +89,7 @@
         B.closeWindow(win);
         busy(false);
         if (started === null) B.showState("bridge_missing");
+        else if (B.outdated(started)) B.showState("bridge_outdated");
         else B.showState("failed", B.message(started.body, lang));
         return;
       }
@@ -98,7 +104,8 @@
       }
       if (op.error === "pin_locked") {
         const url = main.dataset.refusedUrl.replace("REASON", "pin_locked");
-        window.location.assign(url + "/" + encodeURIComponent(issued.body.key));
+        // In a two-key operation the bridge says which PIN is locked.
+        window.location.assign(url + "/" + encodeURIComponent(op.pin || issued.body.key));
         return;
       }
       busy(false);

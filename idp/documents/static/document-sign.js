@@ -1,6 +1,7 @@
 // The document review page: find the bridge, ask the IdP for the digest to sign, have the bridge
-// sign it with the signing key, post the result to the IdP (docs/bridge-protocol.md §8; the
-// bridge calls are in login's bridge-client.js). No PIN, certificate or signature is ever
+// sign it with the signing key and, in the same card session, the authentication key (protocol
+// version 2, docs/bridge-protocol.md §9), post the result to the IdP (the bridge calls are in
+// login's bridge-client.js). No PIN, certificate or signature is ever
 // written to the console.
 "use strict";
 
@@ -17,14 +18,20 @@
   function show(state, detail) {
     B.showState(state, detail);
     const busy = ["working", "verifying", "checking"].indexOf(state) >= 0;
-    signButton.disabled = busy || state === "bridge_missing" || state === "card_problem";
-    document.getElementById("check-again-row").hidden = !(state === "bridge_missing" || state === "card_problem");
+    const stuck = ["bridge_missing", "card_problem", "bridge_outdated"].indexOf(state) >= 0;
+    signButton.disabled = busy || stuck;
+    document.getElementById("check-again-row").hidden = !stuck;
   }
 
-  // Ready only with a card that holds the signing key.
+  // Ready only with a bridge that signs with both keys (version 2) and a card that holds the
+  // signing key.
   function onCard(card) {
     if (card === null) {
       show("bridge_missing");
+      return false;
+    }
+    if (card.protocol < 2) {
+      show("bridge_outdated");
       return false;
     }
     if (card.ready && (card.certificates || []).indexOf("sign") >= 0) {
@@ -62,13 +69,14 @@
       const p = prepared.body;
       document.getElementById("check-code").textContent = p.fingerprint;
       const started = await B.start(bridge, "/v1/sign", {
-        purpose: "document", digest: p.digest, title: p.title, summary: p.summary,
+        version: 2, purpose: "document", digest: p.digest, title: p.title, summary: p.summary,
         service: p.service,
       });
       if (!B.accepted(started)) {
         B.closeWindow(win);
         running = false;
-        show("failed", B.message(started.body, lang));
+        if (B.outdated(started)) show("bridge_outdated");
+        else show("failed", B.message(started.body, lang));
         return;
       }
       show("working");
@@ -79,7 +87,8 @@
         return;
       }
       if (op.error === "pin_locked") {
-        window.location.assign(main.dataset.lockedUrl);
+        // The bridge names the locked PIN: the 4-digit one ("auth") or the signing password.
+        window.location.assign(main.dataset.lockedUrl + (op.pin === "auth" ? "?pin=auth" : ""));
         return;
       }
       running = false;

@@ -51,8 +51,9 @@ window.JpkiBridge = (function () {
     return "";
   }
 
-  // GET /v1/status: the card part of the answer, or null when the bridge does not answer (not
-  // running, or not allowing this origin).
+  // GET /v1/status: the card part of the answer with the bridge's protocol version beside it
+  // ("protocol"), or null when the bridge does not answer (not running, or not allowing this
+  // origin).
   async function card(bridge) {
     let status;
     try {
@@ -62,7 +63,13 @@ window.JpkiBridge = (function () {
     } catch (e) {
       return null;
     }
-    return status.card || {};
+    return Object.assign({}, status.card || {}, {protocol: status.protocol || 1});
+  }
+
+  // The bridge refused the protocol version the page asked for (docs/bridge-protocol.md §7): an
+  // old bridge that cannot sign with both keys at once (§9) must be updated.
+  function outdated(started) {
+    return started.status === 400 && started.body && started.body.field === "version";
   }
 
   // Probes the bridge now and again every five seconds until the page is ready: onCard gets
@@ -155,6 +162,7 @@ window.JpkiBridge = (function () {
     closeWindow: closeWindow,
     start: start,
     accepted: accepted,
+    outdated: outdated,
     follow: follow,
     submitResult: submitResult,
   };
