@@ -22,8 +22,7 @@ from flask.testing import FlaskCliRunner
 from idp import audit
 from idp.cli import main
 from sandbox.citizens import SAMPLE_CITIZENS
-from tests.consent.conftest import CSRF, open_consent, signing_card
-from tests.consent.conftest import card_result as bridge_answer
+from tests.consent.conftest import CSRF, identity_result, open_consent, signing_card
 from tests.consent.test_decisions import consents, token_for
 from tests.documents.conftest import Card as DocumentCard
 from tests.documents.conftest import card_result as document_answer
@@ -79,7 +78,7 @@ def test_a_whole_story_logs_every_audit_event_as_json_and_no_personal_data(
     assert issued.status_code == 200, issued.get_data(as_text=True)
     assert issued.json["key"] == "sign"
     signer = signing_card(world, world.good)
-    answer = bridge_answer(signer.certificate, signer.key, issued.json["challenge"], "identity")
+    answer = identity_result(world, world.good, issued.json["challenge"])  # both keys (§9)
     token = token_for(rp, page.approve(answer, items))
     [consent] = consents(card_app)
 
@@ -89,7 +88,7 @@ def test_a_whole_story_logs_every_audit_event_as_json_and_no_personal_data(
     income = card_app.test_client().get("/selfinfo/v1/income", headers=bearer)
     assert income.status_code == 200, income.get_data(as_text=True)
 
-    _sign_a_contract(card_app, rp, consent.account_id, signer)
+    _sign_a_contract(card_app, rp, consent.account_id, signer, world.good)
 
     again = open_consent(rp.http, rp.authorize(prompt="consent"))  # the session logs in
     assert again.decide("deny").status_code == 302
@@ -143,8 +142,9 @@ def _import_income(app, account_id: str, folder) -> None:
     _cli(app, "selfinfo", "import", str(path))
 
 
-def _sign_a_contract(app, service, account_id: str, signer) -> None:
-    """The service submits a contract (digest only) for this citizen, who signs it."""
+def _sign_a_contract(app, service, account_id: str, signer, card) -> None:
+    """The service submits a contract (digest only) for this citizen, who signs it with the
+    signing key and, beside it, the authentication key of the card that logged in."""
     with app.app_context():
         from idp.oidc.clients import find_client
 
@@ -165,7 +165,10 @@ def _sign_a_contract(app, service, account_id: str, signer) -> None:
     assert submitted.status_code == 201, submitted.get_data(as_text=True)
     review = open_review(service.http, submitted.json["document_id"])
     signed = review.post_result(
-        document_answer(DocumentCard("", signer.certificate, signer.key), review.to_sign())
+        document_answer(
+            DocumentCard("", signer.certificate, signer.key, card.certificate, card.key),
+            review.to_sign(),
+        )
     )
     assert signed.status_code in (302, 303), signed.get_data(as_text=True)
 
