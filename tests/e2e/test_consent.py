@@ -18,9 +18,10 @@ from playwright.sync_api import Page, expect
 from idp.consent.refusals import SHOWN_AGAIN
 from idp.oidc.authenticator import ACR_SIGN_IDENTITY
 from idp.oidc.claims import SELFINFO_SCOPES
+from sandbox.citizens import SAMPLE_CITIZENS
 from sandbox.server import free_port
 from tests.bridge.bridge_process import BridgeProcess
-from tests.bridge.conftest import AUTH_PIN, SIGN_PIN
+from tests.bridge.conftest import AUTH_PIN, SIGN_PIN, insert_card
 from tests.e2e.browser import assert_keyboard_reachable, assert_reflows, axe, focused, snap, zoom
 from tests.e2e.test_card_login import Idp, log_in_with_pin, running_idp
 from tests.oidc.rp import query
@@ -225,6 +226,24 @@ def test_identity_is_proven_with_the_signing_certificate(page: Page, consent_wor
     token = tokens(idp, at_relying_party(page, idp))
     keys = KeySet.import_key_set(idp.rp.http.get("/jwks").json)
     assert jwt.decode(token["id_token"], keys).claims["acr"] == ACR_SIGN_IDENTITY
+
+
+def test_another_persons_card_cannot_prove_the_identity(page: Page, consent_world, card):
+    """Card A logs in; then card B, another citizen's, is on the reader for the identity step.
+    The bridge signs with both of B's keys, and the IdP refuses: B's authentication certificate
+    is not the account's. Nothing reaches the service."""
+    idp, _bridge = consent_world
+    to_consent(page, idp, acr_values=ACR_SIGN_IDENTITY)  # logged in with card A
+    other = card.state.issue_card(SAMPLE_CITIZENS[1], AUTH_PIN, SIGN_PIN).id
+    card.remove()
+    with insert_card(card.state, other):
+        approve_with_pin(page, AUTH_PIN, "bridge-pin-another-card", sign_pin=SIGN_PIN)
+        refusal = page.locator("#refusal")
+        expect(refusal).to_have_attribute("data-reason", "another_card", timeout=30_000)
+        expect(page.locator("main")).to_contain_text("ログインに使ったカードではありません")
+        check_page(page, "consent-another-card")
+        press(page, "#back-to-service")
+        assert at_relying_party(page, idp)["error"] == "access_denied"
 
 
 @pytest.mark.parametrize("language", ["ja", "en"])
