@@ -18,11 +18,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from idp.jpki import profile
-from idp.jpki.bridge import BridgeResult
+from idp.jpki.bridge import BridgeResult, PairResult
 from idp.jpki.certificate import load_certificate
 from idp.jpki.challenge import Challenges
 from idp.jpki.crl_ingest import Expectation, ingest
-from idp.jpki.document import DocumentResult
+from idp.jpki.document import DocumentPairResult, DocumentResult
 from idp.jpki.errors import JpkiValidationError
 from idp.jpki.facts import read_basic_four_facts
 from idp.jpki.ocsp import OcspService
@@ -180,9 +180,16 @@ DOCUMENT = {**WELL_FORMED, "purpose": "document", "digest": "A" * 42 + "E",
             "format": "jpki-sha256-digest-v1"}  # fmt: skip
 
 
+PAIR = {"authentication_certificate": "AAAA", "authentication_signature": "AAAA", "version": 2}
+IDENTITY_PAIR = {**LOGIN, **PAIR, "purpose": "identity", "format": "jpki-origin-challenge-pair-v2"}
+DOCUMENT_PAIR = {**DOCUMENT, **PAIR, "format": "jpki-sha256-digest-pair-v2"}
+
+
 @pytest.mark.parametrize(
-    ("parse", "valid"), [(BridgeResult.parse, LOGIN), (DocumentResult.parse, DOCUMENT)]
-)
+    ("parse", "valid"),
+    [(BridgeResult.parse, LOGIN), (DocumentResult.parse, DOCUMENT),
+     (PairResult.parse, IDENTITY_PAIR), (DocumentPairResult.parse, DOCUMENT_PAIR)],
+)  # fmt: skip
 @FUZZ
 @given(data=st.data())
 def test_any_json_in_any_member_of_a_result_is_malformed_at_worst(parse, valid, data):
@@ -195,7 +202,10 @@ def test_any_json_in_any_member_of_a_result_is_malformed_at_worst(parse, valid, 
             parse(given_as)
 
 
-@pytest.mark.parametrize("parse", [BridgeResult.parse, DocumentResult.parse])
+@pytest.mark.parametrize(
+    "parse",
+    [BridgeResult.parse, DocumentResult.parse, PairResult.parse, DocumentPairResult.parse],
+)
 @FUZZ
 @given(body=JSON)
 def test_any_json_body_is_malformed_at_worst(parse, body):
