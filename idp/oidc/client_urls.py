@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import functools
 import ipaddress
-import json
 import socket
 import time
 from urllib.parse import urlsplit
@@ -32,6 +31,8 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import NewConnectionError
 from urllib3.util import connection
+
+from . import untrusted_json
 
 CONNECT_TIMEOUT = 3.0
 READ_TIMEOUT = 5.0
@@ -121,9 +122,9 @@ def get_json(uri: str, allow_loopback: bool = False) -> object:
     if answer.status_code != 200:
         raise ClientUrlError(f"HTTP {answer.status_code}")
     try:
-        return json.loads(body)
-    except (ValueError, RecursionError):
-        raise ClientUrlError("the answer is not JSON") from None
+        return untrusted_json.load(body, MAX_BYTES)
+    except untrusted_json.UntrustedJsonError as e:
+        raise ClientUrlError(f"the answer {e}") from None
 
 
 def post_form(uri: str, form: dict[str, str], allow_loopback: bool = False) -> int:
