@@ -1,7 +1,7 @@
 """signing certificate records
 
-Revision ID: 9f1c4a5b6e75
-Revises: 8e0b3f4a5d64
+Revision ID: 9c7eaa3858b5
+Revises: 9f1c4a5b6e75
 Create Date: 2026-12-07 15:30:00.000000
 
 The signing certificates (issuer and serial, never the certificate) each account's identity was
@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = "9f1c4a5b6e75"
-down_revision = "8e0b3f4a5d64"
+revision = "9c7eaa3858b5"
+down_revision = "9f1c4a5b6e75"
 branch_labels = None
 depends_on = None
 
