@@ -17,6 +17,7 @@ from flask import current_app
 from flask.cli import FlaskGroup, ScriptInfo
 from flask_migrate.cli import db as migrate_cli
 from werkzeug.serving import WSGIRequestHandler, run_simple
+from werkzeug.urls import uri_to_iri
 
 from . import audit, create_app, logs
 from .config import SIGNING_ALGORITHMS, ConfigError
@@ -67,7 +68,12 @@ class PathOnlyLog(WSGIRequestHandler):
         if (full := self.__dict__.get("path")) is not None:  # the environ is built: no later use
             self.path = full.partition("?")[0]
         self.requestline = self.requestline.partition("?")[0]  # logged if it was unparsable
-        super().log_request(code, size)
+        try:
+            text = f"{self.command} {uri_to_iri(self.path)} {self.request_version}"
+        except AttributeError:  # the request line was unparsable: no path
+            text = self.requestline
+        # werkzeug's own log_request would wrap the text in ANSI colours: not in a JSON line.
+        self.log("info", '"%s" %s %s', text.translate(self._control_char_table), code, size)
 
 
 @main.command("run")
