@@ -144,6 +144,18 @@ def test_pages_and_endpoints_a_person_or_a_program_may_reach(topology):
     SEEN.extend(citizen.seen + bank.seen)
 
 
+def test_metrics_are_served_by_each_node_never_through_the_public_name(topology):
+    """The site file answers 404 for /metrics, token or not (operators.md §9: a scrape through
+    the public name would reach a different node each time); the node itself serves it."""
+    bearer = {"Authorization": "Bearer " + topology.env["IDP_METRICS_TOKEN"]}
+    node = requests.get(topology.nodes[1].url + "/metrics", headers=bearer, timeout=10)
+    assert node.status_code == 200
+    assert "jpki_idp_" in node.text
+    public = topology.session().get(topology.issuer + "/metrics", headers=bearer, timeout=10)
+    assert public.status_code == 404
+    assert "jpki_idp_" not in public.text
+
+
 def _cookies(response: requests.Response) -> list[str]:
     return response.raw.headers.getlist("Set-Cookie")
 

@@ -374,6 +374,7 @@ def build(folder: Path) -> Topology:
             "IDP_SECRET_KEY": secrets.token_urlsafe(48),
             "IDP_DATABASE_URL": database_url,
             "IDP_REDIS_URL": REDIS_URL,
+            "IDP_METRICS_TOKEN": secrets.token_urlsafe(32),
         }
         idp = require(BIN / "idp", "the idp command")
         upgrade = subprocess.run(
