@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
+from pathlib import Path
 
 import pytest
 from cryptography import x509
@@ -14,7 +16,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from idp.config import Config, ConfigError, DatabaseConfig, load_config
+from idp.config import ENV_VARIABLES, Config, ConfigError, DatabaseConfig, load_config
 from idp.jpki.certificate import fingerprint
 from idp.jpki.settings import CertificateType, JpkiSettings
 
@@ -154,3 +156,11 @@ def test_a_production_app_has_only_the_card_login_and_the_citizens_consent(tmp_p
     app = create_app(config, instance_path=str(tmp_path / "instance"))
     assert type(app.extensions["idp.authenticator"]) is CardAuthenticator
     assert type(app.extensions["idp.consent"]) is ConsentScreen
+
+
+def test_the_operators_guide_lists_every_variable_read():
+    """operators.md §2's table names every ``IDP_*`` variable the IdP reads, and no other."""
+    guide = Path(__file__).resolve().parents[2] / "docs" / "operators.md"
+    section = guide.read_text(encoding="utf-8").split("\n## 2. ")[1].split("\n## ")[0]
+    listed = set(re.findall(r"^\| `(IDP_[A-Z_]+)` \|", section, re.MULTILINE))
+    assert listed == {"IDP_CONFIG", *ENV_VARIABLES}
