@@ -15,8 +15,11 @@ two-process test) uses ``tests.cardless_wsgi``.
 
 ``CardlessAuthenticator`` logs in the account named by ``login_hint`` (``DEFAULT_ACCOUNT`` when
 none; created if missing) at exactly the acr the request needed. ``CardlessConsentScreen``
-approves every requested item (auth method ``test``) with ``TEST_IDENTITY`` when an identity is
-needed.
+approves every requested item with a decision the product checks like any screen's: inside the
+login session when nothing per-request is asked; otherwise as the citizen's pages would after
+verifying a card signature (``card-step-up``, or ``card-sign`` with ``TEST_IDENTITY`` when an
+identity is needed), its evidence bound to what is granted. The product has no way to accept a
+decision without that evidence.
 """
 
 from __future__ import annotations
@@ -29,7 +32,16 @@ from flask.typing import ResponseReturnValue
 
 from idp.oidc.authenticator import AMR_CARD, LoginResult, LoginTransaction
 from idp.oidc.authorize import finish_consent, finish_login
-from idp.oidc.consent import AUTH_TEST, ConsentDecision, ConsentRequest, VerifiedIdentity
+from idp.oidc.consent import (
+    AUTH_SESSION,
+    AUTH_SIGN,
+    AUTH_STEP_UP,
+    ConsentDecision,
+    ConsentRequest,
+    VerifiedIdentity,
+    content_digest,
+    needs_card,
+)
 from idp.storage.accounts import Account
 from idp.storage.db import db
 
@@ -75,14 +87,18 @@ class CardlessConsentScreen:
 
 
 def approve_all(request: ConsentRequest) -> ConsentDecision:
-    """The decision ``CardlessConsentScreen`` takes: every item, ``TEST_IDENTITY`` if needed."""
+    """The decision ``CardlessConsentScreen`` takes: every item, ``TEST_IDENTITY`` if needed,
+    with the evidence the citizen's pages record after checking a card (as if signed by
+    ``TEST_IDENTITY``'s card) when an item needs one."""
+    granted = tuple(item.id for item in request.items)
     wants_identity = request.identity_required or any(i.needs_identity for i in request.items)
+    if not (wants_identity or needs_card(granted)):
+        return ConsentDecision(granted=granted, auth_method=AUTH_SESSION)
+    evidence = {"content_digest": content_digest(request, granted), "serial": TEST_IDENTITY.serial}
+    if not wants_identity:
+        return ConsentDecision(granted=granted, auth_method=AUTH_STEP_UP, evidence=evidence)
     identity = dataclasses.replace(TEST_IDENTITY, signed_at=int(time.time()))
-    return ConsentDecision(
-        granted=tuple(item.id for item in request.items),
-        auth_method=AUTH_TEST,
-        identity=identity if wants_identity else None,
-    )
+    return ConsentDecision(granted, AUTH_SIGN, evidence, identity)
 
 
 def install_cardless_login(app: Flask) -> Flask:

@@ -16,13 +16,12 @@ from flask_babel import lazy_gettext as _
 from ..consent.items import describe
 from ..consent.items import kind as item_kind
 from ..login.i18n import JAPAN
-from ..oidc.consent import AUTH_SESSION, AUTH_SIGN, AUTH_STEP_UP, AUTH_TEST, DOCUMENT_PREFIX
+from ..oidc.consent import AUTH_SESSION, AUTH_SIGN, AUTH_STEP_UP, DOCUMENT_PREFIX
 
 APPROVALS = {
     AUTH_STEP_UP: _("With your card"),
     AUTH_SIGN: _("With your card"),
     AUTH_SESSION: _("At login"),
-    AUTH_TEST: _("At login (test)"),
 }
 KINDS = {
     "token": _("When you logged in"),

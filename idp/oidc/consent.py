@@ -46,8 +46,6 @@ AUTH_STEP_UP = "card-step-up"
 """Approved with a fresh user-authentication signature over ``content_digest``."""
 AUTH_SIGN = "card-sign"
 """Approved with a fresh signing-certificate signature over ``content_digest`` (eKYC)."""
-AUTH_TEST = "test"
-"""Approved by the test suites' screen (``tests/cardless.py``); no screen in ``idp/`` gives it."""
 
 
 @dataclass(frozen=True)
@@ -165,11 +163,9 @@ def decision_problem(request: ConsentRequest, decision: ConsentDecision) -> str 
     if missing := {item.id for item in request.items if item.required} - granted:
         return f"required items left out: {sorted(missing)}"
     wants_identity = request.identity_required or any(i.startswith("verified:") for i in granted)
-    if wants_identity and decision.identity is None and decision.auth_method != AUTH_TEST:
+    if wants_identity and decision.identity is None:
         return "verified identity approved without the signing certificate"
     if needs_card(list(granted)) or wants_identity:
-        if decision.auth_method == AUTH_TEST:
-            return None
         if decision.auth_method not in (AUTH_STEP_UP, AUTH_SIGN) or not decision.evidence:
             return "a per-request item approved without a fresh card signature"
         bound = str(decision.evidence.get("content_digest", ""))

@@ -15,13 +15,18 @@ from dataclasses import dataclass, field
 import pytest
 import sqlalchemy as sa
 
+from idp.oidc.authenticator import ACR_SIGN_IDENTITY
 from idp.oidc.authorize import deny_consent, finish_consent
 from idp.oidc.consent import (
     AUTH_SESSION,
+    AUTH_SIGN,
     AUTH_STEP_UP,
     ConsentDecision,
+    ConsentItem,
     ConsentRequest,
+    VerifiedIdentity,
     content_digest,
+    decision_problem,
 )
 from idp.storage.consents import AccessRecord, Consent
 from idp.storage.db import db
@@ -167,6 +172,56 @@ def test_a_decision_that_does_not_fit_is_refused(provider, rp, screen, decide):
     screen(decide)
     params = query(rp.authorize(scope="openid selfinfo:income").headers["Location"])
     assert params["error"] == "access_denied"
+    assert consents(provider) == []
+
+
+IDENTITY = VerifiedIdentity("名前", "住所", "1980-04-01", "male", "CN=CA", "01", 0)
+
+
+def _asking(*items: str, identity_required: bool = False) -> ConsentRequest:
+    listed = (ConsentItem("openid", required=True), *map(ConsentItem, items))
+    return ConsentRequest(
+        "t" * 32, "a", "c", "RP", "p", None, listed, 0, identity_required=identity_required
+    )
+
+
+CARD_ITEMS = {
+    "self-information": _asking("selfinfo:income"),
+    "verified-claim": _asking("verified:name"),
+    "identity-acr": _asking(identity_required=True),
+}
+
+
+@pytest.mark.parametrize("request_", CARD_ITEMS.values(), ids=CARD_ITEMS.keys())
+@pytest.mark.parametrize("method", ["test", AUTH_SESSION, AUTH_STEP_UP, AUTH_SIGN, ""])
+def test_without_card_evidence_no_method_approves_what_needs_the_card(request_, method):
+    granted = tuple(item.id for item in request_.items)
+    for identity in (None, IDENTITY):
+        decision = ConsentDecision(granted, method, None, identity)
+        assert decision_problem(request_, decision) is not None
+
+
+@pytest.mark.parametrize("request_", CARD_ITEMS.values(), ids=CARD_ITEMS.keys())
+def test_a_method_other_than_a_card_signature_is_refused_even_with_evidence(request_):
+    granted = tuple(item.id for item in request_.items)
+    evidence = {"content_digest": content_digest(request_, granted)}
+    for method in ("test", AUTH_SESSION, "card", AUTH_SIGN.upper()):
+        decision = ConsentDecision(granted, method, evidence, IDENTITY)
+        assert decision_problem(request_, decision) is not None
+    assert (
+        decision_problem(request_, ConsentDecision(granted, AUTH_SIGN, evidence, IDENTITY)) is None
+    )
+
+
+@pytest.mark.parametrize("acr", [None, ACR_SIGN_IDENTITY])
+def test_a_test_method_decision_is_access_denied_and_records_nothing(provider, rp, screen, acr):
+    """The "test" approval tests once used: the product refuses it like any card-less one."""
+    screen(lambda r: ConsentDecision(tuple(i.id for i in r.items), "test", None, IDENTITY))
+    scope = "openid" if acr else "openid selfinfo:income"
+    response = rp.authorize(scope=scope, **({"acr_values": acr} if acr else {}))
+    params = query(response.headers["Location"])
+    assert params["error"] == "access_denied"
+    assert "code" not in params
     assert consents(provider) == []
 
 

@@ -131,7 +131,7 @@ def make_consent(
                 items=json.dumps(sorted(items)),
                 purpose="loan screening",
                 per_request=per_request,
-                auth_method="test",
+                auth_method="card-step-up",
                 content_digest="0" * 64,
                 expires_at=int(time.time()) + expires_in,
             )

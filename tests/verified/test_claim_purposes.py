@@ -12,7 +12,13 @@ import pytest
 from authlib.oauth2.rfc6749 import InvalidRequestError
 
 from idp.oidc.authenticator import ACR_SIGN_IDENTITY
-from idp.oidc.consent import AUTH_TEST, ConsentDecision, ConsentItem, ConsentRequest, content_digest
+from idp.oidc.consent import (
+    AUTH_SIGN,
+    ConsentDecision,
+    ConsentItem,
+    ConsentRequest,
+    content_digest,
+)
 from idp.oidc.verified_claims import check_request, purposes
 from tests.oidc.rp import query
 from tests.oidc.test_consent_core import DecidingScreen, consents, everything
@@ -121,7 +127,9 @@ def test_a_bad_claim_purpose_is_invalid_request_at_authorize(bank, screen, purpo
 
 
 def _all_with_identity(request: ConsentRequest) -> ConsentDecision:
-    return ConsentDecision(tuple(i.id for i in request.items), AUTH_TEST, identity=IDENTITY)
+    granted = tuple(i.id for i in request.items)
+    evidence = {"content_digest": content_digest(request, granted)}
+    return ConsentDecision(granted, AUTH_SIGN, evidence, identity=IDENTITY)
 
 
 def test_each_item_carries_its_own_purpose_to_the_screen(bank, screen):

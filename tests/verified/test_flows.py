@@ -17,7 +17,7 @@ from joserfc.jwk import KeySet
 
 from idp.oidc.authenticator import ACR_SIGN_IDENTITY
 from idp.oidc.authorize import finish_consent
-from idp.oidc.consent import AUTH_TEST, ConsentDecision
+from idp.oidc.consent import AUTH_SIGN, ConsentDecision, content_digest
 from idp.storage.db import db
 from idp.storage.verifications import IdentityVerification
 from tests.cardless import TEST_IDENTITY
@@ -149,7 +149,8 @@ class Partial:
     def begin(self, request):
         identity = dataclasses.replace(TEST_IDENTITY, signed_at=int(time.time()))
         granted = tuple(i.id for i in request.items if i.id not in self.refused)
-        decision = ConsentDecision(granted=granted, auth_method=AUTH_TEST, identity=identity)
+        evidence = {"content_digest": content_digest(request, granted)}
+        decision = ConsentDecision(granted, AUTH_SIGN, evidence, identity)
         return finish_consent(request.id, decision)
 
 
