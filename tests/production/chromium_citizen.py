@@ -1,16 +1,17 @@
 """A citizen in Debian's Chromium (Playwright), run as its own process by test_chromium.py: a
 Playwright driver in the pytest process would clash with the one tests/e2e keeps for the session.
 
-Line protocol. stdin: one JSON object {issuer, authorization_url, spki, pin}; it
+Line protocol. stdin: one JSON object {issuer, authorization_url, pin}; it
 prints one JSON line {callback, responses} after the login, then reads an ID token line and
 prints {logged_out, responses} after logging out. ``responses``: every response of the
 issuer's origin the browser received, with its headers, for the header checks.
 
-Chromium trusts the topology's server key through ``--ignore-certificate-errors-spki-list``
-(the SPKI pin of the test's certificate; every other certificate is still checked). The card
-step is the real one: the login page calls ``jpki-bridge run`` (started by the test on the
-topology's bridge port), the PIN is typed into the bridge's window, the virtual card in
-"Virtual PCD 00 01" signs through pcscd.
+Chromium trusts the topology's test CA as Chromium on Linux trusts any local CA: through the NSS
+database in ``$HOME/.pki/nssdb``, which test_chromium.py makes in a temporary HOME (the CA added
+as a trusted SSL CA with NSS's ``certutil``) and runs this process with. Certificates are checked
+as usual; no error is ignored. The card step is the real one: the login page calls ``jpki-bridge
+run`` (started by the test on the topology's bridge port), the PIN is typed into the bridge's
+window, the virtual card in "Virtual PCD 00 01" signs through pcscd.
 """
 
 from __future__ import annotations
@@ -32,8 +33,7 @@ def main() -> None:
     issuer = job["issuer"]
     responses: list[dict] = []
     with sync_playwright() as driver:
-        flags = [*CHROMIUM_FLAGS, f"--ignore-certificate-errors-spki-list={job['spki']}"]
-        browser = driver.chromium.launch(executable_path=str(CHROMIUM), args=flags)
+        browser = driver.chromium.launch(executable_path=str(CHROMIUM), args=list(CHROMIUM_FLAGS))
         context = browser.new_context(locale="ja-JP")
         context.set_default_timeout(20_000)
         page = context.new_page()

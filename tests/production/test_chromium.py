@@ -5,16 +5,15 @@ in the browser."""
 
 from __future__ import annotations
 
-import base64
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
 
 from tests.bridge.bridge_process import BridgeProcess
 from tests.bridge.conftest import AUTH_PIN, READER, insert_card, reader_lock  # noqa: F401
@@ -25,14 +24,24 @@ from tests.production.topology import LOGOUT_REDIRECT_URI, ROOT
 pytestmark = pytest.mark.production
 
 
-def _spki_pin(certificate_file) -> str:
-    certificate = x509.load_pem_x509_certificate(certificate_file.read_bytes())
-    spki = certificate.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    digest = hashes.Hash(hashes.SHA256())
-    digest.update(spki)
-    return base64.b64encode(digest.finalize()).decode()
+CERTUTIL = Path("/usr/bin/certutil")
+
+
+def _home_trusting(ca_file: Path, home: Path) -> Path:
+    """A HOME whose NSS database (``.pki/nssdb``, where Chromium on Linux looks) holds the test
+    CA as a trusted SSL CA, and nothing else."""
+    if not CERTUTIL.is_file():
+        pytest.fail(f"{CERTUTIL} is missing: run script/bootstrap (libnss3-tools)", pytrace=False)
+    nssdb = home / ".pki" / "nssdb"
+    nssdb.mkdir(parents=True)
+    database = f"sql:{nssdb}"
+    for args in (
+        ["-N", "--empty-password"],
+        ["-A", "-n", "jpki-idp production test CA", "-t", "C,,", "-i", str(ca_file)],
+    ):
+        run = subprocess.run([CERTUTIL, "-d", database, *args], capture_output=True, text=True)
+        assert run.returncode == 0, run.stderr
+    return home
 
 
 def _check_headers(responses: list[dict]) -> None:
@@ -64,19 +73,20 @@ def bridge(topology, reader_lock) -> Iterator[BridgeProcess]:  # noqa: F811
 
 
 @pytest.mark.pcsc
-def test_card_login_and_logout_in_chromium(topology, bridge):
+def test_card_login_and_logout_in_chromium(topology, bridge, tmp_path):
     require_chromium()
+    home = _home_trusting(topology.ca_file, tmp_path / "home")
     bank = Bank(topology)
     request_uri, pending = bank.push()
     job = {
         "issuer": topology.issuer,
         "authorization_url": bank.authorization_url(request_uri),
-        "spki": _spki_pin(topology.folder / "tls" / "server.pem"),
         "pin": AUTH_PIN,
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "tests.production.chromium_citizen"],
         cwd=ROOT,
+        env={**os.environ, "HOME": str(home)},
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
