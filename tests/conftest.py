@@ -136,12 +136,18 @@ REGISTRATION_TOKEN = "admin-" + "t" * 40
 @pytest.fixture
 def registrar(tmp_path):
     """A testing IdP (SQLite) whose registration endpoint takes ``REGISTRATION_TOKEN``."""
+    application = make_registrar(tmp_path)
+    yield application
+    drop_schema(application)
+
+
+def make_registrar(tmp_path, **changes):
+    """The ``registrar`` IdP, with ``changes`` to its testing Config (e.g. other ``limits``)."""
     from idp.config import AdminConfig
 
     config = idp_test_config(
         f"sqlite:///{tmp_path}/r.sqlite3",
         admin=AdminConfig(registration_token=REGISTRATION_TOKEN),
+        **changes,
     )
-    application = make_app(config, tmp_path / "instance", cardless_login=True)
-    yield application
-    drop_schema(application)
+    return make_app(config, tmp_path / "instance", cardless_login=True)
