@@ -13,7 +13,7 @@ import redis
 from sqlalchemy.engine import make_url
 
 from tests.oidc.live import free_port
-from tests.outages.proxy import Proxy
+from tests.tcp_proxy import Proxy
 
 TIMEOUTS = {
     "database_connect": 2,

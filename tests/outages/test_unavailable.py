@@ -97,7 +97,7 @@ def test_a_stalled_redis_fails_within_its_timeout(database, redis_server, tmp_pa
     from tests.conftest import drop_schema
     from tests.oidc.conftest import _register
     from tests.outages.conftest import build_app
-    from tests.outages.proxy import Proxy
+    from tests.tcp_proxy import Proxy
 
     proxy = Proxy(("127.0.0.1", redis_server.port))
     app = build_app(database[1], f"redis://127.0.0.1:{proxy.port}/0", tmp_path / "instance")

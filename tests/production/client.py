@@ -103,6 +103,11 @@ class Bank:
 
     def push(self, **headers) -> tuple[str, dict]:
         """PAR → (request_uri, what the callback and token request need)."""
+        response, pending = self.par(**headers)
+        return expect(response, 201, "par").json()["request_uri"], pending
+
+    def par(self, **headers) -> tuple[requests.Response, dict]:
+        """A pushed authorization request, whatever the answer: (response, pending)."""
         verifier = secrets.token_urlsafe(48)
         pending = {"verifier": verifier, "state": secrets.token_urlsafe(12)}
         pending["nonce"] = secrets.token_urlsafe(12)
@@ -116,23 +121,26 @@ class Bank:
             "code_challenge": b64url(hashlib.sha256(verifier.encode()).digest()),
             "code_challenge_method": "S256",
         }
-        response = expect(self._post("/par", form, headers), 201, "par")
-        return response.json()["request_uri"], pending
+        return self._post("/par", form, headers), pending
 
     def authorization_url(self, request_uri: str) -> str:
         params = {"client_id": self.topology.client_id, "request_uri": request_uri}
         return self.topology.issuer + "/authorize?" + urlencode(params)
 
     def token(self, code: str, pending: dict) -> dict:
+        tokens = expect(self.redeem(code, pending), 200, "token").json()
+        assert tokens["token_type"] == "DPoP"  # noqa: S105 - a token type, not a secret
+        return tokens
+
+    def redeem(self, code: str, pending: dict) -> requests.Response:
+        """The token request for ``code``, whatever the answer."""
         form = {
             "grant_type": "authorization_code",
             "code": code,
             "redirect_uri": REDIRECT_URI,
             "code_verifier": pending["verifier"],
         }
-        tokens = expect(self._post("/token", form), 200, "token").json()
-        assert tokens["token_type"] == "DPoP"  # noqa: S105 - a token type, not a secret
-        return tokens
+        return self._post("/token", form)
 
     def refresh(self, refresh_token: str) -> requests.Response:
         return self._post("/token", {"grant_type": "refresh_token", "refresh_token": refresh_token})

@@ -7,7 +7,9 @@
 - ``config/production.toml`` with this topology's issuer, trust anchors, OCSP and CRL URLs;
 - a sandbox whose roots say ``O=JPKI-STANDIN`` (not the ``JPKI-TEST`` production refuses),
   serving OCSP and CRLs, and three citizens' cards issued under them;
-- a PostgreSQL database of its own and Redis database 15 under a key prefix of its own.
+- a PostgreSQL database of its own and Redis database 15 under a key prefix of its own, which
+  the nodes reach through a ``Proxy`` each (tests/tcp_proxy.py), so that a test can cut them off
+  the way a store's host goes away (the shared servers themselves are never stopped).
 
 Anything missing fails the test with what to install, never a skip.
 """
@@ -39,6 +41,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from sqlalchemy.engine import make_url
+
+from tests.tcp_proxy import Proxy
 
 ROOT = Path(__file__).resolve().parents[2]
 NGINX_CONF = ROOT / "config" / "nginx" / "jpki-idp.conf"
@@ -250,6 +255,10 @@ class Topology:
     client_kid: str
     redis_prefix: str
     env: dict
+    database_proxy: Proxy
+    """Between the nodes and PostgreSQL: ``cut`` it for an outage, ``mend`` it after."""
+    redis_proxy: Proxy
+    """Between the nodes and Redis, likewise."""
     cleanups: list = field(default_factory=list)
 
     def session(self) -> requests.Session:
@@ -273,6 +282,15 @@ def _database() -> tuple[str, object]:
         conn.execute(f"CREATE DATABASE {name}")
     base = POSTGRES_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
     return f"{base}/{name}", lambda: drop_database(name)
+
+
+def _proxied(url: str, cleanups: list) -> tuple[str, Proxy]:
+    """``url`` with its host and port those of a new ``Proxy`` in front of the server."""
+    parsed = make_url(url)
+    port = parsed.port or (6379 if parsed.drivername.startswith("redis") else 5432)
+    proxy = Proxy((parsed.host or "127.0.0.1", port))
+    cleanups.append(proxy.close)
+    return parsed.set(host="127.0.0.1", port=proxy.port).render_as_string(False), proxy
 
 
 def _forget_redis(url: str, prefix: str) -> None:
@@ -347,6 +365,8 @@ def build(folder: Path) -> Topology:
         prefix = f"production-test:{secrets.token_hex(4)}:"
         redis.Redis.from_url(REDIS_URL).ping()
         cleanups.append(lambda: _forget_redis(REDIS_URL, prefix))
+        database_url, database_proxy = _proxied(database_url, cleanups)
+        redis_url, redis_proxy = _proxied(REDIS_URL, cleanups)
 
         anchors = {kind.value: state.trust_dir(kind) for kind in CertKind}
         pins = [fingerprint(p) for folder_ in anchors.values() for p in folder_.glob("*.pem")]
@@ -373,7 +393,7 @@ def build(folder: Path) -> Topology:
             "IDP_CONFIG": str(folder / "idp.toml"),
             "IDP_SECRET_KEY": secrets.token_urlsafe(48),
             "IDP_DATABASE_URL": database_url,
-            "IDP_REDIS_URL": REDIS_URL,
+            "IDP_REDIS_URL": redis_url,
             "IDP_METRICS_TOKEN": secrets.token_urlsafe(32),
         }
         idp = require(BIN / "idp", "the idp command")
@@ -433,6 +453,8 @@ def build(folder: Path) -> Topology:
             client_key.kid,
             prefix,
             env,
+            database_proxy,
+            redis_proxy,
             cleanups,
         )
     except BaseException:

@@ -1,9 +1,10 @@
 """A TCP forwarder in front of a real server, which a test can cut, stall and mend.
 
-The shared PostgreSQL serves every helper's tests, so an outage is made here, between the IdP
-and the database: ``cut`` resets every open connection and refuses new ones (the database host
-is down), ``stall`` accepts connections and forwards nothing (a black hole: only timeouts end
-the wait), ``mend`` serves again on the same port.
+The shared PostgreSQL and Redis serve every test, so an outage is made here, between the IdP and
+the store (tests/outages in process, tests/production for its gunicorn nodes): ``cut`` resets
+every open connection and refuses new ones (the host is down), ``stall`` accepts connections and
+forwards nothing (a black hole: only timeouts end the wait), ``mend`` serves again on the same
+port, the store's contents untouched.
 """
 
 from __future__ import annotations
