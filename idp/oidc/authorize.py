@@ -10,6 +10,9 @@ record: one write to start a login, one read per page), and the authenticator re
 reach is refused, never downgraded (issue 5 §3), except that the signing certificate's identity (acr
 sign-cert-identity) is proven on the consent screen after a card login. Then ``consenting.ask``
 decides whether the citizen must be asked.
+Single-use records (a pushed request, the login transaction) are held while a request uses them and
+put back if it fails before carrying them on (PostgreSQL down: 503, then the same request_uri or
+login works again after recovery); of two racing uses, exactly one gets the record.
 ``begin_own_login`` runs the same login for the IdP's own pages (account, document review).
 """
 
@@ -26,6 +29,8 @@ from authlib.oauth2.rfc6749 import AccessDeniedError, OAuth2Error
 from authlib.oidc.core.errors import LoginRequiredError
 from flask import abort, current_app, redirect, session
 
+from ..storage.ephemeral import Put
+from . import par
 from .authenticator import ACR_CARD_AUTH, ACR_SIGN_IDENTITY, LoginResult, LoginTransaction
 from .consenting import ask, deny_consent, finish_consent, pending_consent  # noqa: F401
 from .grants import MAX_AGE, required_acr
@@ -67,10 +72,22 @@ def _login_acrs(acceptable: list[str]) -> list[str]:
 
 
 def authorize():
-    """GET/POST /authorize."""
+    """GET/POST /authorize. A pushed request stays held until it is carried on or answered."""
     server, now = _server(), time.time()
     store = server.services.store()
     request = server.create_oauth2_request(None)
+    try:
+        response = _authorize(server, store, request, now)
+    except BaseException:
+        par.release(store, request.payload)
+        raise
+    ended = par.taken_over(request.payload)
+    if ended:
+        store.write(*ended)
+    return response
+
+
+def _authorize(server, store, request, now: float):
     try:
         grant = server.get_authorization_grant(request)
         acceptable = _acceptable(request.payload)
@@ -105,7 +122,11 @@ def _begin_login(server, store, request, acceptable: list[str]):
         "pushed": getattr(request.payload, "pushed", False),
         "acr": acceptable,
     }
-    return _begin(server, store, transaction, record)
+    ended = par.taken_over(request.payload)  # the login transaction carries the request on
+    response = _begin(server, store, transaction, record, *ended)
+    if ended:
+        request.payload.held = None  # dropped with the transaction: nothing left to end
+    return response
 
 
 def begin_own_login(return_to: str):
@@ -122,13 +143,18 @@ def begin_own_login(return_to: str):
     return _begin(server, server.services.store(), transaction, record)
 
 
-def _begin(server, store, transaction: LoginTransaction, record: dict):
+def _begin(server, store, transaction: LoginTransaction, record: dict, *ended):
     """Store the login transaction (with what the authenticator's pages show, for
-    ``pending_login``) bound to this browser, and hand it to the authenticator."""
+    ``pending_login``) bound to this browser, in the same write as ``ended`` (the end of the
+    pushed request's hold), and hand it to the authenticator."""
     fields = {k: v for k, v in dataclasses.asdict(transaction).items() if k != "id"}
     record = {**record, "browser": _browser(), "transaction": fields}
     ttl = server.services.config.tokens.login_transaction
-    store.set(TRANSACTION_PREFIX + transaction.id, json.dumps(record).encode(), ttl)
+    key, value = TRANSACTION_PREFIX + transaction.id, json.dumps(record).encode()
+    if ended:
+        store.write(Put(key, value, ttl), *ended)
+    else:
+        store.set(key, value, ttl)
     return current_app.extensions["idp.authenticator"].begin(transaction)
 
 
@@ -159,22 +185,34 @@ def pending_login(store, transaction_id: str) -> LoginTransaction | None:
         return None
 
 
-def _take_login(store, transaction_id: str) -> dict:
+def _holding_login(transaction_id: str, then):
+    """``then(server, store, tx)`` with the login transaction held: dropped once it answered,
+    released if it failed (PostgreSQL down: after recovery the login can finish again)."""
+    server = _server()
+    store = server.services.store()
     key = TRANSACTION_PREFIX + transaction_id if isinstance(transaction_id, str) else None
-    raw = store.take(key) if key else None
+    raw = store.hold(key) if key else None
     if raw is None:
         abort(400, "This login has expired or was already completed. Start again from the service.")
     tx = json.loads(raw)
     if not _mine(tx):
+        store.drop(key)
         abort(400, "This login was started in another browser. Start again from the service.")
-    return tx
+    try:
+        response = then(server, store, tx)
+    except BaseException:
+        store.release(key)
+        raise
+    store.drop(key)
+    return response
 
 
 def finish_login(transaction_id: str, login: LoginResult):
     """Called by the authenticator when the person is proven; goes on to consent."""
-    server = _server()
-    store = server.services.store()
-    tx = _take_login(store, transaction_id)
+    return _holding_login(transaction_id, lambda *held: _finish_login(*held, login))
+
+
+def _finish_login(server, store, tx: dict, login: LoginResult):
     ttl = server.services.config.tokens.session
     if "own" in tx:
         start_session(store, login, ttl)
@@ -195,8 +233,10 @@ def finish_login(transaction_id: str, login: LoginResult):
 
 def cancel_login(transaction_id: str):
     """The person gave up at the login page: ``access_denied`` to the client."""
-    server = _server()
-    tx = _take_login(server.services.store(), transaction_id)
+    return _holding_login(transaction_id, _cancel_login)
+
+
+def _cancel_login(server, _store, tx: dict):
     if "own" in tx:
         return redirect("/", 303)
     request = server.create_params_request(tx["params"], tx["pushed"])

@@ -4,9 +4,12 @@ Modelled on Authlib's ``rfc9101`` extension: a ``before_get_authorization_grant`
 front-channel parameters by the pushed ones. A request_uri is 256 random bits, stored with a short
 TTL (§2.2) under the SHA-256 of the pushing client's id and the request_uri, so it is bound to that
 client (§4: the front-channel ``client_id`` must match: another client's lookup finds nothing and
-uses nothing up) and single use (§4: taken on first use, so reuse finds nothing). Resolving it is
-one round trip to the store: a ``take`` (GETDEL), no read before it. Only ``client_id`` and
-``request_uri`` are read from the front channel (§4).
+uses nothing up) and single use (§4: held on first use, so reuse finds nothing). Resolving it is
+one round trip to the store: a ``hold`` (moved aside atomically; of two racing uses exactly one gets
+it), no read before it. /authorize ends the hold: ``taken_over`` drops it in the same write as the
+login transaction that carries the request on (or after the request was answered), ``release``
+puts it back when the request failed first (PostgreSQL down: the same request_uri works after
+recovery). Only ``client_id`` and ``request_uri`` are read from the front channel (§4).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from authlib.oauth2.rfc6749 import InvalidClientError, InvalidRequestError, OAut
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 from authlib.oauth2.rfc9101.errors import InvalidRequestUriError
 
+from ..storage.ephemeral import Drop, EphemeralStore
 from .dpop import InvalidDPoPProofError
 
 URN_PREFIX = "urn:ietf:params:oauth:request_uri:"
@@ -30,6 +34,22 @@ class PushedPayload(BasicOAuth2Payload):
     """Authorization parameters that came through PAR (checked by ``grants.check_pushed``)."""
 
     pushed = True
+    held: str | None = None
+    """The store key of the pushed request while /authorize holds it (``resolve``)."""
+
+
+def taken_over(payload) -> list[Drop]:
+    """The end of the hold, to write with what carries the request on (one atomic write): from
+    then on the request_uri is used up, and a later ``release`` finds nothing to put back."""
+    held = getattr(payload, "held", None)
+    return [Drop(held)] if held else []
+
+
+def release(store: EphemeralStore, payload) -> None:
+    """/authorize failed before carrying the request on: the request_uri may be used again."""
+    held = getattr(payload, "held", None)
+    if held:
+        store.release(held)
 
 
 def _key(client_id: str, request_uri: str) -> str:
@@ -83,8 +103,12 @@ class PushedAuthorizationRequests:
             raise InvalidRequestUriError("unknown request_uri")
         if not isinstance(client_id, str) or not client_id:
             raise InvalidRequestUriError("request_uri is unknown, expired, used or not yours")
-        raw = server.services.store().take(_key(client_id, request_uri))
+        key = _key(client_id, request_uri)
+        raw = server.services.store().hold(key)
         record = json.loads(raw) if raw else None
         if record is None or record["client_id"] != client_id:  # the second test: defence in depth
+            if record is not None:
+                server.services.store().drop(key)
             raise InvalidRequestUriError("request_uri is unknown, expired, used or not yours")
         request.payload = PushedPayload(record["params"])
+        request.payload.held = key

@@ -2,7 +2,8 @@
 round trip, so each step makes only the calls its guarantees need.
 
 The login transaction has one record, the core's (``login:<id>``): written once by /authorize,
-read once by each page, taken once by the result that logs in. A new IdP session and its index
+read once by each page, held by the result that logs in and dropped once it has answered (put
+back instead if that request fails, e.g. with PostgreSQL down). A new IdP session and its index
 entry are one atomic write. The challenge keeps its own single-use take and tombstone.
 """
 
@@ -16,7 +17,8 @@ import pytest
 from tests.login.cards import bridge_result
 from tests.login.conftest import CSRF, LoginPage, logged_in
 
-METHODS = ("get", "set", "add", "take", "delete", "incr", "counters", "append", "items", "write")
+METHODS = ("get", "set", "add", "take", "hold", "release", "drop", "delete", "incr", "counters")
+METHODS += ("append", "items", "write")
 CHALLENGE = re.compile(r'data-challenge="([^"]+)"')
 
 
@@ -66,7 +68,7 @@ def test_a_card_login_reads_its_one_transaction_record_once_per_step(rp, world, 
     challenge = CHALLENGE.search(html).group(1)
     assert logged_in(page.post(bridge_result(world.good.certificate, world.good.key, challenge)))
     transaction = [c for c in calls if "login:" in c[1]]
-    assert transaction == [("get", ["login:"]), ("take", ["login:"])]
+    assert transaction == [("get", ["login:"]), ("hold", ["login:"]), ("drop", ["login:"])]
     failures = ["limit/failed_logins_per_ip/", "limit/failed_logins_per_certificate/"]
     assert calls[1] == ("counters", failures)  # both limits in one round trip
     assert calls[2:4] == [("take", ["jpki:challenge:"]), ("set", ["jpki:challenge-used:"])]

@@ -62,20 +62,20 @@ def test_request_uri_of_another_client_is_refused(make_rp):
     assert _front(owner, request_uri).status_code == 302
 
 
-def test_a_request_uri_is_resolved_with_one_take(provider, rp):
-    """One round trip: the take alone finds the pushed request, checks its client and uses it
-    up (no read before it)."""
+def test_a_request_uri_is_resolved_with_one_hold(provider, rp):
+    """One round trip: the hold alone finds the pushed request, checks its client and takes it
+    out of reach (no read before it)."""
     request_uri = _pushed(rp)
     store = provider.extensions["idp.ephemeral"]
     calls: list[tuple[str, str]] = []
-    for name in ("get", "take"):
+    for name in ("get", "take", "hold"):
         method = getattr(store, name)
         setattr(store, name, lambda key, _n=name, _m=method: calls.append((_n, key)) or _m(key))
     try:
         assert _front(rp, request_uri).status_code == 302
     finally:
-        del store.get, store.take
-    assert [name for name, key in calls if key.startswith("par:")] == ["take"]
+        del store.get, store.take, store.hold
+    assert [name for name, key in calls if key.startswith("par:")] == ["hold"]
 
 
 def test_expired_request_uri_is_refused(provider, rp):

@@ -2,8 +2,8 @@
 down"): through nginx over https and at each gunicorn node, 503 with ``Retry-After``, OAuth's
 ``temporarily_unavailable`` for programs and a page in Japanese and English for people, one JSON
 log line per such request and no traceback; once the store is back, the same requests succeed
-on the same node processes (the same authorization code; the same request_uri after Redis, a new
-one after PostgreSQL, whose outage found it already taken).
+on the same node processes (the same authorization code, the same request_uri: the /authorize that
+failed held it and put it back).
 
 The nodes reach each store through a ``Proxy`` (tests/tcp_proxy.py) that the test cuts, as when
 the store's host goes away; it is mended in a ``finally``, so the topology the other tests share
@@ -138,18 +138,15 @@ def test_a_store_out_of_reach_is_503_on_each_node_then_the_same_requests_succeed
     )
     assert counted == Counter(answers.keys()), "not one line per request answered 503"
 
-    # Back, with the same node processes: the same code, the same page, a new PAR. In the
-    # PostgreSQL outage /authorize had already taken its request_uri from Redis (single use:
-    # par.py takes it first), so there the bank pushes the citizen's request again.
+    # Back, with the same node processes: the same code, the same page with the same
+    # request_uri (the /authorize that failed put it back), which works once and is then used up.
     assert bank.token(code, pending)["access_token"]
     _, again = pushed[JAPANESE]
-    if store == "database":
-        request_uri, again = bank.push()
-        pages[JAPANESE] = bank.authorization_url(request_uri)
     front = citizen.get(pages[JAPANESE])
     assert front.status_code == 302, front.text[:500]
     assert front.headers["Location"].startswith(REDIRECT_URI + "?"), front.headers
     assert bank.token(query(front.headers["Location"])["code"], again)["access_token"]
+    assert citizen.get(pages[JAPANESE]).status_code == 400
     assert bank.push()[0]
     for node in topology.nodes:
         assert at_nodes[node.name].push()[0], node.name
