@@ -20,6 +20,7 @@ from tests.documents.conftest import (
     register,
     sample_pdf,
 )
+from tests.json_values import JSON
 
 
 def _valid(bank, **changes) -> dict:
@@ -259,18 +260,6 @@ def test_a_deep_or_nonstandard_json_body_is_invalid_request(bank, raw):
     assert _documents(bank) == 0
 
 
-SCALARS = st.one_of(
-    st.none(),
-    st.booleans(),
-    st.integers(),
-    st.floats(allow_nan=False, allow_infinity=False),
-    st.text(max_size=12),
-)
-JSON = st.recursive(
-    SCALARS,
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner),
-    max_leaves=10,
-)
 MEMBERS = ["sub", "title", "summary", "digest", "pdf", "redirect_uri", "state", "expires_in"]
 
 

@@ -23,20 +23,9 @@ from idp.oidc import untrusted_json
 from idp.oidc.claims import parse_claims_request
 from idp.oidc.registration_body import BOOLEANS, INTEGERS, STRING_LISTS, STRINGS, check_body
 from tests.conftest import REGISTRATION_TOKEN, drop_schema, make_registrar
+from tests.json_values import JSON
 
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
-SCALARS = st.one_of(
-    st.none(),
-    st.booleans(),
-    st.integers(),
-    st.floats(allow_nan=False, allow_infinity=False),
-    st.text(max_size=12),
-)
-JSON = st.recursive(
-    SCALARS,
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner),
-    max_leaves=10,
-)
 DEEP_LIST = "[" * 3000 + "]" * 3000
 DEEP_OBJECT = '{"a":' * 3000 + "1" + "}" * 3000
 
