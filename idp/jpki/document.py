@@ -65,12 +65,9 @@ class DocumentResult:
     @classmethod
     def parse(cls, data: bytes | str | dict) -> DocumentResult:
         body = load_envelope(data, FIELDS, {PURPOSE}, FORMAT)
-        digest = b64url(body["digest"], DIGEST_BYTES)
-        if len(digest) != DIGEST_BYTES:
-            raise Malformed("digest must be 32 bytes")
         return cls(
             origin=body["origin"],
-            digest=digest,
+            digest=_digest(body),
             certificate=b64url(body["certificate"], 8192),
             signature=b64url(body["signature"], 512),
         )
@@ -89,11 +86,16 @@ class DocumentPairResult:
     @classmethod
     def parse(cls, data: bytes | str | dict) -> DocumentPairResult:
         body = load_pair_envelope(data, FIELDS, {PURPOSE}, PAIR_FORMAT)
-        digest = b64url(body["digest"], DIGEST_BYTES)
-        if len(digest) != DIGEST_BYTES:
-            raise Malformed("digest must be 32 bytes")
         authentication, signing = key_proofs(body)
-        return cls(body["origin"], digest, authentication, signing)
+        return cls(body["origin"], _digest(body), authentication, signing)
+
+
+def _digest(body: dict) -> bytes:
+    """The result's ``digest`` member: the SHA-256 the IdP prepared, exactly 32 bytes."""
+    digest = b64url(body["digest"], DIGEST_BYTES)
+    if len(digest) != DIGEST_BYTES:
+        raise Malformed("digest must be 32 bytes")
+    return digest
 
 
 def verify_document_pair(
