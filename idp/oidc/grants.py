@@ -2,8 +2,10 @@
 
 Authlib's ``AuthorizationCodeGrant`` does the RFC 6749 steps; the checks below run, in this
 order, after Authlib has validated client, redirect URI and scope, so every refusal is returned to
-the (already verified) redirect URI with ``state`` and ``iss``. The order is a list, not a set of
-hooks, so it is reviewable.
+the (already verified) redirect URI with ``state`` and ``iss``. They run before the extensions'
+checks (PKCE, then the ID token's nonce, in ``register_grant``'s order): ``CodeGrant`` keeps its
+hooks in registration order, where Authlib keeps them in a set whose order changes from one
+request to the next, so a request wrong in several ways always gets the same refusal.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import secrets
+from collections import defaultdict
 from typing import ClassVar
 
 from authlib.oauth2.rfc6749 import InvalidRequestError, grants
@@ -92,7 +95,13 @@ class CodeGrant(grants.AuthorizationCodeGrant):
 
     def __init__(self, request, server) -> None:
         super().__init__(request, server)
+        self._hooks = defaultdict(list)
         self.register_hook("after_validate_authorization_request_payload", self._policy)
+
+    def register_hook(self, hook_type, hook) -> None:
+        """Kept in a list: hooks run in the order registered (this grant's policy, then each
+        extension's), not in the order of Authlib's set, which follows memory addresses."""
+        self._hooks[hook_type].append(hook)
 
     @staticmethod
     def validate_authorization_redirect_uri(request, client) -> str:

@@ -246,3 +246,14 @@ def test_login_transaction_cannot_be_finished_from_another_browser(provider, rp)
         login = LoginResult("victim", ACR_CARD_AUTH, 0)
         with pytest.raises(BadRequest):
             finish_login(tx_id, login)
+
+
+def test_a_request_wrong_in_several_ways_always_gets_the_first_check_s_refusal(rp):
+    """The grant's checks run in one order: a request both without PKCE and with a response mode
+    we do not offer is refused for the response mode (the policy runs before PKCE) every time,
+    not for whichever check a set of hooks happened to yield first."""
+    descriptions = set()
+    for _ in range(40):
+        response = rp.authorize(state="s", code_challenge=None, response_mode="fragment")
+        descriptions.add(query(response.headers["Location"])["error_description"])
+    assert descriptions == {"only response_mode=query is supported"}
