@@ -259,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
             "workers": args.workers,
             "store": "sqlite+memory",
             "reason": "the in-process store cannot be shared between processes: "
-            "the IdP refuses processes > 1 without Redis (idp/config.py)",
+            "the IdP refuses processes > 1 without Redis (idp/config/problems.py)",
             "label": args.label,
             "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         }

@@ -12,7 +12,7 @@ A library with no Flask, OAuth or storage imports (issue 4). Entry points:
   ``document.fingerprint`` for the review page.
 - ``ocsp.OcspService``, ``crl_updater.CrlUpdater`` / ``CrlRefresher``, ``crl.CrlStatusSource``,
   ``revocation.RevocationChecker``: revocation by the configured policy.
-- ``settings.JpkiSettings``: the configuration ``idp/config.py`` embeds.
+- ``settings.JpkiSettings``: the configuration ``idp.config`` embeds.
 - ``errors``: the one exception family, each with a machine-readable ``reason``.
 - ``cli.jpki``: the ``idp jpki`` click group (``check``, ``anchors``).
 """

@@ -1,4 +1,4 @@
-"""The JPKI core's configuration: one frozen dataclass, embedded by ``idp/config.py``.
+"""The JPKI core's configuration: one frozen dataclass, embedded by ``idp.config``.
 
 Defaults are the production-safe ones (style.md, "what we avoid": permissive defaults): test
 roots are refused and revocation is always checked. The development configuration turns

@@ -1,17 +1,11 @@
-"""The IdP's one configuration: typed, documented, checked before anything starts.
-
-Read from a TOML file named by ``IDP_CONFIG`` (sections are the blocks below) and then from
-``IDP_*`` environment variables, which win. ``check()`` refuses, with a sentence that says why,
-anything that would make the IdP unsafe or silently wrong: dev settings in production, a
-production-shaped deployment outside production, several processes without Redis. No setting
-logs anyone in without a card (tests plug that into the app object, ``tests/cardless.py``).
-Nothing else in ``idp/`` reads ``os.environ``. See style.md habit 9.
-"""
+"""The settings and how they are read: one frozen dataclass per block of the configuration
+file, with its defaults and what each setting means; then ``load_config``, which fills them from a
+TOML file named by ``IDP_CONFIG`` and the ``IDP_*`` environment variables (which win), converting
+every value to its setting's type and naming every unknown or bad key. Checked by ``problems``."""
 
 from __future__ import annotations
 
 import dataclasses
-import ipaddress
 import os
 import re
 import tomllib
@@ -19,10 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import parse_qs, urlsplit
 
-from .jpki.anchors import non_test_roots
-from .jpki.settings import CertificateType, JpkiSettings, RevocationPolicy
+from ..jpki.settings import CertificateType, JpkiSettings, RevocationPolicy
 
 Environment = Literal["development", "testing", "production"]
 SIGNING_ALGORITHMS = ("RS256", "PS256", "ES256")
@@ -234,220 +226,11 @@ class Config:
 
     def check(self) -> Config:
         """Refuse unsafe or inconsistent settings; return self so calls chain."""
-        for problem in _problems(self):
+        from .problems import problems  # they read a Config: imported here, not above
+
+        for problem in problems(self):
             raise ConfigError(problem)
         return self
-
-
-def _problems(c: Config):
-    """Yield each reason to refuse ``c``, most fundamental first."""
-    if c.environment not in ("development", "testing", "production"):
-        yield f"environment must be development, testing or production, not {c.environment!r}"
-    url = urlsplit(c.issuer)
-    if url.scheme not in ("http", "https") or not url.netloc or url.query or url.fragment:
-        yield f"issuer {c.issuer!r} must be an http(s) URL without query or fragment"
-    if c.processes < 1:
-        yield "processes must be at least 1"
-    if c.processes > 1 and not c.ephemeral.redis_url:
-        yield (
-            f"processes is {c.processes} but IDP_REDIS_URL is empty: the in-process store is "
-            "invisible to the other processes, so codes, PAR requests and replay caches would "
-            "be lost or accepted twice. Configure Redis or run one process."
-        )
-    bad = [a for a in c.keys.algorithms if a not in SIGNING_ALGORITHMS]
-    if bad or c.keys.default_algorithm not in c.keys.algorithms:
-        yield f"keys: algorithms must be among {SIGNING_ALGORITHMS} and include the default"
-    for name, value in dataclasses.asdict(c.tokens).items():
-        if value <= 0:
-            yield f"tokens.{name} must be a positive number of seconds"
-    if c.documents.retention_days < 1:
-        yield "documents.retention_days must be at least 1 (services fetch the outcome first)"
-    yield from _proxy_problems(c.proxy)
-    yield from _timeout_problems(c.timeouts)
-    if c.client_urls.allow_loopback and c.environment == "production":
-        yield "production refuses client_urls.allow_loopback: clients could aim the IdP at itself"
-    for name, value in dataclasses.asdict(c.limits).items():
-        try:
-            parse_rate_limit(value)
-        except ValueError as e:
-            yield f'limits.{name} = {value!r} is not a rate like "10 per 15 minutes" ({e})'
-    if c.environment == "production":
-        yield from _production_problems(c, url.scheme)
-    elif c.environment in ("development", "testing"):
-        yield from _non_production_problems(c)
-
-
-def _proxy_problems(proxy: ProxyConfig):
-    from .proxy import trusted_networks
-
-    try:
-        trusted_networks(proxy.trusted)
-    except (TypeError, ValueError, AttributeError) as e:
-        yield f"proxy.trusted must list IP addresses or networks ({e})"
-
-
-def _timeout_problems(t: TimeoutsConfig):
-    """Timeouts: positive, and libpq counts its connect timeout in whole seconds, 2 or more."""
-    for name, value in dataclasses.asdict(t).items():
-        if value <= 0:
-            yield f"timeouts.{name} must be a positive number of seconds"
-    if 0 < t.database_connect < 2:
-        yield "timeouts.database_connect must be at least 2 (libpq treats less as 2)"
-
-
-def _production_problems(c: Config, scheme: str):
-    """Dev conveniences that production must not inherit by accident."""
-    if scheme != "https":
-        yield "production issuer must use https"
-    if len(c.secret_key) < 32:
-        yield "production needs IDP_SECRET_KEY of at least 32 characters"
-    if not c.database.url.startswith("postgresql"):
-        yield "production needs PostgreSQL in IDP_DATABASE_URL (SQLite is the development store)"
-    if c.keys.min_publish_seconds < 300:
-        yield "production keys.min_publish_seconds below 300 lets a key sign before RPs know it"
-    if c.jpki.allow_test_roots:
-        yield "production refuses jpki.allow_test_roots: sandbox roots would let test cards log in"
-    if not c.jpki.trust_anchors:
-        yield "production needs jpki.trust_anchors (the J-LIS roots); without them no card is valid"
-    if c.metrics.token and len(c.metrics.token) < 32:
-        yield "production metrics.token (IDP_METRICS_TOKEN) needs 32+ characters, or empty (off)"
-    yield from _production_bound_problems(c)
-
-
-@dataclass(frozen=True)
-class Bound:
-    """The largest value production accepts for a numeric setting, and what a larger one risks."""
-
-    setting: str
-    """Dotted path, as in the file: ``tokens.access_token``, ``jpki.challenge_ttl``."""
-    most: float
-    risk: str
-    """Completes "… not N: …": what a larger value lets an attacker or a failure do."""
-
-
-PRODUCTION_BOUNDS = (
-    Bound("tokens.authorization_code", 600, "a leaked code stays redeemable (RFC 6749 §4.1.2)"),
-    Bound("tokens.par_request", 600, "a pushed request stays usable (RFC 9126 §2.2)"),
-    Bound("tokens.id_token", 3600, "a stolen ID token is accepted that long"),
-    Bound("tokens.access_token", 3600, "a stolen access token reads identity that long"),
-    Bound("tokens.refresh_token", 30 * 86400, "a stolen refresh token keeps minting tokens"),
-    Bound("tokens.client_assertion_max_age", 600, "an unused stolen assertion stays usable"),
-    Bound("tokens.login_transaction", 1800, "a phished login link stays open"),
-    Bound("tokens.session", 12 * 3600, "an unattended browser logs in without the card"),
-    Bound("keys.reload_seconds", 300, "a rotated-out compromised key keeps signing here"),
-    Bound("jpki.challenge_ttl", 300, "a challenge signed on a relayed card stays usable"),
-    Bound("jpki.max_clock_skew", 300, "expired OCSP answers and CRLs are taken as current"),
-    Bound("jpki.ocsp_max_age", 86400, "an old answer without nextUpdate hides a revocation"),
-    Bound("jpki.ocsp_cache_max_ttl", 3600, "a cached good answer hides a revocation"),
-    Bound("jpki.ocsp_timeout", 10, "a stalled responder ties up the workers"),
-)
-"""Production's upper bounds on numeric settings (docs/operators.md §2, "Production bounds")."""
-
-STRONG_ALGORITHMS = ("PS256", "ES256")
-"""FAPI 2.0 Security Profile §5.4.1: the algorithms a FAPI client may use (RS256 is not)."""
-
-
-def _production_bound_problems(c: Config):
-    """Settings that are valid anywhere but too weak for production (docs/operators.md §2)."""
-    for bound in PRODUCTION_BOUNDS:
-        value = _setting(c, bound.setting)
-        if value > bound.most:
-            yield (
-                f"production {bound.setting} must be at most {_number(bound.most)} seconds, "
-                f"not {_number(value)}: {bound.risk}"
-            )
-    if not set(STRONG_ALGORITHMS) & set(c.keys.algorithms):
-        yield "production keys.algorithms must include PS256 or ES256 (FAPI 2.0 forbids RS256)"
-    if c.admin.registration_token and len(c.admin.registration_token) < 32:
-        yield "production admin.registration_token (IDP_ADMIN_TOKEN) needs 32+ characters, or empty"
-    if not c.jpki.ocsp_nonce_required:
-        yield (
-            "production needs jpki.ocsp_nonce_required = true: without it a recorded good "
-            "answer can be replayed after the certificate is revoked"
-        )
-    if not c.jpki.pinned_fingerprints:
-        yield (
-            "production needs jpki.pinned_fingerprints (the J-LIS roots' SHA-256): without them "
-            "a certificate slipped into a trust folder is trusted"
-        )
-    elif bad := sorted(f for f in c.jpki.pinned_fingerprints if not _is_sha256_hex(f)):
-        yield f"production jpki.pinned_fingerprints must be SHA-256 in hex, not {bad[0]!r}"
-    if public := [t for t in c.proxy.trusted if not _is_private_network(t)]:
-        yield (
-            f"production proxy.trusted may list only loopback or private networks, not "
-            f"{public[0]!r}: any client there could choose the address the IdP sees"
-        )
-
-
-def _setting(c: Config, path: str) -> Any:
-    value: Any = c
-    for name in path.split("."):
-        value = getattr(value, name)
-    return value
-
-
-def _number(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else str(value)
-
-
-def _is_private_network(entry: str) -> bool:
-    """Loopback or private (RFC 1918, RFC 4193); an unreadable entry is ``_proxy_problems``'."""
-    try:
-        return ipaddress.ip_network(entry.strip(), strict=False).is_private
-    except (TypeError, ValueError, AttributeError):
-        return True
-
-
-def _is_sha256_hex(fingerprint: str) -> bool:
-    digits = fingerprint.replace(":", "")
-    return len(digits) == 64 and all(d in "0123456789abcdefABCDEF" for d in digits)
-
-
-def _non_production_problems(c: Config):
-    """Development and testing drop production's checks, so they must not run where production
-    would: on a public https issuer, a PostgreSQL server on another machine, or real (non-test)
-    trust anchors. Loopback issuers and databases (the demo, the test suites) are fine."""
-    issuer = urlsplit(c.issuer)
-    if issuer.scheme == "https" and not is_loopback(issuer.hostname):
-        yield (
-            f"{c.environment} refuses the https issuer {c.issuer!r} on a non-loopback host: "
-            'that is a production deployment, set environment = "production" (IDP_ENV)'
-        )
-    if c.database.url.startswith("postgresql") and not _local_database(c.database.url):
-        yield (
-            f"{c.environment} refuses a PostgreSQL server on another machine (IDP_DATABASE_URL): "
-            "that is a production database; development and tests use a loopback one"
-        )
-    for kind, folder in sorted(c.jpki.trust_anchors.items()):
-        if real := non_test_roots(Path(folder)):
-            yield (
-                f"{c.environment} refuses jpki.trust_anchors.{kind} ({folder}): it holds "
-                f"{len(real)} root(s) that are not sandbox test roots (O=JPKI-TEST); real "
-                "J-LIS roots belong to production"
-            )
-
-
-def is_loopback(host: str | None) -> bool:
-    """``localhost`` or a loopback address (127.0.0.0/8, ::1)."""
-    if not host:
-        return False
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _local_database(url: str) -> bool:
-    """A PostgreSQL URL whose server is this machine: a loopback host, or no host at all (the
-    local Unix socket, also when named by ``?host=/path``)."""
-    parts = urlsplit(url)
-    query = parse_qs(parts.query)
-    hosts = [parts.hostname] if parts.hostname else []
-    for value in query.get("host", []) + query.get("hostaddr", []):
-        hosts += value.split(",")
-    return all(h.startswith("/") or is_loopback(h) for h in hosts)
 
 
 ENV_VARIABLES: dict[str, tuple[str, ...]] = {

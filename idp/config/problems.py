@@ -1,0 +1,136 @@
+"""Every reason to refuse a configuration (``Config.check``), most fundamental first: the
+settings' own ranges, then production's demands (``bounds``), or the signs of production that
+development and testing must refuse."""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+from ..jpki.anchors import non_test_roots
+from .bounds import production_bound_problems
+from .settings import SIGNING_ALGORITHMS, Config, ProxyConfig, TimeoutsConfig, parse_rate_limit
+
+
+def problems(c: Config):
+    """Yield each reason to refuse ``c``, most fundamental first."""
+    if c.environment not in ("development", "testing", "production"):
+        yield f"environment must be development, testing or production, not {c.environment!r}"
+    url = urlsplit(c.issuer)
+    if url.scheme not in ("http", "https") or not url.netloc or url.query or url.fragment:
+        yield f"issuer {c.issuer!r} must be an http(s) URL without query or fragment"
+    if c.processes < 1:
+        yield "processes must be at least 1"
+    if c.processes > 1 and not c.ephemeral.redis_url:
+        yield (
+            f"processes is {c.processes} but IDP_REDIS_URL is empty: the in-process store is "
+            "invisible to the other processes, so codes, PAR requests and replay caches would "
+            "be lost or accepted twice. Configure Redis or run one process."
+        )
+    bad = [a for a in c.keys.algorithms if a not in SIGNING_ALGORITHMS]
+    if bad or c.keys.default_algorithm not in c.keys.algorithms:
+        yield f"keys: algorithms must be among {SIGNING_ALGORITHMS} and include the default"
+    for name, value in dataclasses.asdict(c.tokens).items():
+        if value <= 0:
+            yield f"tokens.{name} must be a positive number of seconds"
+    if c.documents.retention_days < 1:
+        yield "documents.retention_days must be at least 1 (services fetch the outcome first)"
+    yield from _proxy_problems(c.proxy)
+    yield from _timeout_problems(c.timeouts)
+    if c.client_urls.allow_loopback and c.environment == "production":
+        yield "production refuses client_urls.allow_loopback: clients could aim the IdP at itself"
+    for name, value in dataclasses.asdict(c.limits).items():
+        try:
+            parse_rate_limit(value)
+        except ValueError as e:
+            yield f'limits.{name} = {value!r} is not a rate like "10 per 15 minutes" ({e})'
+    if c.environment == "production":
+        yield from _production_problems(c, url.scheme)
+    elif c.environment in ("development", "testing"):
+        yield from _non_production_problems(c)
+
+
+def _proxy_problems(proxy: ProxyConfig):
+    from ..proxy import trusted_networks
+
+    try:
+        trusted_networks(proxy.trusted)
+    except (TypeError, ValueError, AttributeError) as e:
+        yield f"proxy.trusted must list IP addresses or networks ({e})"
+
+
+def _timeout_problems(t: TimeoutsConfig):
+    """Timeouts: positive, and libpq counts its connect timeout in whole seconds, 2 or more."""
+    for name, value in dataclasses.asdict(t).items():
+        if value <= 0:
+            yield f"timeouts.{name} must be a positive number of seconds"
+    if 0 < t.database_connect < 2:
+        yield "timeouts.database_connect must be at least 2 (libpq treats less as 2)"
+
+
+def _production_problems(c: Config, scheme: str):
+    """Dev conveniences that production must not inherit by accident."""
+    if scheme != "https":
+        yield "production issuer must use https"
+    if len(c.secret_key) < 32:
+        yield "production needs IDP_SECRET_KEY of at least 32 characters"
+    if not c.database.url.startswith("postgresql"):
+        yield "production needs PostgreSQL in IDP_DATABASE_URL (SQLite is the development store)"
+    if c.keys.min_publish_seconds < 300:
+        yield "production keys.min_publish_seconds below 300 lets a key sign before RPs know it"
+    if c.jpki.allow_test_roots:
+        yield "production refuses jpki.allow_test_roots: sandbox roots would let test cards log in"
+    if not c.jpki.trust_anchors:
+        yield "production needs jpki.trust_anchors (the J-LIS roots); without them no card is valid"
+    if c.metrics.token and len(c.metrics.token) < 32:
+        yield "production metrics.token (IDP_METRICS_TOKEN) needs 32+ characters, or empty (off)"
+    yield from production_bound_problems(c)
+
+
+def _non_production_problems(c: Config):
+    """Development and testing drop production's checks, so they must not run where production
+    would: on a public https issuer, a PostgreSQL server on another machine, or real (non-test)
+    trust anchors. Loopback issuers and databases (the demo, the test suites) are fine."""
+    issuer = urlsplit(c.issuer)
+    if issuer.scheme == "https" and not is_loopback(issuer.hostname):
+        yield (
+            f"{c.environment} refuses the https issuer {c.issuer!r} on a non-loopback host: "
+            'that is a production deployment, set environment = "production" (IDP_ENV)'
+        )
+    if c.database.url.startswith("postgresql") and not _local_database(c.database.url):
+        yield (
+            f"{c.environment} refuses a PostgreSQL server on another machine (IDP_DATABASE_URL): "
+            "that is a production database; development and tests use a loopback one"
+        )
+    for kind, folder in sorted(c.jpki.trust_anchors.items()):
+        if real := non_test_roots(Path(folder)):
+            yield (
+                f"{c.environment} refuses jpki.trust_anchors.{kind} ({folder}): it holds "
+                f"{len(real)} root(s) that are not sandbox test roots (O=JPKI-TEST); real "
+                "J-LIS roots belong to production"
+            )
+
+
+def is_loopback(host: str | None) -> bool:
+    """``localhost`` or a loopback address (127.0.0.0/8, ::1)."""
+    if not host:
+        return False
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _local_database(url: str) -> bool:
+    """A PostgreSQL URL whose server is this machine: a loopback host, or no host at all (the
+    local Unix socket, also when named by ``?host=/path``)."""
+    parts = urlsplit(url)
+    query = parse_qs(parts.query)
+    hosts = [parts.hostname] if parts.hostname else []
+    for value in query.get("host", []) + query.get("hostaddr", []):
+        hosts += value.split(",")
+    return all(h.startswith("/") or is_loopback(h) for h in hosts)
