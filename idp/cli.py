@@ -24,6 +24,7 @@ from .config import SIGNING_ALGORITHMS, ConfigError
 from .documents.retention import documents as documents_cli
 from .jpki.cli import jpki as jpki_cli
 from .oidc import clients, key_ring, keys, sealer
+from .oidc.auth_methods import AUTH_METHODS
 from .oidc.purge import tokens as tokens_cli
 from .selfinfo.cli import selfinfo as selfinfo_cli
 from .storage import db as storage_db
@@ -147,7 +148,7 @@ def client_group() -> None:
 @click.option("--redirect-uri", "redirect_uris", multiple=True, required=True)
 @click.option("--jwks-file", type=click.File("r"))
 @click.option("--jwks-uri")
-@click.option("--auth-method", required=True, type=click.Choice(clients.AUTH_METHODS))
+@click.option("--auth-method", required=True, type=click.Choice(AUTH_METHODS))
 @click.option("--require-par", is_flag=True)
 @click.option("--require-dpop", is_flag=True)
 @click.option("--subject-type", default="pairwise", type=click.Choice(clients.SUBJECT_TYPES))

@@ -18,10 +18,11 @@ from authlib.oauth2.rfc6749 import (
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 from flask import current_app, request, url_for
 
+from ..oidc.auth_methods import AUTH_METHODS
 from ..oidc.client_auth import PrivateKeyJWT
 from ..oidc.clients import find_client
 from ..oidc.hygiene import one_client_auth
-from ..oidc.server import IdpServer, endpoint_urls
+from ..oidc.server import endpoint_urls
 from ..storage.models import Client
 
 ASSERTION_MEMBERS = ("client_assertion_type", "client_assertion")
@@ -85,7 +86,7 @@ def authenticate(body: dict | None) -> Client:
     oauth_request = BackChannelRequest(issuer + request.path, request.headers, params)
     authentication = current_app.extensions["idp.documents.client_auth"]
     try:
-        return authentication(oauth_request, IdpServer.CLIENT_AUTH_METHODS, "documents")
+        return authentication(oauth_request, AUTH_METHODS, "documents")
     except InvalidClientError as error:
         error.status_code = 401
         raise

@@ -24,6 +24,7 @@ from joserfc.jwk import KeySet
 from ..config import Config
 from ..storage.ephemeral import EphemeralStore
 from . import client_urls, untrusted_json
+from .auth_methods import PRIVATE_KEY_JWT
 from .clients import assertion_algorithms
 
 LEEWAY = 30
@@ -37,7 +38,7 @@ log = logging.getLogger(__name__)
 class PrivateKeyJWT(JWTBearerClientAssertion):
     """The ``private_key_jwt`` method, registered under that name."""
 
-    CLIENT_AUTH_METHOD = "private_key_jwt"
+    CLIENT_AUTH_METHOD = PRIVATE_KEY_JWT
 
     def __init__(
         self,

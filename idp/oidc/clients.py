@@ -31,12 +31,12 @@ from ..config import SIGNING_ALGORITHMS, KeysConfig
 from ..storage.db import db
 from ..storage.models import Client, secret_digest
 from . import client_urls
+from .auth_methods import AUTH_METHODS, CLIENT_SECRET_BASIC, FAPI_AUTH_METHODS, PRIVATE_KEY_JWT
 from .claims import SUPPORTED_SCOPES
 from .openid import client_signing_alg
 from .sectors import SectorRejected, sector_of
 from .verified_claims import PURPOSE_LENGTH, TRUST_FRAMEWORKS
 
-AUTH_METHODS = ("private_key_jwt", "client_secret_basic")
 SUBJECT_TYPES = ("pairwise", "public")
 LOOPBACK = ("127.0.0.1", "[::1]", "localhost")
 MAX_RETENTION_DAYS = 36500
@@ -163,7 +163,7 @@ def fapi_shortfalls(
     sender-constrained tokens, §5.3.2.1 private_key_jwt or mTLS, §5.4.1 PS256/ES256); empty when
     it is one. ``alg`` is the algorithm that will sign its ID tokens and access tokens."""
     lacks = []
-    if auth_method != "private_key_jwt":
+    if auth_method not in FAPI_AUTH_METHODS:
         has = auth_method if auth_method in AUTH_METHODS else "another"
         lacks.append(f"token_endpoint_auth_method private_key_jwt (has {has})")
     if not require_par:
@@ -246,9 +246,9 @@ def register_client(
         check_redirect_uri(uri, production)
     if auth_method not in AUTH_METHODS:
         raise ClientRejected(f"token_endpoint_auth_method must be one of {AUTH_METHODS}")
-    if auth_method == "client_secret_basic" and production:
+    if auth_method == CLIENT_SECRET_BASIC and production:
         raise ClientRejected("client_secret_basic is for development clients only")
-    if auth_method == "private_key_jwt" and not (jwks or jwks_uri):
+    if auth_method == PRIVATE_KEY_JWT and not (jwks or jwks_uri):
         raise ClientRejected("private_key_jwt needs jwks or jwks_uri")
     if jwks and jwks_uri:
         raise ClientRejected("give jwks or jwks_uri, not both (RFC 7591 section 2)")
@@ -298,7 +298,7 @@ def register_client(
         sector = sector_of(redirect_uris, sector_identifier_uri, allow_loopback())
     except SectorRejected as e:
         raise ClientRejected(str(e)) from None
-    secret = secrets.token_urlsafe(32) if auth_method == "client_secret_basic" else None
+    secret = secrets.token_urlsafe(32) if auth_method == CLIENT_SECRET_BASIC else None
     client = Client(
         client_id=secrets.token_hex(16),  # hex: never starts with "-", safe on a command line
         client_secret=secret_digest(secret) if secret else None,

@@ -15,6 +15,7 @@ from __future__ import annotations
 from flask import url_for
 
 from ..config import Config
+from .auth_methods import allowed as auth_methods_allowed
 from .authenticator import ACR_VALUES
 from .claims import SUPPORTED_CLAIMS, SUPPORTED_SCOPES
 from .clients import FAPI_ALGORITHMS, assertion_algorithms
@@ -29,9 +30,7 @@ def metadata(config: Config) -> dict:
         return config.issuer.rstrip("/") + url_for(endpoint)
 
     production = config.environment == "production"
-    auth_methods = ["private_key_jwt"]
-    if not production:
-        auth_methods.append("client_secret_basic")
+    auth_methods = list(auth_methods_allowed(production))
     algorithms = list(config.keys.algorithms)
     if production:  # every client signs with one of these (clients.FAPI_ALGORITHMS)
         algorithms = [a for a in algorithms if a in FAPI_ALGORITHMS]

@@ -14,12 +14,12 @@ import dataclasses
 import re
 import secrets
 from collections import defaultdict
-from typing import ClassVar
 
 from authlib.oauth2.rfc6749 import InvalidRequestError, grants
 from flask import g
 
 from . import verified_claims
+from .auth_methods import AUTH_METHODS
 from .authenticator import ACR_CARD_AUTH, ACR_VALUES
 from .claims import parse_claims_request, requested_acr_values
 from .codes import AuthorizationCode, EndUser, hold_code, redeemed_family, save_code
@@ -86,7 +86,7 @@ POLICY = (check_pushed, check_unsupported_parameters, check_prompt_and_max_age, 
 class CodeGrant(grants.AuthorizationCodeGrant):
     """Authorization code only; codes live in the ephemeral store (``codes``)."""
 
-    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar = ["private_key_jwt", "client_secret_basic"]
+    TOKEN_ENDPOINT_AUTH_METHODS = AUTH_METHODS
 
     def generate_authorization_code(self) -> str:
         """256 random bits, 43 URL-safe characters (Authlib's default draws them one by one

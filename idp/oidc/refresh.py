@@ -20,6 +20,7 @@ from sqlalchemy import bindparam, insert, update
 from ..storage.consents import live_consent
 from ..storage.db import db, run
 from ..storage.models import RefreshToken, TokenFamily
+from .auth_methods import AUTH_METHODS
 from .codes import EndUser
 from .dpop import bind
 from .tokens import grant_key
@@ -126,7 +127,7 @@ class RotatingRefreshToken:
 class RefreshGrant(grants.RefreshTokenGrant):
     """Authlib's refresh grant with rotation; always returns a new refresh token."""
 
-    TOKEN_ENDPOINT_AUTH_METHODS = ("private_key_jwt", "client_secret_basic")
+    TOKEN_ENDPOINT_AUTH_METHODS = AUTH_METHODS
     INCLUDE_NEW_REFRESH_TOKEN = True
 
     def authenticate_refresh_token(self, refresh_token: str) -> RotatingRefreshToken | None:

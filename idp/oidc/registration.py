@@ -26,6 +26,7 @@ from authlib.oauth2.rfc7591.errors import InvalidClientMetadataError, InvalidRed
 from authlib.oidc.registration import ClientMetadataClaims as OidcClientMetadataClaims
 from flask import request as flask_request
 
+from .auth_methods import PRIVATE_KEY_JWT
 from .clients import (
     VERIFICATION_FIELDS,
     ClientRejected,
@@ -72,7 +73,7 @@ class Registration(ClientRegistrationEndpoint):
         config, data = self.server.services.config, request.payload.data
         if config.environment == "production" and isinstance(data, dict):
             lacks = fapi_shortfalls(
-                data.get("token_endpoint_auth_method", "private_key_jwt"),
+                data.get("token_endpoint_auth_method", PRIVATE_KEY_JWT),
                 data.get("require_pushed_authorization_requests") is True,
                 data.get("dpop_bound_access_tokens") is True,
                 data.get("id_token_signed_response_alg") or config.keys.default_algorithm,
@@ -97,7 +98,7 @@ class Registration(ClientRegistrationEndpoint):
             client, secret = register_client(
                 client_metadata.get("client_name") or "unnamed client",
                 list(client_metadata.get("redirect_uris") or []),
-                client_metadata.get("token_endpoint_auth_method", "private_key_jwt"),
+                client_metadata.get("token_endpoint_auth_method", PRIVATE_KEY_JWT),
                 jwks=client_metadata.get("jwks"),
                 jwks_uri=client_metadata.get("jwks_uri"),
                 subject_type=client_metadata.get("subject_type", "pairwise"),

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import time
-from typing import ClassVar
 
 from authlib.oauth2.rfc6750 import InvalidTokenError
 from authlib.oauth2.rfc7009 import RevocationEndpoint
@@ -18,6 +17,7 @@ from joserfc import jws
 
 from ..storage.db import db
 from ..storage.models import RefreshToken
+from .auth_methods import AUTH_METHODS
 from .refresh import digest, revoke_family
 from .tokens import grant_key
 from .userinfo import verify_access_token
@@ -93,7 +93,7 @@ def _refresh(services, token: str) -> RefreshTokenRef | None:  # noqa: ARG001 (f
 class Revocation(RevocationEndpoint):
     """RFC 7009 with the client-authentication methods of the token endpoint."""
 
-    CLIENT_AUTH_METHODS: ClassVar = ["private_key_jwt", "client_secret_basic"]
+    CLIENT_AUTH_METHODS = AUTH_METHODS
 
     def query_token(self, token_string, token_type_hint):
         return find_token(self.server.services, token_string, token_type_hint)

@@ -29,6 +29,7 @@ from ..storage.consents import record_access
 from ..storage.db import db
 from ..storage.ephemeral import EphemeralStore
 from . import refresh
+from .auth_methods import AUTH_METHODS
 from .claims import SUPPORTED_SCOPES
 from .client_auth import PrivateKeyJWT
 from .clients import serving_client
@@ -84,7 +85,7 @@ class ResumedPayload(BasicOAuth2Payload):
 class IdpServer(AuthorizationServer):
     """Authlib's Flask server with our request plumbing and shared services."""
 
-    CLIENT_AUTH_METHODS: ClassVar = ["private_key_jwt", "client_secret_basic"]
+    CLIENT_AUTH_METHODS = AUTH_METHODS
     RATE_LIMITS: ClassVar = {"token": "token_per_client", "par": "par_per_client"}
     """Endpoints whose requests count against a per-client limit of ``[limits]``."""
 
