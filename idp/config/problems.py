@@ -11,11 +11,35 @@ from urllib.parse import parse_qs, urlsplit
 
 from ..jpki.anchors import non_test_roots
 from .bounds import production_bound_problems
-from .settings import SIGNING_ALGORITHMS, Config, ProxyConfig, TimeoutsConfig, parse_rate_limit
+from .settings import (
+    SIGNING_ALGORITHMS,
+    Config,
+    LimitsConfig,
+    ProxyConfig,
+    TimeoutsConfig,
+    parse_rate_limit,
+)
 
 
 def problems(c: Config):
-    """Yield each reason to refuse ``c``, most fundamental first."""
+    """Yield each reason to refuse ``c``, most fundamental first: ``Config.check`` reports the
+    first, so a deployment that is wrong in several ways hears about what the rest rests on."""
+    yield from _deployment_problems(c)
+    yield from _value_problems(c)
+    yield from _proxy_problems(c.proxy)
+    yield from _timeout_problems(c.timeouts)
+    if c.client_urls.allow_loopback and c.environment == "production":
+        yield "production refuses client_urls.allow_loopback: clients could aim the IdP at itself"
+    yield from _limit_problems(c.limits)
+    if c.environment == "production":
+        yield from _production_problems(c, urlsplit(c.issuer).scheme)
+    elif c.environment in ("development", "testing"):
+        yield from _non_production_problems(c)
+
+
+def _deployment_problems(c: Config):
+    """What the deployment is: its environment, its issuer, and whether its processes can share
+    state; every later check reads these."""
     if c.environment not in ("development", "testing", "production"):
         yield f"environment must be development, testing or production, not {c.environment!r}"
     url = urlsplit(c.issuer)
@@ -29,6 +53,11 @@ def problems(c: Config):
             "invisible to the other processes, so codes, PAR requests and replay caches would "
             "be lost or accepted twice. Configure Redis or run one process."
         )
+
+
+def _value_problems(c: Config):
+    """Values no environment can use: an algorithm we cannot sign with, a lifetime or a
+    retention that ends before it starts."""
     bad = [a for a in c.keys.algorithms if a not in SIGNING_ALGORITHMS]
     if bad or c.keys.default_algorithm not in c.keys.algorithms:
         yield f"keys: algorithms must be among {SIGNING_ALGORITHMS} and include the default"
@@ -37,19 +66,16 @@ def problems(c: Config):
             yield f"tokens.{name} must be a positive number of seconds"
     if c.documents.retention_days < 1:
         yield "documents.retention_days must be at least 1 (services fetch the outcome first)"
-    yield from _proxy_problems(c.proxy)
-    yield from _timeout_problems(c.timeouts)
-    if c.client_urls.allow_loopback and c.environment == "production":
-        yield "production refuses client_urls.allow_loopback: clients could aim the IdP at itself"
-    for name, value in dataclasses.asdict(c.limits).items():
+
+
+def _limit_problems(limits: LimitsConfig):
+    """Every rate in the ``limits`` notation, read here so a typo stops the start rather than the
+    first request it would have limited."""
+    for name, value in dataclasses.asdict(limits).items():
         try:
             parse_rate_limit(value)
         except ValueError as e:
             yield f'limits.{name} = {value!r} is not a rate like "10 per 15 minutes" ({e})'
-    if c.environment == "production":
-        yield from _production_problems(c, url.scheme)
-    elif c.environment in ("development", "testing"):
-        yield from _non_production_problems(c)
 
 
 def _proxy_problems(proxy: ProxyConfig):
