@@ -244,16 +244,7 @@ def register_client(
         raise ClientRejected("a client needs a name and at least one redirect URI")
     for uri in redirect_uris:
         check_redirect_uri(uri, production)
-    if auth_method not in AUTH_METHODS:
-        raise ClientRejected(f"token_endpoint_auth_method must be one of {AUTH_METHODS}")
-    if auth_method == CLIENT_SECRET_BASIC and production:
-        raise ClientRejected("client_secret_basic is for development clients only")
-    if auth_method == PRIVATE_KEY_JWT and not (jwks or jwks_uri):
-        raise ClientRejected("private_key_jwt needs jwks or jwks_uri")
-    if jwks and jwks_uri:
-        raise ClientRejected("give jwks or jwks_uri, not both (RFC 7591 section 2)")
-    if jwks_uri:
-        check_fetched_url("jwks_uri", jwks_uri)
+    _check_authentication(auth_method, jwks, jwks_uri, production)
     if subject_type not in SUBJECT_TYPES:
         raise ClientRejected(f"subject_type must be one of {SUBJECT_TYPES}")
     if backchannel_logout_uri:
@@ -261,21 +252,8 @@ def register_client(
     for uri in post_logout_redirect_uris or []:
         check_redirect_uri(uri, production)
     verification_policy = check_verification_policy(trust_framework, purpose, retention_days)
-    signing = {}
-    keys = current_app.extensions["idp.config"].keys
-    if id_token_signed_response_alg is not None:
-        signing["id_token_signed_response_alg"] = check_signing_alg(
-            id_token_signed_response_alg, keys.algorithms
-        )
-    alg = signing.get("id_token_signed_response_alg", keys.default_algorithm)
-    if lacks := fapi_shortfalls(auth_method, require_par, require_dpop, alg):
-        if production:
-            raise ClientRejected(fapi_refusal(lacks))
-        log.warning(
-            "client %r is not a FAPI 2.0 client (accepted outside production only): needs %s",
-            name,
-            "; ".join(lacks),
-        )
+    signing = _signing(id_token_signed_response_alg)
+    _check_fapi(name, auth_method, require_par, require_dpop, signing, production)
     metadata = {
         "client_name": name,
         "redirect_uris": list(redirect_uris),
@@ -298,10 +276,8 @@ def register_client(
         sector = sector_of(redirect_uris, sector_identifier_uri, allow_loopback())
     except SectorRejected as e:
         raise ClientRejected(str(e)) from None
-    secret = secrets.token_urlsafe(32) if auth_method == CLIENT_SECRET_BASIC else None
     client = Client(
         client_id=secrets.token_hex(16),  # hex: never starts with "-", safe on a command line
-        client_secret=secret_digest(secret) if secret else None,
         client_id_issued_at=int(time.time()),
         name=name,
         require_par=require_par,
@@ -309,6 +285,63 @@ def register_client(
         subject_type=subject_type,
         sector_identifier=sector,
     )
+    return _stored(client, metadata, auth_method)
+
+
+def _check_authentication(
+    auth_method: str, jwks: dict | None, jwks_uri: str | None, production: bool
+) -> None:
+    """How the client will prove itself at the token endpoint: a method we offer, a shared secret
+    only outside production, and for private_key_jwt exactly one place to find its keys."""
+    if auth_method not in AUTH_METHODS:
+        raise ClientRejected(f"token_endpoint_auth_method must be one of {AUTH_METHODS}")
+    if auth_method == CLIENT_SECRET_BASIC and production:
+        raise ClientRejected("client_secret_basic is for development clients only")
+    if auth_method == PRIVATE_KEY_JWT and not (jwks or jwks_uri):
+        raise ClientRejected("private_key_jwt needs jwks or jwks_uri")
+    if jwks and jwks_uri:
+        raise ClientRejected("give jwks or jwks_uri, not both (RFC 7591 section 2)")
+    if jwks_uri:
+        check_fetched_url("jwks_uri", jwks_uri)
+
+
+def _signing(id_token_signed_response_alg: str | None) -> dict:
+    """The metadata that names the client's signing algorithm: none when it chose none, so a
+    later change of the operator's ``keys.default_algorithm`` reaches it."""
+    if id_token_signed_response_alg is None:
+        return {}
+    keys = current_app.extensions["idp.config"].keys
+    alg = check_signing_alg(id_token_signed_response_alg, keys.algorithms)
+    return {"id_token_signed_response_alg": alg}
+
+
+def _check_fapi(
+    name: str,
+    auth_method: str,
+    require_par: bool,
+    require_dpop: bool,
+    signing: dict,
+    production: bool,
+) -> None:
+    """Production refuses a client that is not FAPI 2.0; elsewhere it is registered with a
+    warning, so a development setup shows what production would refuse."""
+    keys = current_app.extensions["idp.config"].keys
+    alg = signing.get("id_token_signed_response_alg", keys.default_algorithm)
+    if lacks := fapi_shortfalls(auth_method, require_par, require_dpop, alg):
+        if production:
+            raise ClientRejected(fapi_refusal(lacks))
+        log.warning(
+            "client %r is not a FAPI 2.0 client (accepted outside production only): needs %s",
+            name,
+            "; ".join(lacks),
+        )
+
+
+def _stored(client: Client, metadata: dict, auth_method: str) -> tuple[Client, str | None]:
+    """The client committed with its metadata, and its secret when it authenticates with one:
+    shown once to whoever registered it, only its digest kept."""
+    secret = secrets.token_urlsafe(32) if auth_method == CLIENT_SECRET_BASIC else None
+    client.client_secret = secret_digest(secret) if secret else None
     client.set_client_metadata(metadata)
     db.session.add(client)
     db.session.commit()
