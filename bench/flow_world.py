@@ -240,9 +240,9 @@ def _remember_consent(certificate, client_id: str) -> None:
     what the first login's consent screen would have written."""
     import datetime as dt
 
+    from idp.consent.consenting import REMEMBER_SECONDS
+    from idp.consent.decisions import OPENID, ConsentItem, ConsentRequest, content_digest
     from idp.login.accounts import account_for
-    from idp.oidc.consent import OPENID, ConsentItem, ConsentRequest, content_digest
-    from idp.oidc.consenting import REMEMBER_SECONDS
     from idp.storage.consents import Consent
     from idp.storage.db import db
 

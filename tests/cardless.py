@@ -30,9 +30,8 @@ import time
 from flask import Flask
 from flask.typing import ResponseReturnValue
 
-from idp.oidc.authenticator import AMR_CARD, LoginResult, LoginTransaction
-from idp.oidc.authorize import finish_consent, finish_login
-from idp.oidc.consent import (
+from idp.consent.consenting import finish_consent
+from idp.consent.decisions import (
     AUTH_SESSION,
     AUTH_SIGN,
     AUTH_STEP_UP,
@@ -42,6 +41,8 @@ from idp.oidc.consent import (
     content_digest,
     needs_card,
 )
+from idp.oidc.authenticator import AMR_CARD, LoginResult, LoginTransaction
+from idp.oidc.authorize import finish_login
 from idp.storage.accounts import Account
 from idp.storage.db import db
 

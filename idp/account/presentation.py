@@ -13,10 +13,10 @@ from babel.dates import format_date, format_time
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _
 
+from ..consent.decisions import AUTH_SESSION, AUTH_SIGN, AUTH_STEP_UP, DOCUMENT_PREFIX
 from ..consent.items import describe
 from ..consent.items import kind as item_kind
 from ..login.i18n import JAPAN
-from ..oidc.consent import AUTH_SESSION, AUTH_SIGN, AUTH_STEP_UP, DOCUMENT_PREFIX
 
 APPROVALS = {
     AUTH_STEP_UP: _("With your card"),

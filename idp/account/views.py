@@ -4,7 +4,7 @@ Every page needs this browser's IdP session; without one a GET starts the card l
 back, a POST changes nothing and goes back to the overview. Every POST checks the CSRF token.
 Everything shown is read for the session's account only (``records``); a consent of anyone else
 is "not found", exactly like one that does not exist. The pages stay thin: revoking is
-``idp.oidc.withdrawal``, signing out is ``idp.oidc.logout``.
+``idp.consent.withdrawal``, signing out is ``idp.oidc.logout``.
 """
 
 from __future__ import annotations
@@ -16,13 +16,13 @@ from flask import Blueprint, current_app, make_response, redirect, session, url_
 from flask import request as http
 from werkzeug.wrappers import Response
 
+from ..consent.withdrawal import revoke_consent
 from ..login.pages import finish, page
 from ..login.security import csrf_ok
 from ..oidc.authenticator import LoginResult
 from ..oidc.authorize import begin_own_login
 from ..oidc.logout import end_all_sessions, end_idp_session
 from ..oidc.sessions import current_login
-from ..oidc.withdrawal import revoke_consent
 from . import records
 from .presentation import helpers
 

@@ -1,4 +1,4 @@
-"""The consent screen (issue 7 §2): the citizen's pages implementing ``idp.oidc.consent``.
+"""The consent screen (issue 7 §2): the citizen's pages implementing ``idp.consent.decisions``.
 
 After a login, ``idp.oidc.authorize`` hands each request that needs the citizen's approval to
 ``ConsentScreen.begin``, which sends the browser to the request's page (``views.screen``). The
@@ -13,7 +13,7 @@ from flask import Flask, redirect, url_for
 from flask.typing import ResponseReturnValue
 
 from ..config import Config
-from ..oidc.consent import ConsentRequest
+from .decisions import ConsentRequest
 
 
 class ConsentScreen:

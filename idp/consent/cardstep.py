@@ -36,7 +36,7 @@ from ..jpki.store import EphemeralStore
 from ..jpki.validator import Purpose, ValidatedCertificate
 from ..login.accounts import account_of, issuer_hash, serial_of
 from ..login.verification import CardVerifier
-from ..oidc.consent import (
+from .decisions import (
     AUTH_SIGN,
     AUTH_STEP_UP,
     VERIFIED_PREFIX,

@@ -1,7 +1,7 @@
 """Plain words for each consent item (issue 7 §2): what the citizen reads on the consent screen
 and, later, in the access history of the account pages.
 
-Item ids are those of ``idp.oidc.consent``: ``openid``, ``claim:<name>``,
+Item ids are those of ``idp.consent.decisions``: ``openid``, ``claim:<name>``,
 ``selfinfo:<category>`` and ``verified:<claim>``. Labels are gettext messages of this package's
 catalogue (``idp/consent/translations``); ``describe`` translates them in the current request's
 language. An id this module does not know still gets a readable label that names it, so a new
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from flask_babel import gettext
 
-from ..oidc.consent import (
+from .decisions import (
     CLAIM_PREFIX,
     DOCUMENT_PREFIX,
     OPENID,

@@ -28,9 +28,9 @@ from ..login.i18n import JAPAN
 from ..login.pages import finish, page
 from ..login.security import csrf_ok
 from ..login.transactions import service_name
-from ..oidc.authorize import deny_consent, finish_consent, pending_consent
-from ..oidc.consent import AUTH_SESSION, ConsentDecision, ConsentRequest
 from . import cardstep, refusals
+from .consenting import deny_consent, finish_consent, pending_consent
+from .decisions import AUTH_SESSION, ConsentDecision, ConsentRequest
 from .items import describe, kind
 
 log = logging.getLogger("idp.consent")

@@ -28,8 +28,9 @@ from ..jpki.document import fingerprint
 from ..jpki.errors import JpkiValidationError
 from ..login import security
 from ..login.pages import finish, page
-from ..oidc.authorize import begin_own_login, current_login
+from ..oidc.authorize import begin_own_login
 from ..oidc.clients import find_client
+from ..oidc.sessions import current_login
 from ..storage.db import db
 from ..storage.documents import PENDING, DocumentRequest
 from ..storage.ratelimits import Limited

@@ -21,8 +21,8 @@ import secrets
 import time
 
 from .. import audit
+from ..consent.decisions import DOCUMENT_PREFIX
 from ..login.accounts import account_of
-from ..oidc.consent import DOCUMENT_PREFIX
 from ..storage.consents import record_access
 from ..storage.db import db
 from ..storage.documents import DECLINED, SIGNED, DocumentRequest, finish, take_prepared

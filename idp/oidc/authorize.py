@@ -29,10 +29,10 @@ from authlib.oauth2.rfc6749 import AccessDeniedError, OAuth2Error
 from authlib.oidc.core.errors import LoginRequiredError
 from flask import abort, current_app, redirect, session
 
+from ..consent.consenting import ask
 from ..storage.ephemeral import Put
 from . import par
 from .authenticator import ACR_CARD_AUTH, ACR_SIGN_IDENTITY, LoginResult, LoginTransaction
-from .consenting import ask, deny_consent, finish_consent, pending_consent  # noqa: F401
 from .grants import MAX_AGE, required_acr
 from .sessions import current_login, start_session
 

@@ -1,4 +1,4 @@
-"""Verified claims (OpenID Connect for Identity Assurance 1.0) from the signing certificate.
+"""Verified claims (OpenID Connect for Identity Assurance 1.0): what the request asks for.
 
 The relying party asks with the ``claims`` parameter (OIDC Core §5.5): a ``verified_claims``
 member of ``id_token`` or ``userinfo``, an object or an array of objects, each with a
@@ -11,24 +11,21 @@ carriers), with ``electronic_signature`` evidence.
 Deliberately stricter than the specification's "omit what you cannot fulfil": a request we cannot
 satisfy (unknown trust framework, unsupported claim or evidence, bad structure) is refused with
 ``invalid_request`` before anything is shown, so a bank never believes it asked for something
-it will not get. Release is the opposite: only claims both requested and granted, each only where
-it was requested, and only the verification data the request named (§6.2: the OP adds nothing
-unrequested, except the members the response schema requires).
+it will not get. What a grant of them releases (only claims both requested and granted) is the
+consent's: ``idp.consent.verified_release``, which reads requests through ``requests_in`` and
+``trust_framework`` here.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import time
 import unicodedata
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from authlib.oauth2.rfc6749 import InvalidRequestError
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
-from .consent import CLAIM_PREFIX, VERIFIED_PREFIX, VerifiedIdentity
 from .hygiene import VSCHAR
 
 TRUST_FRAMEWORKS = ("jp_aml", "jp_mpiupa")
@@ -47,7 +44,6 @@ CLAIM_ITEMS = {
     "gender": "gender",
 }
 """Claim → the basic fact (consent item ``verified:<fact>``) it is read from."""
-ITEMS = tuple(VERIFIED_PREFIX + fact for fact in ("name", "address", "birthdate", "gender"))
 LOCATIONS = ("id_token", "userinfo")
 PURPOSE_LENGTH = (3, 300)
 """OIDC4IDA: a ``purpose`` shorter or longer is an ``invalid_request``."""
@@ -124,7 +120,7 @@ def _refuse(message: str, prefix: str = "verified_claims: ") -> InvalidRequestEr
     return InvalidRequestError(text[:MAX_DESCRIPTION])
 
 
-def _requests(claims_request: Mapping[str, Any]) -> Iterator[tuple[str, int, dict]]:
+def requests_in(claims_request: Mapping[str, Any]) -> Iterator[tuple[str, int, dict]]:
     """(location, index, one verified_claims request) for each, validated."""
     for location in LOCATIONS:
         member = claims_request.get(location) or {}
@@ -182,37 +178,37 @@ def is_requested(claims_request: Mapping[str, Any]) -> bool:
     )
 
 
-def requested_items(claims_request: Mapping[str, Any]) -> list[tuple[str, bool]]:
-    """(``verified:<claim>`` item id, essential) for each verified claim the request asks for,
-    in ``id_token`` or ``userinfo``; ``InvalidRequestError`` when ``verified_claims`` is
+def requested_facts(claims_request: Mapping[str, Any]) -> dict[str, bool]:
+    """Basic fact (``CLAIM_ITEMS`` value) → essential, for each verified claim the request asks
+    for, in ``id_token`` or ``userinfo``; ``InvalidRequestError`` when ``verified_claims`` is
     malformed. Empty when the request asks for none."""
     essential: dict[str, bool] = {}
-    for _, _, request in _requests(claims_request):
+    for _, _, request in requests_in(claims_request):
         for name, spec in request["claims"].items():
-            item = VERIFIED_PREFIX + CLAIM_ITEMS[name]
-            essential[item] = essential.get(item, False) or bool((spec or {}).get("essential"))
-    return list(essential.items())
+            fact = CLAIM_ITEMS[name]
+            essential[fact] = essential.get(fact, False) or bool((spec or {}).get("essential"))
+    return essential
 
 
-def purposes(claims_request: Mapping[str, Any]) -> dict[str, str]:
-    """Item id → the ``purpose`` the request gave for that claim (first one wins), for the
-    consent screen: ordinary claims (``claim:<name>``) and verified ones (``verified:<fact>``),
-    in ``id_token`` or ``userinfo``. OIDC4IDA defines the member for any individual claim
-    request. ``invalid_request`` for one that is not 3–300 characters of showable text. The
-    request-wide ``purpose`` parameter is ``check_purpose``'s."""
-    found: dict[str, str] = {}
+def claim_purposes(claims_request: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
+    """The ``purpose`` the request gave for each claim (first one wins), checked: (ordinary
+    claim name → purpose, basic fact of a verified claim → purpose), in ``id_token`` or
+    ``userinfo``. OIDC4IDA defines the member for any individual claim request.
+    ``invalid_request`` for one that is not 3–300 characters of showable text. The request-wide
+    ``purpose`` parameter is ``check_purpose``'s."""
+    ordinary: dict[str, str] = {}
+    verified: dict[str, str] = {}
     for location in LOCATIONS:
         member = claims_request.get(location)
         asked = member.items() if isinstance(member, Mapping) else ()
         for name, spec in asked:
             if name != "verified_claims" and isinstance(spec, Mapping) and "purpose" in spec:
-                found.setdefault(CLAIM_PREFIX + name, _claim_purpose(name, spec["purpose"]))
-    for _, _, request in _requests(claims_request):
+                ordinary.setdefault(name, _claim_purpose(name, spec["purpose"]))
+    for _, _, request in requests_in(claims_request):
         for name, spec in request["claims"].items():
             if spec and "purpose" in spec:
-                item = VERIFIED_PREFIX + CLAIM_ITEMS[name]
-                found.setdefault(item, _claim_purpose(name, spec["purpose"]))
-    return found
+                verified.setdefault(CLAIM_ITEMS[name], _claim_purpose(name, spec["purpose"]))
+    return ordinary, verified
 
 
 def _claim_purpose(name: str, purpose: object) -> str:
@@ -251,7 +247,7 @@ def trust_framework(claims_request: Mapping[str, Any], client_metadata: Mapping[
     """
     candidates = list(TRUST_FRAMEWORKS)
     constrained = False
-    for _, _, request in _requests(claims_request):
+    for _, _, request in requests_in(claims_request):
         allowed = _frameworks(request)
         if allowed is not None:
             order = allowed if not constrained else candidates
@@ -274,104 +270,11 @@ def check_request(
     structure, claims, evidence, trust framework. The framework, or None when none are
     requested. For the authorization request policy (``/authorize`` and ``/par`` alike).
     Per-claim purposes, of ordinary claims too, are checked here, since they are shown."""
-    purposes(claims_request)
+    claim_purposes(claims_request)
     if not is_requested(claims_request):
         return None
-    requested_items(claims_request)
+    requested_facts(claims_request)
     return trust_framework(claims_request, client_metadata)
-
-
-def release(
-    claims_request: Mapping[str, Any],
-    identity: VerifiedIdentity,
-    granted: Collection[str],
-    client_metadata: Mapping[str, Any],
-    *,
-    now: float | None = None,
-) -> tuple[dict | list | None, dict | list | None]:
-    """(``verified_claims`` for the ID token, for userinfo): only claims both requested and
-    granted, each where it was requested; None where nothing is released. The trust framework
-    is the request's, else the client's registered ``trust_framework``.
-
-    A request given as an array is answered with an array of the requests that release
-    something. A ``time.max_age`` the verification does not meet omits that request (§6.3).
-    """
-    if not any(item in granted for item in ITEMS):
-        return None, None
-    framework = trust_framework(claims_request, client_metadata)
-    now = time.time() if now is None else now
-    out: dict[str, list[dict]] = {location: [] for location in LOCATIONS}
-    shapes: dict[str, bool] = {}
-    for location, _, request in _requests(claims_request):
-        shapes[location] = isinstance(claims_request[location]["verified_claims"], list)
-        answer = _answer(request, identity, granted, framework, now)
-        if answer is not None:
-            out[location].append(answer)
-
-    def shape(location: str) -> dict | list | None:
-        answers = out[location]
-        if not answers:
-            return None
-        return answers if shapes[location] else answers[0]
-
-    return shape("id_token"), shape("userinfo")
-
-
-def _answer(
-    request: Mapping[str, Any],
-    identity: VerifiedIdentity,
-    granted: Collection[str],
-    framework: str,
-    now: float,
-) -> dict | None:
-    claims = {
-        name: _claim_value(name, identity)
-        for name in request["claims"]
-        if VERIFIED_PREFIX + CLAIM_ITEMS[name] in granted
-    }
-    if not claims:
-        return None  # §6.5: no verified_claims element without claims
-    asked = request["verification"]
-    max_age = (asked.get("time") or {}).get("max_age")
-    if max_age is not None and now - identity.signed_at > max_age:
-        return None
-    verification: dict[str, Any] = {"trust_framework": framework}
-    if "time" in asked:
-        verification["time"] = _timestamp(identity.signed_at)
-    if "evidence" in asked:
-        verification["evidence"] = [_evidence(identity, e) for e in asked["evidence"]]
-    return {"verification": verification, "claims": claims}
-
-
-def _evidence(identity: VerifiedIdentity, asked: Mapping[str, Any]) -> dict:
-    """The schema's required members always; ``created_at`` only when asked for."""
-    evidence = {
-        "type": "electronic_signature",
-        "signature_type": SIGNATURE_TYPE,
-        "issuer": identity.issuer,
-        "serial_number": identity.serial,
-    }
-    if "created_at" in asked:
-        evidence["created_at"] = _timestamp(identity.signed_at)
-    return evidence
-
-
-def _claim_value(name: str, identity: VerifiedIdentity) -> Any:
-    """The certificate's facts as OIDC Core §5.1 claims (address as its ``formatted`` form)."""
-    family, _, given = identity.name.partition("\u3000")
-    return {
-        "name": identity.name,
-        "family_name": family,
-        "given_name": given,
-        "address": {"formatted": identity.address},
-        "birthdate": identity.birthdate,
-        "gender": identity.gender,
-    }[name]
-
-
-def _timestamp(epoch: float) -> str:
-    """ISO 8601 in UTC with seconds, as OIDC4IDA's ``time`` and ``created_at`` expect."""
-    return dt.datetime.fromtimestamp(int(epoch), dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def discovery_metadata() -> dict:

@@ -37,7 +37,7 @@ class Consent(db.Model):
     client_name: Mapped[str] = mapped_column(String(200), nullable=False)
     """The service's registered name when the citizen approved: the history must still say who."""
     items: Mapped[str] = mapped_column(Text, nullable=False)
-    """JSON list of the granted item ids (``idp.oidc.consent.ConsentItem.id``), sorted."""
+    """JSON list of the granted item ids (``idp.consent.decisions.ConsentItem.id``), sorted."""
     purpose: Mapped[str] = mapped_column(Text, nullable=False, default="")
     retention_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
     """How long the service said it keeps the data (its registration), None if it did not say."""
@@ -48,7 +48,7 @@ class Consent(db.Model):
     """How the approval was authenticated: ``session`` (the card login of this session) or
     ``card-step-up`` / ``card-sign`` (a fresh card signature binding ``content_digest``)."""
     content_digest: Mapped[str] = mapped_column(String(64), nullable=False)
-    """SHA-256 hex of the canonical approved content (``idp.oidc.consent.content_digest``)."""
+    """SHA-256 hex of the canonical approved content (``idp.consent.decisions.content_digest``)."""
     evidence: Mapped[str | None] = mapped_column(Text, nullable=True)
     """JSON: the step-up signature's certificate (issuer hash, serial), nonce and signature."""
     created_at: Mapped[int] = mapped_column(Integer, nullable=False, default=_now)

@@ -9,15 +9,23 @@ receives them in ``verified_claims`` and keeps them under its own legal obligati
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .db import db
 
-if TYPE_CHECKING:  # storage never imports the OIDC layer at run time
-    from ..oidc.consent import VerifiedIdentity
+
+class SigningCertificateUse(Protocol):
+    """What a verification record keeps of a verified identity (``idp.consent.decisions.
+    VerifiedIdentity``): the certificate and when it signed, never the facts. Storage imports no
+    feature, so it names only these fields."""
+
+    issuer: str
+    serial: str
+    signed_at: int
+
 
 METHOD = "electronic_signature"
 """OIDC4IDA evidence type: an electronic signature with the card's signing certificate."""
@@ -57,7 +65,7 @@ def record_verification(
     account_id: str,
     client_id: str,
     consent_id: str | None,
-    identity: VerifiedIdentity,
+    identity: SigningCertificateUse,
     trust_framework: str | None,
     now: int | float,
 ) -> IdentityVerification:

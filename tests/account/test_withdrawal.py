@@ -1,4 +1,4 @@
-"""``idp.oidc.withdrawal.revoke_consent`` on rows written directly: exactly this account's
+"""``idp.consent.withdrawal.revoke_consent`` on rows written directly: exactly this account's
 families at this client die, the logout names the client's own ``sub`` without ``sid``, and a
 second revocation changes nothing."""
 
@@ -7,8 +7,8 @@ from __future__ import annotations
 import json
 import time
 
+from idp.consent.withdrawal import live_families, revoke_consent
 from idp.oidc.refresh import add_token, new_family, use_token
-from idp.oidc.withdrawal import live_families, revoke_consent
 from idp.storage.consents import Consent
 from idp.storage.db import db
 from idp.storage.models import LogoutDelivery, TokenFamily

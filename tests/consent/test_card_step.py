@@ -10,9 +10,9 @@ import re
 
 import pytest
 
+from idp.consent.decisions import content_digest
 from idp.jpki.challenge import bound_value, decode
 from idp.oidc.authenticator import ACR_SIGN_IDENTITY
-from idp.oidc.consent import content_digest
 from tests.consent.conftest import card_result, identity_result, open_consent, signing_card
 from tests.consent.test_decisions import consents, grant_of, token_for
 from tests.login.cards import bridge_result
@@ -23,7 +23,7 @@ SELFINFO = "openid selfinfo:income selfinfo:household"
 
 
 def _pending(app, page):
-    from idp.oidc.authorize import pending_consent
+    from idp.consent.consenting import pending_consent
 
     with app.test_request_context():
         from flask import session

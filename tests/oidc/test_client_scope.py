@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
+from idp.consent.decisions import ConsentRequest
 from idp.oidc.clients import ClientRejected, check_scope, register_client
-from idp.oidc.consent import ConsentRequest
 from tests.oidc.rp import RelyingParty
 from tests.oidc.test_cli import _lines, idp  # noqa: F401 (the CLI fixture)
 from tests.oidc.test_registration import _register

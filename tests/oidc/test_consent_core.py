@@ -15,9 +15,8 @@ from dataclasses import dataclass, field
 import pytest
 import sqlalchemy as sa
 
-from idp.oidc.authenticator import ACR_SIGN_IDENTITY
-from idp.oidc.authorize import deny_consent, finish_consent
-from idp.oidc.consent import (
+from idp.consent.consenting import deny_consent, finish_consent
+from idp.consent.decisions import (
     AUTH_SESSION,
     AUTH_SIGN,
     AUTH_STEP_UP,
@@ -28,6 +27,7 @@ from idp.oidc.consent import (
     content_digest,
     decision_problem,
 )
+from idp.oidc.authenticator import ACR_SIGN_IDENTITY
 from idp.storage.consents import AccessRecord, Consent
 from idp.storage.db import db
 from tests.oidc.rp import ISSUER, query

@@ -21,7 +21,7 @@ class DenyingScreen:
     """The citizen presses "do not allow" on the consent screen."""
 
     def begin(self, request):
-        from idp.oidc.authorize import deny_consent
+        from idp.consent.consenting import deny_consent
 
         return deny_consent(request.id)
 

@@ -13,8 +13,8 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import ECKey, KeySet
 
+from idp.consent.withdrawal import revoke_consent
 from idp.oidc.dpop import access_token_hash
-from idp.oidc.withdrawal import revoke_consent
 from idp.storage.consents import AccessRecord, Consent
 from idp.storage.db import db
 from tests.oidc.rp import ISSUER, TOKEN_URL, RelyingParty, dpop_proof

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from idp.oidc.consent import VerifiedIdentity
+from idp.consent.decisions import VerifiedIdentity
 
 IDENTITY = VerifiedIdentity(
     name="山田\u3000花子",

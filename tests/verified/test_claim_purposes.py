@@ -11,15 +11,16 @@ import json
 import pytest
 from authlib.oauth2.rfc6749 import InvalidRequestError
 
-from idp.oidc.authenticator import ACR_SIGN_IDENTITY
-from idp.oidc.consent import (
+from idp.consent.decisions import (
     AUTH_SIGN,
     ConsentDecision,
     ConsentItem,
     ConsentRequest,
     content_digest,
 )
-from idp.oidc.verified_claims import check_request, purposes
+from idp.consent.verified_release import purposes
+from idp.oidc.authenticator import ACR_SIGN_IDENTITY
+from idp.oidc.verified_claims import check_request
 from tests.oidc.rp import query
 from tests.oidc.test_consent_core import DecidingScreen, consents, everything
 from tests.verified.helpers import IDENTITY, verified, where

@@ -15,9 +15,9 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
+from idp.consent.consenting import finish_consent
+from idp.consent.decisions import AUTH_SIGN, ConsentDecision, content_digest
 from idp.oidc.authenticator import ACR_SIGN_IDENTITY
-from idp.oidc.authorize import finish_consent
-from idp.oidc.consent import AUTH_SIGN, ConsentDecision, content_digest
 from idp.storage.db import db
 from idp.storage.verifications import IdentityVerification
 from tests.cardless import TEST_IDENTITY

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from idp.oidc.verified_claims import CLAIM_ITEMS, SIGNATURE_TYPE, release
+from idp.consent.verified_release import release
+from idp.oidc.verified_claims import CLAIM_ITEMS, SIGNATURE_TYPE
 from tests.verified.helpers import EVERY_ITEM, IDENTITY, verified, where
 
 BANK = {"trust_framework": "jp_aml"}

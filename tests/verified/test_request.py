@@ -9,9 +9,10 @@ from authlib.oauth2.rfc6749 import InvalidRequestError
 from hypothesis import given
 from hypothesis import strategies as st
 
+from idp.consent.verified_release import purposes, requested_items
 from idp.oidc.claims import parse_claims_request
 from idp.oidc.hygiene import VSCHAR
-from idp.oidc.verified_claims import check_purpose, is_requested, purposes, requested_items
+from idp.oidc.verified_claims import check_purpose, is_requested
 from tests.verified.helpers import claims_param, verified, where
 
 ESSENTIAL = {"essential": True, "purpose": "口座開設の本人確認のため"}

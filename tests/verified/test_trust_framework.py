@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from authlib.oauth2.rfc6749 import InvalidRequestError
 
-from idp.oidc.verified_claims import check_request, release, trust_framework
+from idp.consent.verified_release import release
+from idp.oidc.verified_claims import check_request, trust_framework
 from tests.verified.helpers import EVERY_ITEM, IDENTITY, verified, where
 
 NAME = {"name": None}

@@ -24,15 +24,15 @@ from authlib.oidc.core.errors import ConsentRequiredError
 from flask import abort, current_app, session
 
 from .. import audit
+from ..oidc import verified_claims
+from ..oidc.authenticator import ACR_SIGN_IDENTITY, ACR_VALUES, LoginResult
+from ..oidc.claims import parse_claims_request
 from ..storage import outages
 from ..storage.consents import Consent
 from ..storage.db import db
 from ..storage.signing_certificates import note_signing_certificate
 from ..storage.verifications import record_verification
-from . import verified_claims
-from .authenticator import ACR_SIGN_IDENTITY, ACR_VALUES, LoginResult
-from .claims import parse_claims_request
-from .consent import (
+from .decisions import (
     ConsentDecision,
     ConsentItem,
     ConsentRequest,
@@ -40,8 +40,8 @@ from .consent import (
     decision_problem,
     needs_card,
 )
-from .consent_items import purpose_of, remembered, requested_items, retention_of
 from .issuing import issue
+from .requested import purpose_of, remembered, requested_items, retention_of
 
 log = logging.getLogger("idp.consent")
 PREFIX = "consent:"

@@ -11,10 +11,10 @@ import dataclasses
 
 from authlib.oauth2.rfc6749 import scope_to_list
 
-from . import verified_claims
-from .authenticator import LoginResult
-from .claims import parse_claims_request, release
-from .consent import CLAIM_PREFIX, SELFINFO_PREFIX
+from ..oidc.authenticator import LoginResult
+from ..oidc.claims import parse_claims_request, release
+from . import verified_release
+from .decisions import CLAIM_PREFIX, SELFINFO_PREFIX
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,7 +40,7 @@ def issue(server, grant, login: LoginResult, sid: str, consent_id: str, granted,
     id_claims = {k: v for k, v in id_claims.items() if k in allowed}
     userinfo_claims = {k: v for k, v in userinfo_claims.items() if k in allowed}
     if identity is not None:
-        in_id_token, in_userinfo = verified_claims.release(
+        in_id_token, in_userinfo = verified_release.release(
             claims_request, identity, granted, client.client_metadata
         )
         if in_id_token:

@@ -21,13 +21,13 @@ from dataclasses import dataclass
 from flask import current_app
 
 from .. import audit
+from ..oidc.backchannel import enqueue
+from ..oidc.clients import find_client
+from ..oidc.refresh import revoke_family
+from ..oidc.tokens import mark_withdrawn
 from ..storage.consents import Consent
 from ..storage.db import db
 from ..storage.models import TokenFamily
-from .backchannel import enqueue
-from .clients import find_client
-from .refresh import revoke_family
-from .tokens import mark_withdrawn
 
 
 @dataclass(frozen=True)

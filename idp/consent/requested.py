@@ -8,12 +8,12 @@ import json
 from authlib.oauth2.rfc6749 import scope_to_list
 from sqlalchemy import bindparam, select
 
+from ..oidc.authenticator import LoginResult
+from ..oidc.claims import SELFINFO_SCOPES, parse_claims_request, release
 from ..storage.consents import Consent
 from ..storage.db import run
-from . import verified_claims
-from .authenticator import LoginResult
-from .claims import SELFINFO_SCOPES, parse_claims_request, release
-from .consent import CLAIM_PREFIX, OPENID, ConsentItem
+from . import verified_release
+from .decisions import CLAIM_PREFIX, OPENID, ConsentItem
 
 
 def requested_items(grant, login: LoginResult) -> tuple[ConsentItem, ...]:
@@ -30,7 +30,7 @@ def requested_items(grant, login: LoginResult) -> tuple[ConsentItem, ...]:
     id_claims, userinfo_claims = release(login.claims, grant.request.scope or "", claims_request)
     claims = sorted({*id_claims, *userinfo_claims})
     scopes = scope_to_list(grant.request.scope) or []
-    purposes = verified_claims.purposes(claims_request)
+    purposes = verified_release.purposes(claims_request)
     return (
         ConsentItem(OPENID, required=True),
         *(
@@ -40,7 +40,7 @@ def requested_items(grant, login: LoginResult) -> tuple[ConsentItem, ...]:
         *(ConsentItem(scope) for scope in scopes if scope in SELFINFO_SCOPES),
         *(
             ConsentItem(i, e, purposes.get(i))
-            for i, e in verified_claims.requested_items(claims_request)
+            for i, e in verified_release.requested_items(claims_request)
         ),
     )
 
