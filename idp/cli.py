@@ -23,7 +23,7 @@ from . import audit, create_app, logs
 from .config import SIGNING_ALGORITHMS, ConfigError
 from .documents.retention import documents as documents_cli
 from .jpki.cli import jpki as jpki_cli
-from .oidc import clients, key_ring, keys, sealer
+from .oidc import clients, fapi, key_ring, keys, sealer
 from .oidc.auth_methods import AUTH_METHODS
 from .oidc.purge import tokens as tokens_cli
 from .selfinfo.cli import selfinfo as selfinfo_cli
@@ -87,7 +87,7 @@ def run(host: str, port: int) -> None:
     elif not storage_db.schema_is_current():
         raise click.ClickException("the database schema is not current: run `idp db upgrade`")
     if _config().environment == "production":
-        if why := clients.non_fapi_refusal(_config().keys):
+        if why := fapi.non_fapi_refusal(_config().keys):
             raise click.ClickException(why)
         click.echo(
             "idp run uses the development server; serve production with a WSGI server, "
@@ -191,7 +191,7 @@ def client_add(name, redirect_uris, jwks_file, jwks_uri, auth_method, **policy) 
         raise click.ClickException(f"--jwks-file is not JSON ({e})") from None
     except clients.ClientRejected as e:
         raise click.ClickException(str(e)) from None
-    if lacks := clients.stored_client_shortfalls(client, _config().keys):
+    if lacks := fapi.stored_client_shortfalls(client, _config().keys):
         click.echo(
             "warning: not a FAPI 2.0 client, accepted outside production only; production "
             f"would refuse it and refuse to start while it is stored. It needs {'; '.join(lacks)}",

@@ -7,7 +7,7 @@ Each worker builds the app from ``IDP_CONFIG`` and ``IDP_*`` (``idp.config.load_
 refused configuration, a database whose schema is not at the newest migration, or a secret key
 that cannot unseal the stored signing keys stops the worker with the reason instead of serving;
 in production, so does a stored client that is not a FAPI 2.0 client
-(``clients.non_fapi_refusal``). Migrations are never applied here: several workers on several
+(``fapi.non_fapi_refusal``). Migrations are never applied here: several workers on several
 hosts start at once, so ``idp db upgrade`` is a deployment step (docs/operators.md).
 Signing keys are created if missing (``keys.ensure_keys`` lets one concurrent starter win).
 """
@@ -34,7 +34,7 @@ def build() -> Flask:
         app = create_app()
     except ConfigError as e:
         raise StartRefused(f"jpki-idp: configuration refused: {e}") from None
-    from .oidc import clients, keys, sealer
+    from .oidc import fapi, keys, sealer
     from .storage import db
 
     config = app.extensions["idp.config"]
@@ -45,7 +45,7 @@ def build() -> Flask:
             keys.check_secret(sealer())
         except keys.SecretMismatch as e:
             raise StartRefused(f"jpki-idp: {e}") from None
-        if config.environment == "production" and (why := clients.non_fapi_refusal(config.keys)):
+        if config.environment == "production" and (why := fapi.non_fapi_refusal(config.keys)):
             raise StartRefused(f"jpki-idp: {why}")
         keys.ensure_keys(app.extensions["idp.config"], sealer(), int(time.time()))
         db.db.session.remove()

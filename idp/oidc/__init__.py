@@ -8,9 +8,9 @@ from flask import Flask, current_app
 
 from ..config import Config
 from .backchannel import Courier
-from .clients import FAPI_ALGORITHMS
 from .dpop import ALGORITHMS as DPOP_ALGORITHMS
 from .dpop import DPoP
+from .fapi import FAPI_ALGORITHMS
 from .keys import KeyRing
 from .sealing import Sealer
 from .server import Services, build_server

@@ -4,7 +4,7 @@ Every endpoint that authenticates clients (token, PAR, revocation, introspection
 API) accepts ``AUTH_METHODS``; a client registers one of them (``idp client add``, RFC 7591) and
 discovery advertises them. Production serves FAPI 2.0 clients only (Security Profile §5.3.2.1):
 ``private_key_jwt`` is all it registers and advertises (``allowed``), and a stored client with
-another method keeps a production process from starting (``clients.fapi_shortfalls``).
+another method keeps a production process from starting (``fapi.fapi_shortfalls``).
 """
 
 from __future__ import annotations

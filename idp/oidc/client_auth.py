@@ -25,7 +25,7 @@ from ..config import Config
 from ..storage.ephemeral import EphemeralStore
 from . import client_urls, untrusted_json
 from .auth_methods import PRIVATE_KEY_JWT
-from .clients import assertion_algorithms
+from .fapi import assertion_algorithms
 
 LEEWAY = 30
 """Seconds of clock skew tolerated on exp/nbf/iat."""
@@ -72,7 +72,7 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
             raise InvalidClientError(description="client assertion 'exp' is too far ahead")
 
     def process_assertion_claims(self, assertion, resolve_key):
-        """Authlib's, with the algorithms discovery lists (``clients.assertion_algorithms``)
+        """Authlib's, with the algorithms discovery lists (``fapi.assertion_algorithms``)
         instead of joserfc's "recommended" set, which lacks PS256."""
         allowed = assertion_algorithms(self._config.environment == "production")
         try:

@@ -5,7 +5,7 @@ client_secret_basic, PAR, RFC 9207 ``iss``, pairwise and public subjects, our ac
 OIDC for Identity Assurance's verified claims (``verified_claims.discovery_metadata``). Authlib's
 ``AuthorizationServerMetadata`` validates the document in the tests.
 
-Production says what it enforces on every client (``clients.fapi_shortfalls``, FAPI 2.0): PAR
+Production says what it enforces on every client (``fapi.fapi_shortfalls``, FAPI 2.0): PAR
 required, private_key_jwt only, and ID tokens, client assertions and DPoP proofs signed with
 PS256 or ES256 only.
 """
@@ -18,8 +18,8 @@ from ..config import Config
 from .auth_methods import allowed as auth_methods_allowed
 from .authenticator import ACR_VALUES
 from .claims import SUPPORTED_CLAIMS, SUPPORTED_SCOPES
-from .clients import FAPI_ALGORITHMS, assertion_algorithms
 from .dpop import ALGORITHMS as DPOP_ALGORITHMS
+from .fapi import FAPI_ALGORITHMS, assertion_algorithms
 from .verified_claims import discovery_metadata as verified_claims_metadata
 
 
@@ -32,7 +32,7 @@ def metadata(config: Config) -> dict:
     production = config.environment == "production"
     auth_methods = list(auth_methods_allowed(production))
     algorithms = list(config.keys.algorithms)
-    if production:  # every client signs with one of these (clients.FAPI_ALGORITHMS)
+    if production:  # every client signs with one of these (fapi.FAPI_ALGORITHMS)
         algorithms = [a for a in algorithms if a in FAPI_ALGORITHMS]
     client_algs = list(assertion_algorithms(production))
     return {

@@ -11,7 +11,7 @@ metadata ``trust_framework``, ``purpose`` and ``retention_days`` (``clients.VERI
 ``id_token_signed_response_alg`` (OIDC Registration §2) is checked by Authlib against discovery
 and again by ``clients.check_signing_alg``; it also signs the client's access tokens. Omitted, it
 is not stored and the response names the algorithm the client will get (RS256 by default).
-Production registers FAPI 2.0 clients only (``clients.fapi_shortfalls``): others are refused with
+Production registers FAPI 2.0 clients only (``fapi.fapi_shortfalls``): others are refused with
 ``invalid_client_metadata`` saying what they lack.
 """
 
@@ -27,14 +27,9 @@ from authlib.oidc.registration import ClientMetadataClaims as OidcClientMetadata
 from flask import request as flask_request
 
 from .auth_methods import PRIVATE_KEY_JWT
-from .clients import (
-    VERIFICATION_FIELDS,
-    ClientRejected,
-    fapi_refusal,
-    fapi_shortfalls,
-    register_client,
-)
+from .clients import VERIFICATION_FIELDS, ClientRejected, register_client
 from .discovery import metadata
+from .fapi import fapi_refusal, fapi_shortfalls
 from .hygiene import error_description
 from .limited import count_request
 from .openid import client_signing_alg
