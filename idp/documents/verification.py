@@ -2,9 +2,10 @@
 
 Issue 8 §2: a signing certificate is revoked when its holder moves or changes name, so a
 contract must not be signed on yesterday's OCSP answer. Each check therefore asks the responder
-anew: the OCSP service gets an empty store of its own for every verification instead of the
-shared cache the login uses. The revocation policy is the configured one for signing
-certificates (``ocsp,crl`` falls back to the CRL only when the responder cannot be used).
+anew, deliberately for both certificates of the proof: the validator keeps no OCSP answer
+(``NO_OCSP_CACHE``) instead of using the shared cache the login uses. The revocation policy is
+the configured one for signing certificates (``ocsp,crl`` falls back to the CRL only when the
+responder cannot be used).
 
 The answer is the bridge's version-2 double proof (docs/bridge-protocol.md §9): the signing
 key's document signature and the same card's authentication key's signature over the same
@@ -15,16 +16,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from ..jpki.anchors import TrustAnchors
-from ..jpki.crl import CrlStatusSource
 from ..jpki.document import verify_document_pair
-from ..jpki.ocsp import OcspService
-from ..jpki.revocation import RevocationChecker
+from ..jpki.factory import NO_OCSP_CACHE, build_validator
 from ..jpki.settings import CertificateType, JpkiSettings
-from ..jpki.transport import HttpTransport, Transport
-from ..jpki.validator import JpkiValidator, ValidatedPair
+from ..jpki.transport import Transport
+from ..jpki.validator import ValidatedPair
 from ..login.verification import own_origin
-from ..storage.ephemeral import MemoryStore
 
 
 def can_verify_documents(settings: JpkiSettings) -> bool:
@@ -37,20 +34,11 @@ class DocumentVerifier:
     """Verifies bridge ``document`` results for one app; trust anchors are read at start-up."""
 
     def __init__(self, settings: JpkiSettings, issuer: str, transport: Transport | None = None):
-        self.settings = settings
-        self.anchors = TrustAnchors.from_settings(settings)
-        self.transport = transport or HttpTransport()
-        self.crl = {kind: CrlStatusSource(settings.crl_index_dir, kind) for kind in CertificateType}
+        self.validator = build_validator(settings, NO_OCSP_CACHE, transport=transport)
         self.origin = own_origin(issuer)
-
-    def validator(self) -> JpkiValidator:
-        """A validator whose OCSP answers are never cached beyond this one check."""
-        ocsp = OcspService(self.settings, self.transport, MemoryStore())
-        revocation = RevocationChecker(self.settings, ocsp, self.crl)
-        return JpkiValidator(self.settings, self.anchors, revocation)
 
     def verify(self, result: str, digest: bytes, now: dt.datetime) -> ValidatedPair:
         """Both proven certificates, or one ``JpkiValidationError`` with its reason."""
         return verify_document_pair(
-            self.validator(), result, origin=self.origin, digest=digest, now=now
+            self.validator, result, origin=self.origin, digest=digest, now=now
         )

@@ -29,30 +29,10 @@ from idp.jpki.anchors import (
 from idp.jpki.certificate import fingerprint, load_certificate, serial_hex
 from idp.jpki.crl_updater import CrlUpdater
 from idp.jpki.errors import JpkiValidationError
-from idp.jpki.ocsp import OcspService
-from idp.jpki.revocation import RevocationChecker
+from idp.jpki.factory import NO_OCSP_CACHE, build_validator
 from idp.jpki.settings import CertificateType, JpkiSettings, RevocationPolicy
 from idp.jpki.transport import HttpTransport
 from idp.jpki.validator import CERTIFICATE_FOR, JpkiValidator, Purpose
-
-
-class _NoCache:
-    """A one-shot command shares nothing: an ephemeral store that forgets at once."""
-
-    def set(self, key: str, value: bytes, ttl: float) -> None:
-        pass
-
-    def add(self, key: str, value: bytes, ttl: float) -> bool:  # noqa: ARG002
-        return True
-
-    def get(self, key: str) -> bytes | None:  # noqa: ARG002
-        return None
-
-    def take(self, key: str) -> bytes | None:  # noqa: ARG002
-        return None
-
-    def delete(self, key: str) -> None:
-        pass
 
 
 @click.group("jpki")
@@ -196,7 +176,9 @@ def _configured(ctx: click.Context) -> JpkiSettings | None:
 def _validator(
     settings: JpkiSettings, certificate: x509.Certificate, purpose: Purpose
 ) -> JpkiValidator:
-    """Services for one check; CRL URLs default to the certificate's own pointers."""
+    """Services for one check; CRL URLs default to the certificate's own pointers. A one-shot
+    command shares nothing, deliberately: the responder is asked now (``NO_OCSP_CACHE``), so the
+    answer is the certificate's status at this moment, not an answer a login may have cached."""
     kind = CERTIFICATE_FOR[purpose]
     if kind not in settings.trust_anchors:
         raise TrustAnchorError(f"no trust anchors for {kind}: pass --trust-anchors")
@@ -208,9 +190,7 @@ def _validator(
         # On failure the check below says crl_unavailable, if the CRL is needed at all.
         with contextlib.suppress(JpkiValidationError):
             updater.refresh(kind, dt.datetime.now(dt.UTC))
-    ocsp = OcspService(settings, transport, _NoCache())
-    revocation = RevocationChecker(settings, ocsp, {kind: updater.source(kind)})
-    return JpkiValidator(settings, anchors, revocation)
+    return build_validator(settings, NO_OCSP_CACHE, transport=transport, anchors=anchors)
 
 
 def _with_crl_urls(

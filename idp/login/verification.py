@@ -2,7 +2,10 @@
 
 Trust anchors are read when the app is built, so a broken trust folder stops start-up
 (``TrustAnchorError``). OCSP answers are cached in the app's ephemeral store, shared by every
-process. CRLs are read from the indexes in ``jpki.crl_index_dir``; keeping them fresh is the CRL
+process, deliberately: a login's authentication certificate may be checked on an answer until
+its nextUpdate (capped by ``ocsp_cache_max_ttl``), which keeps logins fast and the responder
+unburdened; the signing certificate is always asked fresh (``RevocationChecker.FRESH``).
+CRLs are read from the indexes in ``jpki.crl_index_dir``; keeping them fresh is the CRL
 refresher's job (``idp.jpki.crl_updater``), not the login's: with no valid CRL the fallback
 refuses as ``crl_unavailable`` (fail closed).
 """
@@ -15,18 +18,15 @@ from urllib.parse import urlsplit
 from cryptography import x509
 
 from .. import audit
-from ..jpki.anchors import TrustAnchors
 from ..jpki.bridge import BridgeResult
 from ..jpki.challenge import Challenges
-from ..jpki.crl import CrlStatusSource
 from ..jpki.errors import JpkiValidationError
-from ..jpki.ocsp import OcspService
-from ..jpki.revocation import RevocationChecker
+from ..jpki.factory import build_validator
 from ..jpki.settings import CertificateType, JpkiSettings
 from ..jpki.signature import canonical_origin
 from ..jpki.store import EphemeralStore
-from ..jpki.transport import HttpTransport, Transport
-from ..jpki.validator import JpkiValidator, Purpose, ValidatedCertificate
+from ..jpki.transport import Transport
+from ..jpki.validator import Purpose, ValidatedCertificate
 
 
 def own_origin(issuer: str) -> str:
@@ -45,10 +45,7 @@ class CardVerifier:
         store: EphemeralStore,
         transport: Transport | None = None,
     ) -> None:
-        anchors = TrustAnchors.from_settings(settings)
-        ocsp = OcspService(settings, transport or HttpTransport(), store)
-        crl = {kind: CrlStatusSource(settings.crl_index_dir, kind) for kind in CertificateType}
-        self.validator = JpkiValidator(settings, anchors, RevocationChecker(settings, ocsp, crl))
+        self.validator = build_validator(settings, store, transport=transport)
         self.challenges = Challenges(
             store, settings.challenge_ttl, settings.challenge_replay_window
         )
