@@ -66,7 +66,7 @@ def create_app(config: Config | None = None, instance_path: str | None = None) -
     account.init_app(app, config)
     documents.init_app(app, config)
     errorpages.init_app(app, config)
-    metrics.init_app(app, config)
+    metrics.init_app(app, config, jwks=app.extensions["idp.keys"].jwks)
     app.wsgi_app = IssuerOrigin(app.wsgi_app, config.issuer, trusted_networks(config.proxy.trusted))
     logs.init_app(app)
     return app

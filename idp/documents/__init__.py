@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask import Flask
 
 from ..config import Config
+from ..metrics.observers import RevocationMetrics
 from .verification import DocumentVerifier, can_verify_documents
 
 
@@ -22,4 +23,6 @@ def init_app(app: Flask, config: Config) -> None:
     app.register_blueprint(bp)
     app.extensions["idp.documents.client_auth"] = build_authentication(app)
     if can_verify_documents(config.jpki):
-        app.extensions["idp.documents.verifier"] = DocumentVerifier(config.jpki, config.issuer)
+        app.extensions["idp.documents.verifier"] = DocumentVerifier(
+            config.jpki, config.issuer, observer=RevocationMetrics()
+        )

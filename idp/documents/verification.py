@@ -18,6 +18,7 @@ import datetime as dt
 
 from ..jpki.document import verify_document_pair
 from ..jpki.factory import NO_OCSP_CACHE, build_validator
+from ..jpki.ocsp import OcspObserver
 from ..jpki.settings import CertificateType, JpkiSettings
 from ..jpki.transport import Transport
 from ..jpki.validator import ValidatedPair
@@ -33,8 +34,16 @@ def can_verify_documents(settings: JpkiSettings) -> bool:
 class DocumentVerifier:
     """Verifies bridge ``document`` results for one app; trust anchors are read at start-up."""
 
-    def __init__(self, settings: JpkiSettings, issuer: str, transport: Transport | None = None):
-        self.validator = build_validator(settings, NO_OCSP_CACHE, transport=transport)
+    def __init__(
+        self,
+        settings: JpkiSettings,
+        issuer: str,
+        transport: Transport | None = None,
+        observer: OcspObserver | None = None,
+    ) -> None:
+        self.validator = build_validator(
+            settings, NO_OCSP_CACHE, transport=transport, observer=observer
+        )
         self.origin = own_origin(issuer)
 
     def verify(self, result: str, digest: bytes, now: dt.datetime) -> ValidatedPair:

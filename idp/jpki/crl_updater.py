@@ -18,7 +18,7 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import ClassVar, Protocol
+from typing import Protocol
 
 from cryptography import x509
 
@@ -41,16 +41,16 @@ class CrlObserver(Protocol):
 class CrlUpdater:
     """One refresh round per type: full CRL, then the delta if one is configured."""
 
-    observer: ClassVar[CrlObserver | None] = None
-    """Set once per process by the app that counts (``idp.metrics``); None: nobody listens."""
-
     def __init__(
         self,
         settings: JpkiSettings,
         anchors: dict[CertificateType, tuple[x509.Certificate, ...]],
         transport: Transport,
+        observer: CrlObserver | None = None,
     ) -> None:
         self.settings = settings
+        self.observer = observer
+        """Who hears how refreshes end (the app's metrics); None: nobody listens."""
         self.anchors = anchors
         self.transport = transport
         self.folder = Path(settings.crl_index_dir)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from idp.jpki.anchors import TrustAnchors
 from idp.jpki.crl import CrlStatusSource
-from idp.jpki.ocsp import OcspService
+from idp.jpki.ocsp import OcspObserver, OcspService
 from idp.jpki.revocation import RevocationChecker
 from idp.jpki.settings import CertificateType, JpkiSettings
 from idp.jpki.store import EphemeralStore
@@ -47,11 +47,13 @@ def build_validator(
     *,
     transport: Transport | None = None,
     anchors: TrustAnchors | None = None,
+    observer: OcspObserver | None = None,
 ) -> JpkiValidator:
     """A validator for ``settings``: anchors read now (default: from the settings, so a broken
-    trust folder raises ``TrustAnchorError`` here), OCSP answers kept in ``ocsp_cache``, CRL
-    status read from the indexes in ``settings.crl_index_dir`` for every certificate type."""
+    trust folder raises ``TrustAnchorError`` here), OCSP answers kept in ``ocsp_cache`` and
+    told to ``observer``, CRL status read from the indexes in ``settings.crl_index_dir`` for
+    every certificate type."""
     anchors = anchors or TrustAnchors.from_settings(settings)
-    ocsp = OcspService(settings, transport or HttpTransport(), ocsp_cache)
+    ocsp = OcspService(settings, transport or HttpTransport(), ocsp_cache, observer=observer)
     crl = {kind: CrlStatusSource(settings.crl_index_dir, kind) for kind in CertificateType}
     return JpkiValidator(settings, anchors, RevocationChecker(settings, ocsp, crl))

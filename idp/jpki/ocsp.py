@@ -16,7 +16,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable
-from typing import ClassVar, Protocol
+from typing import Protocol
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -47,18 +47,17 @@ class OcspObserver(Protocol):
 class OcspService:
     """Ask, check, cache. ``check`` returns a good answer or raises the refusal."""
 
-    observer: ClassVar[OcspObserver | None] = None
-    """Set once per process by the app that counts (``idp.metrics``); None: nobody listens.
-    Process-wide because the documents' verifier builds a service per check."""
-
     def __init__(
         self,
         settings: JpkiSettings,
         transport: Transport,
         store: EphemeralStore,
         nonces: Callable[[], bytes] = lambda: secrets.token_bytes(NONCE_BYTES),
+        observer: OcspObserver | None = None,
     ) -> None:
         self.settings, self.transport, self.nonces = settings, transport, nonces
+        self.observer = observer
+        """Who hears of requests and look-ups (the app's metrics); None: nobody listens."""
         self.cache = OcspCache(store, settings.ocsp_cache_max_ttl, settings.ocsp_timeout)
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()

@@ -15,6 +15,7 @@ from ..config import Config
 from ..jpki.anchors import TrustAnchors
 from ..jpki.crl_updater import CrlRefresher, CrlUpdater
 from ..jpki.transport import HttpTransport
+from ..metrics.observers import RevocationMetrics
 from .card import CardAuthenticator, UnavailableAuthenticator
 from .settings import CardLoginSettings
 from .verification import CardVerifier, can_verify_logins
@@ -30,10 +31,12 @@ def init_app(app: Flask, config: Config) -> None:
     app.register_blueprint(bp)
     _secure_every_response(app, config)
     if can_verify_logins(config.jpki):
-        store = app.extensions["idp.ephemeral"]
-        app.extensions["idp.login.verifier"] = CardVerifier(config.jpki, config.issuer, store)
+        store, observer = app.extensions["idp.ephemeral"], RevocationMetrics()
+        app.extensions["idp.login.verifier"] = CardVerifier(
+            config.jpki, config.issuer, store, observer=observer
+        )
         app.extensions["idp.authenticator"] = CardAuthenticator()
-        _refresh_crls(app, config)
+        _refresh_crls(app, config, observer)
     else:
         app.extensions["idp.authenticator"] = UnavailableAuthenticator()
 
@@ -48,13 +51,14 @@ def _secure_every_response(app: Flask, config: Config) -> None:
     app.after_request(lambda response: security.secure_defaults(response, origin, https))
 
 
-def _refresh_crls(app: Flask, config: Config) -> None:
+def _refresh_crls(app: Flask, config: Config, observer: RevocationMetrics) -> None:
     """Keep the CRL indexes of ``[jpki] crl_urls`` current from this process (serving only:
     commands and tests drive ``CrlUpdater`` themselves). Every process of a machine runs one;
     a file lock per type and the shared index let one download while the others read."""
     settings = config.jpki
     if not settings.crl_urls or config.environment == "testing":
         return
-    updater = CrlUpdater(settings, TrustAnchors.from_settings(settings).roots, HttpTransport())
+    roots = TrustAnchors.from_settings(settings).roots
+    updater = CrlUpdater(settings, roots, HttpTransport(), observer=observer)
     refresher = app.extensions["idp.jpki.crl_refresher"] = CrlRefresher(updater)
     app.before_request(refresher.start)

@@ -22,6 +22,7 @@ from ..jpki.bridge import BridgeResult
 from ..jpki.challenge import Challenges
 from ..jpki.errors import JpkiValidationError
 from ..jpki.factory import build_validator
+from ..jpki.ocsp import OcspObserver
 from ..jpki.settings import CertificateType, JpkiSettings
 from ..jpki.signature import canonical_origin
 from ..jpki.store import EphemeralStore
@@ -44,8 +45,9 @@ class CardVerifier:
         issuer: str,
         store: EphemeralStore,
         transport: Transport | None = None,
+        observer: OcspObserver | None = None,
     ) -> None:
-        self.validator = build_validator(settings, store, transport=transport)
+        self.validator = build_validator(settings, store, transport=transport, observer=observer)
         self.challenges = Challenges(
             store, settings.challenge_ttl, settings.challenge_replay_window
         )

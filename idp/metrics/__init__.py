@@ -1,8 +1,11 @@
 """Prometheus metrics for operators (docs/operators.md §9): ``init_app`` and the counters.
 
-Counting points elsewhere are one line each (``metrics.card_logins.labels("ocsp").inc()``);
-this package imports nothing from those modules at import time, so any of them may import it.
-``idp.jpki`` never does: its OCSP service and CRL updater take an observer, set here.
+Counting points elsewhere are one line each (``metrics.card_logins.labels("ocsp").inc()``).
+This package imports nothing above it (only storage, config and the JPKI core's types), so any
+feature may import it. ``idp.jpki`` never does: its OCSP service and CRL updater take an
+observer as an argument, and the packages that build them for an app pass a
+``RevocationMetrics`` (``idp.metrics.observers``) of that app's own. What the scrape-time gauges
+read from higher up (the published signing keys) is handed to ``init_app``.
 
 ``/metrics`` and the per-request HTTP metrics exist only when ``metrics.token`` is set. The
 other counters always count (a few increments per login), so a token added later shows totals
@@ -10,6 +13,8 @@ since the process started, as Prometheus expects of counters.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable, Mapping
 
 from flask import Flask
 
@@ -46,20 +51,17 @@ __all__ = [
 ]
 
 
-def init_app(app: Flask, config: Config) -> None:
-    """Listen to the JPKI core; with ``metrics.token``, serve ``/metrics`` and time requests."""
-    from ..jpki.crl_updater import CrlUpdater
-    from ..jpki.ocsp import OcspService
+def init_app(app: Flask, config: Config, jwks: Callable[[], Mapping]) -> None:
+    """With ``metrics.token``, serve ``/metrics`` and time requests. ``jwks`` gives the JWKS
+    the app publishes (the key ring's), for the signing-key gauges."""
     from . import http
     from .collectors import ScrapeTimeGauges
     from .endpoint import SOURCES, Exposition, bp
-    from .observers import RevocationMetrics
 
     counted = _counted()  # first: a missing multiprocess directory stops the start-up
-    OcspService.observer = CrlUpdater.observer = RevocationMetrics()
     if not config.metrics.token:
         return
-    app.extensions[SOURCES] = Exposition((counted, ScrapeTimeGauges(config.jpki)))
+    app.extensions[SOURCES] = Exposition((counted, ScrapeTimeGauges(config.jpki, jwks)))
     app.register_blueprint(bp)
     http.instrument(app)
 

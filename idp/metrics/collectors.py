@@ -9,22 +9,25 @@ from __future__ import annotations
 
 import time
 from collections import Counter as Tally
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 
 from prometheus_client.core import GaugeMetricFamily, Metric
 
 from ..jpki.crl import CrlStatusSource
 from ..jpki.settings import CertificateType, JpkiSettings
-from ..oidc import key_ring
 from ..storage.models import SigningKey
 from .registry import PREFIX
 
 
 class ScrapeTimeGauges:
-    """A prometheus_client collector; ``collect`` runs inside the scrape's app context."""
+    """A prometheus_client collector; ``collect`` runs inside the scrape's app context.
 
-    def __init__(self, settings: JpkiSettings) -> None:
+    ``jwks`` returns the JWKS the app serves (its key ring's, handed in when the app is built):
+    the published keys are counted from it, as a client sees them."""
+
+    def __init__(self, settings: JpkiSettings, jwks: Callable[[], Mapping]) -> None:
         self.crl = {kind: CrlStatusSource(settings.crl_index_dir, kind) for kind in CertificateType}
+        self.jwks = jwks
 
     def collect(self) -> Iterator[Metric]:
         yield self._crl_next_update()
@@ -50,7 +53,7 @@ class ScrapeTimeGauges:
             labels=("alg",),
         )
         # First: reading the ring creates the keys on a first start, as serving JWKS would.
-        tally = Tally(str(key.get("alg", "")) for key in key_ring().jwks()["keys"])
+        tally = Tally(str(key.get("alg", "")) for key in self.jwks()["keys"])
         for alg, count in sorted(tally.items()):
             published.add_metric((alg,), count)
         yield published

@@ -1,5 +1,9 @@
 """The JPKI core's observers (``idp.jpki.ocsp.OcspObserver``, ``crl_updater.CrlObserver``),
-feeding the revocation counters. Labels: certificate type and outcome, nothing about the card."""
+feeding the revocation counters. Labels: certificate type and outcome, nothing about the card.
+
+An app's packages pass one to the services they build (``idp.jpki.factory.build_validator``,
+``CrlUpdater``); nothing is set on the classes, so a service built elsewhere in the process (a
+command, another app, a test) reports only to whom it was given."""
 
 from __future__ import annotations
 

@@ -104,13 +104,15 @@ def test_crl_refreshes_are_counted_and_next_update_is_a_gauge(card_app, world, t
     from idp.jpki.crl_updater import CrlUpdater
     from idp.jpki.errors import ResponderUnavailable
     from idp.jpki.transport import HttpTransport
+    from idp.metrics.observers import RevocationMetrics
 
     settings = card_app.extensions["idp.config"].jpki
     settings = settings.__class__(**{**settings.__dict__, "crl_urls": {
         CertificateType.AUTH: world.server.crl_url(CertKind.AUTH),
         CertificateType.SIGN: f"http://127.0.0.1:{free_port()}/nobody-listens.crl",
     }})  # fmt: skip
-    updater = CrlUpdater(settings, TrustAnchors.from_settings(settings).roots, HttpTransport())
+    roots = TrustAnchors.from_settings(settings).roots
+    updater = CrlUpdater(settings, roots, HttpTransport(), observer=RevocationMetrics())
     before = scrape(card_app)
     assert before.labelled("jpki_idp_crl_next_update_timestamp_seconds") == []
     now = dt.datetime.now(dt.UTC)
