@@ -74,6 +74,28 @@ def bind(client, expected: str | None, proven: str | None) -> str | None:
     return proven
 
 
+def _single_proof(headers) -> str:
+    """The request's one DPoP header (§4.3 item 1), bounded before anything parses it."""
+    proofs = headers.getlist("DPoP") if hasattr(headers, "getlist") else [headers.get("DPoP")]
+    if len(proofs) != 1 or not proofs[0] or len(proofs[0]) > 8192:
+        raise InvalidDPoPProofError("exactly one DPoP header is required")
+    if not untrusted_json.compact_jws_ok(proofs[0]):
+        raise InvalidDPoPProofError("the DPoP proof is not a compact JWS")
+    return proofs[0]
+
+
+def _check_request_binding(claims: dict, method: str, url: str, now: float) -> None:
+    """The proof was made for this request, now (§4.3: ``htm``, ``htu``, ``iat``): a proof
+    captured from another request or long ago is refused."""
+    if claims.get("htm") != method or not isinstance(claims.get("htu"), str):
+        raise InvalidDPoPProofError("htm does not match this request")
+    if canonical_url(claims["htu"]) != canonical_url(url):
+        raise InvalidDPoPProofError("htu does not match this request")
+    iat = claims.get("iat")
+    if not isinstance(iat, int | float) or abs(now - iat) > IAT_WINDOW:
+        raise InvalidDPoPProofError("iat is missing or not recent")
+
+
 class DPoP:
     """Verifies proofs for one deployment (its secret makes the nonces)."""
 
@@ -112,32 +134,28 @@ class DPoP:
         access_token: str | None = None,
         require_nonce: bool = True,
     ) -> str:
-        """The JWK thumbprint (``jkt``) of a valid proof for this request; raises otherwise."""
-        proofs = headers.getlist("DPoP") if hasattr(headers, "getlist") else [headers.get("DPoP")]
-        if len(proofs) != 1 or not proofs[0] or len(proofs[0]) > 8192:
-            raise InvalidDPoPProofError("exactly one DPoP header is required")
-        if not untrusted_json.compact_jws_ok(proofs[0]):
-            raise InvalidDPoPProofError("the DPoP proof is not a compact JWS")
-        claims, key = self._signed(proofs[0])
+        """The JWK thumbprint (``jkt``) of a valid proof for this request; raises otherwise.
+
+        In the order the module lists: the replay cache comes last, so a proof refused for
+        anything else is not spent."""
+        claims, key = self._signed(_single_proof(headers))
         now = self._clock()
-        if claims.get("htm") != method or not isinstance(claims.get("htu"), str):
-            raise InvalidDPoPProofError("htm does not match this request")
-        if canonical_url(claims["htu"]) != canonical_url(url):
-            raise InvalidDPoPProofError("htu does not match this request")
-        iat = claims.get("iat")
-        if not isinstance(iat, int | float) or abs(now - iat) > IAT_WINDOW:
-            raise InvalidDPoPProofError("iat is missing or not recent")
+        _check_request_binding(claims, method, url, now)
         if require_nonce and not self._nonce_ok(claims.get("nonce"), now):
             raise UseDPoPNonceError(self.nonce(now))
         if access_token is not None and claims.get("ath") != access_token_hash(access_token):
             raise InvalidDPoPProofError("ath does not match the access token")
         jkt = key.thumbprint()
-        jti = claims.get("jti")
+        self._spend(claims.get("jti"), jkt)
+        return jkt
+
+    def _spend(self, jti: object, jkt: str) -> None:
+        """Record the proof's ``jti`` for this key (§11.1) for as long as any proof with it could
+        still pass the ``iat`` and nonce checks; a second use is refused."""
         if not isinstance(jti, str) or not jti or len(jti) > 256:
             raise InvalidDPoPProofError("jti is missing")
         if not self._store().add(f"dpop:jti:{jkt}:{jti}", b"1", 2 * IAT_WINDOW + NONCE_LIFETIME):
             raise InvalidDPoPProofError("this DPoP proof was already used")
-        return jkt
 
     def _signed(self, proof: str) -> tuple[dict, RSAKey | ECKey]:
         try:
