@@ -2,7 +2,8 @@
 
 The token must be ours (signature by a published key, ``typ`` at+jwt, ``iss`` and ``aud`` the
 issuer, not expired) and still granted (its record in the ephemeral store, which revocation and
-logout remove). Errors follow RFC 6750 §3 with ``WWW-Authenticate``.
+logout remove). Errors follow RFC 6750 §3 with ``WWW-Authenticate``, in the ``DPoP`` scheme for a
+DPoP request (RFC 9449 §7.1).
 """
 
 from __future__ import annotations
@@ -75,13 +76,30 @@ def userinfo(services, headers, method: str, url: str) -> tuple[int, dict, list]
             raise InsufficientScopeError()
     except (InvalidTokenError, InsufficientScopeError, InvalidDPoPProofError) as error:
         status, body, error_headers = error()
-        if isinstance(error, InvalidDPoPProofError):
-            status = 401
-            error_headers = [*error_headers, ("WWW-Authenticate", f'DPoP error="{error.error}"')]
-        return status, dict(body), error_headers
+        status = 401 if isinstance(error, InvalidDPoPProofError) else status
+        others = [h for h in error_headers if h[0].lower() != "www-authenticate"]
+        return status, dict(body), [*others, *_challenges(services, headers, dict(body))]
     if grant["claims"] and grant.get("account_id"):
         _record(grant)
     return 200, {**grant["claims"], "sub": grant["sub"]}, default_json_headers
+
+
+def _challenges(services, headers, body: dict) -> list[tuple[str, str]]:
+    """``WWW-Authenticate`` in the scheme the request used: ``DPoP`` with the proof algorithms
+    (``algs``) for a DPoP request (RFC 9449 §7.1), ``Bearer`` for a Bearer one (RFC 6750 §3),
+    both when it presented neither."""
+    description = "".join(
+        c for c in str(body.get("error_description", "")) if " " <= c <= "~" and c not in '"\\'
+    )
+    params = f'error="{body.get("error", "invalid_token")}", error_description="{description}"'
+    if body.get("error") == "insufficient_scope":
+        params += ', scope="openid"'
+    bearer = ("WWW-Authenticate", f"Bearer {params}")
+    dpop = ("WWW-Authenticate", f'DPoP {params}, algs="{" ".join(services.dpop.algorithms)}"')
+    scheme = (headers.get("Authorization") or "").partition(" ")[0].lower()
+    if scheme == "dpop" or "DPoP" in headers:
+        return [dpop]
+    return [bearer] if scheme == "bearer" else [bearer, dpop]
 
 
 def delivered_items(claims: dict) -> list[str]:
