@@ -131,50 +131,11 @@ class IdpServer(AuthorizationServer):
     def _save_token(self, token: dict, request) -> None:
         """Record the access token's grant; store the refresh token in its family; add what a
         redeemed code delivered to the citizen's access history."""
-        config, code = self.services.config, request.authorization_code
         jti = jti_of(token["access_token"])
-        if code is not None:
-            grant = {
-                "auth_time": code.auth_time,
-                "acr": code.acr,
-                "amr": code.amr,
-                "sid": code.sid,
-                "dpop_jkt": request.user.dpop_jkt,
-                "claims": code.userinfo_claims,
-                "account_id": code.account_id,
-                "consent_id": code.consent_id,
-            }
-            family_id = refresh.new_family(
-                request.client.client_id,
-                code.sub,
-                code.scope,
-                grant,
-                config.tokens.refresh_token,
-                jti,
-            )
-            if code.account_id:
-                items = [i for i in code.items if not i.startswith("selfinfo:")]
-                record_access(
-                    code.account_id,
-                    request.client.client_id,
-                    request.client.name,
-                    "token",
-                    " ".join(items),
-                    code.consent_id,
-                )
-                audit.emit(
-                    audit.DATA_PROVIDED,
-                    client_id=request.client.client_id,
-                    account_id=code.account_id,
-                    via="token",
-                    items=items,
-                )
-            client_id, sub = request.client.client_id, code.sub
+        if request.authorization_code is not None:
+            family_id, client_id, sub, grant = self._start_family(request, jti)
         else:
-            family = request.refresh_token.family
-            family_id, client_id, sub = family.id, family.client_id, family.sub
-            grant = json.loads(family.grant)
-            refresh.set_last_access(family_id, jti)
+            family_id, client_id, sub, grant = _continue_family(request, jti)
         record = {
             "client_id": client_id,
             "sub": sub,
@@ -188,12 +149,40 @@ class IdpServer(AuthorizationServer):
         if "refresh_token" in token:
             refresh.add_token(family_id, token["refresh_token"])
         db.session.commit()
+        self._write_grant(token["access_token"], record, family_id, request.authorization_code)
+
+    def _start_family(self, request, jti: str) -> tuple[str, str, str, dict]:
+        """A redeemed code starts a refresh-token family holding what the login established (its
+        grant, which every refresh reads again); what the code delivered goes into the citizen's
+        access history. (family id, client id, sub, grant)."""
+        code, client = request.authorization_code, request.client
+        grant = {
+            "auth_time": code.auth_time,
+            "acr": code.acr,
+            "amr": code.amr,
+            "sid": code.sid,
+            "dpop_jkt": request.user.dpop_jkt,
+            "claims": code.userinfo_claims,
+            "account_id": code.account_id,
+            "consent_id": code.consent_id,
+        }
+        lifetime = self.services.config.tokens.refresh_token
+        family_id = refresh.new_family(client.client_id, code.sub, code.scope, grant, lifetime, jti)
+        if code.account_id:
+            _record_delivery(code, client)
+        return family_id, client.client_id, code.sub, grant
+
+    def _write_grant(self, access_token: str, record: dict, family_id: str, code) -> None:
+        """The access token's grant in the ephemeral store, and for a redeemed code its tombstone
+        (a replay of the code finds the family to revoke there): one round trip, once the rows
+        are durable, so nothing here points at a family that a failed commit lost."""
+        tokens = self.services.config.tokens
         used = g.pop("held_code", None)  # durable now: never released again
-        writes = [grant_record(token["access_token"], record, config.tokens.access_token)]
-        if code is not None:  # a replay of the code finds the family to revoke here
-            writes.append(redeemed_tombstone(used, family_id, config.tokens.refresh_token))
+        writes = [grant_record(access_token, record, tokens.access_token)]
+        if code is not None:
+            writes.append(redeemed_tombstone(used, family_id, tokens.refresh_token))
             writes.append(redeemed(used))
-        self.services.store().write(*writes)  # one round trip, after the rows are durable
+        self.services.store().write(*writes)
 
     def create_token_response(self, request=None):
         """Authlib's token endpoint, settling the code this request held (``grants``): released
@@ -251,3 +240,27 @@ def build_server(services: Services) -> IdpServer:
     server.register_extension(PushedAuthorizationRequests())
     server.register_extension(_Issuer(config.issuer))
     return server
+
+
+def _continue_family(request, jti: str) -> tuple[str, str, str, dict]:
+    """A refresh continues its family with the grant the code started it with, and notes this
+    access token as the family's latest. (family id, client id, sub, grant)."""
+    family = request.refresh_token.family
+    refresh.set_last_access(family.id, jti)
+    return family.id, family.client_id, family.sub, json.loads(family.grant)
+
+
+def _record_delivery(code, client) -> None:
+    """What a redeemed code delivered at the token endpoint, in the citizen's access history and
+    the audit stream; self-information is recorded where its API delivers it."""
+    items = [i for i in code.items if not i.startswith("selfinfo:")]
+    record_access(
+        code.account_id, client.client_id, client.name, "token", " ".join(items), code.consent_id
+    )
+    audit.emit(
+        audit.DATA_PROVIDED,
+        client_id=client.client_id,
+        account_id=code.account_id,
+        via="token",
+        items=items,
+    )
