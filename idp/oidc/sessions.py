@@ -7,14 +7,12 @@ also has an index of the sessions it started, so the citizen can sign out everyw
 reads it, and two logins of one account at the same moment cannot lose each other's entry, as a
 read-modify-write of one value could. Reading it drops expired entries; a session that ended early
 stays listed until its expiry, so whoever uses the index checks that each session still exists.
-Indexes of the earlier form (one JSON value under ``SESSIONS_OF``) are still read until they expire.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import secrets
 import time
 
@@ -23,8 +21,6 @@ from flask import session
 from ..storage.ephemeral import Append, Put
 from .authenticator import LoginResult
 
-SESSIONS_OF = "account-sessions:"
-"""The earlier index (a JSON list of ids or [id, expiry] pairs): read, never written."""
 SESSION_LIST = "account-session-list:"
 MAX_LISTED = 1000
 """Entries an index keeps (the newest): far more logins than one person makes in a session's
@@ -60,23 +56,13 @@ def sessions_of(store, account_id: str) -> list[str]:
     first (some may have ended since: check ``session:<id>``)."""
     now = time.time()
     listed = [_entry(raw) for raw in store.items(SESSION_LIST + account_id)]
-    current = [sid for sid, expires in listed if expires > now]
-    return [*_earlier_index(store, account_id, now), *current]
+    return [sid for sid, expires in listed if expires > now]
 
 
 def forget_index(store, account_id: str) -> None:
     store.delete(SESSION_LIST + account_id)
-    store.delete(SESSIONS_OF + account_id)
 
 
 def _entry(raw: bytes) -> tuple[str, float]:
     sid, _, expires = raw.decode().partition(" ")
     return sid, float(expires)
-
-
-def _earlier_index(store, account_id: str, now: float) -> list[str]:
-    """Ids from an index written before the list (bare ids or [id, expiry] pairs)."""
-    raw = store.get(SESSIONS_OF + account_id)
-    entries = json.loads(raw) if raw else []
-    pairs = [(e, math.inf) if isinstance(e, str) else (str(e[0]), float(e[1])) for e in entries]
-    return [sid for sid, expires in pairs if expires > now]

@@ -3,12 +3,11 @@
 Sessions index: a login never reads the account's index (it appends to it atomically, in the
 same write as the session: one round trip), and
 the index still names every session started within the session lifetime (sign out everywhere
-relies on it), including those of concurrent logins and those written in the earlier forms.
+relies on it), including those of concurrent logins.
 """
 
 from __future__ import annotations
 
-import json
 import secrets
 import threading
 
@@ -125,20 +124,6 @@ def test_expired_sessions_leave_the_index(monkeypatch):
     clock[0] += 2  # old is past its lifetime now
     newest = sessions.start_session(store, _login(), TTL)
     assert sessions.sessions_of(store, "acct") == [kept, newest]
-
-
-@pytest.mark.usefixtures("request_context")
-def test_indexes_of_the_earlier_forms_are_still_read_until_they_expire(monkeypatch):
-    store = MemoryStore()
-    now = 1_000_000.0
-    monkeypatch.setattr(sessions.time, "time", lambda: now)
-    earlier = ["legacy1", ["legacy2", now + 60], ["gone", now - 1]]
-    store.set(sessions.SESSIONS_OF + "acct", json.dumps(earlier).encode(), TTL)
-    assert sessions.sessions_of(store, "acct") == ["legacy1", "legacy2"]
-    sid = sessions.start_session(store, _login(), TTL)
-    assert sessions.sessions_of(store, "acct") == ["legacy1", "legacy2", sid]
-    sessions.forget_index(store, "acct")
-    assert sessions.sessions_of(store, "acct") == []
 
 
 @pytest.mark.usefixtures("request_context")
