@@ -86,7 +86,7 @@ def authenticate(body: dict | None) -> Client:
     oauth_request = BackChannelRequest(issuer + request.path, request.headers, params)
     authentication = current_app.extensions["idp.documents.client_auth"]
     try:
-        return authentication(oauth_request, AUTH_METHODS, "documents")
+        return authentication(oauth_request, list(AUTH_METHODS), "documents")
     except InvalidClientError as error:
         error.status_code = 401
         raise

@@ -13,7 +13,9 @@ PRIVATE_KEY_JWT = "private_key_jwt"
 CLIENT_SECRET_BASIC = "client_secret_basic"  # noqa: S105 (a method name, not a secret)
 
 AUTH_METHODS = (PRIVATE_KEY_JWT, CLIENT_SECRET_BASIC)
-"""Every method a client may be registered for, in the order discovery lists them."""
+"""Every method a client may be registered for, in the order discovery lists them. Authlib's
+``invalid_client`` description quotes the methods as it was given them, so the endpoints and the
+code grant hand it ``list(AUTH_METHODS)`` and the refresh grant the tuple, as they always did."""
 FAPI_AUTH_METHODS = (PRIVATE_KEY_JWT,)
 """The methods of a FAPI 2.0 client (mTLS, the profile's other one, is not implemented)."""
 

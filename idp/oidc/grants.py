@@ -14,6 +14,7 @@ import dataclasses
 import re
 import secrets
 from collections import defaultdict
+from typing import ClassVar
 
 from authlib.oauth2.rfc6749 import InvalidRequestError, grants
 from flask import g
@@ -86,7 +87,7 @@ POLICY = (check_pushed, check_unsupported_parameters, check_prompt_and_max_age, 
 class CodeGrant(grants.AuthorizationCodeGrant):
     """Authorization code only; codes live in the ephemeral store (``codes``)."""
 
-    TOKEN_ENDPOINT_AUTH_METHODS = AUTH_METHODS
+    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar = list(AUTH_METHODS)
 
     def generate_authorization_code(self) -> str:
         """256 random bits, 43 URL-safe characters (Authlib's default draws them one by one

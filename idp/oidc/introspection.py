@@ -6,6 +6,8 @@ nothing else (§2.2), so introspection cannot be used to probe other clients' to
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 
 from .auth_methods import AUTH_METHODS
@@ -29,7 +31,7 @@ ACCESS_CLAIMS = (
 class Introspection(IntrospectionEndpoint):
     """RFC 7662 with the client-authentication methods of the token endpoint."""
 
-    CLIENT_AUTH_METHODS = AUTH_METHODS
+    CLIENT_AUTH_METHODS: ClassVar = list(AUTH_METHODS)
 
     def query_token(self, token_string, token_type_hint):
         return find_token(self.server.services, token_string, token_type_hint)

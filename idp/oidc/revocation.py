@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from typing import ClassVar
 
 from authlib.oauth2.rfc6750 import InvalidTokenError
 from authlib.oauth2.rfc7009 import RevocationEndpoint
@@ -93,7 +94,7 @@ def _refresh(services, token: str) -> RefreshTokenRef | None:  # noqa: ARG001 (f
 class Revocation(RevocationEndpoint):
     """RFC 7009 with the client-authentication methods of the token endpoint."""
 
-    CLIENT_AUTH_METHODS = AUTH_METHODS
+    CLIENT_AUTH_METHODS: ClassVar = list(AUTH_METHODS)
 
     def query_token(self, token_string, token_type_hint):
         return find_token(self.server.services, token_string, token_type_hint)

@@ -85,7 +85,7 @@ class ResumedPayload(BasicOAuth2Payload):
 class IdpServer(AuthorizationServer):
     """Authlib's Flask server with our request plumbing and shared services."""
 
-    CLIENT_AUTH_METHODS = AUTH_METHODS
+    CLIENT_AUTH_METHODS: ClassVar = list(AUTH_METHODS)
     RATE_LIMITS: ClassVar = {"token": "token_per_client", "par": "par_per_client"}
     """Endpoints whose requests count against a per-client limit of ``[limits]``."""
 
