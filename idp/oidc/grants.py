@@ -17,6 +17,7 @@ from collections import defaultdict
 from typing import ClassVar
 
 from authlib.oauth2.rfc6749 import InvalidRequestError, grants
+from authlib.oauth2.rfc9101.errors import RequestNotSupportedError, RequestUriNotSupportedError
 from flask import g
 
 from . import verified_claims
@@ -39,8 +40,10 @@ def check_pushed(grant) -> None:
 def check_unsupported_parameters(grant) -> None:
     """Request objects and other response modes are not offered; say so instead of ignoring."""
     data = grant.request.payload.data
-    if data.get("request") or data.get("request_uri"):
-        raise InvalidRequestError("'request' and 'request_uri' are only accepted through PAR")
+    if data.get("request"):  # OIDC Core §6.1, RFC 9101 §6.3
+        raise RequestNotSupportedError("request objects are not supported: push the parameters")
+    if data.get("request_uri"):
+        raise RequestUriNotSupportedError("request_uri is accepted only from this server's PAR")
     if data.get("response_mode") not in (None, "query"):
         raise InvalidRequestError("only response_mode=query is supported")
 

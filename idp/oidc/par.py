@@ -21,7 +21,7 @@ import secrets
 from authlib.consts import default_json_headers
 from authlib.oauth2.rfc6749 import InvalidClientError, InvalidRequestError, OAuth2Error
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
-from authlib.oauth2.rfc9101.errors import InvalidRequestUriError
+from authlib.oauth2.rfc9101.errors import InvalidRequestUriError, RequestUriNotSupportedError
 
 from ..storage.ephemeral import Drop, EphemeralStore
 from .dpop import InvalidDPoPProofError
@@ -99,6 +99,9 @@ class PushedAuthorizationRequests:
         if request_uri is None or isinstance(request.payload, PushedPayload):
             return
         client_id = request.payload.client_id
+        if isinstance(request_uri, str) and request_uri.lower().startswith(("https:", "http:")):
+            # a request object by reference (RFC 9101 §5.2), which this server never fetches
+            raise RequestUriNotSupportedError("request_uri is accepted only from this server's PAR")
         if not isinstance(request_uri, str) or not request_uri.startswith(URN_PREFIX):
             raise InvalidRequestUriError("unknown request_uri")
         if not isinstance(client_id, str) or not client_id:

@@ -142,7 +142,7 @@ def test_requested_userinfo_claims_reach_id_token_only_when_asked(provider, rp):
         ({"claims": '["x"]'}, "invalid_request"),
         ({"response_mode": "fragment"}, "invalid_request"),
         ({"response_mode": "form_post"}, "invalid_request"),
-        ({"request": "eyJhbGciOiJub25lIn0.e30."}, "invalid_request"),
+        ({"request": "eyJhbGciOiJub25lIn0.e30."}, "request_not_supported"),
     ],
 )
 def test_invalid_request_is_redirected_with_error_state_and_iss(rp, overrides, error):
