@@ -28,7 +28,11 @@ class OriginSyntaxError(ValueError):
 
 
 def canonical_origin(text: str) -> str:
-    """``scheme://host[:port]`` as browsers serialise it (RFC 6454 §6.2), or OriginSyntaxError."""
+    """``scheme://host[:port]`` as browsers serialise it (RFC 6454 §6.2), or OriginSyntaxError.
+
+    The IdP binds signatures to its origin in the same form (``idp.jpki.signature``; the bridge
+    does not import the IdP's package); tests/bridge/test_origin_agreement.py holds the two
+    together."""
     try:
         parts = urlsplit(text.strip())
         port = parts.port

@@ -29,7 +29,10 @@ DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def canonical_origin(origin: str) -> str:
-    """RFC 6454 ASCII serialisation: ``scheme://host[:port]``, lower case, default port dropped."""
+    """RFC 6454 ASCII serialisation: ``scheme://host[:port]``, lower case, default port dropped.
+
+    The bridge canonicalises its ``--allow-origin`` values alike (``client_bridge.guard``, which
+    may not import this module); tests/bridge/test_origin_agreement.py holds the two together."""
     try:
         parts = urlsplit(origin)
         port = parts.port
