@@ -138,20 +138,35 @@ def describe(error: ValidationError) -> str:
             what = f"must be a valid {expected}"
         case "pattern":
             what = f"must match {expected}"
-        case "minimum" | "maximum" | "exclusiveMinimum" | "exclusiveMaximum":
-            sign = {"minimum": "≥", "maximum": "≤", "exclusiveMinimum": ">"}
-            what = f"must be {sign.get(error.validator, '<')} {expected}"
-        case "minLength" | "maxLength":
-            what = f"must have {'at least' if 'min' in error.validator else 'at most'} "
-            what += f"{expected} characters"
-        case "minItems" | "maxItems":
-            what = f"must have {'at least' if 'min' in error.validator else 'at most'} "
-            what += f"{expected} items"
+        case validator if validator in BOUNDS:
+            what = _bound(validator, expected)
         case "uniqueItems":
             what = "must not repeat an item"
         case _:
             what = f"fails {error.validator}"
     return f"{_where(error)}: {what}"
+
+
+BOUNDS = {
+    "minimum": "must be ≥",
+    "maximum": "must be ≤",
+    "exclusiveMinimum": "must be >",
+    "exclusiveMaximum": "must be <",
+    "minLength": "must have at least",
+    "maxLength": "must have at most",
+    "minItems": "must have at least",
+    "maxItems": "must have at most",
+}
+"""The bounding keywords, each with the words that precede its bound."""
+
+
+def _bound(validator: str, expected: Any) -> str:
+    """A value, length or size bound in words; the unit follows lengths and sizes."""
+    if validator.endswith("Length"):
+        return f"{BOUNDS[validator]} {expected} characters"
+    if validator.endswith("Items"):
+        return f"{BOUNDS[validator]} {expected} items"
+    return f"{BOUNDS[validator]} {expected}"
 
 
 def _where(error: ValidationError) -> str:
