@@ -56,16 +56,9 @@ class HttpTransport:
         if request.type not in ("http", "https"):
             raise ResponderUnavailable(f"unsupported URL scheme {request.type!r}")
         deadline = time.monotonic() + timeout
-        received = 0
         try:
             with _OPENER.open(request, timeout=timeout) as response:
-                while chunk := response.read(_READ):
-                    received += len(chunk)
-                    if received > limit:
-                        raise ResponderUnavailable("response larger than allowed")
-                    if time.monotonic() > deadline:
-                        raise ResponderTimeout(f"no complete answer within {timeout:g} s")
-                    out(chunk)
+                _read_body(response, deadline, timeout, limit, out)
         except urllib.error.HTTPError as error:
             raise ResponderUnavailable(f"HTTP {error.code}") from None
         except TimeoutError:
@@ -78,3 +71,16 @@ class HttpTransport:
             raise ResponderUnavailable(f"transport error: {type(error).__name__}") from None
         if time.monotonic() > deadline:
             raise ResponderTimeout(f"no complete answer within {timeout:g} s")
+
+
+def _read_body(response, deadline: float, timeout: float, limit: int, out) -> None:
+    """Hand the body on chunk by chunk, refusing it once it passes ``limit`` bytes or the
+    deadline: the socket timeout bounds each read, not the whole answer."""
+    received = 0
+    while chunk := response.read(_READ):
+        received += len(chunk)
+        if received > limit:
+            raise ResponderUnavailable("response larger than allowed")
+        if time.monotonic() > deadline:
+            raise ResponderTimeout(f"no complete answer within {timeout:g} s")
+        out(chunk)
