@@ -1,9 +1,10 @@
 """Consent as an interface (issue 7 §2): what a request asks for, and the citizen's decision.
 
-After the login, ``idp.oidc.authorize`` turns the request into a ``ConsentRequest`` — one
-``ConsentItem`` per thing the service would receive — and, unless a remembered consent already
-covers it, hands it to the configured ``ConsentScreen`` (``current_app.extensions
-["idp.consent"]``: the citizen's pages in ``idp.consent``; ``tests/cardless.py`` in tests). The
+After the login, the consent step (``consenting.ask``) turns the request into a
+``ConsentRequest`` — one ``ConsentItem`` per thing the service would receive — and, unless a
+remembered consent already covers it, hands it to the configured ``ConsentScreen``
+(``current_app.extensions["idp.consent"]``: the citizen's pages, ``views``; ``tests/cardless.py``
+in tests). The
 screen calls ``finish_consent`` with a ``ConsentDecision`` or ``deny_consent``; both answer the
 relying party. Nothing here knows about pages or cards: a screen that asked for a card
 signature says so in ``auth_method`` and ``evidence``, and it verified that signature.

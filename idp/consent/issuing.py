@@ -7,28 +7,13 @@ self-information scope stays in the token's scope only if its item was granted. 
 
 from __future__ import annotations
 
-import dataclasses
-
 from authlib.oauth2.rfc6749 import scope_to_list
 
+from ..oidc.approval import Approval
 from ..oidc.authenticator import LoginResult
 from ..oidc.claims import parse_claims_request, release
 from . import verified_release
 from .decisions import CLAIM_PREFIX, SELFINFO_PREFIX
-
-
-@dataclasses.dataclass(frozen=True)
-class Approval:
-    """The ``grant_user`` handed to Authlib: who logged in and what this client receives."""
-
-    login: LoginResult
-    sub: str
-    sid: str
-    id_token_claims: dict
-    userinfo_claims: dict
-    scope: str
-    consent_id: str
-    items: tuple[str, ...]
 
 
 def issue(server, grant, login: LoginResult, sid: str, consent_id: str, granted, identity=None):

@@ -5,6 +5,11 @@ The default is ``card.CardAuthenticator``, the My Number Card login through the 
 ``card.UnavailableAuthenticator`` refuses every login with a page saying so. Nothing here logs
 anyone in without a card, whatever the configuration: the test suites plug their own
 authenticator into the app object (``tests/cardless.py``).
+
+Layers: ``idp.login`` sits below ``idp.consent`` and above ``idp.oidc``. It never imports consent:
+the login ends with ``idp.oidc.authorize.finish_login``, and the protocol layer hands the proven
+login on to the consent step. Its card check (``verification.CardVerifier``) is also the
+consent's card step's.
 """
 
 from __future__ import annotations

@@ -8,8 +8,9 @@ record: one write to start a login, one read per page), and the authenticator re
 (ephemeral store, id in the signed Flask session cookie) so logout can end it everywhere.
 ``max_age``, ``prompt=login`` and acr_values can each force a new login; an acr the login did not
 reach is refused, never downgraded (issue 5 §3), except that the signing certificate's identity (acr
-sign-cert-identity) is proven on the consent screen after a card login. Then ``consenting.ask``
-decides whether the citizen must be asked.
+sign-cert-identity) is proven on the consent screen after a card login. Then the consent step
+(``approval.consent_step``: registered by ``idp.consent``, never imported) decides whether the
+citizen must be asked, and issues the code.
 Single-use records (a pushed request, the login transaction) are held while a request uses them and
 put back if it fails before carrying them on (PostgreSQL down: 503, then the same request_uri or
 login works again after recovery); of two racing uses, exactly one gets the record.
@@ -29,9 +30,9 @@ from authlib.oauth2.rfc6749 import AccessDeniedError, OAuth2Error
 from authlib.oidc.core.errors import LoginRequiredError
 from flask import abort, current_app, redirect, session
 
-from ..consent.consenting import ask
 from ..storage.ephemeral import Put
 from . import par
+from .approval import consent_step
 from .authenticator import ACR_CARD_AUTH, ACR_SIGN_IDENTITY, LoginResult, LoginTransaction
 from .grants import MAX_AGE, required_acr
 from .sessions import current_login, start_session
@@ -102,7 +103,7 @@ def _authorize(server, store, request, now: float):
     if found is None:
         return _begin_login(server, store, request, acceptable)
     sid, login = found
-    return ask(server, store, grant, redirect_uri, login, sid, acceptable)
+    return consent_step()(server, store, grant, redirect_uri, login, sid, acceptable)
 
 
 def _browser() -> str:
@@ -228,7 +229,7 @@ def _finish_login(server, store, tx: dict, login: LoginResult):
     except OAuth2Error as error:
         return server.authorization_error(request, error)
     sid = start_session(store, login, ttl)
-    return ask(server, store, grant, redirect_uri, login, sid, tx["acr"])
+    return consent_step()(server, store, grant, redirect_uri, login, sid, tx["acr"])
 
 
 def cancel_login(transaction_id: str):
