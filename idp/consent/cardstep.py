@@ -33,7 +33,7 @@ from dataclasses import asdict, dataclass
 from ..jpki.bridge import BridgeResult, PairResult
 from ..jpki.challenge import bound_value, decode, encode
 from ..jpki.store import EphemeralStore
-from ..jpki.validator import Purpose, ValidatedCertificate
+from ..jpki.validator import ValidatedCertificate
 from ..login.accounts import account_of, issuer_hash, serial_of
 from ..login.verification import CardVerifier
 from .decisions import (
@@ -94,12 +94,12 @@ def begin(
     if key is None:
         raise StepRefused("no_card_needed")
     digest = content_digest(request, granted)
-    challenge, nonce = verifier.challenges.issue_bound(
-        CHALLENGE_PREFIX + request.id, bytes.fromhex(digest), _now()
+    challenge, nonce = verifier.bound_challenge(
+        CHALLENGE_PREFIX + request.id, bytes.fromhex(digest)
     )
     step = CardStep(key, granted, digest, encode(nonce))
     record = json.dumps(asdict(step)).encode()
-    store.set(STATE_PREFIX + request.id, record, verifier.challenges.ttl + 60)
+    store.set(STATE_PREFIX + request.id, record, verifier.challenge_ttl + 60)
     return challenge, step
 
 
@@ -123,7 +123,7 @@ def finish(
     step = _taken(store, request.id)
     transaction = CHALLENGE_PREFIX + request.id
     if step is None:
-        verifier.challenges.discard(transaction)
+        verifier.discard(transaction)
         raise StepRefused("no_card_step")
     proof = _verified(verifier, step, transaction, result)
     digest = content_digest(request, granted)
@@ -172,25 +172,11 @@ class _Proof:
 def _verified(verifier: CardVerifier, step: CardStep, transaction: str, result: str) -> _Proof:
     """The JPKI core's verdict on ``result`` for the step's key: the authentication key alone
     for a step-up, both keys of one card (§9 of the bridge protocol) for the signing key."""
-    validator, now = verifier.validator, _now()
     if step.key == KEY_AUTH:
-        validated = validator.verify_bridge_result(
-            result,
-            purpose=Purpose.LOGIN,
-            transaction=transaction,
-            origin=verifier.origin,
-            challenges=verifier.challenges,
-            now=now,
-        )
+        validated = verifier.verify(transaction, result)
         parsed = BridgeResult.parse(result)  # verified above: parses the same way again
         return _Proof(parsed.challenge, validated, parsed.signature, validated, parsed.signature)
-    pair = validator.verify_pair_result(
-        result,
-        transaction=transaction,
-        origin=verifier.origin,
-        challenges=verifier.challenges,
-        now=now,
-    )
+    pair = verifier.verify_pair(transaction, result)
     parsed_pair = PairResult.parse(result)
     return _Proof(
         parsed_pair.challenge,

@@ -27,7 +27,7 @@ from ..jpki.settings import CertificateType, JpkiSettings
 from ..jpki.signature import canonical_origin
 from ..jpki.store import EphemeralStore
 from ..jpki.transport import Transport
-from ..jpki.validator import Purpose, ValidatedCertificate
+from ..jpki.validator import Purpose, ValidatedCertificate, ValidatedPair
 
 
 def own_origin(issuer: str) -> str:
@@ -37,7 +37,9 @@ def own_origin(issuer: str) -> str:
 
 
 class CardVerifier:
-    """Challenges and verification of bridge results for one app."""
+    """The card check of one app: challenges bound to a transaction, and the verdict on a
+    bridge's answer against the IdP's own origin and the stored challenge. The card login and
+    the consent's card step (``idp.consent.cardstep``) both use it through these methods."""
 
     def __init__(
         self,
@@ -57,11 +59,36 @@ class CardVerifier:
         """A fresh challenge for this login transaction (replacing any earlier one)."""
         return self.challenges.issue(transaction, dt.datetime.now(dt.UTC))
 
+    def bound_challenge(self, transaction: str, content_digest: bytes) -> tuple[str, bytes]:
+        """A fresh challenge for ``transaction`` binding ``content_digest`` (replacing any earlier
+        one), and the random nonce it was made with (``Challenges.issue_bound``)."""
+        return self.challenges.issue_bound(transaction, content_digest, dt.datetime.now(dt.UTC))
+
+    @property
+    def challenge_ttl(self) -> float:
+        """How long a challenge stays usable, in seconds."""
+        return self.challenges.ttl
+
+    def discard(self, transaction: str) -> None:
+        """Forget ``transaction``'s challenge: nothing can answer it any more."""
+        self.challenges.discard(transaction)
+
     def verify(self, transaction: str, result: str) -> ValidatedCertificate:
         """The proven authentication certificate, or one ``JpkiValidationError``."""
         return self.validator.verify_bridge_result(
             result,
             purpose=Purpose.LOGIN,
+            transaction=transaction,
+            origin=self.origin,
+            challenges=self.challenges,
+            now=dt.datetime.now(dt.UTC),
+        )
+
+    def verify_pair(self, transaction: str, result: str) -> ValidatedPair:
+        """Both keys of one card proven in one answer (bridge-protocol.md §9): the signing and
+        the authentication certificate, or one ``JpkiValidationError``."""
+        return self.validator.verify_pair_result(
+            result,
             transaction=transaction,
             origin=self.origin,
             challenges=self.challenges,

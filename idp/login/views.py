@@ -87,7 +87,7 @@ def card_page(transaction: str) -> Response:
         # The first attempt's challenge comes with the page: one request fewer per login.
         # Only this transaction's browser gets the page (``transactions.load``).
         challenge=verifier.challenge(login.transaction),
-        challenge_ttl=int(verifier.challenges.ttl),
+        challenge_ttl=int(verifier.challenge_ttl),
     )
 
 
@@ -173,7 +173,7 @@ def cancel(transaction: str) -> Response:
         return refused_page(refusals.BAD_REQUEST, login)
     verifier = current_app.extensions.get("idp.login.verifier")
     if verifier is not None:
-        verifier.challenges.discard(login.transaction)
+        verifier.discard(login.transaction)
     log.info("card login cancelled by the person")
     return finish(make_response(cancel_login(login.transaction)))
 
