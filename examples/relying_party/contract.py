@@ -157,26 +157,8 @@ def verify_detached(
 def verify_cms(cms_der: bytes, expected: bytes, signer_certificate_pem: str) -> VerifiedSignature:
     """Check a detached CMS whose messageDigest must be ``expected`` (SHA-256)."""
     try:
-        info = cms.ContentInfo.load(cms_der)
-        if info["content_type"].native != "signed_data":
-            raise SignatureRefused("not a CMS SignedData")
-        signed = info["content"]
-        if signed["encap_content_info"]["content"].native is not None:
-            raise SignatureRefused("the signature is not detached")
-        signer_infos = signed["signer_infos"]
-        if len(signer_infos) != 1:
-            raise SignatureRefused("exactly one signer is expected")
-        signer = signer_infos[0]
-        signed_attrs = signer["signed_attrs"]
-        if not signed_attrs:
-            raise SignatureRefused("no signed attributes")
-        hash_name = signer["digest_algorithm"]["algorithm"].native
-        if hash_name != "sha256":
-            raise SignatureRefused(f"digest algorithm {hash_name} is not accepted")
-        if _attribute(signed_attrs, "content_type").native != "data":
-            raise SignatureRefused("contentType is not data")
-        if _attribute(signed_attrs, "message_digest").native != expected:
-            raise SignatureRefused("messageDigest is not the digest of what we sent")
+        signed, signer = _single_signer(cms_der)
+        signed_attrs = _signed_attributes(signer, expected)
         certificate = _signer_certificate(signed, signer)
         reported = x509.load_pem_x509_certificate(signer_certificate_pem.encode("ascii"))
         if reported != certificate:
@@ -195,6 +177,37 @@ def verify_cms(cms_der: bytes, expected: bytes, signer_certificate_pem: str) -> 
         raise
     except (ValueError, TypeError, KeyError) as e:
         raise SignatureRefused(f"the CMS could not be read ({type(e).__name__})") from None
+
+
+def _single_signer(cms_der: bytes) -> tuple[cms.SignedData, cms.SignerInfo]:
+    """The SignedData and its one signer: a detached signature by exactly one person, so the
+    bank never has to choose whose signature counts."""
+    info = cms.ContentInfo.load(cms_der)
+    if info["content_type"].native != "signed_data":
+        raise SignatureRefused("not a CMS SignedData")
+    signed = info["content"]
+    if signed["encap_content_info"]["content"].native is not None:
+        raise SignatureRefused("the signature is not detached")
+    signer_infos = signed["signer_infos"]
+    if len(signer_infos) != 1:
+        raise SignatureRefused("exactly one signer is expected")
+    return signed, signer_infos[0]
+
+
+def _signed_attributes(signer: cms.SignerInfo, expected: bytes) -> cms.CMSAttributes:
+    """The signed attributes, which must bind the signature to what we sent: SHA-256, content
+    type data, and ``expected`` as the messageDigest (RFC 5652 §11.1, §11.2)."""
+    signed_attrs = signer["signed_attrs"]
+    if not signed_attrs:
+        raise SignatureRefused("no signed attributes")
+    hash_name = signer["digest_algorithm"]["algorithm"].native
+    if hash_name != "sha256":
+        raise SignatureRefused(f"digest algorithm {hash_name} is not accepted")
+    if _attribute(signed_attrs, "content_type").native != "data":
+        raise SignatureRefused("contentType is not data")
+    if _attribute(signed_attrs, "message_digest").native != expected:
+        raise SignatureRefused("messageDigest is not the digest of what we sent")
+    return signed_attrs
 
 
 def _signer_certificate(signed: cms.SignedData, signer: cms.SignerInfo) -> x509.Certificate:
