@@ -138,7 +138,7 @@ def _server_latencies(log: Path, since: float) -> list[float]:
 def drive(world, args, signers, mark) -> dict:
     """Warm up, call ``mark`` (the server's counters start), then run ``args.concurrency``
     browsers for ``args.seconds``; the timings."""
-    from bench.flow_client import Browser, FlowError
+    from bench.flow_client import Browser
 
     browsers = [
         Browser(
@@ -151,39 +151,14 @@ def drive(world, args, signers, mark) -> dict:
         )
         for i in range(args.concurrency)
     ]
-    for signer in signers:  # one login per card: accounts touched, OCSP answers cached
-        warm = Browser(world.issuer, world.client_id, world.client_key, world.client_kid, signer)
-        warm.login()
-    for browser in browsers:
-        browser.login()  # each browser learns the DPoP nonce
-        browser.timings.requests.clear()
-        browser.timings.steps.clear()
+    _warm_up(world, signers, browsers)
     mark()
     stop_at = time.monotonic() + args.seconds
     interval = args.concurrency / args.rate if args.rate else 0.0
-
-    def run(browser: Browser, offset: float) -> None:
-        next_start = time.monotonic() + offset
-        while time.monotonic() < stop_at:
-            if interval:
-                delay = next_start - time.monotonic()
-                if delay > 0:
-                    time.sleep(delay)
-                next_start += interval
-                if time.monotonic() >= stop_at:
-                    return
-            started = time.perf_counter()
-            try:
-                browser.login()
-            except (FlowError, OSError, ValueError, KeyError) as e:
-                browser.timings.errors += 1
-                kind = str(e).split(":")[0][:40] or type(e).__name__
-                browser.timings.error_kinds[kind] = browser.timings.error_kinds.get(kind, 0) + 1
-                continue
-            browser.timings.flows.append(time.perf_counter() - started)
-
     threads = [
-        threading.Thread(target=run, args=(b, i * interval / max(1, args.concurrency)))
+        threading.Thread(
+            target=_run, args=(b, i * interval / max(1, args.concurrency), stop_at, interval)
+        )
         for i, b in enumerate(browsers)
     ]
     started = time.monotonic()
@@ -191,22 +166,62 @@ def drive(world, args, signers, mark) -> dict:
         t.start()
     for t in threads:
         t.join()
-    elapsed = time.monotonic() - started
-    flows = [f for b in browsers for f in b.timings.flows]
-    requests = [r for b in browsers for r in b.timings.requests]
+    return _summary(browsers, time.monotonic() - started)
+
+
+def _warm_up(world, signers, browsers) -> None:
+    """One login per card (accounts touched, OCSP answers cached) and one per browser (each
+    learns the DPoP nonce), none of them measured: the run times the steady state."""
+    from bench.flow_client import Browser
+
+    for signer in signers:
+        warm = Browser(world.issuer, world.client_id, world.client_key, world.client_kid, signer)
+        warm.login()
+    for browser in browsers:
+        browser.login()
+        browser.timings.requests.clear()
+        browser.timings.steps.clear()
+
+
+def _run(browser, offset: float, stop_at: float, interval: float) -> None:
+    """One browser's logins until ``stop_at``: back to back, or paced to one start every
+    ``interval`` seconds (``--rate``), catching up after a slow one; errors counted by kind."""
+    from bench.flow_client import FlowError
+
+    next_start = time.monotonic() + offset
+    while time.monotonic() < stop_at:
+        if interval:
+            delay = next_start - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            next_start += interval
+            if time.monotonic() >= stop_at:
+                return
+        started = time.perf_counter()
+        try:
+            browser.login()
+        except (FlowError, OSError, ValueError, KeyError) as e:
+            browser.timings.errors += 1
+            kind = str(e).split(":")[0][:40] or type(e).__name__
+            browser.timings.error_kinds[kind] = browser.timings.error_kinds.get(kind, 0) + 1
+            continue
+        browser.timings.flows.append(time.perf_counter() - started)
+
+
+def _summary(browsers, elapsed: float) -> dict:
+    """Every browser's timings together: flows, requests, errors by kind, steps' medians."""
     kinds: dict[str, int] = {}
+    steps: dict[str, list[float]] = {}
     for b in browsers:
         for k, v in b.timings.error_kinds.items():
             kinds[k] = kinds.get(k, 0) + v
-    steps: dict[str, list[float]] = {}
-    for b in browsers:
         for name, values in b.timings.steps.items():
             steps.setdefault(name, []).extend(values)
     return {
         "steps_p50_ms": {k: _ms(percentile(v, 0.5)) for k, v in steps.items()},
         "elapsed": elapsed,
-        "flows": flows,
-        "requests": requests,
+        "flows": [f for b in browsers for f in b.timings.flows],
+        "requests": [r for b in browsers for r in b.timings.requests],
         "errors": sum(b.timings.errors for b in browsers),
         "error_kinds": kinds,
     }
