@@ -45,9 +45,6 @@ class TrustAnchors:
     def for_type(self, kind: CertificateType) -> tuple[x509.Certificate, ...]:
         return self.roots.get(kind, ())
 
-    def issuers_of(self, kind: CertificateType, name: x509.Name) -> list[x509.Certificate]:
-        return [root for root in self.for_type(kind) if root.subject == name]
-
     @classmethod
     def from_settings(cls, settings: JpkiSettings) -> TrustAnchors:
         roots = {

@@ -12,9 +12,7 @@ class DerError(ValueError):
     """Bytes that are not the DER we expected."""
 
 
-TAG_INTEGER = 0x02
 TAG_UTF8STRING = 0x0C
-TAG_SEQUENCE = 0x30
 MAX_LENGTH_OCTETS = 4
 
 
@@ -53,11 +51,6 @@ def read_utf8_string(data: bytes) -> str:
         return bytes(data[start:end]).decode("utf-8")
     except UnicodeDecodeError:
         raise DerError("invalid UTF-8") from None
-
-
-def integer_key(content: bytes | memoryview) -> bytes:
-    """A positive INTEGER's value as minimal big-endian bytes: the revocation lookup key."""
-    return bytes(content).lstrip(b"\x00")
 
 
 def serial_key(serial: int) -> bytes:
