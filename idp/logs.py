@@ -42,11 +42,6 @@ _RECORD_FIELDS = frozenset(vars(logging.makeLogRecord({}))) | {"message", "ascti
 _MARK = "_idp_json"
 
 
-def current_request_id() -> str | None:
-    """The id of the request this thread is serving, if any."""
-    return _request_id.get()
-
-
 @contextlib.contextmanager
 def serving(request_id: str | None) -> Iterator[None]:
     """Lines logged by this thread inside the block carry ``request_id``."""
