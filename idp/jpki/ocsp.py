@@ -24,6 +24,7 @@ from cryptography.x509 import ocsp
 from cryptography.x509.oid import AuthorityInformationAccessOID
 
 from idp.jpki import ocsp_checks as checks
+from idp.jpki.certificate import PARSE_ERRORS
 from idp.jpki.errors import JpkiValidationError, ResponderUnavailable, ResponseMalformed
 from idp.jpki.ocsp_cache import OcspAnswer, OcspCache, answer_from
 from idp.jpki.settings import CertificateType, JpkiSettings
@@ -159,5 +160,5 @@ class OcspService:
                 checks.check_nonce(response, nonce)
             checks.check_this_update_fresh(single, now, skew, max_age)
             return answer_from(single, url)
-        except checks.PARSE_ERRORS:
+        except PARSE_ERRORS:
             raise ResponseMalformed("the OCSP response does not parse") from None

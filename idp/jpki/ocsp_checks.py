@@ -13,11 +13,12 @@ import datetime as dt
 import hmac
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
+from idp.jpki.certificate import PARSE_ERRORS
 from idp.jpki.errors import (
     CertificateOnHold,
     CertificateRevoked,
@@ -28,15 +29,6 @@ from idp.jpki.errors import (
     ResponseMismatch,
     ResponseStale,
     StatusUnknown,
-)
-
-PARSE_ERRORS = (
-    ValueError,
-    TypeError,
-    UnsupportedAlgorithm,
-    x509.DuplicateExtension,
-    x509.InvalidVersion,
-    x509.UnsupportedGeneralNameType,
 )
 
 
