@@ -23,6 +23,7 @@ from ..oidc.authenticator import LoginResult
 from ..oidc.authorize import begin_own_login
 from ..oidc.logout import end_all_sessions, end_idp_session
 from ..oidc.sessions import current_login
+from ..storage.consents import Consent
 from . import records
 from .presentation import helpers
 
@@ -66,6 +67,16 @@ def _bad_form() -> Response:
     return page("account/problem.html", 400, problem="bad_request")
 
 
+def _own_consent(consent_id: str) -> Consent | Response:
+    """The session's own consent ``consent_id`` for a page that shows it; else the response to
+    send (the card login first, or "not found")."""
+    found = _login()
+    if found is None:
+        return _log_in_first()
+    consent = records.own_consent(found[1].account_id, consent_id)
+    return _not_found() if consent is None else consent
+
+
 def _page_number() -> int:
     raw = http.args.get("page", "1")
     return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 7 else 1
@@ -88,12 +99,9 @@ def overview() -> Response:
 
 @bp.get("/account/consents/<consent_id>/revoke")
 def confirm_revoke(consent_id: str) -> Response:
-    found = _login()
-    if found is None:
-        return _log_in_first()
-    consent = records.own_consent(found[1].account_id, consent_id)
-    if consent is None:
-        return _not_found()
+    consent = _own_consent(consent_id)
+    if isinstance(consent, Response):
+        return consent
     if consent.revoked_at is not None:
         return finish(redirect(url_for("account.revoked", consent_id=consent.id), 303))
     return page("account/revoke.html", consent=consent)
@@ -115,12 +123,9 @@ def revoke(consent_id: str) -> Response:
 
 @bp.get("/account/consents/<consent_id>/revoked")
 def revoked(consent_id: str) -> Response:
-    found = _login()
-    if found is None:
-        return _log_in_first()
-    consent = records.own_consent(found[1].account_id, consent_id)
-    if consent is None:
-        return _not_found()
+    consent = _own_consent(consent_id)
+    if isinstance(consent, Response):
+        return consent
     if consent.revoked_at is None:
         return _back_to_overview()
     return page("account/revoked.html", consent=consent)
