@@ -75,6 +75,13 @@ def _gate(document_id: str, login_if_needed: bool = False):
     return document, found[1].account_id
 
 
+def _posted_gate(document_id: str):
+    """``_gate`` for a form the review page posts, after its CSRF token."""
+    if not security.csrf_ok():
+        return refused(refusals.BAD_REQUEST)
+    return _gate(document_id)
+
+
 def _verifier():
     return current_app.extensions.get("idp.documents.verifier")
 
@@ -162,9 +169,7 @@ def _count_prepare(document_id: str) -> None:
 @bp.post("/documents/<document_id>/result")
 def result(document_id: str) -> Response:
     """The bridge's answer: verify, sign once, return the browser to the service."""
-    if not security.csrf_ok():
-        return refused(refusals.BAD_REQUEST)
-    gate = _gate(document_id)
+    gate = _posted_gate(document_id)
     if isinstance(gate, Response):
         return gate
     document, account_id = gate
@@ -193,9 +198,7 @@ def result(document_id: str) -> Response:
 
 @bp.post("/documents/<document_id>/decline")
 def decline(document_id: str) -> Response:
-    if not security.csrf_ok():
-        return refused(refusals.BAD_REQUEST)
-    gate = _gate(document_id)
+    gate = _posted_gate(document_id)
     if isinstance(gate, Response):
         return gate
     document, account_id = gate
