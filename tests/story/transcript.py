@@ -84,7 +84,11 @@ def shape(value: object) -> object:
 
 
 def headers(response) -> dict[str, str]:
-    kept = {name: mask(response.headers[name]) for name in KEPT_HEADERS if name in response.headers}
+    kept = {
+        name: " | ".join(mask(value) for value in response.headers.getlist(name))
+        for name in KEPT_HEADERS
+        if name in response.headers
+    }
     if "Location" in response.headers:
         kept["Location"] = url(response.headers["Location"])
     if "DPoP-Nonce" in response.headers:
