@@ -12,10 +12,11 @@ and the environment), ``problems`` (what ``Config.check`` refuses) and ``bounds`
 limits).
 """
 
-from .bounds import PRODUCTION_BOUNDS, STRONG_ALGORITHMS, Bound
+from .bounds import PRODUCTION_BOUNDS, Bound
 from .problems import is_loopback
 from .settings import (
     ENV_VARIABLES,
+    FAPI_ALGORITHMS,
     JPKI_PER_TYPE,
     SIGNING_ALGORITHMS,
     AdminConfig,
@@ -40,10 +41,10 @@ from .settings import (
 
 __all__ = [
     "ENV_VARIABLES",
+    "FAPI_ALGORITHMS",
     "JPKI_PER_TYPE",
     "PRODUCTION_BOUNDS",
     "SIGNING_ALGORITHMS",
-    "STRONG_ALGORITHMS",
     "AdminConfig",
     "Bound",
     "ClientUrlsConfig",

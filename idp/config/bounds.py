@@ -7,7 +7,7 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Any
 
-from .settings import Config
+from .settings import FAPI_ALGORITHMS, Config
 
 
 @dataclass(frozen=True)
@@ -39,9 +39,6 @@ PRODUCTION_BOUNDS = (
 )
 """Production's upper bounds on numeric settings (docs/operators.md §2, "Production bounds")."""
 
-STRONG_ALGORITHMS = ("PS256", "ES256")
-"""FAPI 2.0 Security Profile §5.4.1: the algorithms a FAPI client may use (RS256 is not)."""
-
 
 def production_bound_problems(c: Config):
     """Settings that are valid anywhere but too weak for production (docs/operators.md §2)."""
@@ -52,7 +49,7 @@ def production_bound_problems(c: Config):
                 f"production {bound.setting} must be at most {_number(bound.most)} seconds, "
                 f"not {_number(value)}: {bound.risk}"
             )
-    if not set(STRONG_ALGORITHMS) & set(c.keys.algorithms):
+    if not set(FAPI_ALGORITHMS) & set(c.keys.algorithms):
         yield "production keys.algorithms must include PS256 or ES256 (FAPI 2.0 forbids RS256)"
     if c.admin.registration_token and len(c.admin.registration_token) < 32:
         yield "production admin.registration_token (IDP_ADMIN_TOKEN) needs 32+ characters, or empty"

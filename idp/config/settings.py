@@ -18,6 +18,9 @@ from ..jpki.settings import CertificateType, JpkiSettings, RevocationPolicy
 
 Environment = Literal["development", "testing", "production"]
 SIGNING_ALGORITHMS = ("RS256", "PS256", "ES256")
+FAPI_ALGORITHMS = ("PS256", "ES256")
+"""FAPI 2.0 Security Profile §5.4.1: the algorithms a FAPI client may use (RS256 is not; EdDSA
+it allows, but this IdP does not sign with it)."""
 
 
 class ConfigError(ValueError):

@@ -6,11 +6,10 @@ import logging
 
 from flask import Flask, current_app
 
-from ..config import Config
+from ..config import FAPI_ALGORITHMS, Config
 from .backchannel import Courier
 from .dpop import ALGORITHMS as DPOP_ALGORITHMS
 from .dpop import DPoP
-from .fapi import FAPI_ALGORITHMS
 from .keys import KeyRing
 from .sealing import Sealer
 from .server import Services, build_server

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 from flask import url_for
 
-from ..config import Config
+from ..config import FAPI_ALGORITHMS, Config
 from .auth_methods import allowed as auth_methods_allowed
 from .authenticator import ACR_VALUES
 from .claims import SUPPORTED_CLAIMS, SUPPORTED_SCOPES
 from .dpop import ALGORITHMS as DPOP_ALGORITHMS
-from .fapi import FAPI_ALGORITHMS, assertion_algorithms
+from .fapi import assertion_algorithms
 from .verified_claims import discovery_metadata as verified_claims_metadata
 
 
@@ -32,7 +32,7 @@ def metadata(config: Config) -> dict:
     production = config.environment == "production"
     auth_methods = list(auth_methods_allowed(production))
     algorithms = list(config.keys.algorithms)
-    if production:  # every client signs with one of these (fapi.FAPI_ALGORITHMS)
+    if production:  # every client signs with one of these (config.FAPI_ALGORITHMS)
         algorithms = [a for a in algorithms if a in FAPI_ALGORITHMS]
     client_algs = list(assertion_algorithms(production))
     return {

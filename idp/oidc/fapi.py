@@ -6,14 +6,11 @@ production process from starting. Development and testing register the others wi
 
 from __future__ import annotations
 
-from ..config import SIGNING_ALGORITHMS, KeysConfig
+from ..config import FAPI_ALGORITHMS, SIGNING_ALGORITHMS, KeysConfig
 from ..storage.db import db
 from ..storage.models import Client
 from .auth_methods import AUTH_METHODS, FAPI_AUTH_METHODS
 from .openid import client_signing_alg
-
-FAPI_ALGORITHMS = ("PS256", "ES256")
-"""FAPI 2.0 Security Profile §5.4.1's algorithms (EdDSA aside, which this IdP does not sign)."""
 
 
 def assertion_algorithms(production: bool) -> tuple[str, ...]:
