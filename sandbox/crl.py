@@ -4,7 +4,8 @@
   entries, number, times and signer, a delta indicator, so a test can make a forged, expired,
   wrong-issuer or older CRL; :func:`reissue` copies a real one with one thing changed.
 - :func:`publish` (:mod:`sandbox.crl_publish`) builds the CA's CRLs from its registry and writes
-  them to the state directory; the HTTP service (:mod:`sandbox.server`) serves what it returns.
+  them to the state directory; the HTTP service (:mod:`sandbox.revocation_app`) serves what it
+  returns.
 - :func:`write_large_crl` (in :mod:`sandbox.large_crl`) streams a signed CRL of millions of
   entries for the benchmarks.
 

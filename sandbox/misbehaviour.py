@@ -1,7 +1,7 @@
 """How the sandbox's revocation services can be told to misbehave, for tests of their clients.
 
 A :class:`Behaviours` holds one :class:`Behaviour` per service (``ocsp``, ``crl``) and CA kind
-(``auth``, ``sign``). :mod:`sandbox.server` consults it on every request; tests change it
+(``auth``, ``sign``). :mod:`sandbox.revocation_app` consults it on every request; tests change it
 in-process (``server.behave(ocsp="stale")``) or over HTTP (``POST /_sandbox/behaviour``).
 
 OCSP modes (:data:`OCSP_MODES`):

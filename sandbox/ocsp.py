@@ -6,8 +6,9 @@ Two ways in:
   client must notice (``status="unknown"``, a stale ``next_update``, a foreign ``signer``, a dropped
   ``nonce``, ``response_status="tryLater"``), built with ``cryptography.x509.ocsp``.
 - :func:`respond` answers a DER request from the CA's registry, as the sandbox's HTTP responder
-  (:mod:`sandbox.server`) does: ``good``; ``revoked`` with time and reason (a hold is ``revoked``
-  with ``certificateHold``, RFC 6960 §2.2); ``unknown`` for a serial the CA never issued.
+  (:mod:`sandbox.revocation_app`) does: ``good``; ``revoked`` with time and reason (a hold is
+  ``revoked`` with ``certificateHold``, RFC 6960 §2.2); ``unknown`` for a serial the CA never
+  issued.
 
 Choices, with the RFC text that backs them:
 

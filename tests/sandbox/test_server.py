@@ -27,6 +27,7 @@ from cryptography.x509 import ocsp as x509_ocsp
 from sandbox import ocsp, pki, server
 from sandbox.citizens import SAMPLE_CITIZENS
 from sandbox.profiles import CertKind
+from sandbox.revocation_app import OCSP_REQUEST
 from sandbox.state import SandboxError, SandboxState
 from tests.sandbox.revocation_helpers import (
     crl_verifies,
@@ -91,7 +92,7 @@ def ask(
     request = ocsp.make_ocsp_request(
         state.certificate(card, kind), state.ca(kind).certificate, nonce=nonce
     )
-    status, content_type, body = post(service.ocsp_url(kind), request, server.OCSP_REQUEST, **kw)
+    status, content_type, body = post(service.ocsp_url(kind), request, OCSP_REQUEST, **kw)
     assert (status, content_type) == (200, "application/ocsp-response")
     return x509_ocsp.load_der_ocsp_response(body)
 
@@ -147,20 +148,20 @@ def test_revoke_hold_and_release_are_seen_at_once(state, cards, service) -> None
 def test_certificate_the_ca_never_issued_is_unknown(state, service) -> None:
     stranger = pki.make_auth_certificate(state.ca(AUTH))
     request = ocsp.make_ocsp_request(stranger, state.ca(AUTH).certificate)
-    _, _, body = post(service.ocsp_url(AUTH), request, server.OCSP_REQUEST)
+    _, _, body = post(service.ocsp_url(AUTH), request, OCSP_REQUEST)
     assert x509_ocsp.load_der_ocsp_response(body).certificate_status is UNKNOWN
 
 
 def test_request_for_the_other_ca_is_unauthorized(state, cards, service) -> None:
     request = ocsp.make_ocsp_request(state.certificate(cards[0], SIGN), state.ca(SIGN).certificate)
-    _, _, body = post(service.ocsp_url(AUTH), request, server.OCSP_REQUEST)
+    _, _, body = post(service.ocsp_url(AUTH), request, OCSP_REQUEST)
     response = x509_ocsp.load_der_ocsp_response(body)
     assert response.response_status is x509_ocsp.OCSPResponseStatus.UNAUTHORIZED
 
 
 @pytest.mark.parametrize("body", [b"", b"garbage", b"\x30\x03\x02\x01\x01"])
 def test_malformed_post_gets_malformed_request(service, body: bytes) -> None:
-    status, _, answer = post(service.ocsp_url(AUTH), body, server.OCSP_REQUEST)
+    status, _, answer = post(service.ocsp_url(AUTH), body, OCSP_REQUEST)
     assert status == 200
     response = x509_ocsp.load_der_ocsp_response(answer)
     assert response.response_status is x509_ocsp.OCSPResponseStatus.MALFORMED_REQUEST
@@ -219,7 +220,7 @@ def test_refusing_server_refuses_connections_then_comes_back(state, cards, servi
 def test_http_500(state, cards, service) -> None:
     service.behave(ocsp="http_500")
     request = ocsp.make_ocsp_request(state.certificate(cards[0], AUTH), state.ca(AUTH).certificate)
-    status, _, _ = post(service.ocsp_url(AUTH), request, server.OCSP_REQUEST)
+    status, _, _ = post(service.ocsp_url(AUTH), request, OCSP_REQUEST)
     assert status == 500
 
 
