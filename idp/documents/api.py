@@ -12,10 +12,11 @@ from __future__ import annotations
 import base64
 
 from authlib.oauth2.rfc6749 import OAuth2Error
-from flask import current_app, jsonify, make_response, request, url_for
+from flask import jsonify, make_response, request
 from werkzeug.wrappers import Response
 
 from ..oidc import untrusted_json
+from ..oidc.endpoints import endpoint_url
 from ..storage.db import db
 from ..storage.documents import SIGNED, DocumentRequest
 from . import signing
@@ -68,12 +69,10 @@ def submit() -> Response:
     except OAuth2Error as error:
         return _error(error)
     document = signing.submit(client, submission)
-    issuer = current_app.extensions["idp.config"].issuer.rstrip("/")
-    review = url_for("documents.review", document_id=document.id)
     return _json(
         {
             "document_id": document.id,
-            "review_url": issuer + review,
+            "review_url": endpoint_url("documents.review", document_id=document.id),
             "expires_at": document.expires_at,
             "digest": document.digest,
         },
@@ -110,9 +109,7 @@ def status(document_id: str) -> Response:
         body["cms"] = base64.b64encode(document.cms).decode("ascii")
         body["signer_certificate"] = signing.signer_certificate_pem(document)
         if document.signed_pdf is not None:
-            body["signed_pdf_url"] = current_app.extensions["idp.config"].issuer.rstrip(
-                "/"
-            ) + url_for("documents.signed_pdf", document_id=document.id)
+            body["signed_pdf_url"] = endpoint_url("documents.signed_pdf", document_id=document.id)
     return _json(body)
 
 

@@ -16,11 +16,12 @@ from authlib.oauth2.rfc6749 import (
     OAuth2Request,
 )
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
-from flask import current_app, request, url_for
+from flask import current_app, request
 
 from ..oidc.auth_methods import AUTH_METHODS
 from ..oidc.client_auth import PrivateKeyJWT
 from ..oidc.clients import find_client
+from ..oidc.endpoints import endpoint_url, issuer_url
 from ..oidc.hygiene import one_client_auth
 from ..oidc.server import endpoint_urls
 from ..storage.models import Client
@@ -45,8 +46,7 @@ class BackChannelRequest(OAuth2Request):
 
 
 def documents_url() -> str:
-    issuer = current_app.extensions["idp.config"].issuer.rstrip("/")
-    return issuer + url_for("documents.submit")
+    return endpoint_url("documents.submit")
 
 
 def build_authentication(app) -> ClientAuthentication:
@@ -82,8 +82,7 @@ def authenticate(body: dict | None) -> Client:
     params = _assertion_params(body)
     if request.headers.get("Authorization") and params.get("client_assertion"):
         raise InvalidRequestError("use one client authentication method, not several")
-    issuer = current_app.extensions["idp.config"].issuer.rstrip("/")
-    oauth_request = BackChannelRequest(issuer + request.path, request.headers, params)
+    oauth_request = BackChannelRequest(issuer_url(request.path), request.headers, params)
     authentication = current_app.extensions["idp.documents.client_auth"]
     try:
         return authentication(oauth_request, list(AUTH_METHODS), "documents")

@@ -12,13 +12,12 @@ PS256 or ES256 only.
 
 from __future__ import annotations
 
-from flask import url_for
-
 from ..config import FAPI_ALGORITHMS, Config
 from .auth_methods import allowed as auth_methods_allowed
 from .authenticator import ACR_VALUES
 from .claims import SUPPORTED_CLAIMS, SUPPORTED_SCOPES
 from .dpop import ALGORITHMS as DPOP_ALGORITHMS
+from .endpoints import endpoint_url
 from .fapi import assertion_algorithms
 from .verified_claims import discovery_metadata as verified_claims_metadata
 
@@ -26,8 +25,8 @@ from .verified_claims import discovery_metadata as verified_claims_metadata
 def metadata(config: Config) -> dict:
     """The provider metadata; endpoint URLs are built under the issuer."""
 
-    def url(endpoint: str) -> str:
-        return config.issuer.rstrip("/") + url_for(endpoint)
+    def url(name: str) -> str:
+        return endpoint_url(name, issuer=config.issuer)
 
     production = config.environment == "production"
     auth_methods = list(auth_methods_allowed(production))

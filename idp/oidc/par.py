@@ -25,6 +25,7 @@ from authlib.oauth2.rfc9101.errors import InvalidRequestUriError, RequestUriNotS
 
 from ..storage.ephemeral import Drop, EphemeralStore
 from .dpop import InvalidDPoPProofError
+from .endpoints import endpoint_url
 
 URN_PREFIX = "urn:ietf:params:oauth:request_uri:"
 CLIENT_AUTH_PARAMS = ("client_assertion", "client_assertion_type", "client_secret")
@@ -71,7 +72,7 @@ def push(server, request) -> tuple[int, dict, list]:
     params = {k: v for k, v in form.items() if k not in CLIENT_AUTH_PARAMS}
     params["client_id"] = client.client_id
     if "DPoP" in request.headers:  # RFC 9449 §10.1: the pushing key becomes dpop_jkt
-        url = server.services.config.issuer.rstrip("/") + "/par"
+        url = endpoint_url("oidc.par")
         jkt = server.services.dpop.verify(request.headers, "POST", url)
         if params.setdefault("dpop_jkt", jkt) != jkt:
             raise InvalidDPoPProofError("dpop_jkt does not match the DPoP proof")

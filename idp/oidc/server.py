@@ -20,7 +20,7 @@ from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749 import OAuth2Request
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 from authlib.oauth2.rfc9207 import IssuerParameter
-from flask import current_app, g, url_for
+from flask import current_app, g
 
 from .. import audit
 from ..config import Config
@@ -35,6 +35,7 @@ from .client_auth import PrivateKeyJWT
 from .clients import serving_client
 from .codes import drop_code, redeemed, redeemed_tombstone, release_code
 from .dpop import DPoP
+from .endpoints import endpoint_url
 from .grants import CodeGrant
 from .introspection import Introspection
 from .keys import KeyRing
@@ -214,9 +215,8 @@ def endpoint_urls() -> list[str]:
     by the configuration, so built once per app (every client authentication asks)."""
     found = current_app.extensions.get("idp.oidc.endpoint_urls")
     if found is None:
-        base = current_app.extensions["idp.config"].issuer.rstrip("/")
         names = ("token", "par", "revoke", "introspect")
-        found = [base + url_for(f"oidc.{name}") for name in names]
+        found = [endpoint_url(f"oidc.{name}") for name in names]
         current_app.extensions["idp.oidc.endpoint_urls"] = found
     return list(found)
 

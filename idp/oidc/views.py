@@ -6,12 +6,13 @@ import hmac
 import secrets
 
 from authlib.oauth2.rfc6749 import OAuth2Error
-from flask import Blueprint, current_app, g, jsonify, request, session, url_for
+from flask import Blueprint, current_app, g, jsonify, request, session
 from markupsafe import escape
 
 from .. import metrics
 from . import authorize as authorize_flow
 from .discovery import metadata
+from .endpoints import endpoint_url
 from .hygiene import one_client_auth as _one_client_auth
 from .hygiene import refuse_unprintable_protocol_values
 from .par import push
@@ -66,7 +67,7 @@ def token():
     try:
         _one_client_auth()
         if "DPoP" in request.headers:
-            url = server.services.config.issuer.rstrip("/") + url_for("oidc.token")
+            url = endpoint_url("oidc.token")
             g.dpop_jkt = server.services.dpop.verify(request.headers, "POST", url)
     except OAuth2Error as error:
         return metrics.token_response(server.handle_error_response(None, error), None)
@@ -140,6 +141,6 @@ def _confirmation_page():
 @bp.route("/userinfo", methods=["GET", "POST"])
 def userinfo():
     server = _server()
-    url = server.services.config.issuer.rstrip("/") + url_for("oidc.userinfo")
+    url = endpoint_url("oidc.userinfo")
     status, body, headers = userinfo_response(server.services, request.headers, request.method, url)
     return server.handle_response(status, body, headers)

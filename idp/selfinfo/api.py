@@ -16,11 +16,12 @@ from __future__ import annotations
 
 from authlib.oauth2.rfc6749 import scope_to_list
 from authlib.oauth2.rfc6750 import InvalidTokenError
-from flask import Blueprint, Response, current_app, jsonify, request, url_for
+from flask import Blueprint, Response, current_app, jsonify, request
 
 from .. import audit, metrics
 from ..oidc.clients import serving_client
 from ..oidc.dpop import InvalidDPoPProofError
+from ..oidc.endpoints import endpoint_url
 from ..oidc.userinfo import authenticate
 from ..storage.consents import Consent, live_consent, record_access
 from ..storage.db import db
@@ -48,7 +49,7 @@ def read(category: str) -> Response:
     if not is_category(category):
         return problem(404, "not_found", "no such self-information category")
     services = current_app.extensions["idp.oidc.server"].services
-    url = services.config.issuer.rstrip("/") + url_for("selfinfo.read", category=category)
+    url = endpoint_url("selfinfo.read", category=category)
     scheme = _presented_scheme()
     try:
         grant = authenticate(services, request.headers, "GET", url)
