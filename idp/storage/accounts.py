@@ -8,16 +8,10 @@ user-authentication certificate carries no personal data and no My Number, and n
 
 from __future__ import annotations
 
-import time
-
-from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .db import db
-
-
-def _now() -> int:
-    return int(time.time())
+from .db import db, owned_by_account, stamped
 
 
 class Account(db.Model):
@@ -28,8 +22,8 @@ class Account(db.Model):
     id: Mapped[str] = mapped_column(String(43), primary_key=True)
     """256-bit random, base64url: the internal id, never shown to relying parties (they get a
     pairwise subject computed from it)."""
-    created_at: Mapped[int] = mapped_column(Integer, nullable=False, default=_now)
-    last_login_at: Mapped[int] = mapped_column(Integer, nullable=False, default=_now)
+    created_at: Mapped[int] = stamped()
+    last_login_at: Mapped[int] = stamped()
 
 
 class CertificateBinding(db.Model):
@@ -39,9 +33,7 @@ class CertificateBinding(db.Model):
     __table_args__ = (UniqueConstraint("issuer_hash", "serial", name="uq_binding_issuer_serial"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    account_id: Mapped[str] = mapped_column(
-        String(43), ForeignKey("account.id", ondelete="CASCADE"), nullable=False, index=True
-    )
+    account_id: Mapped[str] = owned_by_account(index=True)
     issuer_hash: Mapped[str] = mapped_column(String(64), nullable=False)
     """SHA-256 hex of the issuer Name's DER: fixed length, and the same for every generation of
     a CA key that keeps its name."""
@@ -49,5 +41,5 @@ class CertificateBinding(db.Model):
     """The certificate's serial number, upper-case hex (RFC 5280 allows up to 20 octets)."""
     not_after: Mapped[int] = mapped_column(Integer, nullable=False)
     """When the certificate expires (epoch seconds): after it, the binding can no longer log in."""
-    created_at: Mapped[int] = mapped_column(Integer, nullable=False, default=_now)
-    last_used_at: Mapped[int] = mapped_column(Integer, nullable=False, default=_now)
+    created_at: Mapped[int] = stamped()
+    last_used_at: Mapped[int] = stamped()

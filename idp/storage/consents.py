@@ -11,16 +11,11 @@ Neither holds the data itself, only the names of the items.
 from __future__ import annotations
 
 import json
-import time
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, insert
+from sqlalchemy import Index, Integer, String, Text, insert
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .db import db, run
-
-
-def _now() -> int:
-    return int(time.time())
+from .db import db, now_seconds, owned_by_account, run, stamped
 
 
 class Consent(db.Model):
@@ -30,9 +25,7 @@ class Consent(db.Model):
     __table_args__ = (Index("ix_consent_account_client", "account_id", "client_id"),)
 
     id: Mapped[str] = mapped_column(String(43), primary_key=True)
-    account_id: Mapped[str] = mapped_column(
-        String(43), ForeignKey("account.id", ondelete="CASCADE"), nullable=False
-    )
+    account_id: Mapped[str] = owned_by_account()
     client_id: Mapped[str] = mapped_column(String(48), nullable=False)
     client_name: Mapped[str] = mapped_column(String(200), nullable=False)
     """The service's registered name when the citizen approved: the history must still say who."""
@@ -51,7 +44,7 @@ class Consent(db.Model):
     """SHA-256 hex of the canonical approved content (``idp.consent.decisions.content_digest``)."""
     evidence: Mapped[str | None] = mapped_column(Text, nullable=True)
     """JSON: the step-up signature's certificate (issuer hash, serial), nonce and signature."""
-    created_at: Mapped[int] = mapped_column(Integer, nullable=False, default=_now)
+    created_at: Mapped[int] = stamped()
     expires_at: Mapped[int] = mapped_column(Integer, nullable=False)
     revoked_at: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
@@ -67,7 +60,7 @@ def live_consent(consent_id: object, now: int | None = None) -> Consent | None:
     if not isinstance(consent_id, str) or not consent_id or len(consent_id) > 43:
         return None
     consent = db.session.get(Consent, consent_id)
-    return consent if consent is not None and consent.is_live(now or _now()) else None
+    return consent if consent is not None and consent.is_live(now or now_seconds()) else None
 
 
 class AccessRecord(db.Model):
@@ -77,9 +70,7 @@ class AccessRecord(db.Model):
     __table_args__ = (Index("ix_access_record_account_at", "account_id", "at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    account_id: Mapped[str] = mapped_column(
-        String(43), ForeignKey("account.id", ondelete="CASCADE"), nullable=False
-    )
+    account_id: Mapped[str] = owned_by_account()
     client_id: Mapped[str] = mapped_column(String(48), nullable=False)
     client_name: Mapped[str] = mapped_column(String(200), nullable=False)
     consent_id: Mapped[str | None] = mapped_column(String(43), nullable=True, index=True)
@@ -88,7 +79,7 @@ class AccessRecord(db.Model):
     or ``document_signature``."""
     item: Mapped[str] = mapped_column(String(200), nullable=False)
     """What was delivered: item ids joined by spaces (e.g. ``selfinfo:income``)."""
-    at: Mapped[int] = mapped_column(Integer, nullable=False, default=_now)
+    at: Mapped[int] = stamped()
 
 
 def record_access(
@@ -108,7 +99,7 @@ def record_access(
         "consent_id": consent_id,
         "kind": kind,
         "item": item[:200],
-        "at": now or _now(),
+        "at": now or now_seconds(),
     }
     run(_INSERT_ACCESS, row)
 

@@ -7,14 +7,15 @@ applies (``idp run`` applies them itself on the default SQLite file).
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from flask import Flask
 from flask_migrate import Migrate
 from flask_migrate import upgrade as _upgrade
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import Executable, Result, event
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy import Executable, ForeignKey, Integer, Result, String, event
+from sqlalchemy.orm import DeclarativeBase, MappedColumn, mapped_column
 
 from ..config import TimeoutsConfig
 
@@ -27,6 +28,23 @@ class Base(DeclarativeBase):
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate(directory=str(MIGRATIONS), render_as_batch=True, compare_type=True)
+
+
+def now_seconds() -> int:
+    """The time as the models keep it: whole seconds since the epoch."""
+    return int(time.time())
+
+
+def stamped() -> MappedColumn[int]:
+    """A time column set when its row is written (``now_seconds``)."""
+    return mapped_column(Integer, nullable=False, default=now_seconds)
+
+
+def owned_by_account(*, index: bool = False) -> MappedColumn[str]:
+    """The account a row belongs to (``account.id``); the row goes when the account goes."""
+    return mapped_column(
+        String(43), ForeignKey("account.id", ondelete="CASCADE"), nullable=False, index=index
+    )
 
 
 def default_url(app: Flask) -> str:

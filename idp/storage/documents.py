@@ -13,18 +13,12 @@ signature region); the card signs SHA-256 of those attributes, ``prepared_digest
 
 from __future__ import annotations
 
-import time
-
 from sqlalchemy import Index, Integer, LargeBinary, String, Text, update
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .db import db
+from .db import db, now_seconds, stamped
 
 PENDING, SIGNED, DECLINED, EXPIRED = "pending", "signed", "declined", "expired"
-
-
-def _now() -> int:
-    return int(time.time())
 
 
 class DocumentRequest(db.Model):
@@ -53,7 +47,7 @@ class DocumentRequest(db.Model):
     redirect_uri: Mapped[str] = mapped_column(Text, nullable=False)
     state: Mapped[str | None] = mapped_column(Text, nullable=True)
     status: Mapped[str] = mapped_column(String(16), nullable=False, default=PENDING)
-    created_at: Mapped[int] = mapped_column(Integer, nullable=False, default=_now)
+    created_at: Mapped[int] = stamped()
     expires_at: Mapped[int] = mapped_column(Integer, nullable=False)
     prepared_attrs: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     """DER of the SignerInfo's signedAttrs for the current signing attempt."""
@@ -72,7 +66,7 @@ class DocumentRequest(db.Model):
 
     def current_status(self, now: int | None = None) -> str:
         """``expired`` for a pending request past its time; the stored status otherwise."""
-        if self.status == PENDING and (now or _now()) >= self.expires_at:
+        if self.status == PENDING and (now or now_seconds()) >= self.expires_at:
             return EXPIRED
         return self.status
 
@@ -80,7 +74,7 @@ class DocumentRequest(db.Model):
 def finish(document_id: str, status: str, values: dict, now: int | None = None) -> bool:
     """Move a pending, unexpired request to ``status`` with ``values``, once: True if this call
     did it. The condition is in the UPDATE, so of two concurrent answers only one wins."""
-    now = now or _now()
+    now = now or now_seconds()
     result = db.session.execute(
         update(DocumentRequest)
         .where(

@@ -11,17 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import time
 
 from authlib.integrations.sqla_oauth2 import OAuth2ClientMixin
 from sqlalchemy import Boolean, Index, Integer, LargeBinary, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .db import db
-
-
-def _now() -> int:
-    return int(time.time())
+from .db import db, stamped
 
 
 def secret_digest(secret: str) -> str:
@@ -46,7 +41,7 @@ class Client(db.Model, OAuth2ClientMixin):
     subject_type: Mapped[str] = mapped_column(String(16), nullable=False, default="pairwise")
     sector_identifier: Mapped[str] = mapped_column(String(255), nullable=False)
     """Host (or sector_identifier_uri host) that pairwise subjects are computed for."""
-    created_at: Mapped[int] = mapped_column(Integer, nullable=False, default=_now)
+    created_at: Mapped[int] = stamped()
 
     def check_client_secret(self, client_secret: str) -> bool:
         if not self.client_secret:
@@ -109,7 +104,7 @@ class SigningKey(db.Model):
     """``next`` (published, not signing), ``current`` (signing) or ``retired`` (published only)."""
     public_jwk: Mapped[str] = mapped_column(Text, nullable=False)
     sealed_private_key: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
-    created_at: Mapped[int] = mapped_column(Integer, nullable=False, default=_now)
+    created_at: Mapped[int] = stamped()
     activated_at: Mapped[int | None] = mapped_column(Integer, nullable=True)
     retire_at: Mapped[int | None] = mapped_column(Integer, nullable=True)
     """When a retired key leaves JWKS: after every token it signed has expired."""
@@ -133,7 +128,7 @@ class TokenFamily(db.Model):
     grant: Mapped[str] = mapped_column(Text, nullable=False)
     """JSON: auth_time, acr, amr, sid, dpop_jkt and the userinfo claims of the authorization."""
     last_access_jti: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    created_at: Mapped[int] = mapped_column(Integer, nullable=False, default=_now)
+    created_at: Mapped[int] = stamped()
     expires_at: Mapped[int] = mapped_column(Integer, nullable=False, index=True)
     revoked_at: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
     """Both indexed for ``idp tokens purge`` (idp/oidc/purge.py)."""
@@ -148,7 +143,7 @@ class RefreshToken(db.Model):
     family_id: Mapped[str] = mapped_column(
         String(64), db.ForeignKey("token_family.id", ondelete="CASCADE"), nullable=False, index=True
     )
-    issued_at: Mapped[int] = mapped_column(Integer, nullable=False, default=_now)
+    issued_at: Mapped[int] = stamped()
     used_at: Mapped[int | None] = mapped_column(Integer, nullable=True)
     family: Mapped[TokenFamily] = db.relationship(lazy="joined")
 
@@ -169,4 +164,4 @@ class LogoutDelivery(db.Model):
     sid: Mapped[str | None] = mapped_column(String(64), nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     next_attempt_at: Mapped[int] = mapped_column(Integer, nullable=False, index=True)
-    created_at: Mapped[int] = mapped_column(Integer, nullable=False, default=_now)
+    created_at: Mapped[int] = stamped()

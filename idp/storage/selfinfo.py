@@ -10,17 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from typing import Any
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint, select
+from sqlalchemy import Integer, String, Text, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .db import db
-
-
-def _now() -> int:
-    return int(time.time())
+from .db import db, owned_by_account, stamped
 
 
 class SelfInformation(db.Model):
@@ -28,16 +23,14 @@ class SelfInformation(db.Model):
     __table_args__ = (UniqueConstraint("account_id", "category", name="uq_selfinfo_category"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    account_id: Mapped[str] = mapped_column(
-        String(43), ForeignKey("account.id", ondelete="CASCADE"), nullable=False, index=True
-    )
+    account_id: Mapped[str] = owned_by_account(index=True)
     category: Mapped[str] = mapped_column(String(32), nullable=False)
     data: Mapped[str] = mapped_column(Text, nullable=False)
     content_hash: Mapped[str] = mapped_column(String(64), nullable=False)
     as_of: Mapped[str] = mapped_column(String(10), nullable=False)
     """ISO date the data describes (the import's ``as_of``, else the day it was loaded): a
     service must be able to tell last year's income from this year's."""
-    updated_at: Mapped[int] = mapped_column(Integer, nullable=False, default=_now)
+    updated_at: Mapped[int] = stamped()
 
     def document(self) -> dict[str, Any]:
         return json.loads(self.data)

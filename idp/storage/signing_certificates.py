@@ -10,10 +10,10 @@ previous record is marked replaced: the citizen's account page shows the change.
 
 from __future__ import annotations
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, select, update
+from sqlalchemy import Index, Integer, String, Text, UniqueConstraint, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .db import db
+from .db import db, owned_by_account
 
 FIRST, SAME, CHANGED = "first", "same", "changed"
 
@@ -28,9 +28,7 @@ class SigningCertificateRecord(db.Model):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    account_id: Mapped[str] = mapped_column(
-        String(43), ForeignKey("account.id", ondelete="CASCADE"), nullable=False
-    )
+    account_id: Mapped[str] = owned_by_account()
     issuer: Mapped[str] = mapped_column(Text, nullable=False)
     """The signing certificate's issuer, RFC 4514 (as ``IdentityVerification`` keeps it)."""
     serial: Mapped[str] = mapped_column(String(64), nullable=False)

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .db import db
+from .db import db, owned_by_account
 
 
 class SigningCertificateUse(Protocol):
@@ -40,9 +40,7 @@ class IdentityVerification(db.Model):
     __table_args__ = (Index("ix_identity_verification_account_at", "account_id", "verified_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    account_id: Mapped[str] = mapped_column(
-        String(43), ForeignKey("account.id", ondelete="CASCADE"), nullable=False
-    )
+    account_id: Mapped[str] = owned_by_account()
     client_id: Mapped[str] = mapped_column(String(48), nullable=False)
     consent_id: Mapped[str | None] = mapped_column(String(43), nullable=True, index=True)
     """The per-request Consent the citizen approved with the signing certificate."""
