@@ -35,12 +35,18 @@ class CrlExtensions:
     delta_base: int | None
 
 
-def _extensions(data: bytes) -> Iterator[tuple[bytes, bool, bytes]]:
-    """(OID content, critical, extnValue content) of each Extension in a SEQUENCE OF."""
+def _whole_sequence(data: bytes, problem: str) -> tuple[int, int]:
+    """Where the content of ``data`` starts and ends; ``data`` must be exactly one SEQUENCE,
+    else ``DerError(problem)``."""
     tag, start, end = read_header(data, 0, len(data))
     if tag != 0x30 or end != len(data):
-        raise DerError("extensions are not one SEQUENCE")
-    position = start
+        raise DerError(problem)
+    return start, end
+
+
+def _extensions(data: bytes) -> Iterator[tuple[bytes, bool, bytes]]:
+    """(OID content, critical, extnValue content) of each Extension in a SEQUENCE OF."""
+    position, end = _whole_sequence(data, "extensions are not one SEQUENCE")
     while position < end:
         tag, field, stop = read_header(data, position, end)
         if tag != 0x30:
@@ -91,10 +97,7 @@ def crl_extensions(data: bytes) -> CrlExtensions:
 
 
 def _check_issuing_distribution_point(value: bytes) -> None:
-    tag, start, end = read_header(value, 0, len(value))
-    if tag != 0x30 or end != len(value):
-        raise DerError("issuingDistributionPoint is not a SEQUENCE")
-    position = start
+    position, end = _whole_sequence(value, "issuingDistributionPoint is not a SEQUENCE")
     while position < end:
         tag, _, stop = read_header(value, position, end)
         if tag in _NARROWING_IDP_TAGS:
