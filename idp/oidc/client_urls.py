@@ -225,7 +225,9 @@ def _connect(conn: HTTPConnection) -> socket.socket:
     raise NewConnectionError(conn, f"Failed to establish a new connection: {failure}")
 
 
-class _CheckedHTTPConnection(HTTPConnection):
+class _Checked:
+    """A urllib3 connection whose socket goes to a checked address (``_connect``)."""
+
     def __init__(self, *args, allow_loopback: bool = False, **kwargs) -> None:
         self.allow_loopback = allow_loopback
         super().__init__(*args, **kwargs)
@@ -234,15 +236,12 @@ class _CheckedHTTPConnection(HTTPConnection):
         return _connect(self)
 
 
-class _CheckedHTTPSConnection(HTTPSConnection):
+class _CheckedHTTPConnection(_Checked, HTTPConnection):
+    pass
+
+
+class _CheckedHTTPSConnection(_Checked, HTTPSConnection):
     """TLS to the host's name (SNI, certificate check) over a socket to a checked address."""
-
-    def __init__(self, *args, allow_loopback: bool = False, **kwargs) -> None:
-        self.allow_loopback = allow_loopback
-        super().__init__(*args, **kwargs)
-
-    def _new_conn(self) -> socket.socket:
-        return _connect(self)
 
 
 class _CheckedHTTPPool(HTTPConnectionPool):
