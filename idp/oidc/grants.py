@@ -16,7 +16,7 @@ import secrets
 from collections import defaultdict
 from typing import ClassVar
 
-from authlib.oauth2.rfc6749 import InvalidRequestError, grants
+from authlib.oauth2.rfc6749 import InvalidGrantError, InvalidRequestError, grants
 from authlib.oauth2.rfc9101.errors import RequestNotSupportedError, RequestUriNotSupportedError
 from flask import g
 
@@ -29,6 +29,10 @@ from .dpop import bind
 from .refresh import revoke_family_by_id
 
 PROMPTS = {"none", "login", "consent"}
+UNUSABLE_CODE = (
+    "the code is unknown, expired, already used or another client's (a token request refused"
+    " for its code_verifier or redirect_uri uses the code up too): start a new authorization"
+)
 
 
 def check_pushed(grant) -> None:
@@ -158,9 +162,11 @@ class CodeGrant(grants.AuthorizationCodeGrant):
         if record is None:
             if family_id := redeemed_family(store, code):
                 revoke_family_by_id(family_id, store)
-            return None
+            raise InvalidGrantError(UNUSABLE_CODE)
         g.held_code = code
-        return record if record.client_id == client.client_id else None
+        if record.client_id != client.client_id:
+            raise InvalidGrantError(UNUSABLE_CODE)
+        return record
 
     def delete_authorization_code(self, authorization_code) -> None:
         """Nothing to delete here: the hold is dropped with the token's own writes."""

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from authlib.oauth2.rfc6749 import InvalidRequestError
+from authlib.oauth2.rfc6749 import InvalidGrantError, InvalidRequestError
 from authlib.oauth2.rfc7636 import CodeChallenge
-from authlib.oauth2.rfc7636.challenge import compare_s256_code_challenge
+from authlib.oauth2.rfc7636.challenge import CODE_VERIFIER_PATTERN, compare_s256_code_challenge
 
 
 class S256CodeChallenge(CodeChallenge):
@@ -35,7 +35,20 @@ class S256CodeChallenge(CodeChallenge):
         super().validate_code_challenge(grant, redirect_uri)
 
     def validate_code_verifier(self, grant, result) -> None:
-        """Every client, confidential or not, must prove possession of the verifier."""
-        if not grant.request.form.get("code_verifier"):
+        """Every client, confidential or not, must prove possession of the verifier. A refusal
+        names the verifier, never the code (which a client would then look for in vain)."""
+        verifier = grant.request.form.get("code_verifier")
+        if not verifier:
             raise InvalidRequestError("Missing 'code_verifier'")
-        super().validate_code_verifier(grant, result)
+        if not CODE_VERIFIER_PATTERN.match(verifier):
+            raise InvalidRequestError(
+                "code_verifier must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~"
+                " (RFC 7636 section 4.1)"
+            )
+        try:
+            super().validate_code_verifier(grant, result)
+        except InvalidGrantError:
+            raise InvalidGrantError(
+                "code_verifier does not match the code_challenge of the authorization request"
+                " (PKCE, RFC 7636 section 4.6); the code is used up: start a new authorization"
+            ) from None
