@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hmac
 import json
 import logging
 import secrets
@@ -24,7 +23,7 @@ import time
 
 from authlib.oauth2.rfc6749 import AccessDeniedError, OAuth2Error
 from authlib.oidc.core.errors import ConsentRequiredError
-from flask import abort, current_app, session
+from flask import abort, current_app
 
 from .. import audit
 from ..oidc import verified_claims
@@ -35,6 +34,7 @@ from ..storage.consents import Consent
 from ..storage.db import db
 from ..storage.signing_certificates import note_signing_certificate
 from ..storage.verifications import record_verification
+from ..web import transactions
 from .decisions import (
     ConsentDecision,
     ConsentItem,
@@ -90,20 +90,11 @@ def ask(server, store, grant, redirect_uri: str, login: LoginResult, sid: str, a
         "acr": list(acceptable),
         "login": dataclasses.asdict(login),
         "sid": sid,
-        "browser": session.setdefault("browser", secrets.token_urlsafe(16)),
         "request": dataclasses.asdict(request),
     }
     ttl = server.services.config.tokens.login_transaction
-    store.set(PREFIX + request.id, json.dumps(record).encode(), ttl)
+    store.set(PREFIX + request.id, json.dumps(transactions.bind(record)).encode(), ttl)
     return current_app.extensions["idp.consent"].begin(request)
-
-
-def _valid_id(transaction_id: object) -> bool:
-    return isinstance(transaction_id, str) and 20 <= len(transaction_id) <= 64
-
-
-def _mine(record: dict) -> bool:
-    return hmac.compare_digest(str(session.get("browser", "")), record["browser"])
 
 
 def _request_of(record: dict) -> ConsentRequest:
@@ -114,11 +105,8 @@ def _request_of(record: dict) -> ConsentRequest:
 
 def pending_consent(transaction_id: str) -> ConsentRequest | None:
     """The live consent transaction if this browser started it; not consumed."""
-    if not _valid_id(transaction_id):
-        return None
-    raw = _server().services.store().get(PREFIX + transaction_id)
-    record = json.loads(raw) if raw else None
-    return _request_of(record) if record and _mine(record) else None
+    record = transactions.pending(_server().services.store(), PREFIX, transaction_id)
+    return _request_of(record) if record else None
 
 
 def _resume(transaction_id: str):
@@ -127,9 +115,9 @@ def _resume(transaction_id: str):
     server = _server()
     store = server.services.store()
     key = PREFIX + transaction_id
-    raw = store.hold(key) if _valid_id(transaction_id) else None
+    raw = store.hold(key) if transactions.valid_id(transaction_id) else None
     record = json.loads(raw) if raw else None
-    if record is None or not _mine(record):
+    if record is None or not transactions.is_mine(record):
         if record is not None:
             store.release(key)  # another browser's: it changes nothing
         abort(

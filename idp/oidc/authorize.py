@@ -20,7 +20,6 @@ login works again after recovery); of two racing uses, exactly one gets the reco
 from __future__ import annotations
 
 import dataclasses
-import hmac
 import json
 import secrets
 import time
@@ -28,9 +27,10 @@ from urllib.parse import urlsplit
 
 from authlib.oauth2.rfc6749 import AccessDeniedError, OAuth2Error
 from authlib.oidc.core.errors import LoginRequiredError
-from flask import abort, current_app, redirect, session
+from flask import abort, current_app, redirect
 
 from ..storage.ephemeral import Put
+from ..web import transactions
 from . import par
 from .approval import consent_step
 from .authenticator import ACR_CARD_AUTH, ACR_SIGN_IDENTITY, LoginResult, LoginTransaction
@@ -106,10 +106,6 @@ def _authorize(server, store, request, now: float):
     return consent_step()(server, store, grant, redirect_uri, login, sid, acceptable)
 
 
-def _browser() -> str:
-    return session.setdefault("browser", secrets.token_urlsafe(16))
-
-
 def _begin_login(server, store, request, acceptable: list[str]):
     transaction = LoginTransaction(
         id=secrets.token_urlsafe(32),
@@ -149,7 +145,7 @@ def _begin(server, store, transaction: LoginTransaction, record: dict, *ended):
     ``pending_login``) bound to this browser, in the same write as ``ended`` (the end of the
     pushed request's hold), and hand it to the authenticator."""
     fields = {k: v for k, v in dataclasses.asdict(transaction).items() if k != "id"}
-    record = {**record, "browser": _browser(), "transaction": fields}
+    record = transactions.bind({**record, "transaction": fields})
     ttl = server.services.config.tokens.login_transaction
     key, value = TRANSACTION_PREFIX + transaction.id, json.dumps(record).encode()
     if ended:
@@ -159,26 +155,12 @@ def _begin(server, store, transaction: LoginTransaction, record: dict, *ended):
     return current_app.extensions["idp.authenticator"].begin(transaction)
 
 
-def _valid_id(transaction_id: object) -> bool:
-    return isinstance(transaction_id, str) and 20 <= len(transaction_id) <= 64
-
-
-def _mine(record: dict) -> bool:
-    """The record belongs to this browser (the transaction id alone, seen in URLs, is not
-    enough)."""
-    browser = record.get("browser")
-    return isinstance(browser, str) and hmac.compare_digest(
-        str(session.get("browser", "")), browser
-    )
-
-
 def pending_login(store, transaction_id: str) -> LoginTransaction | None:
     """The live login transaction if this browser started it; not consumed. The
     authenticator's pages find it here with one read, so the authenticator needs no record of
     its own (and cannot hold one that outlives this, which ``finish_login`` consumes)."""
-    raw = store.get(TRANSACTION_PREFIX + transaction_id) if _valid_id(transaction_id) else None
-    record = json.loads(raw) if raw else None
-    if record is None or "transaction" not in record or not _mine(record):
+    record = transactions.pending(store, TRANSACTION_PREFIX, transaction_id)
+    if record is None or "transaction" not in record:
         return None
     try:
         return LoginTransaction(id=transaction_id, **record["transaction"])
@@ -196,7 +178,7 @@ def _holding_login(transaction_id: str, then):
     if raw is None:
         abort(400, "This login has expired or was already completed. Start again from the service.")
     tx = json.loads(raw)
-    if not _mine(tx):
+    if not transactions.is_mine(tx):
         store.drop(key)
         abort(400, "This login was started in another browser. Start again from the service.")
     try:
