@@ -14,7 +14,7 @@ from pathlib import Path
 from flask import Flask
 from flask.sessions import SecureCookieSessionInterface
 
-from . import logs
+from . import logs, web
 from .config import Config, load_config
 from .proxy import IssuerOrigin, trusted_networks
 
@@ -46,9 +46,8 @@ def create_app(config: Config | None = None, instance_path: str | None = None) -
     config = (config or load_config()).check()
     app = Flask(__name__, instance_path=instance_path)
     from . import account, consent, documents, errorpages, login, metrics, oidc, selfinfo, storage
-    from .login.templating import TranslatedEnvironment
 
-    app.jinja_environment = TranslatedEnvironment  # before app.jinja_env is first built
+    web.init_app(app, config)  # its template environment, before app.jinja_env is first built
     if not config.secret_key:
         config = dataclasses.replace(config, secret_key=_instance_secret(app.instance_path))
     app.config["SECRET_KEY"] = config.secret_key

@@ -19,7 +19,7 @@ POSTGRES_URL = os.environ.get(
 )
 REDIS_URL = os.environ.get("IDP_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
-pytest_plugins = ["tests.login.render_check"]
+pytest_plugins = ["tests.web.render_check"]
 """Every page a test renders is rendered again by stock Jinja and must come out the same."""
 
 

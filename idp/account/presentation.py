@@ -16,7 +16,7 @@ from flask_babel import lazy_gettext as _
 from ..consent.decisions import AUTH_SESSION, AUTH_SIGN, AUTH_STEP_UP, DOCUMENT_PREFIX
 from ..consent.items import describe
 from ..consent.items import kind as item_kind
-from ..login.i18n import JAPAN
+from ..web.i18n import JAPAN
 
 APPROVALS = {
     AUTH_STEP_UP: _("With your card"),

@@ -17,13 +17,13 @@ from flask import request as http
 from werkzeug.wrappers import Response
 
 from ..consent.withdrawal import revoke_consent
-from ..login.pages import finish, page
-from ..login.security import csrf_ok
 from ..oidc.authenticator import LoginResult
 from ..oidc.authorize import begin_own_login
 from ..oidc.logout import end_all_sessions, end_idp_session
 from ..oidc.sessions import current_login
 from ..storage.consents import Consent
+from ..web.pages import finish, page
+from ..web.security import csrf_ok
 from . import records
 from .presentation import helpers
 

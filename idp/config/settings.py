@@ -86,7 +86,7 @@ class LoginConfig:
 
     bridge_url: str = "http://127.0.0.1:8003"
     """Where the login page finds the card bridge on the citizen's machine (``jpki-bridge run``'s
-    default). Loopback http only (``idp.login.settings``); also the pages' CSP ``connect-src``."""
+    default). Loopback http only (``idp.web.bridge``); also the pages' CSP ``connect-src``."""
 
 
 @dataclass(frozen=True)

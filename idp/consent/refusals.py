@@ -3,13 +3,13 @@
 A refusal on the consent screen changes nothing: the consent transaction stays pending (unless it
 is gone), so the page offers to go back to the request and to give up ("Back to the service",
 which answers ``access_denied``). Refusals of the JPKI core (expired, revoked, on hold, service
-unavailable, timeout…) are the card login's (``idp.login.refusals``), shown with the consent's
-buttons; the kinds below are the consent's own.
+unavailable, timeout…) are those every card page shares (``idp.web.refusals``), shown with the
+consent's buttons; the kinds below are the consent's own.
 """
 
 from __future__ import annotations
 
-from ..login.refusals import (
+from ..web.refusals import (
     BAD_REQUEST,
     BRIDGE_OUTDATED,
     EXPIRED,

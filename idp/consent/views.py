@@ -23,11 +23,11 @@ from werkzeug.wrappers import Response
 
 from .. import audit, metrics
 from ..jpki.errors import JpkiValidationError
-from ..login import refusals as login_refusals
-from ..login.i18n import JAPAN
-from ..login.pages import finish, page
-from ..login.security import csrf_ok
-from ..login.transactions import service_name
+from ..web import refusals as login_refusals
+from ..web.bridge import service_name
+from ..web.i18n import JAPAN
+from ..web.pages import bridge, finish, page
+from ..web.security import csrf_ok
 from . import cardstep, refusals
 from .consenting import deny_consent, finish_consent, pending_consent
 from .decisions import AUTH_SESSION, ConsentDecision, ConsentRequest
@@ -100,7 +100,6 @@ def screen(transaction: str) -> Response:
     request = _pending(transaction)
     if request is None:
         return refused_page(refusals.GONE, None)
-    settings = current_app.extensions["idp.login.settings"]
     items = [
         {
             "id": item.id,
@@ -121,7 +120,7 @@ def screen(transaction: str) -> Response:
         expires=format_date(
             dt.datetime.fromtimestamp(request.expires_at, dt.UTC).astimezone(JAPAN), "long"
         ),
-        bridge_url=settings.bridge_url,
+        bridge_url=bridge().bridge_url,
         origin=verifier.origin if verifier is not None else "",
     )
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..jpki import errors
-from ..login.refusals import SERVICE_PROBLEMS
+from ..web.refusals import SERVICE_PROBLEMS
 
 
 @dataclass(frozen=True)

@@ -26,14 +26,14 @@ from werkzeug.wrappers import Response
 from .. import metrics
 from ..jpki.document import fingerprint
 from ..jpki.errors import JpkiValidationError
-from ..login import security
-from ..login.pages import finish, page
 from ..oidc.authorize import begin_own_login
 from ..oidc.clients import find_client
 from ..oidc.sessions import current_login
 from ..storage.db import db
 from ..storage.documents import PENDING, DocumentRequest
 from ..storage.ratelimits import Limited
+from ..web import security
+from ..web.pages import bridge, finish, page
 from . import refusals, signing
 from .blueprint import bp
 from .refusals import Refusal
@@ -94,13 +94,12 @@ def review(document_id: str) -> Response:
     document, _ = gate
     if _verifier() is None:
         return refused(refusals.UNAVAILABLE, document)
-    settings = current_app.extensions["idp.login.settings"]
     return page(
         "documents/review.html",
         document=document,
         fingerprint=fingerprint(signing.unb64url(document.digest)),
         summary_lines=document.summary.split("\n"),
-        bridge_url=settings.bridge_origin,
+        bridge_url=bridge().bridge_origin,
         origin=_verifier().origin,
         expires=dt.datetime.fromtimestamp(document.expires_at, JST),
     )

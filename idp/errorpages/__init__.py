@@ -16,8 +16,8 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.wrappers import Response
 
 from ..config import Config
-from ..login.pages import finish, page
 from ..storage import outages
+from ..web.pages import finish, page
 
 log = logging.getLogger("idp.unavailable")
 

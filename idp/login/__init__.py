@@ -22,19 +22,14 @@ from ..jpki.crl_updater import CrlRefresher, CrlUpdater
 from ..jpki.transport import HttpTransport
 from ..metrics.observers import RevocationMetrics
 from .card import CardAuthenticator, UnavailableAuthenticator
-from .settings import CardLoginSettings
 from .verification import CardVerifier, can_verify_logins
 
 
 def init_app(app: Flask, config: Config) -> None:
-    """Register the pages and languages; choose the authenticator by configuration."""
-    from . import i18n
+    """Register the pages; choose the authenticator by configuration."""
     from .views import bp
 
-    i18n.init_app(app)
-    app.extensions["idp.login.settings"] = CardLoginSettings.from_config(config)
     app.register_blueprint(bp)
-    _secure_every_response(app, config)
     if can_verify_logins(config.jpki):
         store, observer = app.extensions["idp.ephemeral"], RevocationMetrics()
         app.extensions["idp.login.verifier"] = CardVerifier(
@@ -44,16 +39,6 @@ def init_app(app: Flask, config: Config) -> None:
         _refresh_crls(app, config, observer)
     else:
         app.extensions["idp.authenticator"] = UnavailableAuthenticator()
-
-
-def _secure_every_response(app: Flask, config: Config) -> None:
-    """The citizen pages' headers on every response of the app, pages of other packages, errors
-    and redirects included (``security.secure_defaults``)."""
-    from . import security
-
-    origin = app.extensions["idp.login.settings"].bridge_origin
-    https = config.issuer.startswith("https:")
-    app.after_request(lambda response: security.secure_defaults(response, origin, https))
 
 
 def _refresh_crls(app: Flask, config: Config, observer: RevocationMetrics) -> None:

@@ -15,8 +15,8 @@ from flask import redirect, url_for
 from flask.typing import ResponseReturnValue
 
 from ..oidc.authenticator import LoginTransaction
-from .pages import refused_page
-from .refusals import NOT_CONFIGURED
+from ..web.refusals import NOT_CONFIGURED
+from .refusals import refused_page
 
 
 class CardAuthenticator:

@@ -1,80 +1,42 @@
-"""What the citizen is told when a card login is refused: one page per kind of reason.
+"""The card login's own refusals, and the page that shows any refusal of a login.
 
-``idp.jpki`` refuses with a typed error carrying a ``reason`` (errors.py); the bridge fails an
-operation with its own reasons (docs/bridge-protocol.md, Errors). Each maps to a ``Refusal``:
-the page's heading and advice (templates/refused.html), whether trying again can help, and the
-HTTP status. Reasons not listed get the generic page; nothing here leaks which check failed
-beyond what helps the person act.
+The card check's refusals (expired, revoked, service unavailable…) are the ones every card page
+shares (``idp.web.refusals``); a login adds only its vanished transaction.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from flask import g, url_for
+from werkzeug.wrappers import Response
 
-from ..jpki import errors
+from ..web.pages import page
+from ..web.refusals import (
+    BAD_REQUEST,
+    EXPIRED,
+    GENERIC,
+    NOT_ACCEPTED,
+    ON_HOLD,
+    PIN_LOCKED,
+    REVOKED,
+    TIMEOUT,
+    UNAVAILABLE,
+    Refusal,
+)
+from .transactions import CardLogin
 
-
-@dataclass(frozen=True)
-class Refusal:
-    kind: str
-    """Selects the page's text: expired, revoked, on_hold, pin_locked, unavailable, timeout,
-    not_accepted, generic, transaction_gone, bad_request."""
-    retry: bool
-    """Whether the page offers to try again (the same login transaction)."""
-    status: int = 403
-
-
-EXPIRED = Refusal("expired", retry=False)
-REVOKED = Refusal("revoked", retry=False)
-ON_HOLD = Refusal("on_hold", retry=False)
-PIN_LOCKED = Refusal("pin_locked", retry=False)
-UNAVAILABLE = Refusal("unavailable", retry=True, status=503)
-TIMEOUT = Refusal("timeout", retry=True)
-NOT_ACCEPTED = Refusal("not_accepted", retry=False)
-GENERIC = Refusal("generic", retry=True)
 TRANSACTION_GONE = Refusal("transaction_gone", retry=False, status=400)
-BAD_REQUEST = Refusal("bad_request", retry=True, status=400)
-BRIDGE_OUTDATED = Refusal("bridge_outdated", retry=True, status=400)
-"""A one-key (protocol version 1) answer where both keys must sign (identity, documents)."""
-
-SERVICE_PROBLEMS = (
-    errors.ResponderUnavailable,  # unreachable, timeout, HTTP error, garbage
-    errors.CrlUnavailable,
-    errors.CrlRejected,
-    errors.ResponseStale,
-    errors.ResponseBadSignature,
-    errors.ResponseMismatch,
-    errors.NonceMismatch,
-)
-"""The revocation status could not be established: the card may be fine, the check was not."""
-
-BY_CLASS: tuple[tuple[type[errors.JpkiValidationError], Refusal], ...] = (
-    (errors.CertificateExpired, EXPIRED),
-    (errors.CertificateRevoked, REVOKED),
-    (errors.CertificateOnHold, ON_HOLD),
-    *((kind, UNAVAILABLE) for kind in SERVICE_PROBLEMS),
-    (errors.ChallengeExpired, TIMEOUT),
-    (errors.UntrustedIssuer, NOT_ACCEPTED),
-    (errors.WrongCertificateType, NOT_ACCEPTED),
-    (errors.BridgeOutdated, BRIDGE_OUTDATED),
-)
-
-BRIDGE_REASONS = {"pin_locked": PIN_LOCKED}
-"""Bridge failures that end the login on a page of their own; the others are explained on the
-login page itself, where the person can fix them (insert the card, retype the PIN…)."""
+"""No live login for this browser: expired, completed already, or another browser's."""
 
 SHOWN_AGAIN = {r.kind: r for r in (EXPIRED, REVOKED, ON_HOLD, PIN_LOCKED, UNAVAILABLE, TIMEOUT,
                                    NOT_ACCEPTED, GENERIC, BAD_REQUEST)}  # fmt: skip
 """Refusals of a live transaction that can be shown again by GET, in the other language."""
 
 
-def refusal_for(error: errors.JpkiValidationError) -> Refusal:
-    """The page for a validator refusal."""
-    for kind, refusal in BY_CLASS:
-        if isinstance(error, kind):
-            return refusal
-    return GENERIC
-
-
-NOT_CONFIGURED = Refusal("not_configured", retry=False, status=503)
-"""No trust anchors for the authentication CA: no card can be checked on this server."""
+def refused_page(refusal: Refusal, login: CardLogin | None = None) -> Response:
+    """The page explaining ``refusal``; ``login`` lets it offer to try again."""
+    path = None
+    if login is not None:
+        g.ui_locales = login.ui_locales
+        if refusal.kind in SHOWN_AGAIN:
+            path = url_for("login.refused", transaction=login.transaction, reason=refusal.kind)
+    return page("login/refused.html", refusal.status, path=path, refusal=refusal, login=login)

@@ -15,9 +15,7 @@ from dataclasses import dataclass
 
 from ..jpki.store import EphemeralStore
 from ..oidc.authorize import pending_login
-
-MAX_SERVICE_NAME = 80
-"""The bridge shows at most 80 characters of the service's name (bridge-protocol.md)."""
+from ..web.bridge import service_name
 
 
 @dataclass(frozen=True)
@@ -25,12 +23,6 @@ class CardLogin:
     transaction: str
     service: str
     ui_locales: str = ""
-
-
-def service_name(name: str) -> str:
-    """The client's registered name as the bridge accepts it: printable, 1-80 characters."""
-    printable = "".join(c for c in name if c.isprintable()).strip()
-    return (printable or "?")[:MAX_SERVICE_NAME]
 
 
 def load(store: EphemeralStore, transaction: str) -> CardLogin | None:

@@ -24,10 +24,12 @@ from ..jpki.errors import JpkiValidationError
 from ..oidc.authenticator import ACR_CARD_AUTH, AMR_CARD, LoginResult
 from ..oidc.authorize import cancel_login, finish_login
 from ..storage.ratelimits import Limited, RateLimits
+from ..web import refusals as card_refusals
+from ..web.pages import bridge, finish, page
+from ..web.security import csrf_ok
 from . import refusals, transactions
 from .accounts import account_for
-from .pages import finish, page, refused_page
-from .security import csrf_ok
+from .refusals import refused_page
 from .verification import CardVerifier, presented_ref
 
 log = logging.getLogger("idp.login")
@@ -78,11 +80,11 @@ def card_page(transaction: str) -> Response:
         _limits().hit("challenges_per_login", login.transaction)
     except Limited as limited:
         return _too_many(limited)
-    settings, verifier = current_app.extensions["idp.login.settings"], _verifier()
+    verifier = _verifier()
     return page(
         "login/card.html",
         login=login,
-        bridge_url=settings.bridge_url,
+        bridge_url=bridge().bridge_url,
         origin=verifier.origin,
         # The first attempt's challenge comes with the page: one request fewer per login.
         # Only this transaction's browser gets the page (``transactions.load``).
@@ -118,7 +120,7 @@ def card_result(transaction: str):
     if not csrf_ok():
         audit.emit(audit.LOGIN_REFUSED, reason="csrf")
         metrics.card_login_refusals.labels("csrf").inc()
-        return refused_page(refusals.BAD_REQUEST, login)
+        return refused_page(card_refusals.BAD_REQUEST, login)
     answer, address = http.form.get("result", ""), http.remote_addr or "unknown"
     # Failures count against the address and the certificate (its issuer and serial, as the
     # audit stream names it), both read before verification: a held-back card costs no
@@ -135,10 +137,10 @@ def card_result(transaction: str):
     except JpkiValidationError as error:
         audit.emit(audit.LOGIN_REFUSED, reason=error.reason, certificate=certificate)
         metrics.card_login_refusals.labels(error.reason).inc()
-        if not isinstance(error, refusals.SERVICE_PROBLEMS):  # our outage is not their failure
+        if not isinstance(error, card_refusals.SERVICE_PROBLEMS):  # our outage is not their failure
             for limit, identifier in failures:
                 _limits().count(limit, identifier)
-        return refused_page(refusals.refusal_for(error), login)
+        return refused_page(card_refusals.refusal_for(error), login)
     account = account_for(validated, dt.datetime.now(dt.UTC))
     result = LoginResult(
         account_id=account, acr=ACR_CARD_AUTH, auth_time=int(time.time()), amr=AMR_CARD
@@ -170,7 +172,7 @@ def cancel(transaction: str) -> Response:
         return refused_page(refusals.TRANSACTION_GONE)
     if not csrf_ok():
         log.info("card login cancel refused: csrf")
-        return refused_page(refusals.BAD_REQUEST, login)
+        return refused_page(card_refusals.BAD_REQUEST, login)
     verifier = current_app.extensions.get("idp.login.verifier")
     if verifier is not None:
         verifier.discard(login.transaction)
@@ -185,4 +187,4 @@ def refused(transaction: str, reason: str) -> Response:
     login = _login(transaction)
     if login is None:
         return refused_page(refusals.TRANSACTION_GONE)
-    return refused_page(refusals.SHOWN_AGAIN.get(reason, refusals.GENERIC), login)
+    return refused_page(refusals.SHOWN_AGAIN.get(reason, card_refusals.GENERIC), login)

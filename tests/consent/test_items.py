@@ -8,8 +8,8 @@ from flask import Flask
 from flask_babel import force_locale
 
 from idp.consent.items import LABELS, describe, kind
-from idp.login import i18n
 from idp.oidc.claims import SELFINFO_CATEGORIES
+from idp.web import i18n
 from tests.login.cards import compile_catalogues
 
 KNOWN = [

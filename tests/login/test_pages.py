@@ -63,7 +63,7 @@ def test_pages_carry_a_strict_csp_that_allows_only_the_bridge(login_page):
 
 def test_the_script_and_styles_are_same_origin_files(login_page):
     page = login_page()
-    for path in ("/login/static/card-login.js", "/login/static/login.css"):
+    for path in ("/login/static/card-login.js", "/web/static/pages.css"):
         assert path in page.html
         assert page.http.get(path).status_code == 200
 

@@ -1,5 +1,5 @@
 """Templates compiled once per language with their constant translations inside
-(idp/login/templating.py): every page comes out exactly as with gettext at render time, in both
+(idp/web/templating.py): every page comes out exactly as with gettext at render time, in both
 languages, never in the wrong one, and rendering looks no constant text up."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from babel.support import NullTranslations
 from flask import Flask, g
 from jinja2 import DictLoader
 
-from idp.login import i18n, pages
-from idp.login.templating import TranslatedEnvironment
+from idp.web import i18n, pages
+from idp.web.templating import TranslatedEnvironment
 from tests.account.conftest import (  # noqa: F401 (provider, wakes: fixtures)
     add_consent,
     make_account,
@@ -23,7 +23,7 @@ from tests.account.conftest import (  # noqa: F401 (provider, wakes: fixtures)
 )
 from tests.login.cards import bridge_result
 from tests.login.conftest import logged_in
-from tests.login.render_check import rendered_plainly, stock_environment
+from tests.web.render_check import rendered_plainly, stock_environment
 
 TITLE = {"ja": "マイナンバーカードでログイン", "en": "Log in with your My Number Card"}
 HTML = {"Accept": "text/html"}

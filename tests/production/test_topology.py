@@ -135,7 +135,7 @@ def test_pages_and_endpoints_a_person_or_a_program_may_reach(topology):
         "/account",
         "/authorize?client_id=nobody&response_type=code",
         "/no-such-page",
-        "/login/static/login.css",
+        "/web/static/pages.css",
     ):
         assert citizen.get(path).status_code < 500, path
     for path in ("/token", "/par", "/introspect", "/revoke", "/register"):

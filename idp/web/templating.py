@@ -21,7 +21,7 @@ a template for a language, and caches the compiled template under (template, lan
   are, to run at render time.
 
 ``_`` and ``gettext`` are therefore reserved: no template context may rebind them (the
-``tests.login.render_check`` pytest plugin checks this, and renders every page a suite renders
+``tests.web.render_check`` pytest plugin checks this, and renders every page a suite renders
 a second time through a stock environment to compare).
 """
 

@@ -1,7 +1,7 @@
 """Pages rendered twice: through the app's ``TranslatedEnvironment`` and through a stock one.
 
 ``stock_environment(app)`` is the app's template environment without the per-language
-compilation (idp/login/templating.py): every ``_()`` runs newstyle gettext at render time, as
+compilation (idp/web/templating.py): every ``_()`` runs newstyle gettext at render time, as
 before it. ``rendered_plainly(app)`` renders again, that way, every template the app renders.
 
 Used by tests/login/test_templating.py, and as a plugin in every test run (``pytest_plugins`` in
@@ -18,7 +18,7 @@ import pytest
 from flask import Flask, template_rendered
 from flask.templating import Environment
 
-from idp.login.templating import GETTEXT_NAMES, TranslatedEnvironment
+from idp.web.templating import GETTEXT_NAMES, TranslatedEnvironment
 
 
 def stock_environment(app: Flask) -> Environment:

@@ -1,7 +1,9 @@
-"""The card login's settings: where the page looks for the bridge (``[login] bridge_url``).
+"""Where the card pages (login, consent, documents) find the bridge (``[login] bridge_url``),
+and how they name the service to it.
 
 ``idp.config`` holds the value; this module checks it at start-up, since only a loopback http
-address can be the bridge (it listens nowhere else, docs/bridge-protocol.md).
+address can be the bridge (it listens nowhere else, docs/bridge-protocol.md). Its origin is also
+the one ``connect-src`` of the pages' CSP allows besides the IdP's own (``security``).
 """
 
 from __future__ import annotations
@@ -13,10 +15,12 @@ from ..config import Config, ConfigError
 
 DEFAULT_BRIDGE_URL = "http://127.0.0.1:8003"
 """``jpki-bridge run``'s default address (architecture.md, Processes)."""
+MAX_SERVICE_NAME = 80
+"""The bridge shows at most 80 characters of the service's name (bridge-protocol.md)."""
 
 
 @dataclass(frozen=True)
-class CardLoginSettings:
+class BridgeSettings:
     bridge_url: str = DEFAULT_BRIDGE_URL
     """The bridge's loopback base URL as the citizen's browser reaches it."""
 
@@ -26,7 +30,7 @@ class CardLoginSettings:
         return f"{url.scheme}://{url.netloc}"
 
     @classmethod
-    def from_config(cls, config: Config) -> CardLoginSettings:
+    def from_config(cls, config: Config) -> BridgeSettings:
         url = config.login.bridge_url or DEFAULT_BRIDGE_URL
         parts = urlsplit(url)
         if parts.scheme != "http" or parts.hostname not in ("127.0.0.1", "localhost"):
@@ -34,3 +38,9 @@ class CardLoginSettings:
         if parts.path not in ("", "/") or parts.query or parts.fragment:
             raise ConfigError(f"login.bridge_url {url!r} must have no path, query or fragment")
         return cls(bridge_url=f"http://{parts.netloc}")
+
+
+def service_name(name: str) -> str:
+    """The client's registered name as the bridge accepts it: printable, 1-80 characters."""
+    printable = "".join(c for c in name if c.isprintable()).strip()
+    return (printable or "?")[:MAX_SERVICE_NAME]

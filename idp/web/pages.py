@@ -1,24 +1,25 @@
 """Rendering a citizen page: the chosen language, its cookie and the strict headers.
 
-Every page of the login goes through ``page`` so none can forget a header, including the
-pages the authenticator renders from inside ``/authorize`` (another blueprint).
+Every page of every package goes through ``page`` (or ``finish``, for a response built another
+way) so none can forget a header, including the pages the authenticator renders from inside
+``/authorize`` (another blueprint).
 """
 
 from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from flask import current_app, g, make_response, render_template, request, url_for
+from flask import current_app, make_response, render_template, request
 from flask_babel import get_locale
 from werkzeug.wrappers import Response
 
 from . import i18n, security
-from .refusals import SHOWN_AGAIN, Refusal
-from .transactions import CardLogin
+from .bridge import BridgeSettings
 
 
-def bridge_origin() -> str:
-    return current_app.extensions["idp.login.settings"].bridge_origin
+def bridge() -> BridgeSettings:
+    """Where this app's card pages find the bridge."""
+    return current_app.extensions["idp.web.bridge"]
 
 
 def switch_link(other: str, path: str | None = None) -> str:
@@ -46,16 +47,6 @@ def page(template: str, status: int = 200, *, path: str | None = None, **context
 
 
 def finish(response: Response) -> Response:
-    """Headers and the remembered language for any response of the login's pages."""
+    """Headers and the remembered language for any response of the citizen pages."""
     i18n.remember_choice(response)
-    return security.harden(response, bridge_origin())
-
-
-def refused_page(refusal: Refusal, login: CardLogin | None = None) -> Response:
-    """The page explaining ``refusal``; ``login`` lets it offer to try again."""
-    path = None
-    if login is not None:
-        g.ui_locales = login.ui_locales
-        if refusal.kind in SHOWN_AGAIN:
-            path = url_for("login.refused", transaction=login.transaction, reason=refusal.kind)
-    return page("login/refused.html", refusal.status, path=path, refusal=refusal, login=login)
+    return security.harden(response, bridge().bridge_origin)

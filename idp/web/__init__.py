@@ -1,0 +1,37 @@
+"""What every citizen page shares, whichever package serves it: rendering in the chosen language
+(``pages``, ``i18n``, ``templating``), the base template and its static files, CSRF and the
+strict response headers (``security``), where the card bridge is (``bridge``) and the refusal
+base (``refusals``). Feature packages import it; it imports none of them.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask
+
+from ..config import Config
+from . import i18n, security
+from .bridge import BridgeSettings
+from .templating import TranslatedEnvironment
+
+
+def init_app(app: Flask, config: Config) -> None:
+    """Install the template environment and the languages, serve the shared templates and
+    static files, and put the citizen pages' headers on every response. Runs before anything
+    builds ``app.jinja_env``."""
+    if "jinja_env" in app.__dict__:  # cached by Flask: the class would be ignored
+        raise RuntimeError("web.init_app must run before anything builds app.jinja_env")
+    app.jinja_environment = TranslatedEnvironment
+    i18n.init_app(app)
+    bridge = app.extensions["idp.web.bridge"] = BridgeSettings.from_config(config)
+    app.register_blueprint(
+        Blueprint(
+            "web",
+            __name__,
+            template_folder="templates",
+            static_folder="static",
+            static_url_path="/web/static",
+        )
+    )
+    https = config.issuer.startswith("https:")
+    origin = bridge.bridge_origin
+    app.after_request(lambda response: security.secure_defaults(response, origin, https))
