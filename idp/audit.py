@@ -11,10 +11,13 @@ a hash of its certificate's issuer and serial; a person by the IdP's own random 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 
+import click
 from cryptography import x509
+from flask.cli import FlaskGroup
 
 log = logging.getLogger("idp.audit")
 
@@ -90,3 +93,27 @@ def certificate_ref(issuer: str, serial: str) -> str:
 def ref_of(certificate: x509.Certificate) -> str:
     """``certificate_ref`` of a parsed certificate."""
     return certificate_ref(certificate.issuer.rfc4514_string(), f"{certificate.serial_number:X}")
+
+
+def audited(command: click.Command) -> click.Command:
+    """``command``, made to log an ``admin.command`` line when it ends, done or failed: its
+    words, never its arguments (a file name, a client's name or a secret could be among them).
+    Packages mark their commands that change something with it, where they define them."""
+    callback = command.callback
+
+    @functools.wraps(callback)
+    def run(*args, **kwargs):
+        context = click.get_current_context()
+        words = context.command_path  # "idp keys rotate", or "selfinfo import" run on its own
+        if isinstance(context.find_root().command, FlaskGroup):  # the idp program
+            words = words.partition(" ")[2]
+        try:
+            result = callback(*args, **kwargs)
+        except Exception as e:
+            emit(ADMIN_COMMAND, command=words, outcome="failed", error=type(e).__name__)
+            raise
+        emit(ADMIN_COMMAND, command=words, outcome="done")
+        return result
+
+    command.callback = run
+    return command

@@ -15,12 +15,16 @@ from .verification import DocumentVerifier, can_verify_documents
 
 
 def init_app(app: Flask, config: Config) -> None:
-    """Register the document API and pages; build the verifier when the signing CA is trusted."""
+    """Register the document API, pages and commands; build the verifier when the signing CA is
+    trusted."""
     from . import api, review  # noqa: F401 (their routes register on the blueprint)
     from .blueprint import bp
+    from .cli import COMMANDS
     from .client_auth import build_authentication
 
     app.register_blueprint(bp)
+    for command in COMMANDS:
+        app.cli.add_command(command)
     app.extensions["idp.documents.client_auth"] = build_authentication(app)
     if can_verify_documents(config.jpki):
         app.extensions["idp.documents.verifier"] = DocumentVerifier(

@@ -19,16 +19,11 @@ deadline never matches. The access history does not refer to requests: it stays 
 
 from __future__ import annotations
 
-import json
-import time
 from dataclasses import dataclass
 
-import click
-from flask import current_app
-from flask.cli import AppGroup
 from sqlalchemy import ColumnElement, Delete, Update, and_, delete, func, not_, or_, select, update
 
-from ..storage.db import db, schema_is_current
+from ..storage.db import db
 from ..storage.documents import DECLINED, PENDING, SIGNED, DocumentRequest
 
 DAY = 86400
@@ -113,28 +108,3 @@ def _in_batches(condition: ColumnElement[bool], statement, batch_size: int) -> i
             break
         changed += result.rowcount
     return changed
-
-
-@click.group("documents", cls=AppGroup)
-def documents() -> None:
-    """Documents to sign: retention."""
-
-
-@documents.command("purge")
-@click.option(
-    "--dry-run", is_flag=True, help="Count what would be deleted or cleared; change nothing."
-)
-@click.option(
-    "--batch-size", type=click.IntRange(1, 10_000), default=BATCH_SIZE, show_default=True,
-    help="Rows per statement and transaction.",
-)  # fmt: skip
-def purge_command(dry_run: bool, batch_size: int) -> None:
-    """Delete finished requests past documents.retention_days and drop the PDFs of declined and
-    expired ones; one JSON line of counts. Safe to run on several nodes, and repeatedly."""
-    if not schema_is_current():
-        raise click.ClickException("the database schema is not current: run `idp db upgrade`")
-    days = current_app.extensions["idp.config"].documents.retention_days
-    done = purge(int(time.time()), days * DAY, batch_size, dry_run)
-    out = {"deleted": done.deleted, "cleared": done.cleared, "dry_run": dry_run,
-           "retention_days": days}  # fmt: skip
-    click.echo(json.dumps(out, separators=(",", ":"), sort_keys=True))

@@ -17,9 +17,11 @@ from .subjects import SubjectMapper
 
 
 def init_app(app: Flask, config: Config) -> None:
-    """Attach the key ring and the authorization server; register the provider's blueprint."""
+    """Attach the key ring and the authorization server; register the provider's blueprint and
+    commands."""
     # Authlib logs issued tokens at DEBUG ("Issue token %r to %r"); tokens are never logged here.
     logging.getLogger("authlib").setLevel(max(logging.INFO, logging.getLogger("authlib").level))
+    from .cli import COMMANDS
     from .views import bp
 
     ring = KeyRing(config, Sealer(config.secret_key))
@@ -41,6 +43,8 @@ def init_app(app: Flask, config: Config) -> None:
         # Serving (not CLI commands, not tests): deliver logouts left queued by a previous run.
         app.before_request(courier.start)
     app.register_blueprint(bp)
+    for command in COMMANDS:
+        app.cli.add_command(command)
 
 
 def key_ring() -> KeyRing:

@@ -16,15 +16,11 @@ refer to families: it stays whole.
 
 from __future__ import annotations
 
-import json
-import time
 from dataclasses import dataclass
 
-import click
-from flask.cli import AppGroup
 from sqlalchemy import ColumnElement, delete, func, or_, select
 
-from ..storage.db import db, schema_is_current
+from ..storage.db import db
 from ..storage.models import RefreshToken, TokenFamily
 
 BATCH_SIZE = 500
@@ -79,24 +75,3 @@ def delete_batch(ids: list[str], condition: ColumnElement[bool]) -> tuple[int, i
         delete(_F).where(_F.id.in_(ids), condition).execution_options(synchronize_session=False)
     ).rowcount
     return families, tokens
-
-
-@click.group("tokens", cls=AppGroup)
-def tokens() -> None:
-    """Token families: clean-up."""
-
-
-@tokens.command("purge")
-@click.option("--dry-run", is_flag=True, help="Count what would be deleted; change nothing.")
-@click.option(
-    "--batch-size", type=click.IntRange(1, 10_000), default=BATCH_SIZE, show_default=True,
-    help="Families per statement and transaction.",
-)  # fmt: skip
-def purge_command(dry_run: bool, batch_size: int) -> None:
-    """Delete token families expired or revoked more than five minutes ago, with their refresh
-    tokens; one JSON line of counts. Safe to run on several nodes, and repeatedly."""
-    if not schema_is_current():
-        raise click.ClickException("the database schema is not current: run `idp db upgrade`")
-    done = purge(int(time.time()), batch_size, dry_run)
-    out = {"families": done.families, "refresh_tokens": done.refresh_tokens, "dry_run": dry_run}
-    click.echo(json.dumps(out, separators=(",", ":"), sort_keys=True))

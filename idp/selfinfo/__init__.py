@@ -14,8 +14,11 @@ from .categories import check_schemas
 
 
 def init_app(app: Flask, config: Config) -> None:  # noqa: ARG001 (the package contract)
-    """Check the schemas (a broken one stops start-up) and register the endpoints."""
+    """Check the schemas (a broken one stops start-up); register the endpoints and commands."""
     from .api import bp
+    from .cli import COMMANDS
 
     check_schemas()
     app.register_blueprint(bp)
+    for command in COMMANDS:
+        app.cli.add_command(command)

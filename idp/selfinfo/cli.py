@@ -19,6 +19,7 @@ from flask.cli import AppGroup
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from ..audit import audited
 from ..storage.db import schema_is_current
 from .formats import FORMATS, ImportFileError, detect_format, read, survey
 from .importer import Importer, Summary
@@ -35,11 +36,12 @@ class NothingImported(click.ClickException):
 
 
 @click.group("selfinfo", cls=AppGroup)
-def selfinfo() -> None:
+def selfinfo_group() -> None:
     """Self-information data: import."""
 
 
-@selfinfo.command("import")
+@audited
+@selfinfo_group.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
     "--format",
@@ -122,3 +124,7 @@ def _print_json(file: Path, summary: Summary) -> None:
         "accounts_created": summary.accounts_created,
     }
     click.echo(json.dumps(counts, ensure_ascii=False, sort_keys=True))
+
+
+COMMANDS = (selfinfo_group,)
+"""What ``init_app`` adds to the app's commands."""

@@ -21,13 +21,17 @@ def make_ephemeral_store(config: Config) -> EphemeralStore:
 
 
 def init_app(app: Flask, config: Config) -> None:
-    """Bind the database and the ephemeral store chosen by configuration."""
+    """Bind the database and the ephemeral store chosen by configuration; add ``idp db``."""
+    from .cli import COMMANDS
+
     _db.init_app(app, config.database.url or _db.default_url(app), config.timeouts)
     app.extensions["idp.ephemeral"] = make_ephemeral_store(config)
     # The store is looked up at each count, so a test may swap it (and its clock) afterwards.
     app.extensions["idp.ratelimits"] = RateLimits(
         config.limits, lambda: app.extensions["idp.ephemeral"]
     )
+    for command in COMMANDS:
+        app.cli.add_command(command)
 
 
 def ephemeral() -> EphemeralStore:

@@ -17,7 +17,8 @@ from sqlalchemy import event, select, update
 
 from idp.config import ConfigError, load_config
 from idp.documents import retention
-from idp.documents.retention import CLOCK_SKEW, DAY, documents
+from idp.documents.cli import documents_group as documents
+from idp.documents.retention import CLOCK_SKEW, DAY
 from idp.storage.documents import PENDING, SIGNED, DocumentRequest
 from tests.documents.conftest import open_review, sample_pdf
 

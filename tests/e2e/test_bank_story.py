@@ -51,7 +51,7 @@ def running_world(state: SandboxState, tmp: Path, bridge_url: str, port: int) ->
     ``port`` and the sample bank registered at it, on another port."""
     from flask.testing import FlaskCliRunner
 
-    from idp.selfinfo.cli import selfinfo as selfinfo_cli
+    from idp.selfinfo.cli import selfinfo_group as selfinfo_cli
     from tests.conftest import drop_schema, idp_test_config, make_app
     from tests.relying_party.conftest import Idp
 

@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import func, select
 
 from idp.oidc import refresh
-from idp.oidc.purge import GRACE, dead, delete_batch, purge, tokens
+from idp.oidc.cli import tokens_group as tokens
+from idp.oidc.purge import GRACE, dead, delete_batch, purge
 from idp.storage.db import db
 from idp.storage.models import RefreshToken, TokenFamily
 

@@ -89,7 +89,7 @@ def import_selfinfo(app, account: str, records: dict[str, dict], folder: Path) -
     """Load self-information for ``account`` with ``idp selfinfo import`` (the operator's way)."""
     from flask.testing import FlaskCliRunner
 
-    from idp.selfinfo.cli import selfinfo
+    from idp.selfinfo.cli import selfinfo_group as selfinfo
     from idp.storage.accounts import Account
     from idp.storage.db import db
 
@@ -133,7 +133,7 @@ def register(idp: Idp, settings: BankSettings) -> str:
     """Register the bank with exactly the options ``register`` passes to ``idp client add``."""
     from click.testing import CliRunner
 
-    from idp.cli import client_add
+    from idp.oidc.cli import client_add
 
     client_key(settings.instance)
     args = add_command(settings, "idp")[3:]  # after "idp client add"
