@@ -202,13 +202,7 @@ def register_client(
         "backchannel_logout_uri": backchannel_logout_uri,
         "post_logout_redirect_uris": list(post_logout_redirect_uris or []),
     }
-    metadata.update({k: v for k, v in optional.items() if v})
-    metadata.update(verification_policy)
-    metadata.update(signing)
-    try:
-        sector = sector_of(redirect_uris, sector_identifier_uri, allow_loopback())
-    except SectorRejected as e:
-        raise ClientRejected(str(e)) from None
+    metadata |= {k: v for k, v in optional.items() if v} | verification_policy | signing
     client = Client(
         client_id=secrets.token_hex(16),  # hex: never starts with "-", safe on a command line
         client_id_issued_at=int(time.time()),
@@ -216,7 +210,7 @@ def register_client(
         require_par=require_par,
         require_dpop=require_dpop,
         subject_type=subject_type,
-        sector_identifier=sector,
+        sector_identifier=_sector(redirect_uris, sector_identifier_uri),
     )
     return _stored(client, metadata, auth_method)
 
@@ -268,6 +262,14 @@ def _check_fapi(
             name,
             "; ".join(lacks),
         )
+
+
+def _sector(redirect_uris: list[str], sector_identifier_uri: str | None) -> str:
+    """The client's sector (OIDC Core §8.1), which its pairwise subjects are computed for."""
+    try:
+        return sector_of(redirect_uris, sector_identifier_uri, allow_loopback())
+    except SectorRejected as e:
+        raise ClientRejected(str(e)) from None
 
 
 def _stored(client: Client, metadata: dict, auth_method: str) -> tuple[Client, str | None]:
