@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 
-from flask import Blueprint, current_app, make_response, redirect, session, url_for
+from flask import current_app, make_response, redirect, session, url_for
 from flask import request as http
 from werkzeug.wrappers import Response
 
@@ -22,19 +22,13 @@ from ..oidc.authorize import begin_own_login
 from ..oidc.logout import end_all_sessions, end_idp_session
 from ..oidc.sessions import current_login
 from ..storage.consents import Consent
-from ..web.pages import finish, page
+from ..web.pages import blueprint, finish, page
 from ..web.security import csrf_ok
 from . import records
 from .presentation import helpers
 
 log = logging.getLogger("idp.account")
-bp = Blueprint(
-    "account",
-    __name__,
-    template_folder="templates",
-    static_folder="static",
-    static_url_path="/account/static",
-)
+bp = blueprint("account", __name__)
 
 
 @bp.context_processor

@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from flask import Blueprint, current_app, g, jsonify, make_response, redirect, url_for
+from flask import current_app, g, jsonify, make_response, redirect, url_for
 from flask import request as http
 from flask_babel import format_date
 from werkzeug.wrappers import Response
@@ -26,7 +26,7 @@ from ..jpki.errors import JpkiValidationError
 from ..web import refusals as login_refusals
 from ..web.bridge import service_name
 from ..web.i18n import JAPAN
-from ..web.pages import bridge, finish, page
+from ..web.pages import blueprint, bridge, finish, page
 from ..web.security import csrf_ok
 from . import cardstep, refusals
 from .consenting import deny_consent, finish_consent, pending_consent
@@ -34,13 +34,7 @@ from .decisions import AUTH_SESSION, ConsentDecision, ConsentRequest
 from .items import describe, kind
 
 log = logging.getLogger("idp.consent")
-bp = Blueprint(
-    "consent",
-    __name__,
-    template_folder="templates",
-    static_folder="static",
-    static_url_path="/consent/static",
-)
+bp = blueprint("consent", __name__)
 KEYS = (cardstep.KEY_AUTH, cardstep.KEY_SIGN)
 
 

@@ -2,12 +2,6 @@
 
 from __future__ import annotations
 
-from flask import Blueprint
+from ..web.pages import blueprint
 
-bp = Blueprint(
-    "documents",
-    __name__,
-    static_folder="static",
-    static_url_path="/documents/static",
-    template_folder="templates",
-)
+bp = blueprint("documents", __name__)

@@ -1,25 +1,15 @@
 """What the citizen is told when a document cannot be reviewed or signed: one kind per page.
 
 Validator refusals (``idp.jpki.errors``) map to a few kinds the citizen can act on; nothing here
-says more about which check failed than helps. ``status`` is the page's HTTP status.
+says more about which check failed than helps. ``retry``: the review page can be tried again
+(the request is still pending).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ..jpki import errors
-from ..web.refusals import SERVICE_PROBLEMS
-
-
-@dataclass(frozen=True)
-class Refusal:
-    kind: str
-    """Selects the text in templates/documents/refused.html."""
-    status: int = 403
-    retry: bool = False
-    """Whether the review page can be tried again (the request is still pending)."""
-
+from ..web import refusals as shared
+from ..web.refusals import SERVICE_PROBLEMS, Refusal
 
 NOT_FOUND = Refusal("not_found", 404)
 ANOTHER_PERSON = Refusal("another_person", 403)
@@ -60,7 +50,5 @@ BY_CLASS: tuple[tuple[type[errors.JpkiValidationError], Refusal], ...] = (
 
 
 def refusal_for(error: errors.JpkiValidationError) -> Refusal:
-    for kind, refusal in BY_CLASS:
-        if isinstance(error, kind):
-            return refusal
-    return GENERIC
+    """The page for a validator refusal of a signature (templates/documents/refused.html)."""
+    return shared.refusal_for(error, BY_CLASS, GENERIC)

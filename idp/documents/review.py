@@ -34,9 +34,9 @@ from ..storage.documents import PENDING, DocumentRequest
 from ..storage.ratelimits import Limited
 from ..web import security
 from ..web.pages import bridge, finish, page
+from ..web.refusals import Refusal
 from . import refusals, signing
 from .blueprint import bp
-from .refusals import Refusal
 from .submission import for_bridge
 
 DOCUMENT_ID = re.compile(r"[A-Za-z0-9_-]{43}")

@@ -15,7 +15,7 @@ import datetime as dt
 import logging
 import time
 
-from flask import Blueprint, current_app, g, jsonify, make_response, redirect, url_for
+from flask import current_app, g, jsonify, make_response, redirect, url_for
 from flask import request as http
 from werkzeug.wrappers import Response
 
@@ -25,7 +25,7 @@ from ..oidc.authenticator import ACR_CARD_AUTH, AMR_CARD, LoginResult
 from ..oidc.authorize import cancel_login, finish_login
 from ..storage.ratelimits import Limited, RateLimits
 from ..web import refusals as card_refusals
-from ..web.pages import bridge, finish, page
+from ..web.pages import blueprint, bridge, finish, page
 from ..web.security import csrf_ok
 from . import refusals, transactions
 from .accounts import account_for
@@ -33,13 +33,7 @@ from .refusals import refused_page
 from .verification import CardVerifier, presented_ref
 
 log = logging.getLogger("idp.login")
-bp = Blueprint(
-    "login",
-    __name__,
-    template_folder="templates",
-    static_folder="static",
-    static_url_path="/login/static",
-)
+bp = blueprint("login", __name__)
 
 
 def _store():

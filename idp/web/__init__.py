@@ -6,10 +6,10 @@ base (``refusals``). Feature packages import it; it imports none of them.
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask
+from flask import Flask
 
 from ..config import Config
-from . import i18n, security
+from . import i18n, pages, security
 from .bridge import BridgeSettings
 from .templating import TranslatedEnvironment
 
@@ -23,15 +23,7 @@ def init_app(app: Flask, config: Config) -> None:
     app.jinja_environment = TranslatedEnvironment
     i18n.init_app(app)
     bridge = app.extensions["idp.web.bridge"] = BridgeSettings.from_config(config)
-    app.register_blueprint(
-        Blueprint(
-            "web",
-            __name__,
-            template_folder="templates",
-            static_folder="static",
-            static_url_path="/web/static",
-        )
-    )
+    app.register_blueprint(pages.blueprint("web", __name__))
     https = config.issuer.startswith("https:")
     origin = bridge.bridge_origin
     app.after_request(lambda response: security.secure_defaults(response, origin, https))

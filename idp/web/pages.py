@@ -9,12 +9,24 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from flask import current_app, make_response, render_template, request
+from flask import Blueprint, current_app, make_response, render_template, request
 from flask_babel import get_locale
 from werkzeug.wrappers import Response
 
 from . import i18n, security
 from .bridge import BridgeSettings
+
+
+def blueprint(name: str, import_name: str) -> Blueprint:
+    """A package's pages: its ``templates`` folder, and its ``static`` one served at
+    ``/<name>/static``."""
+    return Blueprint(
+        name,
+        import_name,
+        template_folder="templates",
+        static_folder="static",
+        static_url_path=f"/{name}/static",
+    )
 
 
 def bridge() -> BridgeSettings:

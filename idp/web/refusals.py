@@ -18,12 +18,15 @@ from ..jpki import errors
 
 @dataclass(frozen=True)
 class Refusal:
+    """Why a page refuses to go on, for any package's refusal page (``web/refused.html``)."""
+
     kind: str
     """Selects the page's text: expired, revoked, on_hold, pin_locked, unavailable, timeout,
     not_accepted, generic, bad_request, bridge_outdated, not_configured, or a package's own."""
-    retry: bool
-    """Whether the page offers to try again (the same transaction)."""
     status: int = 403
+    """The page's HTTP status."""
+    retry: bool = False
+    """Whether the page offers to try again (the same transaction)."""
 
 
 EXPIRED = Refusal("expired", retry=False)
@@ -61,12 +64,16 @@ BY_CLASS: tuple[tuple[type[errors.JpkiValidationError], Refusal], ...] = (
 )
 
 
-def refusal_for(error: errors.JpkiValidationError) -> Refusal:
-    """The page for a validator refusal."""
-    for kind, refusal in BY_CLASS:
+def refusal_for(
+    error: errors.JpkiValidationError,
+    by_class: tuple[tuple[type[errors.JpkiValidationError], Refusal], ...] = BY_CLASS,
+    otherwise: Refusal = GENERIC,
+) -> Refusal:
+    """The page for a validator refusal: the first of ``by_class`` whose class ``error`` is."""
+    for kind, refusal in by_class:
         if isinstance(error, kind):
             return refusal
-    return GENERIC
+    return otherwise
 
 
 NOT_CONFIGURED = Refusal("not_configured", retry=False, status=503)
