@@ -9,7 +9,7 @@ from dataclasses import asdict
 from flask import Response, redirect, url_for
 
 from . import affordability, web
-from .idp_client import IdpError, Login
+from .protocol import IdpError, Login
 from .sessions import BankSession
 from .web import bp, verified_claims
 

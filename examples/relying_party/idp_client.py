@@ -14,7 +14,6 @@ import json
 import secrets
 import threading
 import time
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
@@ -28,73 +27,20 @@ from joserfc.jwk import ECKey, KeySet
 from joserfc.jwt import JWTClaimsRegistry
 
 from .dpop import DPoPSigner
+from .protocol import (
+    ACR_SIGN_IDENTITY,
+    LOGOUT_EVENT,
+    SCOPES,
+    VERIFIED_CLAIMS_REQUEST,
+    Authorization,
+    IdpError,
+    IdpUnavailable,
+    InvalidToken,
+    Login,
+)
 from .settings import SIGNING_ALG
 
 TIMEOUT = 10
-ACR_SIGN_IDENTITY = "urn:jpki-idp:acr:sign-cert-identity"
-"""Identity verified with the card's signing certificate: what jp_aml (犯収法) needs."""
-SCOPES = "openid selfinfo:income selfinfo:household"
-VERIFIED_CLAIMS_REQUEST = {
-    "id_token": {
-        "acr": {"essential": True, "values": [ACR_SIGN_IDENTITY]},
-        "verified_claims": {
-            "verification": {
-                "trust_framework": {"value": "jp_aml"},
-                "time": None,
-                "evidence": [{"type": {"value": "electronic_signature"}}],
-            },
-            "claims": {
-                "name": {"essential": True, "purpose": "申込者の確認 / to identify the applicant"},
-                "address": {"essential": True, "purpose": "担保物件と住所の確認 / address check"},
-                "birthdate": {"essential": True, "purpose": "完済時年齢 / age at final payment"},
-            },
-        },
-    }
-}
-"""The ``claims`` parameter (OIDC Core §5.5, OIDC4IDA): verified name, address and birthdate
-under jp_aml with electronic-signature evidence, in the ID token."""
-LOGOUT_EVENT = "http://schemas.openid.net/event/backchannel-logout"
-
-
-class IdpUnavailable(Exception):
-    """The IdP could not be reached (connection refused, timeout, 5xx)."""
-
-
-class IdpError(Exception):
-    """The IdP answered with an OAuth error; ``error`` is its code."""
-
-    def __init__(self, error: str, description: str = "") -> None:
-        super().__init__(f"{error}: {description}")
-        self.error = error
-        self.description = description
-
-
-class InvalidToken(Exception):
-    """An ID token or logout token that must not be trusted."""
-
-
-@dataclass
-class Authorization:
-    """What the bank keeps between sending the browser to the IdP and the callback."""
-
-    state: str
-    nonce: str
-    code_verifier: str
-    url: str
-
-
-@dataclass
-class Login:
-    """The result of a completed login: the tokens and the validated ID-token claims."""
-
-    access_token: str
-    token_type: str
-    scope: str
-    expires_in: int
-    refresh_token: str | None
-    id_token: str
-    claims: dict[str, Any]
-    received_at: int = field(default_factory=lambda: int(time.time()))
 
 
 def _b64url(data: bytes) -> str:

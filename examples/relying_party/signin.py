@@ -9,7 +9,7 @@ from dataclasses import asdict
 from flask import Response, redirect, request, session, url_for
 
 from . import web
-from .idp_client import Authorization, IdpUnavailable, InvalidToken
+from .protocol import Authorization, IdpUnavailable, InvalidToken
 from .settings import PURPOSE
 from .web import bp, log
 

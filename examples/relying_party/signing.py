@@ -12,7 +12,7 @@ from dataclasses import asdict
 from flask import Response, make_response, redirect, request, url_for
 
 from . import affordability, contract, web
-from .idp_client import Login
+from .protocol import Login
 from .sessions import BankSession
 from .web import bp, log, verified_claims
 

@@ -30,7 +30,8 @@ from flask import (
 )
 from flask_babel import get_locale
 
-from .idp_client import IdpClient, IdpError, IdpUnavailable, Login
+from .idp_client import IdpClient
+from .protocol import IdpError, IdpUnavailable, Login
 from .sessions import BankSession, SessionStore
 from .settings import BankSettings
 
