@@ -24,7 +24,7 @@ from joserfc.jwk import KeySet
 from ..config import Config
 from ..storage.ephemeral import EphemeralStore
 from . import client_urls, untrusted_json
-from .auth_methods import PRIVATE_KEY_JWT
+from .auth_methods import CLIENT_SECRET_BASIC, PRIVATE_KEY_JWT
 from .fapi import assertion_algorithms
 
 LEEWAY = 30
@@ -129,3 +129,25 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
             return None
         store.set(key, json.dumps(jwks).encode(), JWKS_CACHE)
         return jwks
+
+
+def challenge_fit(error: InvalidClientError, request, query_client) -> InvalidClientError:
+    """``error`` with a challenge only where it fits (RFC 6749 §5.2): Authlib answers a request
+    that no method authenticated with 401 and a ``Basic`` challenge whenever client_secret_basic
+    is among the endpoint's methods. That stays for a request that tried Basic and for a client
+    registered for it; any other (a private_key_jwt client, an unknown client) gets 400 and no
+    challenge, with what its client must send."""
+    if error.status_code != 401 or request.headers.get("Authorization"):
+        return error
+    client_id = (request.form or {}).get("client_id")
+    client = query_client(client_id) if isinstance(client_id, str) and client_id else None
+    method = client.token_endpoint_auth_method if client is not None else PRIVATE_KEY_JWT
+    if method == CLIENT_SECRET_BASIC:
+        return error
+    return InvalidClientError(
+        description=f"client authentication is required: this client uses {method}"
+        " (client_assertion_type and client_assertion)"
+        if client is not None
+        else "client authentication is required (private_key_jwt: client_assertion_type and"
+        " client_assertion, with the client_id of a registered client)"
+    )

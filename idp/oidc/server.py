@@ -17,7 +17,7 @@ from typing import ClassVar
 
 from authlib.common.urls import add_params_to_uri
 from authlib.integrations.flask_oauth2 import AuthorizationServer
-from authlib.oauth2.rfc6749 import OAuth2Request
+from authlib.oauth2.rfc6749 import InvalidClientError, OAuth2Request
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 from authlib.oauth2.rfc9207 import IssuerParameter
 from flask import current_app, g
@@ -31,7 +31,7 @@ from ..storage.ephemeral import EphemeralStore
 from . import refresh
 from .auth_methods import AUTH_METHODS
 from .claims import SUPPORTED_SCOPES
-from .client_auth import PrivateKeyJWT
+from .client_auth import PrivateKeyJWT, challenge_fit
 from .clients import serving_client
 from .codes import drop_code, redeemed, redeemed_tombstone, release_code
 from .dpop import DPoP
@@ -106,7 +106,10 @@ class IdpServer(AuthorizationServer):
 
         Counted once authenticated: counting a client_id anyone can write would let anyone use
         up a bank's allowance. Invalid credentials are the proxy's per-address limit to stop."""
-        client = super().authenticate_client(request, methods, endpoint)
+        try:
+            client = super().authenticate_client(request, methods, endpoint)
+        except InvalidClientError as error:
+            raise challenge_fit(error, request, self.query_client) from None
         if (limit := self.RATE_LIMITS.get(endpoint)) is not None:
             count_request(limit, client.client_id)
         return client

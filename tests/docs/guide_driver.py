@@ -57,7 +57,7 @@ def refusals(guide: dict, access_token: str) -> dict[str, list]:
     found["token invalid_client"] = refusal(
         with_dpop("POST", token, lambda h: post_token(h, strangers_auth))
     )
-    found["PAR invalid_client (none)"] = refusal(
+    found["PAR invalid_client (no assertion)"] = refusal(
         with_dpop("POST", par, lambda h: requests.post(par, data={"client_id": client_id},
                                                       headers=h, timeout=10))
     )  # fmt: skip
