@@ -71,13 +71,17 @@ def _assertion_params(body: dict | None) -> dict[str, str]:
         value = (source or {}).get(name)
         if value is not None:
             if not isinstance(value, str) or len(value) > 8192:
-                raise InvalidClientError(status_code=401, description=f"{name} must be a string")
+                raise InvalidClientError(description=f"{name} must be a string")
             params[name] = value
     return params
 
 
 def authenticate(body: dict | None) -> Client:
-    """The authenticated client, or ``InvalidClientError`` (401) / ``InvalidRequestError``."""
+    """The authenticated client, or ``InvalidClientError`` / ``InvalidRequestError``.
+
+    A refusal is 401 with a ``Basic`` challenge only for a request that tried HTTP Basic; a
+    missing or refused assertion is 400 without a challenge, as no HTTP scheme carries one
+    (RFC 6749 §5.2)."""
     one_client_auth()  # a malformed Authorization header is invalid_client, never a 500
     params = _assertion_params(body)
     if request.headers.get("Authorization") and params.get("client_assertion"):
@@ -87,5 +91,5 @@ def authenticate(body: dict | None) -> Client:
     try:
         return authentication(oauth_request, list(AUTH_METHODS), "documents")
     except InvalidClientError as error:
-        error.status_code = 401
+        error.status_code = 401 if request.headers.get("Authorization") else 400
         raise

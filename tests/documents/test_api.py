@@ -92,8 +92,9 @@ def test_without_client_authentication_the_call_is_invalid_client(app, auth_meth
         app.test_client().post("/documents", json=body),
         app.test_client().get("/documents/" + "A" * 43),
     ):
-        assert response.status_code == 401
+        assert response.status_code == 400  # no Basic challenge: nothing tried HTTP Basic
         assert response.json["error"] == "invalid_client"
+        assert "WWW-Authenticate" not in response.headers
 
 
 def type_bank(app, auth_method):
@@ -108,6 +109,7 @@ def test_a_wrong_client_secret_is_invalid_client(app, bank):
         "/documents", json=_valid(bank), headers={"Authorization": "Basic " + raw}
     )
     assert (response.status_code, response.json["error"]) == (401, "invalid_client")
+    assert response.headers["WWW-Authenticate"].startswith("Basic ")
 
 
 @pytest.mark.parametrize("header", ["Basic ", "Basic !!!", "Bearer"])
@@ -143,7 +145,8 @@ def test_a_bad_client_assertion_is_invalid_client(app, claims):
     body["client_assertion_type"] = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
     body["client_assertion"] = bank.rp.assertion(**claims)
     response = app.test_client().post("/documents", json=body)
-    assert (response.status_code, response.json["error"]) == (401, "invalid_client")
+    assert (response.status_code, response.json["error"]) == (400, "invalid_client")
+    assert "WWW-Authenticate" not in response.headers
 
 
 def test_a_replayed_client_assertion_is_invalid_client(app):
@@ -153,7 +156,7 @@ def test_a_replayed_client_assertion_is_invalid_client(app):
     body["client_assertion"] = bank.rp.assertion(aud=ISSUER + "/documents")
     assert app.test_client().post("/documents", json=body).status_code == 201
     replay = app.test_client().post("/documents", json=body)
-    assert (replay.status_code, replay.json["error"]) == (401, "invalid_client")
+    assert (replay.status_code, replay.json["error"]) == (400, "invalid_client")
 
 
 def test_a_basic_client_cannot_use_an_assertion_as_well(app, bank):
