@@ -3,7 +3,8 @@
 Japanese banks screen a mortgage by the repayment ratio (返済負担率): the yearly repayments
 may not exceed a share of income, computed at a screening rate higher than the actual rate.
 Here: 30% of income below 4 million yen, 35% above; two points less per dependant in the
-household; 3% screening rate over 35 years. Not advice, a demo of using the data.
+household; 3% screening rate over 35 years. Not advice, a demo of using the data. Without the
+household (the citizen may decline to share it) the figure counts no dependants, and says so.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ MAX_LOAN = 100_000_000
 @dataclass(frozen=True)
 class Affordability:
     income: int
-    household_size: int
+    household_size: int | None
+    """None when the household was not shared."""
     dependants: int
     ratio: float
     monthly_capacity: int
@@ -34,15 +36,17 @@ def _annuity_factor(yearly_rate: float, years: int) -> float:
     return (1 - (1 + rate) ** -months) / rate
 
 
-def assess(income: dict, household: dict) -> Affordability:
-    """From the ``income`` and ``household`` documents of the self-information API."""
+def assess(income: dict, household: dict | None) -> Affordability:
+    """From the ``income`` and (when shared) ``household`` documents of the self-information
+    API."""
     total = int(income["data"]["income"]["total"])
-    members = household["data"]["members"]
-    dependants = sum(1 for m in members if not m.get("is_self"))
+    members = household["data"]["members"] if household else None
+    dependants = sum(1 for m in members or () if not m.get("is_self"))
     ratio = (0.30 if total < 4_000_000 else 0.35) - 0.02 * dependants
     ratio = max(ratio, 0.20)
     monthly = int(total * ratio / 12)
     loan = int(monthly * _annuity_factor(SCREENING_RATE, YEARS)) // ROUND_TO * ROUND_TO
     loan = max(0, min(loan, MAX_LOAN))
     payment = round(loan / _annuity_factor(CONTRACT_RATE, YEARS)) if loan else 0
-    return Affordability(total, len(members), dependants, ratio, monthly, loan, payment)
+    size = len(members) if members is not None else None
+    return Affordability(total, size, dependants, ratio, monthly, loan, payment)

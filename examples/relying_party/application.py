@@ -1,5 +1,9 @@
 """The mortgage application: the applicant's verified data, income and household read from
-the self-information API with an affordability figure, and everything the bank received."""
+the self-information API with an affordability figure, and everything the bank received.
+
+The citizen may untick income or household at the IdP's consent screen: the bank reads only
+the categories the token was granted (``Login.granted_selfinfo``) and says which it has not.
+"""
 
 from __future__ import annotations
 
@@ -23,6 +27,7 @@ def application(current: BankSession, login: Login) -> Response:
         verified=verified,
         applicant=verified.get("claims", {}),
         verification=verified.get("verification", {}),
+        granted=login.granted_selfinfo(),
         selfinfo=current.data.get("selfinfo"),
         assessment=current.data.get("assessment"),
     )
@@ -31,19 +36,36 @@ def application(current: BankSession, login: Login) -> Response:
 @bp.post("/application/income")
 @web.signed_in
 def fetch_income(current: BankSession, login: Login) -> Response:
-    """Read income and household from the self-information API with the access token."""
+    """Read income, and the household if granted, from the self-information API. Without
+    income there is no figure to work out, so nothing is read (not even a granted household)."""
+    granted = login.granted_selfinfo()
+    if "income" not in granted:
+        return web.refused("not_granted")
+    if login.expired():  # no use asking: the IdP would answer invalid_token
+        return web.refused("login_expired")
+    found = {}
     try:
-        income = web.idp().selfinfo(login, "income")
-        household = web.idp().selfinfo(login, "household")
+        for category in granted:
+            found[category] = web.idp().selfinfo(login, category)
     except IdpError as e:
-        if e.error == "not_found":
-            return web.refused("no_selfinfo")
-        if e.error in ("invalid_token", "insufficient_scope"):
-            return web.refused("consent_needed", e.error)
-        raise
-    current.data["selfinfo"] = {"income": income, "household": household}
-    current.data["assessment"] = asdict(affordability.assess(income, household))
+        return _selfinfo_refused(e)
+    current.data["selfinfo"] = found
+    assessment = affordability.assess(found["income"], found.get("household"))
+    current.data["assessment"] = asdict(assessment)
     return web.secure(redirect(url_for("bank.application") + "#assessment", 303))
+
+
+def _selfinfo_refused(error: IdpError) -> Response:
+    """What the self-information API's refusal means for the applicant (docs/selfinfo.md)."""
+    if error.error == "not_found":
+        return web.refused("no_selfinfo")
+    if error.error == "insufficient_scope":  # the token never carried this category
+        return web.refused("not_granted", error.error)
+    if error.withdrawn:
+        return web.refused("consent_needed", error.error)
+    if error.error == "invalid_token":  # expired, logged out at the IdP, or forgotten by it
+        return web.refused("login_expired", error.error)
+    raise error
 
 
 @bp.get("/received")

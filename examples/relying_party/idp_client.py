@@ -311,9 +311,12 @@ class IdpClient:
 
         response = self.dpop.send("GET", url, get, access_token=login.access_token)
         if response.status_code in (401, 403):
-            challenge = response.headers.get("WWW-Authenticate", "")
             error = "insufficient_scope" if response.status_code == 403 else "invalid_token"
-            raise IdpError(error, challenge)
+            try:
+                description = str(response.json().get("error_description", ""))
+            except (ValueError, AttributeError):
+                description = response.headers.get("WWW-Authenticate", "")
+            raise IdpError(error, description)
         return self._json(response)
 
     # --- documents (contract signing) -----------------------------------------------------------

@@ -12,6 +12,14 @@ from typing import Any
 ACR_SIGN_IDENTITY = "urn:jpki-idp:acr:sign-cert-identity"
 """Identity verified with the card's signing certificate: what jp_aml (犯収法) needs."""
 SCOPES = "openid selfinfo:income selfinfo:household"
+SELFINFO_PREFIX = "selfinfo:"
+WITHDRAWN = (
+    "the consent for this data was withdrawn or has expired; ask the person again",
+    "the person withdrew this service's access",
+)
+"""The IdP's ``error_description`` of an ``invalid_token`` that means the citizen withdrew the
+permission (or it expired), as docs/selfinfo.md writes it; any other ``invalid_token`` means the
+login itself ended (the token expired, was revoked by a logout, or the IdP forgot it)."""
 VERIFIED_CLAIMS_REQUEST = {
     "id_token": {
         "acr": {"essential": True, "values": [ACR_SIGN_IDENTITY]},
@@ -46,6 +54,11 @@ class IdpError(Exception):
         self.error = error
         self.description = description
 
+    @property
+    def withdrawn(self) -> bool:
+        """An ``invalid_token`` because the citizen withdrew the permission (or it expired)."""
+        return self.error == "invalid_token" and self.description in WITHDRAWN
+
 
 class InvalidToken(Exception):
     """An ID token or logout token that must not be trusted."""
@@ -73,3 +86,18 @@ class Login:
     id_token: str
     claims: dict[str, Any]
     received_at: int = field(default_factory=lambda: int(time.time()))
+
+    def granted_selfinfo(self) -> tuple[str, ...]:
+        """The self-information categories the citizen granted, in the order asked.
+
+        The consent screen lets the citizen untick optional items, and the IdP then narrows
+        the token's ``scope``: what was asked is not what was granted. RFC 6749 §5.1: a token
+        response without ``scope`` was granted everything asked."""
+        granted = set((self.scope if self.scope else SCOPES).split())
+        asked = [s for s in SCOPES.split() if s.startswith(SELFINFO_PREFIX)]
+        return tuple(s.removeprefix(SELFINFO_PREFIX) for s in asked if s in granted)
+
+    def expired(self, now: float | None = None) -> bool:
+        """The access token's lifetime (``expires_in``) is over: no call would succeed."""
+        now = time.time() if now is None else now
+        return bool(self.expires_in) and now >= self.received_at + self.expires_in

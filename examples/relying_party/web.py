@@ -47,6 +47,8 @@ REFUSALS = {
     "signature_invalid": 502,
     "session_ended": 401,
     "consent_needed": 403,
+    "not_granted": 403,
+    "login_expired": 401,
     "no_selfinfo": 404,
     "not_registered": 503,
     "bad_request": 400,

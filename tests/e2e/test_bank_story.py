@@ -219,3 +219,22 @@ def test_a_locked_pin_ends_at_the_bank_with_where_to_reset_it(page: Page, story:
     expect(page.locator("#refusal")).to_have_attribute("data-reason", "access_denied")
     expect(page.locator("#refusal-text")).to_contain_text("市区町村")
     check_bank_page(page, "bank-after-pin-locked")
+
+
+def test_an_unticked_household_is_neither_claimed_nor_read(page: Page, story: Story):
+    """The citizen unticks the optional household at the consent screen: the bank says what it
+    was allowed, reads only the income, and says the figure assumes no dependants."""
+    apply_and_log_in(page, story)
+    expect(page.locator("#approve-button")).to_be_visible(timeout=30_000)
+    press(page, 'input[value="selfinfo:household"]')
+    expect(page.locator('input[value="selfinfo:household"]')).not_to_be_checked()
+    approve_with_pin(page, AUTH_PIN, "bridge-pin-identity", sign_pin=SIGN_PIN)
+    page.wait_for_url(story.bank + "/application", timeout=30_000)
+    expect(page.locator("#granted-text")).to_contain_text("世帯情報は許可されていません")
+    expect(page.locator("#income-button")).to_have_text("所得の情報を取得する")
+    press(page, "#income-button")
+    expect(page.locator("#affordability")).to_be_visible(timeout=15_000)
+    expect(page.locator("#household-not-shared")).to_be_visible()
+    expect(page.locator("#assumed-household")).to_be_visible()
+    expect(page.locator("#sign-button")).to_be_visible()
+    check_bank_page(page, "bank-household-not-shared")
