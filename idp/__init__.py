@@ -1,7 +1,11 @@
 """The identity provider: ``create_app(config)`` builds it like flaskr (style.md habit 10).
 
-Each package contributes ``init_app``; each surface is a blueprint. The configuration is checked
-before anything is bound, so a refused setting stops the process with its reason.
+Each package contributes ``init_app(app, config)``, and every package has the same shape: its
+routes are on the blueprint ``bp`` in its ``views.py`` (a package with many routes spreads them
+over modules that register on that ``bp``), its commands are the click groups ``COMMANDS`` in its
+``cli.py``, and ``init_app`` registers both. A package with templates but no routes (``web``,
+``errorpages``) registers a blueprint for its templates in ``init_app``. The configuration is
+checked before anything is bound, so a refused setting stops the process with its reason.
 """
 
 from __future__ import annotations

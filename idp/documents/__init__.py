@@ -1,7 +1,8 @@
 """Contract signing (issue 8 §2): documents a service submits and the citizen signs at home.
 
-``api`` is the service's back channel (submit, read the outcome), ``review`` the citizen's pages;
-``signing`` the request's life, ``cms`` and ``pades`` the signature containers, ``verification``
+``api`` is the service's back channel (submit, read the outcome), ``review`` the citizen's pages,
+both on the blueprint in ``views``; ``cli`` the operator's ``idp documents purge``; ``signing`` the
+request's life, ``cms`` and ``pades`` the signature containers, ``verification``
 the signing certificate's check with a fresh revocation status. docs/documents.md explains it.
 """
 
@@ -18,9 +19,9 @@ def init_app(app: Flask, config: Config) -> None:
     """Register the document API, pages and commands; build the verifier when the signing CA is
     trusted."""
     from . import api, review  # noqa: F401 (their routes register on the blueprint)
-    from .blueprint import bp
     from .cli import COMMANDS
     from .client_auth import build_authentication
+    from .views import bp
 
     app.register_blueprint(bp)
     for command in COMMANDS:

@@ -20,9 +20,9 @@ from ..oidc.endpoints import endpoint_url
 from ..storage.db import db
 from ..storage.documents import SIGNED, DocumentRequest
 from . import signing
-from .blueprint import bp
 from .client_auth import authenticate
 from .submission import BODY_MAX, parse, refuse
+from .views import bp
 
 
 def _json(body: dict, status: int = 200) -> Response:

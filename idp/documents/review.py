@@ -36,8 +36,8 @@ from ..web import security
 from ..web.pages import bridge, finish, page
 from ..web.refusals import Refusal
 from . import refusals, signing
-from .blueprint import bp
 from .submission import for_bridge
+from .views import bp
 
 DOCUMENT_ID = re.compile(r"[A-Za-z0-9_-]{43}")
 BRIDGE_TITLE, BRIDGE_SUMMARY, BRIDGE_SERVICE = 100, 500, 80

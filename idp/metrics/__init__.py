@@ -56,7 +56,7 @@ def init_app(app: Flask, config: Config, jwks: Callable[[], Mapping]) -> None:
     the app publishes (the key ring's), for the signing-key gauges."""
     from . import http
     from .collectors import ScrapeTimeGauges
-    from .endpoint import SOURCES, Exposition, bp
+    from .views import SOURCES, Exposition, bp
 
     counted = _counted()  # first: a missing multiprocess directory stops the start-up
     if not config.metrics.token:

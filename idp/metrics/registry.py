@@ -6,7 +6,7 @@ serial, token, address or path (docs/operators.md §9). Values a request could c
 to ``other`` (``bounded``).
 
 With ``PROMETHEUS_MULTIPROC_DIR`` set before the first import, prometheus_client keeps each
-value in a per-process file there and ``/metrics`` sums the workers (``idp.metrics.endpoint``).
+value in a per-process file there and ``/metrics`` sums the workers (``idp.metrics.views``).
 There are no ``Gauge`` objects: the gauges (CRL nextUpdate, signing keys) are computed when
 scraped from state every worker shares (``idp.metrics.collectors``), so no multiprocess
 aggregation mode could make them disagree.

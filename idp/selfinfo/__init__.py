@@ -1,6 +1,6 @@
 """The self-information API (issue 7 §3): a resource server inside the IdP.
 
-``api`` serves ``GET /selfinfo/v1/<category>`` to services holding a token with the category's
+``views`` serves ``GET /selfinfo/v1/<category>`` to services holding a token with the category's
 scope under a live consent; ``cli`` is the operator's ``idp selfinfo import``. See
 docs/selfinfo.md.
 """
@@ -15,8 +15,8 @@ from .categories import check_schemas
 
 def init_app(app: Flask, config: Config) -> None:  # noqa: ARG001 (the package contract)
     """Check the schemas (a broken one stops start-up); register the endpoints and commands."""
-    from .api import bp
     from .cli import COMMANDS
+    from .views import bp
 
     check_schemas()
     app.register_blueprint(bp)
