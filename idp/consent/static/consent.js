@@ -3,7 +3,7 @@
 // of docs/bridge-protocol.md §9), "Approve" runs the card step
 // instead of posting the form: the IdP issues a challenge bound to exactly these items, the
 // bridge has the card sign it (the PIN is typed in the bridge's own window), and the result is
-// posted with the same items. The bridge calls are those of the login page (login's
+// posted with the same items. The bridge calls are those of every card page (idp/web's
 // bridge-client.js, docs/bridge-protocol.md "A login page, step by step"). Deny, and approvals
 // the session covers, are plain form posts. No PIN, certificate or challenge is written to the
 // console or kept.
@@ -44,6 +44,7 @@
     denyButton.disabled = on;
   }
 
+  // Nothing answering is a bridge that is not running (or does not allow us): status 0.
   async function startAtBridge(issued) {
     const path = issued.key === "sign" ? "/v1/sign" : "/v1/authenticate";
     const payload = {challenge: issued.challenge, service: issued.service};
@@ -53,7 +54,7 @@
     try {
       return await B.start(bridge, path, payload);
     } catch (e) {
-      return null;  // nothing answered: the bridge is not running (or does not allow us)
+      return {status: 0, body: null};
     }
   }
 
@@ -69,53 +70,42 @@
     B.submitResult(cardForm, op);
   }
 
-  async function approveWithCard(items) {
+  function approveWithCard(items) {
     if (running) return;
     busy(true);
-    const win = B.openWindow(680);
-    try {
-      const body = new URLSearchParams();
-      for (const item of items) body.append("item", item);
-      const issued = await B.postToIdp(main.dataset.challengeUrl, main.dataset.csrf, body);
-      if (issued.status === 403) {
-        // The request expired or the session changed: the page, reloaded, says which.
-        B.closeWindow(win);
-        window.location.reload();
-        return;
-      }
-      if (issued.status !== 200 || !issued.body) throw new Error("challenge");
-      const started = await startAtBridge(issued.body);
-      if (started === null || !B.accepted(started)) {
-        B.closeWindow(win);
-        busy(false);
-        if (started === null) B.showState("bridge_missing");
+    let key = null;
+    B.run({
+      bridge: bridge, lang: lang, height: 680,
+      // The request expired or the session changed (403): the page, reloaded, says which.
+      begin: async (win) => {
+        const body = new URLSearchParams();
+        for (const item of items) body.append("item", item);
+        const issued = await B.postToIdp(main.dataset.challengeUrl, main.dataset.csrf, body);
+        if (issued.status === 403) {
+          B.closeWindow(win);
+          window.location.reload();
+          return null;
+        }
+        if (issued.status !== 200 || !issued.body) throw new Error("challenge");
+        key = issued.body.key;
+        const started = await startAtBridge(issued.body);
+        if (B.accepted(started)) operation = started.body.id;
+        return started;
+      },
+      show: B.showState,
+      idle: () => { operation = null; busy(false); },
+      refused: (started) => {
+        if (started.status === 0) B.showState("bridge_missing");
         else if (B.outdated(started)) B.showState("bridge_outdated");
         else B.showState("failed", B.message(started.body, lang));
-        return;
-      }
-      operation = started.body.id;
-      B.showState("working");
-      const op = await B.follow(bridge, started.body, win);
-      operation = null;
-      if (op.status === "done") {
-        B.showState("verifying");
-        submitWithItems(op, items);
-        return;
-      }
-      if (op.error === "pin_locked") {
+      },
+      submit: (op) => submitWithItems(op, items),
+      locked: (op) => {
         const url = main.dataset.refusedUrl.replace("REASON", "pin_locked");
         // In a two-key operation the bridge says which PIN is locked.
-        window.location.assign(url + "/" + encodeURIComponent(op.pin || issued.body.key));
-        return;
-      }
-      busy(false);
-      B.showState("failed", B.message(op, lang));
-    } catch (e) {
-      B.closeWindow(win);
-      operation = null;
-      busy(false);
-      B.showState("failed", "");
-    }
+        window.location.assign(url + "/" + encodeURIComponent(op.pin || key));
+      },
+    });
   }
 
   // The bridge ends the operation as "cancelled"; the polling above then shows it as failed.

@@ -1,7 +1,7 @@
 // The document review page: find the bridge, ask the IdP for the digest to sign, have the bridge
 // sign it with the signing key and, in the same card session, the authentication key (protocol
 // version 2, docs/bridge-protocol.md §9), post the result to the IdP (the bridge calls are in
-// login's bridge-client.js). No PIN, certificate or signature is ever
+// idp/web's bridge-client.js). No PIN, certificate or signature is ever
 // written to the console.
 "use strict";
 
@@ -45,59 +45,48 @@
   const watcher = B.watch(bridge, () => running, onCard);
   const probe = watcher.check;
 
-  async function sign() {
+  // Asks the IdP for the digest (429: too many attempts for this document, nothing changed and
+  // the page stays usable: the citizen can decline now, or sign once the IdP's window has
+  // passed; any other refusal: signed, declined or expired meanwhile, or the session changed,
+  // and the page, reloaded, says which), shows its check code and has the bridge sign it.
+  async function begin(win) {
+    const prepared = await B.postToIdp(main.dataset.prepareUrl, main.dataset.csrf);
+    if (prepared.status === 429 && prepared.body && prepared.body.error === "rate_limited") {
+      B.closeWindow(win);
+      running = false;
+      show("failed", main.dataset.rateLimited);
+      return null;
+    }
+    if (prepared.status !== 200 || !prepared.body) {
+      B.closeWindow(win);
+      window.location.reload();
+      return null;
+    }
+    const p = prepared.body;
+    document.getElementById("check-code").textContent = p.fingerprint;
+    return B.start(bridge, "/v1/sign", {
+      version: 2, purpose: "document", digest: p.digest, title: p.title, summary: p.summary,
+      service: p.service,
+    });
+  }
+
+  function sign() {
     if (running) return;
     running = true;
     watcher.stop();
-    const win = B.openWindow(720);
-    try {
-      const prepared = await B.postToIdp(main.dataset.prepareUrl, main.dataset.csrf);
-      if (prepared.status === 429 && prepared.body && prepared.body.error === "rate_limited") {
-        // Too many attempts for this document: nothing changed; the page stays usable (the
-        // citizen can decline now, or sign once the IdP's window has passed).
-        B.closeWindow(win);
-        running = false;
-        show("failed", main.dataset.rateLimited);
-        return;
-      }
-      if (prepared.status !== 200 || !prepared.body) {
-        // Signed, declined or expired meanwhile, or the session changed: the page says which.
-        B.closeWindow(win);
-        window.location.reload();
-        return;
-      }
-      const p = prepared.body;
-      document.getElementById("check-code").textContent = p.fingerprint;
-      const started = await B.start(bridge, "/v1/sign", {
-        version: 2, purpose: "document", digest: p.digest, title: p.title, summary: p.summary,
-        service: p.service,
-      });
-      if (!B.accepted(started)) {
-        B.closeWindow(win);
-        running = false;
+    B.run({
+      bridge: bridge, lang: lang, height: 720, show: show, begin: begin,
+      idle: () => { running = false; },
+      refused: (started) => {
         if (B.outdated(started)) show("bridge_outdated");
         else show("failed", B.message(started.body, lang));
-        return;
-      }
-      show("working");
-      const op = await B.follow(bridge, started.body, win);
-      if (op.status === "done") {
-        show("verifying");
-        B.submitResult(form, op);
-        return;
-      }
-      if (op.error === "pin_locked") {
-        // The bridge names the locked PIN: the 4-digit one ("auth") or the signing password.
+      },
+      submit: (op) => B.submitResult(form, op),
+      // The bridge names the locked PIN: the 4-digit one ("auth") or the signing password.
+      locked: (op) => {
         window.location.assign(main.dataset.lockedUrl + (op.pin === "auth" ? "?pin=auth" : ""));
-        return;
-      }
-      running = false;
-      show("failed", B.message(op, lang));
-    } catch (e) {
-      B.closeWindow(win);
-      running = false;
-      show("failed", "");
-    }
+      },
+    });
   }
 
   signButton.addEventListener("click", sign);

@@ -53,56 +53,44 @@
   const watcher = B.watch(bridge, () => running, onCard);
   const probe = watcher.check;
 
-  async function login() {
+  // Asks for the challenge (403: the login expired or the session changed, and the page,
+  // reloaded, says which; 429: too many attempts, the page stays usable and the next attempt
+  // works once the IdP's window has passed), then has the bridge sign it.
+  async function begin(win) {
+    const issued = await challenge();
+    if (issued.status === 403) {
+      B.closeWindow(win);
+      window.location.reload();
+      return null;
+    }
+    if (issued.status === 429) {
+      B.closeWindow(win);
+      running = false;
+      show("failed", main.dataset.rateLimited);
+      return null;
+    }
+    if (issued.status !== 200 || !issued.body) throw new Error("challenge");
+    return B.start(bridge, "/v1/authenticate", {
+      challenge: issued.body.challenge, service: main.dataset.service,
+    });
+  }
+
+  function login() {
     if (running) return;
     running = true;
     watcher.stop();
-    const win = B.openWindow(680);
-    try {
-      const issued = await challenge();
-      if (issued.status === 403) {
-        // The login expired or the session changed: the page, reloaded, says which.
-        B.closeWindow(win);
-        window.location.reload();
-        return;
-      }
-      if (issued.status === 429) {
-        // Too many attempts for this login: nothing changed; the page stays usable and the
-        // next attempt works once the IdP's window has passed.
-        B.closeWindow(win);
-        running = false;
-        show("failed", main.dataset.rateLimited);
-        return;
-      }
-      if (issued.status !== 200 || !issued.body) throw new Error("challenge");
-      const started = await B.start(bridge, "/v1/authenticate", {
-        challenge: issued.body.challenge, service: main.dataset.service,
-      });
-      if (!B.accepted(started)) {
+    B.run({
+      bridge: bridge, lang: lang, height: 680, show: show, begin: begin,
+      idle: () => { running = false; },
+      refused: (started) => {
         const refusal = started.body;
-        B.closeWindow(win);
-        running = false;
         show(refusal && refusal.error === "busy" ? "busy" : "failed", B.message(refusal, lang));
-        return;
-      }
-      show("working");
-      const op = await B.follow(bridge, started.body, win);
-      if (op.status === "done") {
-        show("verifying");
-        B.submitResult(form, op);
-        return;
-      }
-      if (op.error === "pin_locked") {
+      },
+      submit: (op) => B.submitResult(form, op),
+      locked: () => {
         window.location.assign(main.dataset.refusedUrl.replace("REASON", "pin_locked"));
-        return;
-      }
-      running = false;
-      show("failed", B.message(op, lang));
-    } catch (e) {
-      B.closeWindow(win);
-      running = false;
-      show("failed", "");
-    }
+      },
+    });
   }
 
   document.getElementById("login-button").addEventListener("click", login);

@@ -151,6 +151,44 @@ window.JpkiBridge = (function () {
     form.submit();
   }
 
+  // One card operation from the click to its end, as every card page runs it. The bridge's
+  // window opens on the click itself; then page.begin(win) asks the IdP and starts the bridge's
+  // operation, resolving to start()'s answer, or to null when it dealt with the IdP's answer
+  // itself (reload, rate limit). Not accepted: page.refused(started). Accepted: "working" while
+  // the PIN page is up, then "verifying" and page.submit(op) when it is done, page.locked(op)
+  // for a locked PIN, else the failure shown. page.idle() runs whenever the page can be used
+  // again; nothing answering is a failure too.
+  async function run(page) {
+    const win = openWindow(page.height);
+    try {
+      const started = await page.begin(win);
+      if (started === null) return;
+      if (!accepted(started)) {
+        closeWindow(win);
+        page.idle();
+        page.refused(started);
+        return;
+      }
+      page.show("working");
+      const op = await follow(page.bridge, started.body, win);
+      if (op.status === "done") {
+        page.show("verifying");
+        page.submit(op);
+        return;
+      }
+      if (op.error === "pin_locked") {
+        page.locked(op);
+        return;
+      }
+      page.idle();
+      page.show("failed", message(op, page.lang));
+    } catch (e) {
+      closeWindow(win);
+      page.idle();
+      page.show("failed", "");
+    }
+  }
+
   return {
     json: json,
     postToIdp: postToIdp,
@@ -165,5 +203,6 @@ window.JpkiBridge = (function () {
     outdated: outdated,
     follow: follow,
     submitResult: submitResult,
+    run: run,
   };
 })();
