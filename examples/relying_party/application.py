@@ -12,7 +12,7 @@ from dataclasses import asdict
 
 from flask import Response, redirect, url_for
 
-from . import affordability, web
+from . import affordability, signing, web
 from .protocol import IdpError, Login
 from .sessions import BankSession
 from .web import bp, verified_claims
@@ -30,6 +30,7 @@ def application(current: BankSession, login: Login) -> Response:
         granted=login.granted_selfinfo(),
         selfinfo=current.data.get("selfinfo"),
         assessment=current.data.get("assessment"),
+        signed=current.data.get(signing.SIGNED) or [],
     )
 
 
@@ -82,11 +83,10 @@ def received(current: BankSession, login: Login) -> Response:
         "id_token": login.claims,
         "token": token,
         "selfinfo": current.data.get("selfinfo"),
-        "contract": {
-            k: v
-            for k, v in (current.data.get("contract") or {}).items()
-            if k not in ("pdf", "signed_pdf", "state")
-        }
+        "contract": [
+            {k: v for k, v in signed.items() if k != "signed_pdf"}
+            for signed in current.data.get(signing.SIGNED) or []
+        ]
         or None,
     }
     shown = {k: json.dumps(v, ensure_ascii=False, indent=2) for k, v in sections.items() if v}

@@ -1,5 +1,11 @@
 """The loan contract: made as a PDF, signed at the IdP with the applicant's signing certificate,
-its signature checked by the bank itself (``contract``), offered for download."""
+its signature checked by the bank itself (``contract``), offered for download.
+
+A signed contract is never replaced or hidden: once one is signed the bank prepares no other
+(the sign button leads to the signed one), and each document sent to the IdP is kept by its id
+until it comes back, so an old review page signed or declined in another tab resolves to its
+own document. Signed contracts are a list only so that such a race loses nothing.
+"""
 
 from __future__ import annotations
 
@@ -16,11 +22,19 @@ from .protocol import Login
 from .sessions import BankSession
 from .web import bp, log, verified_claims
 
+REQUESTS = "contract_requests"
+"""Session key: documents sent to the IdP and not yet back, by document id."""
+SIGNED = "signed_contracts"
+"""Session key: the signed contracts, verified by the bank, oldest first."""
+KEPT_REQUESTS = 5
+
 
 @bp.post("/contract")
 @web.signed_in
 def sign_contract(current: BankSession, login: Login) -> Response:
     """Make the contract PDF and send the applicant to the IdP to sign it with the card."""
+    if current.data.get(SIGNED):  # signed already: show it, never prepare a second one
+        return web.secure(redirect(url_for("bank.contract_page"), 303))
     if not current.data.get("assessment"):
         return web.refused("bad_request")
     assessment = current.data["assessment"]
@@ -52,12 +66,15 @@ def sign_contract(current: BankSession, login: Login) -> Response:
     )
     if answer.get("digest") != contract.digest_b64url(pdf):
         return web.refused("signing_failed", "digest_mismatch")
-    current.data["contract"] = {
+    requests = current.data.setdefault(REQUESTS, {})
+    requests[answer["document_id"]] = {
         "document_id": answer["document_id"],
         "state": state,
         "pdf": base64.b64encode(pdf).decode("ascii"),
         "terms": asdict(terms),
     }
+    for old in list(requests)[:-KEPT_REQUESTS]:
+        del requests[old]
     return web.secure(redirect(answer["review_url"], 303))
 
 
@@ -65,24 +82,29 @@ def sign_contract(current: BankSession, login: Login) -> Response:
 @web.signed_in
 def contract_returned(current: BankSession, _login: Login) -> Response:
     """Back from the IdP: check state, fetch the outcome, verify the CMS ourselves."""
-    pending = current.data.get("contract")
-    if pending is None:
+    requests, signed = current.data.get(REQUESTS) or {}, current.data.get(SIGNED) or []
+    document_id = request.args.get("document_id", "")
+    if not requests and not signed:
         return web.refused("session_ended")
-    if not hmac.compare_digest(request.args.get("state", ""), pending["state"]) or (
-        request.args.get("document_id") != pending["document_id"]
-    ):
+    if any(c["document_id"] == document_id for c in signed):  # this return, reloaded
+        return web.secure(redirect(url_for("bank.contract_page"), 303))
+    pending = requests.get(document_id)
+    if pending is None or not hmac.compare_digest(request.args.get("state", ""), pending["state"]):
         return web.refused("bad_request")
-    if request.args.get("error") == "access_denied":
-        return web.refused("signing_declined")
-    outcome = web.idp().document(pending["document_id"])
-    if outcome.get("status") == "declined":
-        return web.refused("signing_declined")
+    outcome = {"status": "declined"}
+    if request.args.get("error") != "access_denied":
+        outcome = web.idp().document(document_id)
     if outcome.get("status") != "signed":
+        del requests[document_id]
+        if signed:  # another document was signed: that one stands, and is what we show
+            return web.secure(redirect(url_for("bank.contract_page"), 303))
+        if outcome.get("status") == "declined":
+            return web.refused("signing_declined")
         return web.refused("signing_failed", str(outcome.get("status")))
-    signed = web.idp().signed_pdf(pending["document_id"])
+    signed_pdf = web.idp().signed_pdf(document_id)
     try:
         verified = contract.verify_signed_pdf(
-            signed,
+            signed_pdf,
             base64.b64decode(pending["pdf"]),
             base64.b64decode(outcome["cms"], validate=True),
             outcome["signer_certificate"],
@@ -90,32 +112,43 @@ def contract_returned(current: BankSession, _login: Login) -> Response:
     except (contract.SignatureRefused, KeyError, TypeError, binascii.Error) as e:
         log.warning("refused the returned signature: %s", e)
         return web.refused("signature_invalid")
-    pending["signed_pdf"] = base64.b64encode(signed).decode("ascii")
-    pending["verified"] = asdict(verified)
-    pending["signed_at"] = outcome.get("signed_at")
-    pending["status"] = outcome["status"]
+    del requests[document_id]
+    current.data.setdefault(SIGNED, []).append(
+        {
+            "document_id": document_id,
+            "terms": pending["terms"],
+            "signed_pdf": base64.b64encode(signed_pdf).decode("ascii"),
+            "verified": asdict(verified),
+            "signed_at": outcome.get("signed_at"),
+            "status": outcome["status"],
+        }
+    )
     return web.secure(redirect(url_for("bank.contract_page"), 303))
 
 
 @bp.get("/contract")
 @web.signed_in
 def contract_page(current: BankSession, _login: Login) -> Response:
-    pending = current.data.get("contract")
-    if pending is None:
-        return web.refused("session_ended")
-    if "verified" not in pending:  # sent to the IdP, never came back signed
+    if signed := current.data.get(SIGNED):
+        return web.page("contract.html", contracts=signed)
+    if current.data.get(REQUESTS):  # sent to the IdP, never came back signed
         return web.refused("signing_failed")
-    return web.page("contract.html", contract=pending)
+    return web.refused("session_ended")
 
 
 @bp.get("/contract/signed.pdf")
 @web.signed_in
 def signed_pdf(current: BankSession, _login: Login) -> Response:
-    pending = current.data.get("contract")
-    if pending is None or "verified" not in pending:
+    """The signed PDF: of ``?document_id=``, else the (first) signed contract."""
+    signed = current.data.get(SIGNED) or []
+    if not signed:
         return web.refused("session_ended")
-    response = make_response(base64.b64decode(pending["signed_pdf"]))
+    wanted = request.args.get("document_id", signed[0]["document_id"])
+    found = next((c for c in signed if c["document_id"] == wanted), None)
+    if found is None:
+        return web.refused("bad_request")
+    response = make_response(base64.b64decode(found["signed_pdf"]))
     response.headers["Content-Type"] = "application/pdf"
-    filename = f"mortgage-contract-{pending['terms']['reference']}.pdf"
+    filename = f"mortgage-contract-{found['terms']['reference']}.pdf"
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return web.secure(response)

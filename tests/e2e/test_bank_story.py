@@ -160,6 +160,9 @@ def test_the_whole_story_from_apply_to_logout(page: Page, story: Story):
     signed = Path(downloading.value.path()).read_bytes()
     assert signed.startswith(b"%PDF")
     assert b"/ByteRange" in signed
+    page.locator("#application-link").click()  # signed: no second signature is offered
+    expect(page.locator("#signed-contract-link")).to_be_visible()
+    expect(page.locator("#sign-button")).to_have_count(0)
 
     page.locator("#received-link").click()
     expect(page.locator("#received-id_token")).to_contain_text("verified_claims")

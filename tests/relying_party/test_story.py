@@ -73,6 +73,71 @@ def test_a_declined_contract_ends_on_the_friendly_page(browser, bank, idp):
     assert idp.url not in declined.url
 
 
+def _documents_of(idp, bank) -> int:
+    from idp.storage.db import db
+    from idp.storage.documents import DocumentRequest
+
+    with idp.app.app_context():
+        query = db.select(DocumentRequest).where(DocumentRequest.client_id == bank.client_id)
+        return len(db.session.execute(query).scalars().all())
+
+
+def _sign_once(browser, bank, idp, world):
+    page = fetch_income(browser, bank, apply(browser, bank))
+    review = browser.post(bank.url + "/contract", data={"csrf_token": csrf(page.text)})
+    done = sign(browser, idp, world.card, review)
+    assert done.url == bank.url + "/contract", done.text
+    return done
+
+
+def test_once_signed_no_second_signature_is_offered_or_prepared(browser, bank, idp, world):
+    done = _sign_once(browser, bank, idp, world)
+    reference = session_data(bank, browser)["signed_contracts"][0]["terms"]["reference"]
+    page = browser.get(bank.url + "/application")
+    assert 'id="sign-button"' not in page.text
+    assert 'id="signed-contract-link"' in page.text
+    assert reference in page.text
+    before = _documents_of(idp, bank)
+    again = browser.post(bank.url + "/contract", data={"csrf_token": csrf(done.text)})
+    assert again.url == bank.url + "/contract"  # the signed one, not the IdP's review page
+    assert 'id="contract-signed"' in again.text
+    assert reference in again.text
+    assert _documents_of(idp, bank) == before  # nothing new sent to the IdP to sign
+
+
+def test_a_second_review_page_declined_does_not_hide_the_signed_contract(browser, bank, idp, world):
+    """Two review pages open (two tabs): one signed, the other declined afterwards. The bank
+    still shows the signed contract and serves its PDF, and never says nothing was signed."""
+    page = fetch_income(browser, bank, apply(browser, bank))
+    first = browser.post(bank.url + "/contract", data={"csrf_token": csrf(page.text)})
+    second = browser.post(bank.url + "/contract", data={"csrf_token": csrf(page.text)})
+    assert first.url != second.url  # two documents at the IdP
+    assert sign(browser, idp, world.card, first).url == bank.url + "/contract"
+    base = second.url.removesuffix("/review")
+    declined = browser.post(base + "/decline", data={"csrf_token": csrf(second.text)})
+    assert declined.status_code == 200, declined.text
+    assert declined.url == bank.url + "/contract"
+    assert 'id="contract-signed"' in declined.text
+    shown = browser.get(bank.url + "/contract")
+    assert 'id="contract-signed"' in shown.text
+    assert 'id="sign-button"' not in browser.get(bank.url + "/application").text
+    pdf = browser.get(bank.url + "/contract/signed.pdf")
+    assert pdf.headers["Content-Type"] == "application/pdf"
+    assert b"/ByteRange" in pdf.content
+
+
+def test_a_review_page_opened_earlier_still_signs_its_own_document(browser, bank, idp, world):
+    """The older of two review pages is the one signed: its return is not refused as a stale
+    request, and the bank verifies and keeps that document."""
+    page = fetch_income(browser, bank, apply(browser, bank))
+    first = browser.post(bank.url + "/contract", data={"csrf_token": csrf(page.text)})
+    browser.post(bank.url + "/contract", data={"csrf_token": csrf(page.text)})
+    done = sign(browser, idp, world.card, first)
+    assert done.url == bank.url + "/contract", done.text
+    signed = session_data(bank, browser)["signed_contracts"]
+    assert [c["document_id"] for c in signed] == [first.url.split("/")[-2]]
+
+
 def test_logout_ends_the_bank_session_and_the_idp_session(browser, bank, idp):
     page = apply(browser, bank)
     out = browser.post(bank.url + "/logout", data={"csrf_token": csrf(page.text)})
