@@ -3,6 +3,7 @@
 ``ask`` is the ``ConsentStep`` of ``idp.oidc.approval``: this package registers it when the app is
 built, and the authorization endpoint calls it after every proven login (a fresh one or the
 session's), so the protocol layer never imports consent.
+
 ``ask`` turns the request into a ``ConsentRequest``. A remembered consent (live, same client,
 same purpose, nothing per-request in it) that covers every item answers at once; otherwise the
 request waits in the ephemeral store under ``consent:<id>``, bound to this browser, while the
