@@ -1,7 +1,8 @@
 """What every citizen page shares, whichever package serves it: rendering in the chosen language
 (``pages``, ``i18n``, ``templating``), the base template and its static files, CSRF and the
-strict response headers (``security``), where the card bridge is (``bridge``) and the refusal
-base (``refusals``). Feature packages import it; it imports none of them.
+strict response headers (``security``), where the card bridge is (``bridge``), the refusal
+base (``refusals``) and the transactions bound to one browser (``transactions``: a login or a
+consent in progress). Feature packages and the protocol layer import it; it imports none of them.
 """
 
 from __future__ import annotations
