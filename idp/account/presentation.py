@@ -1,22 +1,15 @@
-"""How the account pages say things: Japan time in the page's language, items in plain words,
-how an approval was made and what kind of delivery a history line is.
-
-Times are shown in Japan time (Asia/Tokyo) whatever the server's zone, with the date format of
-the page's language (``2026年11月23日 6:31`` / ``November 23, 2026 6:31 AM``).
+"""How the account pages say things: items in plain words, how an approval was made and what
+kind of delivery a history line is. Times and periods are written by ``idp.web.formats``, as on
+every page.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-
-from babel.dates import format_date, format_time
-from flask_babel import get_locale
 from flask_babel import lazy_gettext as _
 
 from ..consent.decisions import AUTH_SESSION, AUTH_SIGN, AUTH_STEP_UP, DOCUMENT_PREFIX
 from ..consent.items import describe
 from ..consent.items import kind as item_kind
-from ..web.i18n import JAPAN
 
 APPROVALS = {
     AUTH_STEP_UP: _("With your card"),
@@ -31,19 +24,6 @@ KINDS = {
     "verified_claims": _("Verified identity"),
     "document_signature": _("Document signature"),
 }
-
-
-def when(timestamp: int) -> str:
-    """Epoch seconds as a Japan-time date and time in the page's language."""
-    moment = dt.datetime.fromtimestamp(timestamp, dt.UTC).astimezone(JAPAN)
-    locale = str(get_locale() or "ja")
-    day = format_date(moment, "long", locale=locale)
-    return f"{day} {format_time(moment, 'short', locale=locale)}"
-
-
-def iso(timestamp: int) -> str:
-    """The machine-readable form for ``<time datetime>``."""
-    return dt.datetime.fromtimestamp(timestamp, dt.UTC).astimezone(JAPAN).isoformat()
 
 
 def approval(auth_method: str) -> str:
@@ -73,4 +53,4 @@ def _rank(item_id: str) -> int:
 
 def helpers() -> dict:
     """What the templates call."""
-    return {"when": when, "iso": iso, "approval": approval, "kind": kind, "items": items}
+    return {"approval": approval, "kind": kind, "items": items}

@@ -13,19 +13,16 @@ nothing. Logs carry reasons only, never items, accounts or certificates.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 
 from flask import current_app, g, jsonify, make_response, redirect, url_for
 from flask import request as http
-from flask_babel import format_date
 from werkzeug.wrappers import Response
 
 from .. import audit, metrics
 from ..jpki.errors import JpkiValidationError
 from ..web import refusals as login_refusals
 from ..web.bridge import service_name
-from ..web.i18n import JAPAN
 from ..web.pages import blueprint, bridge, finish, page
 from ..web.security import csrf_ok
 from . import cardstep, refusals
@@ -111,9 +108,6 @@ def screen(transaction: str) -> Response:
         consent=request,
         items=items,
         service=service_name(request.client_name),
-        expires=format_date(
-            dt.datetime.fromtimestamp(request.expires_at, dt.UTC).astimezone(JAPAN), "long"
-        ),
         bridge_url=bridge().bridge_url,
         origin=verifier.origin if verifier is not None else "",
     )

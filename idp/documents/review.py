@@ -43,8 +43,6 @@ DOCUMENT_ID = re.compile(r"[A-Za-z0-9_-]{43}")
 BRIDGE_TITLE, BRIDGE_SUMMARY, BRIDGE_SERVICE = 100, 500, 80
 """What the bridge accepts (bridge-protocol.md §8); the review page shows the texts in full."""
 RESULT_MAX = 16 * 1024
-JST = dt.timezone(dt.timedelta(hours=9), "JST")
-"""The deadline is shown in Japan's time: the citizens' own."""
 
 
 def refused(refusal: Refusal, document: DocumentRequest | None = None) -> Response:
@@ -101,7 +99,7 @@ def review(document_id: str) -> Response:
         summary_lines=document.summary.split("\n"),
         bridge_url=bridge().bridge_origin,
         origin=_verifier().origin,
-        expires=dt.datetime.fromtimestamp(document.expires_at, JST),
+        expires=document.expires_at,
     )
 
 

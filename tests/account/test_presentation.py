@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from idp.account.presentation import approval, items, kind, when
+from idp.account.presentation import approval, items, kind
+from idp.web.formats import when
 
 NEW_YEAR_EVE = 1_767_225_600 - 9 * 3600
 """2025-12-31 15:00 UTC: already 2026-01-01 00:00 in Japan."""

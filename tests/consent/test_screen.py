@@ -3,6 +3,10 @@ words, required ones marked, two equal buttons, both languages, the strict heade
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+
+from idp.web.formats import iso, when
 from tests.consent.conftest import PURPOSE, open_consent
 
 
@@ -12,7 +16,7 @@ def test_the_page_names_the_service_its_purpose_retention_and_each_item(consent_
     assert '<html lang="ja">' in html
     assert "Sample Bank に情報を提供しますか？" in html
     assert f'<dd id="purpose">{PURPOSE}</dd>' in html
-    assert '<dd id="retention">30 日</dd>' in html
+    assert '<dd id="retention">30日</dd>' in html
     assert "住民税の課税・所得情報" in html
     assert "世帯情報" in html
     assert page.required() == ["openid"]
@@ -117,3 +121,18 @@ def test_a_reload_of_the_card_answers_address_shows_the_request_again(consent_pa
     response = page.http.get(page.path + "/approve")
     assert response.status_code == 303
     assert response.headers["Location"].endswith(page.path)
+
+
+def test_the_consent_lasts_until_a_japan_date_and_time(consent_page, card_app):
+    """The expiry of the consent in Japan time with the time of day, as every page writes it
+    (not the UTC date, which is a day early for nine hours of every day)."""
+    page = consent_page()
+    found = re.search(r'<dd id="expires"><time datetime="([^"]+)">([^<]+)</time></dd>', page.html)
+    assert found is not None, page.html
+    machine, shown = found.groups()
+    assert machine.endswith("+09:00")
+    moment = dt.datetime.fromisoformat(machine)
+    with card_app.test_request_context("/?lang=ja"):
+        assert shown == when(moment)
+        assert machine == iso(moment)
+    assert re.fullmatch(r"\d{4}年\d{1,2}月\d{1,2}日 \d{1,2}:\d{2}", shown)
