@@ -227,7 +227,7 @@ def test_unknown_members_are_ignored():
 
 
 @FUZZ
-@given(header=JSON, payload=JSON, signature=st.text(max_size=8))
+@given(header=JSON, payload=JSON, signature=st.text(max_size=8).filter(lambda s: "." not in s))
 def test_compact_jws_check_takes_objects_only(header, payload, signature):
     token = f"{_b64(json.dumps(header))}.{_b64(json.dumps(payload))}.{signature}"
     assert untrusted_json.compact_jws_ok(token) == (
