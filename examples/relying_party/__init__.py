@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import application, i18n, signin, signing, web  # noqa: F401 - routes on web.bp
+from . import application, i18n, signin, signing, web, words  # noqa: F401 - on web.bp
 from .dpop import DPoPSigner
 from .idp_client import IdpClient
 from .keys import client_key, dpop_key

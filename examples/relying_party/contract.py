@@ -17,9 +17,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from decimal import Decimal
 
-from asn1crypto import cms
+from asn1crypto import cms, core
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -29,6 +30,13 @@ from pyhanko.pdf_utils.misc import PdfReadError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.pdf_utils.writer import PdfFileWriter
 from pyhanko.sign.validation.status import SignatureCoverageLevel
+
+JPKI_NAME = x509.ObjectIdentifier("1.2.392.200149.8.5.5.1")
+"""The holder's name in a JPKI signing certificate's subjectAltName (an otherName holding a
+UTF8String: family name, U+3000, given name; docs/jpki.md §2)."""
+JLIS_UNIT = "Japan Agency for Local Authority Information Systems"
+"""The OU that names J-LIS in its CAs' DNs; ``O=JPKI`` is the real service, anything else a
+test CA (the sandbox says ``O=JPKI-TEST``)."""
 
 
 class SignatureRefused(Exception):
@@ -41,9 +49,14 @@ class Terms:
     """The verified name, romanised or as given (the PDF font is ASCII-only)."""
     amount: int
     years: int
-    rate_percent: float
+    rate_percent: Decimal
+    """Per year, in percent: ``Decimal("1.80")``."""
     monthly_payment: int
     reference: str
+
+    def record(self) -> dict:
+        """As the bank stores it: JSON, the rate as its exact decimal string."""
+        return {**asdict(self), "rate_percent": str(self.rate_percent)}
 
 
 def _escape(text: str) -> str:
@@ -108,10 +121,41 @@ def digest_b64url(data: bytes) -> str:
 @dataclass(frozen=True)
 class VerifiedSignature:
     signer: str
-    """The signer certificate's subject, RFC 4514."""
+    """The signer certificate's subject, RFC 4514 (kept for the record)."""
     serial: str
     issuer: str
     signing_time: str | None
+    signer_name: str | None = None
+    """The holder's name from the certificate's subjectAltName: who signed, in words."""
+    issuer_jlis: bool = False
+    """The certificate was issued by a J-LIS CA (its OU names J-LIS)."""
+    issuer_test: bool = False
+    """... by a test CA of that shape, not the real service (``O`` is not ``JPKI``)."""
+
+
+def holder_name(certificate: x509.Certificate) -> str | None:
+    """The name J-LIS wrote in the signing certificate (exactly one UTF8String), else None."""
+    try:
+        san = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return None
+    names = [o.value for o in san.get_values_for_type(x509.OtherName) if o.type_id == JPKI_NAME]
+    if len(names) != 1:
+        return None
+    try:
+        name = core.UTF8String.load(names[0], strict=True).native
+    except (ValueError, TypeError):
+        return None
+    return name if isinstance(name, str) and name.strip() else None
+
+
+def _issuer_facts(certificate: x509.Certificate) -> tuple[bool, bool]:
+    """(issued by J-LIS, by a test CA of J-LIS's shape) from the issuer's O and OUs."""
+    issuer = certificate.issuer
+    units = [a.value for a in issuer.get_attributes_for_oid(x509.NameOID.ORGANIZATIONAL_UNIT_NAME)]
+    organizations = [a.value for a in issuer.get_attributes_for_oid(x509.NameOID.ORGANIZATION_NAME)]
+    jlis = JLIS_UNIT in units
+    return jlis, jlis and organizations != ["JPKI"]
 
 
 def _attribute(signed_attrs: cms.CMSAttributes, name: str):
@@ -167,11 +211,15 @@ def verify_cms(cms_der: bytes, expected: bytes, signer_certificate_pem: str) -> 
         to_verify = signed_attrs.untag().dump()
         _check_signature(certificate, signer, to_verify, hashes.SHA256())
         time_values = [a["values"][0] for a in signed_attrs if a["type"].native == "signing_time"]
+        jlis, test = _issuer_facts(certificate)
         return VerifiedSignature(
             signer=certificate.subject.rfc4514_string(),
             serial=format(certificate.serial_number, "X"),
             issuer=certificate.issuer.rfc4514_string(),
-            signing_time=str(time_values[0].native) if time_values else None,
+            signing_time=time_values[0].native.isoformat() if time_values else None,
+            signer_name=holder_name(certificate),
+            issuer_jlis=jlis,
+            issuer_test=test,
         )
     except SignatureRefused:
         raise

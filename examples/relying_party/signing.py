@@ -43,7 +43,7 @@ def sign_contract(current: BankSession, login: Login) -> Response:
         applicant=applicant.get("name", ""),
         amount=assessment["max_loan"],
         years=affordability.YEARS,
-        rate_percent=affordability.CONTRACT_RATE * 100,
+        rate_percent=affordability.percent(affordability.CONTRACT_RATE),
         monthly_payment=assessment["monthly_payment"],
         reference="SB-" + secrets.token_hex(4).upper(),
     )
@@ -71,7 +71,7 @@ def sign_contract(current: BankSession, login: Login) -> Response:
         "document_id": answer["document_id"],
         "state": state,
         "pdf": base64.b64encode(pdf).decode("ascii"),
-        "terms": asdict(terms),
+        "terms": terms.record(),
     }
     for old in list(requests)[:-KEPT_REQUESTS]:
         del requests[old]

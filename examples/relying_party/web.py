@@ -13,7 +13,6 @@ import hmac
 import json
 import logging
 import secrets
-import time
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
@@ -196,8 +195,3 @@ def refusal_preview(reason: str) -> Response:
 @bp.app_template_filter("yen")
 def yen(value: int) -> str:
     return f"{int(value):,}"
-
-
-@bp.app_template_filter("epoch")
-def epoch(value: int | None) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(value)) if value else ""

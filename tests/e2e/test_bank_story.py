@@ -8,6 +8,7 @@ certificate revoked between login and signing, the PIN locked. Everything real: 
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -136,8 +137,12 @@ def test_the_whole_story_from_apply_to_logout(page: Page, story: Story):
     citizen = story.state.card(story.card_id)
     expect(page.locator("#applicant-name")).to_have_text(citizen.name)
     expect(page.locator("#applicant-address")).to_have_text(citizen.address)
-    expect(page.locator("#applicant-birthdate")).to_have_text(citizen.birthdate)
-    expect(page.locator("#trust-framework")).to_have_text("jp_aml")
+    born = dt.date.fromisoformat(str(citizen.birthdate))
+    expect(page.locator("#applicant-birthdate")).to_have_text(
+        f"{born.year}年{born.month}月{born.day}日"
+    )
+    expect(page.locator("#trust-framework")).to_have_text("犯罪収益移転防止法に基づく本人確認")
+    expect(page.locator("#verified-at")).to_contain_text("（日本時間）")
     check_bank_page(page, "bank-applicant")
 
     press(page, "#income-button")
@@ -153,7 +158,9 @@ def test_the_whole_story_from_apply_to_logout(page: Page, story: Story):
                               sign_pin=SIGN_PIN)  # fmt: skip
     page.wait_for_url(story.bank + "/contract", timeout=30_000)
     expect(page.locator("#contract-signed")).to_be_visible()
-    expect(page.locator("#signer")).not_to_be_empty()
+    expect(page.locator("#signer")).to_have_text(citizen.name)  # words, not the subject DN
+    expect(page.locator("#signed-at")).to_contain_text("（日本時間）")
+    expect(page.locator("#rate")).to_have_text("年1.80%（固定金利）")
     check_bank_page(page, "bank-contract-signed")
     with page.expect_download() as downloading:
         page.locator("#download-link").click()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 import time
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -156,9 +157,11 @@ def test_garbage_is_refused_not_crashed_on():
 
 
 def test_a_signed_pdf_that_is_not_our_pdf_plus_a_signature_is_refused():
-    terms = contract.Terms("Yamada Hanako", 30_000_000, 35, 1.8, 95_000, "SB-TEST")
+    terms = contract.Terms("Yamada Hanako", 30_000_000, 35, Decimal("1.80"), 95_000, "SB-TEST")
     ours = contract.contract_pdf(terms)
-    theirs = contract.contract_pdf(contract.Terms("Yamada Hanako", 90_000_000, 35, 1.8, 1, "X"))
+    theirs = contract.contract_pdf(
+        contract.Terms("Yamada Hanako", 90_000_000, 35, Decimal("1.80"), 1, "X")
+    )
     with pytest.raises(contract.SignatureRefused, match="not our contract"):
         contract.verify_signed_pdf(theirs + b"%signature", ours, b"", "")
 
@@ -168,7 +171,7 @@ def test_the_contract_pdf_is_a_pdf_pyhanko_reads():
 
     from pyhanko.pdf_utils.reader import PdfFileReader
 
-    pdf = contract.contract_pdf(contract.Terms("Yamada Hanako", 1, 35, 1.8, 1, "SB-1"))
+    pdf = contract.contract_pdf(contract.Terms("Yamada Hanako", 1, 35, Decimal("1.80"), 1, "SB-1"))
     assert PdfFileReader(io.BytesIO(pdf)).root["/Pages"]["/Count"] == 1
 
 
@@ -227,3 +230,41 @@ def test_every_text_of_the_bank_is_translated_and_nothing_is_stale():
     assert sorted(texts - entries.keys()) == []
     assert sorted(i for i, m in entries.items() if not m.string or m.fuzzy) == []
     assert sorted(entries.keys() - texts) == []
+
+
+# --- words and numbers ----------------------------------------------------------------------------
+
+
+def test_rates_and_ratios_are_exact_decimals():
+    from examples.relying_party import affordability
+
+    income = {"data": {"income": {"total": 6_000_000}}}
+    household = {"data": {"members": [{"is_self": True}, {"is_self": False}]}}
+    assessed = affordability.assess(income, household)
+    assert assessed.ratio == Decimal("0.33")  # 0.35 - 0.02, not 0.32999999999999996
+    assert assessed.monthly_capacity == 165_000
+    assert affordability.percent(affordability.CONTRACT_RATE) == Decimal("1.80")
+    terms = contract.Terms("x", 1, 35, affordability.percent(affordability.CONTRACT_RATE), 1, "R")
+    assert terms.record()["rate_percent"] == "1.80"
+
+
+@pytest.mark.parametrize(
+    ("lang", "value", "shown"),
+    [
+        ("ja", 0, "1970年1月1日 09:00（日本時間）"),
+        ("ja", "2026-12-07T18:42:48Z", "2026年12月8日 03:42（日本時間）"),
+        ("en", "2026-12-07T18:42:48Z", "8 December 2026, 03:42 (Japan time)"),
+        ("en", "2026-12-08T03:42:48+09:00", "8 December 2026, 03:42 (Japan time)"),
+        ("ja", "2026-12-07T18:42:48", "2026-12-07T18:42:48"),  # no zone: not guessed
+    ],
+)
+def test_times_are_shown_in_japan_time_with_the_time_of_day(bank, lang, value, shown):
+    from examples.relying_party.words import japan_time
+
+    with bank.app.test_request_context(f"/?lang={lang}"):
+        assert japan_time(value) == shown
+
+
+def test_the_signers_name_is_read_from_the_certificate_and_nothing_else(world):
+    assert contract.holder_name(world.card.certificate) == "山田\u3000花子"
+    assert contract.holder_name(world.card.auth_certificate) is None  # no name in it

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import html as html_lib
 import json
 
@@ -17,7 +18,10 @@ def test_apply_logs_in_with_par_dpop_and_shows_the_verified_applicant(browser, b
     assert page.url == bank.url + "/application"
     assert 'id="applicant-name">テスト　太郎<' in page.text
     assert "東京都千代田区霞が関二丁目一番二号" in page.text
-    assert 'id="trust-framework">jp_aml<' in page.text
+    assert 'id="trust-framework">犯罪収益移転防止法に基づく本人確認<' in page.text
+    assert 'id="applicant-birthdate">1980年4月1日<' in page.text
+    verified_at = session_data(bank, browser)["login"]["claims"]["verified_claims"]
+    assert f'id="verified-at">{_japan(verified_at["verification"]["time"])}<' in page.text
     assert page.headers["Content-Security-Policy"].startswith("default-src 'none'")
     # The login went through PAR: the first hop to the IdP named only a request_uri.
     to_idp = [r for r in page.history if r.headers.get("Location", "").startswith(idp.url)]
@@ -54,7 +58,8 @@ def test_the_contract_is_signed_at_the_idp_and_verified_by_the_bank(browser, ban
     assert done.status_code == 200, done.text
     assert done.url == bank.url + "/contract"
     assert 'id="contract-signed"' in done.text
-    assert world.card.certificate.subject.rfc4514_string() in html_lib.unescape(done.text)
+    assert 'id="signer">山田\u3000花子<' in done.text  # the card's name, not its subject DN
+    assert world.card.certificate.subject.rfc4514_string() not in html_lib.unescape(done.text)
     pdf = browser.get(bank.url + "/contract/signed.pdf")
     assert pdf.status_code == 200
     assert pdf.headers["Content-Type"] == "application/pdf"
@@ -136,6 +141,33 @@ def test_a_review_page_opened_earlier_still_signs_its_own_document(browser, bank
     assert done.url == bank.url + "/contract", done.text
     signed = session_data(bank, browser)["signed_contracts"]
     assert [c["document_id"] for c in signed] == [first.url.split("/")[-2]]
+
+
+def test_the_signed_contract_reads_in_words_japan_time_and_exact_rates(browser, bank, idp, world):
+    done = _sign_once(browser, bank, idp, world)
+    signed = session_data(bank, browser)["signed_contracts"][0]
+    assert f'id="signed-at">{_japan(signed["signed_at"])}<' in done.text
+    assert 'id="rate">年1.80%（固定金利）<' in done.text
+    assert "公的個人認証サービスの署名用電子証明書（テスト用の認証局が発行）" in done.text
+    assert "UTC" not in done.text
+    assert "O=JPKI-TEST" not in done.text
+    english = browser.get(bank.url + "/contract", params={"lang": "en"})
+    moment = dt.datetime.fromtimestamp(signed["signed_at"], JAPAN)
+    assert f"{moment.day} {moment:%B %Y, %H:%M} (Japan time)" in english.text
+    assert "1.80% a year, fixed" in english.text
+    stored = json.loads(_pre(browser.get(bank.url + "/received").text, "received-contract"))
+    assert stored[0]["terms"]["rate_percent"] == "1.80"  # not 1.7999999999999998
+
+
+JAPAN = dt.timezone(dt.timedelta(hours=9))
+
+
+def _japan(value: int | str) -> str:
+    """The bank's words for a time: the date and time of day in Japan (UTC+9)."""
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    moment = dt.datetime.fromtimestamp(value, JAPAN)
+    return f"{moment.year}年{moment.month}月{moment.day}日 {moment:%H:%M}（日本時間）"
 
 
 def test_logout_ends_the_bank_session_and_the_idp_session(browser, bank, idp):
