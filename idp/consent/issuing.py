@@ -11,9 +11,10 @@ from authlib.oauth2.rfc6749 import scope_to_list
 
 from ..oidc.approval import Approval
 from ..oidc.authenticator import LoginResult
-from ..oidc.claims import parse_claims_request, release
+from ..oidc.claims import parse_claims_request
 from . import verified_release
 from .decisions import CLAIM_PREFIX, SELFINFO_PREFIX
+from .requested import release
 
 
 def issue(server, grant, login: LoginResult, sid: str, consent_id: str, granted, identity=None):

@@ -1,15 +1,23 @@
 """What an authorization request asks the citizen for: its consent items, purpose, retention,
-and whether a remembered consent already covers them (issue 7 §2)."""
+and whether a remembered consent already covers them (issue 7 §2); and which of the login's
+claims it asks for, where (``release``).
+
+Only claims the login established (``LoginResult.claims``) can be released, and only those the
+relying party asked for. Scope-requested claims go to userinfo (OIDC Core §5.4);
+``claims.id_token`` members go in the ID token, ``claims.userinfo`` members to userinfo (§5.5).
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from typing import Any
 
 from authlib.oauth2.rfc6749 import scope_to_list
 from sqlalchemy import bindparam, select
 
 from ..oidc.authenticator import LoginResult
-from ..oidc.claims import SELFINFO_SCOPES, parse_claims_request, release
+from ..oidc.claims import SCOPE_CLAIMS, SELFINFO_SCOPES, parse_claims_request
 from ..storage.consents import Consent
 from ..storage.db import run
 from . import verified_release
@@ -83,3 +91,14 @@ _REMEMBERED = (
     )
     .order_by(Consent.created_at.desc())
 )
+
+
+def release(
+    available: Mapping[str, Any], scope: str, claims_request: Mapping[str, Any]
+) -> tuple[dict, dict]:
+    """(ID-token claims, userinfo claims) from what the login established."""
+    wanted_userinfo = {c for s in scope_to_list(scope) or [] for c in SCOPE_CLAIMS.get(s, ())}
+    wanted_userinfo |= set(claims_request.get("userinfo", {}))
+    wanted_id_token = set(claims_request.get("id_token", {}))
+    pick = lambda names: {n: available[n] for n in sorted(names) if n in available}  # noqa: E731
+    return pick(wanted_id_token), pick(wanted_userinfo)

@@ -1,8 +1,6 @@
-"""Which claims are released where: scopes (OIDC Core §5.4) and the ``claims`` parameter (§5.5).
-
-Only claims the login established (``LoginResult.claims``) can be released, and only those the
-relying party asked for. Scope-requested claims go to userinfo; ``claims.id_token`` members go in
-the ID token. ``sub`` is always there and is the pairwise subject.
+"""Claims as the protocol names them: the scopes that ask for them (OIDC Core §5.4) and the
+``claims`` parameter (§5.5), parsed once here. Which of them a grant releases, and where, is the
+consent's (``idp.consent.requested.release``); ``sub`` is always there and is the pairwise subject.
 """
 
 from __future__ import annotations
@@ -10,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from authlib.oauth2.rfc6749 import InvalidRequestError, scope_to_list
+from authlib.oauth2.rfc6749 import InvalidRequestError
 
 from . import untrusted_json
 
@@ -64,14 +62,3 @@ def requested_acr_values(claims_request: Mapping[str, Any]) -> list[str]:
     spec = claims_request.get("id_token", {}).get("acr") or {}
     values = spec.get("values") or ([spec["value"]] if "value" in spec else [])
     return [v for v in values if isinstance(v, str)]
-
-
-def release(
-    available: Mapping[str, Any], scope: str, claims_request: Mapping[str, Any]
-) -> tuple[dict, dict]:
-    """(ID-token claims, userinfo claims) from what the login established."""
-    wanted_userinfo = {c for s in scope_to_list(scope) or [] for c in SCOPE_CLAIMS.get(s, ())}
-    wanted_userinfo |= set(claims_request.get("userinfo", {}))
-    wanted_id_token = set(claims_request.get("id_token", {}))
-    pick = lambda names: {n: available[n] for n in sorted(names) if n in available}  # noqa: E731
-    return pick(wanted_id_token), pick(wanted_userinfo)
