@@ -76,6 +76,13 @@ def _page_number() -> int:
     return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 7 else 1
 
 
+@bp.get("/")
+def home() -> Response:
+    """The IdP's own home: what this service is, and the way to the account page. Where the
+    IdP's own login goes back to when the person gives up."""
+    return page("account/home.html")
+
+
 @bp.get("/account")
 def overview() -> Response:
     found = _login()
