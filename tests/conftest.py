@@ -78,6 +78,19 @@ def idp_test_config(database_url: str, **changes):
     return base.__class__(**{**base.__dict__, **changes})
 
 
+def operator_config():
+    """The ``[operator]`` block production requires: what every page's footer shows."""
+    from idp.config import OperatorConfig
+
+    return OperatorConfig(
+        name_ja="テスト運営機構",
+        name_en="Test Operator",
+        privacy_policy_url="https://operator.example.jp/privacy",
+        contact_url="https://operator.example.jp/contact",
+        loss_report_phone="0120-111-222",
+    )
+
+
 def make_app(config, instance_path, *, cardless_login: bool = False):
     """The app on ``config`` with its schema at the newest migration.
 

@@ -70,6 +70,19 @@ def production_bound_problems(c: Config):
             f"production proxy.trusted may list only loopback or private networks, not "
             f"{public[0]!r}: any client there could choose the address the IdP sees"
         )
+    yield from _operator_problems(c)
+
+
+def _operator_problems(c: Config):
+    """Every citizen page names who runs the IdP and how to reach them (docs/operators.md §2)."""
+    operator = c.operator
+    for name in ("name_ja", "name_en", "privacy_policy_url", "contact_url", "loss_report_phone"):
+        if not getattr(operator, name).strip():
+            yield f"production needs operator.{name}: every citizen page shows who runs the IdP"
+    for name in ("privacy_policy_url", "contact_url"):
+        url = getattr(operator, name)
+        if url.strip() and not url.startswith("https://"):
+            yield f"production operator.{name} must be an https URL, not {url!r}"
 
 
 def _setting(c: Config, path: str) -> Any:

@@ -117,6 +117,22 @@ class DocumentsConfig:
 
 
 @dataclass(frozen=True)
+class OperatorConfig:
+    """Who runs this IdP, in the footer of every citizen page; all required in production."""
+
+    name_ja: str = ""
+    """The operator's name in Japanese."""
+    name_en: str = ""
+    """The operator's name in English."""
+    privacy_policy_url: str = ""
+    """The operator's privacy policy (https in production)."""
+    contact_url: str = ""
+    """Where a citizen contacts the operator (https in production)."""
+    loss_report_phone: str = ""
+    """The 24-hour number for suspending a lost My Number Card, which the on-hold page cites."""
+
+
+@dataclass(frozen=True)
 class ClientUrlsConfig:
     """URLs a client registered that the IdP requests (jwks_uri, sector_identifier_uri,
     backchannel_logout_uri): only public addresses, checked at registration and every request
@@ -223,6 +239,7 @@ class Config:
     timeouts: TimeoutsConfig = field(default_factory=TimeoutsConfig)
     client_urls: ClientUrlsConfig = field(default_factory=ClientUrlsConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
+    operator: OperatorConfig = field(default_factory=OperatorConfig)
     jpki: JpkiSettings = field(default_factory=JpkiSettings)
     """The JPKI core's own block (``idp/jpki/settings.py``: trust anchors, revocation, OCSP, CRL),
     ``[jpki]`` in the file; per-type tables are keyed ``auth`` / ``sign``."""

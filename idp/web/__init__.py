@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import Flask
 
 from ..config import Config
-from . import formats, i18n, pages, security
+from . import formats, i18n, operator, pages, security
 from .bridge import BridgeSettings
 from .templating import TranslatedEnvironment
 
@@ -24,6 +24,7 @@ def init_app(app: Flask, config: Config) -> None:
     app.jinja_environment = TranslatedEnvironment
     i18n.init_app(app)
     app.jinja_env.globals.update(formats.helpers())
+    operator.init_app(app, config)
     bridge = app.extensions["idp.web.bridge"] = BridgeSettings.from_config(config)
     app.register_blueprint(pages.blueprint("web", __name__))
     https = config.issuer.startswith("https:")

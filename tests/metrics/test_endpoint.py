@@ -93,12 +93,14 @@ def test_the_token_comes_from_the_file_or_the_environment(tmp_path):
 def test_production_refuses_a_short_token(tmp_path):
     from idp.config import Config, DatabaseConfig, MetricsConfig
     from idp.jpki.settings import CertificateType, JpkiSettings
+    from tests.conftest import operator_config
 
     good = Config(
         environment="production",
         issuer="https://idp.example.jp",
         secret_key="s" * 40,
         database=DatabaseConfig(url="postgresql+psycopg://idp@db/idp"),
+        operator=operator_config(),
         jpki=JpkiSettings(
             trust_anchors={CertificateType.AUTH: tmp_path},
             pinned_fingerprints=frozenset({"A" * 64}),

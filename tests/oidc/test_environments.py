@@ -19,6 +19,7 @@ from cryptography.x509.oid import NameOID
 from idp.config import ENV_VARIABLES, Config, ConfigError, DatabaseConfig, load_config
 from idp.jpki.certificate import fingerprint
 from idp.jpki.settings import CertificateType, JpkiSettings
+from tests.conftest import operator_config
 
 NON_PRODUCTION = ["development", "testing"]
 
@@ -147,6 +148,7 @@ def test_a_production_app_has_only_the_card_login_and_the_citizens_consent(tmp_p
         issuer="https://idp.example.jp",
         secret_key="s" * 48,
         database=DatabaseConfig(url="postgresql+psycopg://idp@127.0.0.1/idp"),
+        operator=operator_config(),
         jpki=JpkiSettings(
             trust_anchors={CertificateType.AUTH: auth, CertificateType.SIGN: sign},
             pinned_fingerprints=frozenset({root_pin, sign_pin}),

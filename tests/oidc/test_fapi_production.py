@@ -19,7 +19,13 @@ from idp.cli import main
 from idp.config import AdminConfig, Config, DatabaseConfig
 from idp.jpki.certificate import fingerprint
 from idp.jpki.settings import CertificateType, JpkiSettings
-from tests.conftest import REGISTRATION_TOKEN, drop_schema, idp_test_config, make_app
+from tests.conftest import (
+    REGISTRATION_TOKEN,
+    drop_schema,
+    idp_test_config,
+    make_app,
+    operator_config,
+)
 from tests.oidc.rp import RelyingParty, dpop_proof
 from tests.oidc.test_environments import _root_folder
 
@@ -53,6 +59,7 @@ def production_config(tmp_path, database_url: str) -> Config:
         secret_key="s" * 48,
         database=DatabaseConfig(url=database_url),
         admin=AdminConfig(registration_token=ADMIN),
+        operator=operator_config(),
         jpki=JpkiSettings(
             trust_anchors=folders, pinned_fingerprints=pins, crl_index_dir=tmp_path / "crl"
         ),
