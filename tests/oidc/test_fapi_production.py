@@ -171,11 +171,21 @@ def test_production_takes_ps256_client_assertions_and_refuses_rs256(production):
 # --- idp client add and start-up -------------------------------------------------------------
 
 
+def _operator_table() -> str:
+    """The ``[operator]`` table production requires, from the tests' operator."""
+    operator = operator_config()
+    return "[operator]\n" + "".join(
+        f"{name} = {json.dumps(value)}\n" for name, value in operator.__dict__.items()
+    )
+
+
 def _production_file(tmp_path) -> str:
     folders, pins = _anchors(tmp_path)
     path = tmp_path / "production.toml"
     path.write_text(
-        f'environment = "production"\nissuer = "{ISSUER}"\n[jpki]\n'
+        f'environment = "production"\nissuer = "{ISSUER}"\n'
+        + _operator_table()
+        + "[jpki]\n"
         f"pinned_fingerprints = {json.dumps(sorted(pins))}\n"
         f'crl_index_dir = "{tmp_path / "crl"}"\n[jpki.trust_anchors]\n'
         + "".join(f'{kind.value} = "{folder}"\n' for kind, folder in folders.items())
