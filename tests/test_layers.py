@@ -5,7 +5,8 @@ layer, or one of its own layer as long as the package graph stays acyclic; never
 
     1  idp (create_app), idp.cli, idp.wsgi, idp.gunicorn_conf  - assembly
     2  idp.account, idp.documents, idp.selfinfo, idp.errorpages - features
-    3  idp.consent, idp.login                                   - the login and consent features
+    3  idp.consent, idp.login                                   - the login and consent features;
+                                                                  consent above login
     4  idp.oidc        - Authlib wiring and the protocol endpoints, nothing else
     5  idp.web         - what every page shares: rendering, CSRF, language, security headers,
                          refusal-page base, browser-bound transactions
@@ -55,6 +56,8 @@ LAYERS = {
     "idp.proxy": 8,
     "idp.jpki": 9,
 }
+BELOW = {"idp.login": "idp.consent"}
+"""Order inside a layer: the consent's card step uses the login's card check, never the reverse."""
 
 
 def modules(root: Path) -> Iterator[tuple[str, Path]]:
@@ -145,6 +148,8 @@ def layer_violations(edges) -> Iterator[str]:
     for (source, destination), places in edges.items():
         if source in LAYERS and destination in LAYERS and LAYERS[destination] < LAYERS[source]:
             yield f"{source} imports {destination}, a higher layer ({places[0]})"
+        if BELOW.get(source) == destination:
+            yield f"{source} imports {destination}, above it in its layer ({places[0]})"
         if source == "idp.jpki":
             yield f"idp.jpki imports {destination} ({places[0]})"
     for group in cycles(edges):
