@@ -1,9 +1,10 @@
 """Languages of the citizen's pages: Japanese by default, English one click away (issue 7 §1, §5).
 
 The choice is made, in this order, by a ``?lang=`` link on any page (and then remembered in a
-cookie), by that cookie, by the relying party's ``ui_locales`` hint (OIDC Core §3.1.2.1), and
-otherwise Japanese. Catalogues are gettext files, one per package with pages
-(``idp/<package>/translations``), compiled by ``script/bootstrap`` (``pybabel compile``).
+cookie), by that cookie, by the relying party's ``ui_locales`` hint (OIDC Core §3.1.2.1), by the
+browser's ``Accept-Language``, and otherwise Japanese. Catalogues are gettext files, one per
+package with pages (``idp/<package>/translations``), compiled by ``script/bootstrap``
+(``pybabel compile``).
 """
 
 from __future__ import annotations
@@ -45,7 +46,15 @@ def select_locale() -> str:
     for hinted in (g.get("ui_locales") or "").split():
         if _known(hinted):
             return _known(hinted)  # type: ignore[return-value]
-    return DEFAULT_LANGUAGE
+    return _browser_language() or DEFAULT_LANGUAGE
+
+
+def _browser_language() -> str | None:
+    """The browser's preferred language among ours (``Accept-Language``, RFC 9110 §12.5.4)."""
+    for tag, quality in request.accept_languages:  # best first
+        if quality > 0 and _known(tag):
+            return _known(tag)
+    return None
 
 
 def remember_choice(response: Response) -> Response:
