@@ -63,8 +63,27 @@ def describe(item_id: str) -> str:
     if item_id.startswith(CLAIM_PREFIX):
         return gettext("Information about you: %(claim)s", claim=item_id[len(CLAIM_PREFIX) :])
     if item_id.startswith(DOCUMENT_PREFIX):
-        return gettext("The document you signed: %(title)s", title=item_id[len(DOCUMENT_PREFIX) :])
+        return gettext(
+            "The document you signed, %(title)s, with your signing certificate, which shows your "
+            "name, date of birth, sex and address",
+            title=item_id[len(DOCUMENT_PREFIX) :],
+        )
     return gettext("Other information: %(item)s", item=item_id)
+
+
+FACTS: dict[str, str] = {
+    "verified:name": N_("full name"),
+    "verified:address": N_("address"),
+    "verified:birthdate": N_("date of birth"),
+    "verified:gender": N_("gender"),
+}
+"""The certificate's facts in a sentence, for the consent screen's verification notice."""
+
+
+def verified_facts(item_ids: list[str]) -> str:
+    """The verified facts among ``item_ids``, in plain words joined as a list ("" if none)."""
+    facts = [gettext(FACTS[i]) for i in item_ids if i in FACTS]
+    return gettext(", ").join(facts)
 
 
 def kind(item_id: str) -> str:

@@ -28,7 +28,7 @@ from ..web.security import csrf_ok
 from . import cardstep, refusals
 from .consenting import deny_consent, finish_consent, pending_consent
 from .decisions import AUTH_SESSION, ConsentDecision, ConsentRequest
-from .items import describe, kind
+from .items import describe, kind, verified_facts
 
 log = logging.getLogger("idp.consent")
 bp = blueprint("consent", __name__)
@@ -108,6 +108,7 @@ def screen(transaction: str) -> Response:
         consent=request,
         items=items,
         service=service_name(request.client_name),
+        verified_facts=verified_facts([item.id for item in request.items]),
         bridge_url=bridge().bridge_url,
         origin=verifier.origin if verifier is not None else "",
     )

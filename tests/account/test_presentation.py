@@ -41,12 +41,20 @@ def test_unknown_kinds_and_methods_still_get_a_label(provider):
 @pytest.mark.parametrize(
     ("language", "expected"),
     [
-        ("en", "The document you signed: 住宅ローン 金銭消費貸借契約書 (第2版)"),
-        ("ja", "署名した文書：住宅ローン 金銭消費貸借契約書 (第2版)"),
+        (
+            "en",
+            "The document you signed, 住宅ローン 金銭消費貸借契約書 (第2版), with your signing "
+            "certificate, which shows your name, date of birth, sex and address",
+        ),
+        (
+            "ja",
+            "署名した文書「住宅ローン 金銭消費貸借契約書 (第2版)」と、"
+            "氏名・生年月日・性別・住所が記載された署名用電子証明書",
+        ),
     ],
 )
 def test_a_signed_documents_title_is_one_item_spaces_and_all(provider, language, expected):
     """A service's title is free text: split on spaces like item ids, it showed up as several
-    "other information" lines."""
+    "other information" lines. The line says the certificate's four facts went along."""
     with provider.test_request_context(f"/account?lang={language}"):
         assert items("document:住宅ローン 金銭消費貸借契約書 (第2版)") == [expected]

@@ -98,7 +98,26 @@ def test_identity_verification_is_announced_and_uses_the_signing_key(consent_pag
 
     page = consent_page(acr_values=ACR_SIGN_IDENTITY)
     assert 'data-identity="1"' in page.html
-    assert "署名用電子証明書から氏名・住所・生年月日・性別を読み取ります" in page.html
+    note = re.search(r'<p class="card-note" id="identity-note">([^<]+)</p>', page.html).group(1)
+    assert "署名用電子証明書による本人確認" in note
+    assert "性別" not in note  # no verified fact is listed, so none is named or sent
+
+
+def test_the_identity_notice_names_exactly_the_verified_facts_listed(consent_page):
+    """The notice named gender though it was neither listed nor sent: now it names the facts
+    that are listed (and released only if approved), in both languages."""
+    from tests.verified.helpers import claims_param, verified
+
+    claims = claims_param(id_token=verified({"given_name": None, "birthdate": None}))
+    page = consent_page(claims=claims)
+    listed = {i for i in page.everything() if i.startswith("verified:")}
+    assert listed == {"verified:name", "verified:birthdate"}
+    note = re.search(r'<p class="card-note" id="identity-note">([^<]+)</p>', page.html).group(1)
+    assert "署名用電子証明書から氏名・生年月日を読み取り" in note
+    assert "性別" not in note
+    assert "住所" not in note
+    english = page.http.get(page.path + "?lang=en").get_data(as_text=True)
+    assert "approving reads your full name, date of birth from your card" in english
 
 
 def test_a_refusal_is_shown_again_in_the_other_language(consent_page):
