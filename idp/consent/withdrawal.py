@@ -16,6 +16,7 @@ service could still use for more than an access token's lifetime, and no consent
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from flask import current_app
@@ -83,7 +84,7 @@ def revoke_consent(services, consent: Consent, now: int) -> Withdrawal:
     )
     store = services.store()
     ttl = services.config.tokens.access_token
-    mark_withdrawn(store, consent.client_id, consent.account_id, now, ttl)
+    mark_withdrawn(store, consent.client_id, consent.account_id, time.time_ns(), ttl)
     for family in families:
         revoke_family(family, store)  # forgets the family's last access token
     if logout_queued:

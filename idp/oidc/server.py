@@ -47,7 +47,7 @@ from .pkce import S256CodeChallenge
 from .registration import Registration
 from .revocation import Revocation
 from .subjects import SubjectMapper
-from .tokens import AccessTokenGenerator, grant_record, jti_of
+from .tokens import AccessTokenGenerator, grant_record, issued_ns, jti_of
 
 
 @dataclass(frozen=True)
@@ -149,6 +149,7 @@ class IdpServer(AuthorizationServer):
             "jkt": request.user.dpop_jkt,
             "account_id": grant.get("account_id", ""),
             "consent_id": grant.get("consent_id"),
+            "issued_ns": issued_ns(),
         }
         if "refresh_token" in token:
             refresh.add_token(family_id, token["refresh_token"])

@@ -100,13 +100,31 @@ def withdrawn_key(client_id: str, account_id: str) -> str:
     return f"withdrawn:{client_id}:{account_id}"
 
 
-def mark_withdrawn(store: EphemeralStore, client_id: str, account_id: str, at: int, ttl: float):
-    store.set(withdrawn_key(client_id, account_id), str(at).encode(), ttl)
+def issued_ns() -> int:
+    """The moment a token is issued, in nanoseconds, kept in its grant record: the withdrawal
+    marker is compared with it, not with the token's ``iat`` (whole seconds), so a token issued
+    in the same second as a withdrawal is judged by which came first."""
+    return time.time_ns()
 
 
-def withdrawn_since(store: EphemeralStore, grant: dict, issued_at: int) -> bool:
-    """True when the person withdrew from this client at or after the token was issued."""
+def mark_withdrawn(
+    store: EphemeralStore, client_id: str, account_id: str, at_ns: int, ttl: float
+) -> None:
+    """``at_ns``: the withdrawal's moment in nanoseconds (``time.time_ns()``)."""
+    store.set(withdrawn_key(client_id, account_id), str(at_ns).encode(), ttl)
+
+
+def withdrawn_since(store: EphemeralStore, grant: dict, iat: int) -> bool:
+    """True when the person withdrew from this client at or after the token was issued.
+
+    The grant record's ``issued_ns`` decides to the nanosecond; a record without one (written
+    before it existed) falls back to the start of its ``iat`` second, refusing when in doubt."""
     if not grant.get("account_id"):
         return False
     mark = store.get(withdrawn_key(grant["client_id"], grant["account_id"]))
-    return mark is not None and issued_at <= int(mark)
+    if mark is None:
+        return False
+    issued = grant.get("issued_ns")
+    if not isinstance(issued, int):
+        issued = iat * 1_000_000_000
+    return issued <= int(mark)

@@ -339,3 +339,28 @@ def test_the_grant_record_names_account_and_consent_but_the_token_does_not(provi
     assert "account_id" not in claims
     assert "consent_id" not in claims
     assert "test-account-1" not in json.dumps(claims)
+
+
+@pytest.mark.parametrize(
+    ("withdrawn_at", "refused"),
+    [(-1, False), (0, True), (1, True), (-999_999_999, False), (999_999_999, True)],
+)
+def test_a_withdrawal_in_the_same_second_is_judged_by_which_came_first(
+    provider, rp, screen, withdrawn_at, refused
+):
+    """The withdrawal marker is compared with the token's issue time to the nanosecond, not to
+    its ``iat`` second: a token issued just after a withdrawal (a new login) works, one issued
+    at or just before it does not, even within the same second."""
+    from idp.oidc.tokens import jti_of, load_grant, mark_withdrawn
+
+    screen(everything)
+    access = rp.tokens(scope="openid")["access_token"]
+    with provider.app_context():
+        store = provider.extensions["idp.oidc.server"].services.store()
+        grant = load_grant(store, jti_of(access))
+        issued = grant["issued_ns"]
+        mark_withdrawn(store, grant["client_id"], grant["account_id"], issued + withdrawn_at, 60)
+    response = rp.http.get("/userinfo", headers={"Authorization": "Bearer " + access})
+    assert response.status_code == (401 if refused else 200), response.get_data(as_text=True)
+    if refused:
+        assert "withdrew" in response.headers["WWW-Authenticate"]

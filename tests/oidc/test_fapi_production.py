@@ -183,9 +183,7 @@ def _production_file(tmp_path) -> str:
     folders, pins = _anchors(tmp_path)
     path = tmp_path / "production.toml"
     path.write_text(
-        f'environment = "production"\nissuer = "{ISSUER}"\n'
-        + _operator_table()
-        + "[jpki]\n"
+        f'environment = "production"\nissuer = "{ISSUER}"\n' + _operator_table() + "[jpki]\n"
         f"pinned_fingerprints = {json.dumps(sorted(pins))}\n"
         f'crl_index_dir = "{tmp_path / "crl"}"\n[jpki.trust_anchors]\n'
         + "".join(f'{kind.value} = "{folder}"\n' for kind, folder in folders.items())
