@@ -88,13 +88,16 @@ class WrongPin(BridgeError):
     """``63Cx`` after VERIFY: x tries are left. The bridge never retries by itself.
 
     ``pin`` names the key ("auth" or "sign") in a two-key operation (bridge-protocol.md §9),
-    where the page must know which of the two PINs was wrong; None in a one-key operation."""
+    where the page must know which of the two PINs was wrong; None in a one-key operation.
+    ``key`` is the key whatever the operation, so the sentence names the right secret (the
+    signing key's is a password, not a PIN); it is not part of the API answer."""
 
     reason = "wrong_pin"
 
-    def __init__(self, tries_left: int, pin: str | None = None) -> None:
+    def __init__(self, tries_left: int, pin: str | None = None, key: str | None = None) -> None:
         self.tries_left = tries_left
         self.pin = pin
+        self.key = key or pin or "auth"
         super().__init__(f"{tries_left} tries left")
 
     def extra(self) -> dict[str, Any]:
@@ -103,28 +106,37 @@ class WrongPin(BridgeError):
         return {"tries_left": self.tries_left, "last_try": self.tries_left == 1, **which}
 
     def message(self, language: str) -> str:
-        key = f"{self.reason}_{self.pin}" if self.pin else self.reason
-        sentence = messages.text(key, language, tries_left=self.tries_left)
+        sentence = messages.text(_sentence(self.reason, self.pin, self.key), language,
+                                 tries_left=self.tries_left)  # fmt: skip
         if self.tries_left == 1:
-            sentence += " " + messages.text("last_try", language)
+            sentence += " " + messages.text("last_try_" + self.key, language)
         return sentence
 
 
+def _sentence(reason: str, pin: str | None, key: str) -> str:
+    """A PIN error's catalogue key: the named key in a two-key operation, else the signing
+    password by its own name and the login's PIN as the plain sentence."""
+    if pin:
+        return f"{reason}_{pin}"
+    return f"{reason}_sign" if key == "sign" else reason
+
+
 class PinLocked(BridgeError):
-    """``6983`` or ``63C0``: only the municipal office can reset it (jpki.md §5). ``pin`` as
-    for :class:`WrongPin`."""
+    """``6983`` or ``63C0``: only the municipal office can reset it (jpki.md §5). ``pin`` and
+    ``key`` as for :class:`WrongPin`."""
 
     reason = "pin_locked"
 
-    def __init__(self, detail: str = "", pin: str | None = None) -> None:
+    def __init__(self, detail: str = "", pin: str | None = None, key: str | None = None) -> None:
         self.pin = pin
+        self.key = key or pin or "auth"
         super().__init__(detail)
 
     def extra(self) -> dict[str, Any]:
         return {"pin": self.pin} if self.pin else {}
 
     def message(self, language: str) -> str:
-        return messages.text(f"{self.reason}_{self.pin}" if self.pin else self.reason, language)
+        return messages.text(_sentence(self.reason, self.pin, self.key), language)
 
 
 class Busy(BridgeError):

@@ -135,7 +135,14 @@ class Prompt:
 
     @property
     def last_try(self) -> bool:
-        return self.tries_left == 1 or any(left == 1 for _, left in self.tries)
+        return bool(self.last_keys)
+
+    @property
+    def last_keys(self) -> tuple[KeyKind, ...]:
+        """The keys whose PIN is on its last try."""
+        if self.tries:
+            return tuple(kind for kind, left in self.tries if left == 1)
+        return (self.request.kind,) if self.tries_left == 1 else ()
 
     @classmethod
     def for_keys(cls, request: Request, tries: dict[KeyKind, int | None]) -> Prompt:
@@ -164,7 +171,9 @@ def perform(request: Request, connect: Connector, ask_pin: AskPin) -> protocol.R
             tries = {kind: card.tries_left(kind) for kind in request.keys}
             for kind, left in tries.items():
                 if left == 0:
-                    raise errors.PinLocked(f"{kind} PIN blocked", pin=_named(request, kind))
+                    raise errors.PinLocked(
+                        f"{kind} PIN blocked", pin=_named(request, kind), key=kind.value
+                    )
             if KeyKind.AUTH in request.keys:
                 certificates[KeyKind.AUTH] = card.read_certificate(KeyKind.AUTH)
         with Pins.of(ask_pin(Prompt.for_keys(request, tries))) as pins, connection.transaction():
@@ -172,7 +181,7 @@ def perform(request: Request, connect: Connector, ask_pin: AskPin) -> protocol.R
                 raise errors.PinFormat("a PIN for the other key")
             card.select_application()
             for kind in request.keys:  # a wrong first PIN stops here: the second is not sent
-                _verify(card, pins[kind], _named(request, kind))
+                _verify(card, pins[kind], _named(request, kind), kind)
             for kind in request.keys:
                 if kind not in certificates:
                     certificates[kind] = card.read_certificate(kind)
@@ -188,14 +197,15 @@ def _named(request: Request, kind: KeyKind) -> str | None:
     return kind.value if request.pair else None
 
 
-def _verify(card: JpkiCard, pin: Pin, which: str | None) -> None:
-    """VERIFY, naming the key in a PIN error when the operation has two (§9)."""
+def _verify(card: JpkiCard, pin: Pin, which: str | None, kind: KeyKind) -> None:
+    """VERIFY, naming the key in a PIN error when the operation has two (§9); the error's
+    sentence names the key's secret in any case."""
     try:
         card.verify(pin)
     except errors.WrongPin as wrong:
-        raise errors.WrongPin(wrong.tries_left, pin=which) from None
+        raise errors.WrongPin(wrong.tries_left, pin=which, key=kind.value) from None
     except errors.PinLocked as locked:
-        raise errors.PinLocked(locked.detail, pin=which) from None
+        raise errors.PinLocked(locked.detail, pin=which, key=kind.value) from None
 
 
 def check_signature(certificate_der: bytes, signature: bytes, digest: bytes) -> None:

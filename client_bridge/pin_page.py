@@ -25,6 +25,7 @@ from flask import Blueprint, current_app, redirect, render_template, request, ur
 
 from client_bridge import errors, guard, messages
 from client_bridge.broker import DONE, FAILED, PIN_REQUIRED, STARTING, WORKING, Broker, Operation
+from client_bridge.operation import Request
 from client_bridge.pin import KeyKind, Pin, Pins
 
 PREFIX = "/pin/"
@@ -49,6 +50,20 @@ def language() -> str:
     return request.accept_languages.best_match(messages.LANGUAGES, messages.DEFAULT_LANGUAGE)
 
 
+def what(request: Request) -> str:
+    """The operation in the page's words: the suffix of its title's catalogue key."""
+    if request.pair:
+        return "document_pair" if request.document else "pair"
+    if request.document:
+        return "document"
+    return "authenticate" if request.kind is KeyKind.AUTH else "sign"
+
+
+SUBMIT = {"authenticate": "authenticate", "sign": "sign", "pair": "sign",
+          "document": "document", "document_pair": "document"}  # fmt: skip
+"""The submit button's words per operation: log in, verify one's identity, or sign."""
+
+
 def render(op: Operation, problem: str | None = None, status: int = 200) -> Any:
     lang = language()
     stdin = current_app.config["BRIDGE"].pin_stdin
@@ -56,6 +71,8 @@ def render(op: Operation, problem: str | None = None, status: int = 200) -> Any:
     page = render_template(
         "pin.html",
         op=op,
+        what=what(op.request),
+        submit=SUBMIT[what(op.request)],
         lang=lang,
         other=next(other for other in messages.LANGUAGES if other != lang),
         t=lambda key, **values: messages.text(key, lang, **values),

@@ -47,11 +47,12 @@ def describe(prompt: Prompt) -> str:
         ]
     elif prompt.tries_left is not None:
         lines += [
-            messages.text("tries_left", lang, tries_left=prompt.tries_left)
+            messages.text(f"tries_left_{prompt.request.kind.value}", lang,
+                          tries_left=prompt.tries_left)
             for lang in messages.LANGUAGES
-        ]
-    if prompt.last_try:
-        lines += [messages.text("last_try", lang) for lang in messages.LANGUAGES]
+        ]  # fmt: skip
+    for kind in prompt.last_keys:
+        lines += [messages.text(f"last_try_{kind.value}", lang) for lang in messages.LANGUAGES]
     return "\n".join(lines)
 
 

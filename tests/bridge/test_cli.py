@@ -72,7 +72,7 @@ def test_selftest_with_a_badly_shaped_pin_spends_no_try(inserted: InsertedCard) 
     assert done.returncode == 1
     assert "pin_format" in done.stderr
     after = bridge("selftest", "--reader", READER, "--pin-stdin", stdin=AUTH_PIN + "\n")
-    assert "Tries left: 3" in after.stderr
+    assert "PIN tries left: 3" in after.stderr
 
 
 def test_run_refuses_to_start_without_an_allowed_origin() -> None:

@@ -22,8 +22,8 @@ def pending(client: FlaskClient) -> dict:
 
 @pytest.mark.parametrize(
     ("query", "accept", "expected"),
-    [("", "ja", "暗証番号の入力"), ("", "en-US,en;q=0.9", "enter your PIN"),
-     ("?lang=en", "ja", "enter your PIN"), ("?lang=ja", "en", "暗証番号の入力")],
+    [("", "ja", "暗証番号の入力"), ("", "en-US,en;q=0.9", "enter the PIN"),
+     ("?lang=en", "ja", "enter the PIN"), ("?lang=ja", "en", "暗証番号の入力")],
 )  # fmt: skip
 def test_the_page_speaks_japanese_and_english(client, query, accept, expected) -> None:
     op = pending(client)
@@ -83,7 +83,7 @@ def test_an_unknown_operation_is_a_page_in_the_persons_language(client: FlaskCli
     assert "This PIN window is no longer valid" in page.text
     assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
     japanese = client.get("/pin/unknown?lang=ja", base_url=BASE)
-    assert "この暗証番号の画面は使えなくなりました" in japanese.text
+    assert "この暗証番号・パスワードの入力画面は使えなくなりました" in japanese.text
     assert 'lang="ja"' in japanese.text
 
 

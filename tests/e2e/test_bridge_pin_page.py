@@ -105,16 +105,16 @@ def announced(pin_page: Page, text: str) -> None:
 def test_the_pin_is_typed_and_sent_by_keyboard_alone(page: Page, login: LoginStub, locale) -> None:
     pin_page = open_pin_page(page, login)
     expect(pin_page.locator("html")).to_have_attribute("lang", lang_of(locale))
-    expect(pin_page.locator("h1")).to_have_text(t(locale, "title"))
+    expect(pin_page.locator("h1")).to_have_text(t(locale, "title_authenticate"))
     expect(pin_page.locator("body")).to_contain_text(login.origin)
-    expect(pin_page.locator("body")).to_contain_text(t(locale, "tries_left", tries_left=3))
+    expect(pin_page.locator("body")).to_contain_text(t(locale, "tries_left_auth", tries_left=3))
     snap(pin_page, "pin")
     axe(pin_page)
     order = assert_keyboard_reachable(pin_page)
     assert [focus.key for focus in order] == [
         f"a:{t(locale, 'other_language')}",
         "input#pin:",
-        f"button[name=action]:{t(locale, 'submit')}",
+        f"button[name=action]:{t(locale, 'submit_authenticate')}",
         f"button[name=action]:{t(locale, 'cancel')}",
     ]
     assert order[1].name == t(locale, "pin_label_authenticate")
@@ -140,7 +140,7 @@ def test_a_wrong_pin_is_announced_then_the_last_try_is_warned(
         expect(pin_page.locator("body")).to_contain_text(t(locale, "failed_next"))
         expect(pin_page.locator("#tries-left")).to_have_count(0)  # no stale count beside it
         if tries_left == 1:
-            announced(pin_page, t(locale, "last_try"))
+            announced(pin_page, t(locale, "last_try_auth"))
         expect(pin_page.locator("#pin")).to_have_count(0)  # the bridge never retries by itself
         snap(pin_page, f"wrong-{attempt}")
         axe(pin_page)
@@ -149,9 +149,9 @@ def test_a_wrong_pin_is_announced_then_the_last_try_is_warned(
         pin_page.close()
 
     pin_page = open_pin_page(page, login)
-    announced(pin_page, t(locale, "last_try"))
+    announced(pin_page, t(locale, "last_try_auth"))
     expect(pin_page.locator("#pin")).to_have_attribute("aria-describedby", "tries-left last-try")
-    expect(pin_page.locator("#tries-left")).to_have_text(t(locale, "tries_left", tries_left=1))
+    expect(pin_page.locator("#tries-left")).to_have_text(t(locale, "tries_left_auth", tries_left=1))
     snap(pin_page, "last-try")
     axe(pin_page)
     type_pin(pin_page, AUTH_PIN)
@@ -209,7 +209,7 @@ def test_the_other_language_is_one_key_press_away(page: Page, login: LoginStub, 
     assert focused(pin_page).name == t(locale, "other_language")
     pin_page.keyboard.press("Enter")
     expect(pin_page.locator("html")).to_have_attribute("lang", other)
-    expect(pin_page.locator("h1")).to_have_text(messages.text("title", other))
+    expect(pin_page.locator("h1")).to_have_text(messages.text("title_authenticate", other))
     snap(pin_page, other)
     axe(pin_page)
     type_pin(pin_page, AUTH_PIN)
