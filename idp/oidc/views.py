@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import hmac
+import logging
 import secrets
 
 from authlib.oauth2.rfc6749 import OAuth2Error
 from flask import Blueprint, current_app, g, jsonify, request, session
-from markupsafe import escape
 
 from .. import metrics
+from ..web.pages import page
 from . import authorize as authorize_flow
 from .discovery import metadata
 from .endpoints import endpoint_url
@@ -18,7 +19,9 @@ from .hygiene import refuse_unprintable_protocol_values
 from .par import push
 from .userinfo import userinfo as userinfo_response
 
-bp = Blueprint("oidc", __name__)
+log = logging.getLogger("idp.oidc")
+bp = Blueprint("oidc", __name__, template_folder="templates")
+"""Its templates are the logout pages, the only citizen pages of the protocol layer."""
 
 
 bp.before_request(refuse_unprintable_protocol_values)
@@ -103,19 +106,22 @@ def register():
 
 @bp.route("/logout", methods=["GET", "POST"])
 def logout():
-    """RP-initiated logout; without a valid id_token_hint the person confirms first (§6)."""
+    """RP-initiated logout; without a valid id_token_hint the person confirms first (§6). Its
+    pages are citizen pages: both languages, the shared layout, a readable page for a refused
+    request (the person cannot act on an OAuth error code)."""
     server = _server()
     confirmed = request.method == "POST" and _confirmation_ok()
     try:
         validated = server.validate_endpoint_request("end_session")
     except OAuth2Error as error:
-        return jsonify(error=error.error, error_description=error.get_error_description()), 400
+        log.info("logout refused: %s", error.error)
+        return page("oidc/logout_refused.html", 400)
     if validated.needs_confirmation and not confirmed:
         return _confirmation_page()
-    return server.create_endpoint_response("end_session", validated) or (
-        "You are logged out of the My Number Card login.",
-        200,
-    )
+    response = server.create_endpoint_response("end_session", validated)
+    if response is not None:
+        return response
+    return page("oidc/logged_out.html", path=request.script_root + "/")
 
 
 def _confirmation_ok() -> bool:
@@ -126,16 +132,8 @@ def _confirmation_ok() -> bool:
 
 def _confirmation_page():
     session["logout_csrf"] = token = secrets.token_urlsafe(16)
-    fields = "".join(
-        f'<input type="hidden" name="{escape(k)}" value="{escape(v)}">'
-        for k, v in request.values.items(multi=True)
-        if k != "confirm"
-    )
-    return (
-        '<!doctype html><html lang="en"><title>Log out</title><form method="post">'
-        f'{fields}<input type="hidden" name="confirm" value="{token}">'
-        "<p>Log out of the My Number Card login?</p><button>Log out</button></form></html>"
-    )
+    fields = [(k, v) for k, v in request.values.items(multi=True) if k not in ("confirm", "lang")]
+    return page("oidc/logout_confirm.html", fields=fields, confirm=token)
 
 
 @bp.route("/userinfo", methods=["GET", "POST"])

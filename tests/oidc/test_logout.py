@@ -195,3 +195,38 @@ def test_the_logout_token_is_signed_with_the_clients_id_token_algorithm(
     token = jwt.decode(receiver.tokens[0], keys, algorithms=[alg])
     assert token.header["alg"] == alg
     assert jwt.decode(tokens["id_token"], keys, algorithms=[alg]).header["alg"] == alg
+
+
+def test_the_logout_pages_are_citizen_pages_in_both_languages(logout_rp):
+    """The confirmation and the logged-out page: the shared layout, Japanese by default,
+    English by ``?lang=`` or the browser's language."""
+    logout_rp.tokens()
+    japanese = logout_rp.http.get("/logout").get_data(as_text=True)
+    assert '<html lang="ja">' in japanese
+    assert "マイナンバーカードログインからログアウトしますか？" in japanese
+    assert '<footer id="operator">' in japanese
+    english = logout_rp.http.get("/logout", headers={"Accept-Language": "en"})
+    html = english.get_data(as_text=True)
+    assert '<html lang="en">' in html
+    assert "Log out of the My Number Card login?" in html
+    token = html.split('name="confirm" value="')[1].split('"')[0]
+    ended = logout_rp.http.post("/logout?lang=en", data={"confirm": token})
+    assert ended.status_code == 200
+    assert '<h1 id="logged-out">You are logged out</h1>' in ended.get_data(as_text=True)
+    assert ended.headers["X-Frame-Options"] == "DENY"
+
+
+def test_a_bad_id_token_hint_gets_a_readable_page_not_json(logout_rp):
+    logout_rp.tokens()
+    response = logout_rp.http.get("/logout", query_string={"id_token_hint": "not-a-token"})
+    assert response.status_code == 400
+    assert response.mimetype == "text/html"
+    html = response.get_data(as_text=True)
+    assert 'data-reason="logout_refused"' in html
+    assert "このログアウトのリンクは使えません" in html
+    assert "error_description" not in html
+    english = logout_rp.http.get(
+        "/logout", query_string={"id_token_hint": "not-a-token", "lang": "en"}
+    )
+    assert "This logout link cannot be used" in english.get_data(as_text=True)
+    assert "code=" in logout_rp.authorize(prompt="none").headers["Location"]  # still logged in

@@ -133,7 +133,7 @@ def test_backchannel_logout_from_the_idp_ends_the_bank_session(browser, bank, id
     confirm = browser.get(idp.url + "/logout")  # no id_token_hint: the IdP asks first
     form = dict(re.findall(r'name="(\w+)" value="([^"]*)"', confirm.text))
     ended = browser.post(idp.url + "/logout", data=form)
-    assert "logged out" in ended.text
+    assert 'id="logged-out"' in ended.text
     deadline = time.monotonic() + 30
     while session_data(bank, browser) and time.monotonic() < deadline:
         time.sleep(0.2)
