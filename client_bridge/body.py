@@ -8,19 +8,22 @@ bad member is a ``bad_request`` naming the member: a bad body starts nothing.
 
 ``"version": 2`` at ``/v1/sign`` asks for the two-key operation (bridge-protocol.md §9) with the
 same members: identity verification or a document, signed by both keys of the card.
+
+``"lang"`` (optional, ``"ja"`` or ``"en"``) is the language the person chose on the page, which
+the PIN window then speaks.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from client_bridge import errors, protocol
+from client_bridge import errors, messages, protocol
 from client_bridge.operation import Document, Request
 from client_bridge.pin import KeyKind
 
 CHALLENGE_FIELDS = frozenset({"challenge", "service"})
 DOCUMENT_FIELDS = frozenset({"purpose", "digest", "title", "summary", "service"})
-OPTIONAL = frozenset({"version"})
+OPTIONAL = frozenset({"version", "lang"})
 
 
 def parse(kind: KeyKind, body: object, origin: str) -> Request:
@@ -37,7 +40,7 @@ def parse(kind: KeyKind, body: object, origin: str) -> Request:
             raise errors.BadRequest("documents are signed at /v1/sign", field="purpose")
         _check_members(body, DOCUMENT_FIELDS)
         return Request(kind, origin, None, protocol.parse_service(body["service"]),
-                       _document(body), pair=pair)  # fmt: skip
+                       _document(body), pair=pair, lang=_lang(body))  # fmt: skip
     _check_members(body, CHALLENGE_FIELDS)
     return Request(
         kind=kind,
@@ -45,7 +48,16 @@ def parse(kind: KeyKind, body: object, origin: str) -> Request:
         challenge=protocol.parse_challenge(body["challenge"]),
         service=protocol.parse_service(body["service"]),
         pair=pair,
+        lang=_lang(body),
     )
+
+
+def _lang(body: dict[str, Any]) -> str | None:
+    """The page's chosen language for the PIN window, when it says one."""
+    lang = body.get("lang")
+    if lang is not None and lang not in messages.LANGUAGES:
+        raise errors.BadRequest(f"lang is one of {list(messages.LANGUAGES)}", field="lang")
+    return lang
 
 
 def _version(body: dict[str, Any]) -> int:

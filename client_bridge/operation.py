@@ -67,6 +67,8 @@ class Request:
     service: str
     document: Document | None = None
     pair: bool = False
+    lang: str | None = None
+    """The language the page asked the PIN window to speak (None: the browser's)."""
 
     def __post_init__(self) -> None:
         if (self.challenge is None) == (self.document is None):

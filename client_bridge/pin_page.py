@@ -43,10 +43,12 @@ def broker() -> Broker:
     return current_app.extensions["bridge.broker"]
 
 
-def language() -> str:
-    wanted = request.args.get("lang")
-    if wanted in messages.LANGUAGES:
-        return wanted
+def language(op: Operation | None = None) -> str:
+    """The window's own switch (``?lang=``), else the language the page chose for the
+    operation, else the browser's."""
+    for wanted in (request.args.get("lang"), op.request.lang if op else None):
+        if wanted in messages.LANGUAGES:
+            return wanted
     return request.accept_languages.best_match(messages.LANGUAGES, messages.DEFAULT_LANGUAGE)
 
 
@@ -65,7 +67,7 @@ SUBMIT = {"authenticate": "authenticate", "sign": "sign", "pair": "sign",
 
 
 def render(op: Operation, problem: str | None = None, status: int = 200) -> Any:
-    lang = language()
+    lang = language(op)
     stdin = current_app.config["BRIDGE"].pin_stdin
     error = op.error.message(lang) if op.state == FAILED and op.error else None
     page = render_template(
@@ -196,8 +198,8 @@ def submit(op_id: str) -> Any:
             pins = typed(op.request.keys)
         except PinShape as wrong:
             purpose = "authenticate" if wrong.kind is KeyKind.AUTH else "sign"
-            problem = messages.text("pin_format_" + purpose, language())
+            problem = messages.text("pin_format_" + purpose, language(op))
             return render(op, problem=problem, status=400)
         broker().give_pin(op, pins)
     broker().wait_finished(op, 10.0)
-    return redirect(url_for("pin.show", op_id=op.id, lang=language()), code=303)
+    return redirect(url_for("pin.show", op_id=op.id, lang=language(op)), code=303)

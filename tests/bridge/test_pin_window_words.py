@@ -86,3 +86,33 @@ def test_a_wrong_login_pin_names_the_authentication_certificate(client: FlaskCli
     submit_pin(client, op["pin_url"].removeprefix(BASE), token, "9999")
     done = call(client, "GET", f"/v1/operations/{op['id']}?wait=10&state=pin_required").json
     assert done["message"]["ja"].startswith("利用者証明用電子証明書の暗証番号が違います")
+
+
+@pytest.mark.parametrize(
+    ("lang", "query", "accept", "expected"),
+    [("en", "", "ja", "en"), ("ja", "", "en", "ja"), ("en", "?lang=ja", "en", "ja"),
+     (None, "", "en", "en")],
+)  # fmt: skip
+def test_the_window_speaks_the_language_the_page_chose(client, lang, query, accept, expected):
+    """The page's ``lang`` beats the browser's Accept-Language; the window's own switch beats
+    both; without ``lang`` the browser's language is followed."""
+    body = LOGIN if lang is None else {**LOGIN, "lang": lang}
+    op_id = call(client, "POST", "/v1/authenticate", json=body).json["id"]
+    op = call(client, "GET", f"/v1/operations/{op_id}?wait=5&state=starting").json
+    page = client.get(op["pin_url"].removeprefix(BASE) + query, base_url=BASE,
+                      headers={"Accept-Language": accept})  # fmt: skip
+    assert f'<html lang="{expected}">' in page.text
+    assert page.headers["Content-Language"] == expected
+    call(client, "DELETE", f"/v1/operations/{op_id}")
+
+
+@pytest.mark.parametrize("lang", ["fr", "", 1, ["en"], None])
+def test_a_language_the_window_does_not_speak_is_refused_and_starts_nothing(client, lang):
+    refused = call(client, "POST", "/v1/authenticate", json={**LOGIN, "lang": lang})
+    if lang is None:  # JSON null: as if absent
+        assert refused.status_code == 202
+        call(client, "DELETE", f"/v1/operations/{refused.json['id']}")
+        return
+    assert refused.status_code == 400
+    assert (refused.json["error"], refused.json["field"]) == ("bad_request", "lang")
+    assert call(client, "POST", "/v1/authenticate", json=LOGIN).status_code == 202

@@ -96,13 +96,20 @@ window.JpkiBridge = (function () {
     if (win && !win.closed) win.close();
   }
 
-  // POST /v1/authenticate or /v1/sign; rejects when nothing answers.
-  function start(bridge, path, payload) {
-    return json(bridge + path, {
+  // POST /v1/authenticate or /v1/sign; rejects when nothing answers. The page's language
+  // (<html lang>) goes along as "lang", so the bridge's window speaks what the person chose here;
+  // a bridge older than that member refuses it by name and is asked again without it.
+  async function start(bridge, path, payload) {
+    const post = (body) => json(bridge + path, {
       method: "POST",
       headers: {"Content-Type": "application/json"},
-      body: JSON.stringify(payload),
+      body: JSON.stringify(body),
     });
+    const lang = document.documentElement.lang;
+    if (lang !== "ja" && lang !== "en") return post(payload);
+    const started = await post(Object.assign({}, payload, {lang: lang}));
+    const old = started.status === 400 && started.body && started.body.field === "lang";
+    return old ? post(payload) : started;
   }
 
   // The PIN is typed only on the bridge's own page: point the window there, or, when a popup
