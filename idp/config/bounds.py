@@ -27,7 +27,7 @@ PRODUCTION_BOUNDS = (
     Bound("tokens.id_token", 3600, "a stolen ID token is accepted that long"),
     Bound("tokens.access_token", 3600, "a stolen access token reads identity that long"),
     Bound("tokens.refresh_token", 30 * 86400, "a stolen refresh token keeps minting tokens"),
-    Bound("tokens.client_assertion_max_age", 600, "an unused stolen assertion stays usable"),
+    Bound("tokens.client_assertion_max_age", 3600, "an unused stolen assertion stays usable"),
     Bound("tokens.login_transaction", 1800, "a phished login link stays open"),
     Bound("tokens.session", 12 * 3600, "an unattended browser logs in without the card"),
     Bound("keys.reload_seconds", 300, "a rotated-out compromised key keeps signing here"),

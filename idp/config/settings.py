@@ -71,8 +71,10 @@ class TokensConfig:
     id_token: int = 300
     access_token: int = 300
     refresh_token: int = 8 * 3600
-    client_assertion_max_age: int = 300
-    """Largest ``exp - now`` accepted in a private_key_jwt assertion (RFC 7523 §3)."""
+    client_assertion_max_age: int = 3600
+    """Largest ``exp - now`` accepted in a private_key_jwt assertion (RFC 7523 §3). An hour:
+    what common client libraries send (Authlib an hour, idpyoidc ten minutes); each ``jti`` is
+    remembered until its assertion's ``exp``, so none is accepted twice."""
     login_transaction: int = 600
     """Time a person has to complete the login step once an authorization request is valid."""
     session: int = 1800

@@ -2,9 +2,10 @@
 
 Authlib's ``JWTBearerClientAssertion`` verifies signature, iss = sub = client_id, aud and exp. We
 add: ``aud`` is the issuer or the token / PAR endpoint and nothing else (RFC 9700 §2.3, the
-audience-injection fix); ``exp`` at most ``client_assertion_max_age`` ahead; ``jti`` single use
-through the ephemeral store for as long as the assertion could be valid; in production, a
-PS256 or ES256 signature only (FAPI 2.0 Security Profile §5.4.1).
+audience-injection fix); ``exp`` at most ``client_assertion_max_age`` ahead (an hour by default:
+Authlib's clients send an hour, idpyoidc's ten minutes); ``jti`` single use through the ephemeral
+store until the assertion's ``exp``; in production, a PS256 or ES256 signature only (FAPI 2.0
+Security Profile §5.4.1).
 """
 
 from __future__ import annotations
@@ -61,15 +62,20 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
         return super().extract_assertion(assertion)
 
     def verify_claims(self, claims: jwt.Claims) -> None:
+        """Authlib's checks (the ``jti`` spent last) after ours: ``aud`` one value, ``exp`` a
+        number at most ``client_assertion_max_age`` ahead, so a refused assertion spends no
+        ``jti`` and every spent one has an ``exp`` to keep it until."""
         aud = claims.get("aud")
         if isinstance(aud, list) and len(aud) != 1:
             raise InvalidClientError(description="client assertion 'aud' must be one value")
+        exp, most = claims.get("exp"), self._config.tokens.client_assertion_max_age
+        if isinstance(exp, int | float) and not isinstance(exp, bool) and exp - time.time() > most:
+            raise InvalidClientError(
+                description=f"client assertion 'exp' is too far ahead (at most {most} s)"
+            )
         super().verify_claims(claims)
-        exp = claims["exp"]
-        if not isinstance(exp, int | float) or exp - time.time() > (
-            self._config.tokens.client_assertion_max_age
-        ):
-            raise InvalidClientError(description="client assertion 'exp' is too far ahead")
+        if not isinstance(claims["exp"], int | float):
+            raise InvalidClientError(description="client assertion 'exp' must be a number")
 
     def process_assertion_claims(self, assertion, resolve_key):
         """Authlib's, with the algorithms discovery lists (``fapi.assertion_algorithms``)
@@ -87,11 +93,15 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
         return token.claims
 
     def validate_jti(self, claims, jti) -> bool:
-        """First use of this (client, jti) within the assertion's possible lifetime."""
+        """First use of this (client, jti): remembered until the assertion's ``exp`` (plus the
+        leeway the ``exp`` check grants), so it is refused for as long as it could pass."""
+        exp = claims.get("exp")
         if not isinstance(jti, str) or not jti or len(jti) > 256:
             return False
-        ttl = self._config.tokens.client_assertion_max_age + 2 * LEEWAY
-        return self._store().add(f"jti:client:{claims['sub']}:{jti}", b"1", ttl)
+        if not isinstance(exp, int | float) or isinstance(exp, bool):
+            return False
+        ttl = min(exp - time.time(), self._config.tokens.client_assertion_max_age) + 2 * LEEWAY
+        return self._store().add(f"jti:client:{claims['sub']}:{jti}", b"1", max(ttl, 1))
 
     def resolve_client_public_key(self, client) -> KeySet:
         if jwks := client.jwks:  # registered keys: imported once per client snapshot

@@ -47,7 +47,7 @@ def changed(config: Config, setting: str, value: object) -> Config:
         ("tokens.id_token", 3600, 3601, "at most 3600 seconds"),
         ("tokens.access_token", 3600, 3601, "at most 3600 seconds"),
         ("tokens.refresh_token", 2592000, 2592001, "at most 2592000 seconds"),
-        ("tokens.client_assertion_max_age", 600, 601, "at most 600 seconds"),
+        ("tokens.client_assertion_max_age", 3600, 3601, "at most 3600 seconds"),
         ("tokens.login_transaction", 1800, 1801, "at most 1800 seconds"),
         ("tokens.session", 43200, 43201, "at most 43200 seconds"),
         ("keys.reload_seconds", 300.0, 300.5, "at most 300 seconds"),

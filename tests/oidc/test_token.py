@@ -53,7 +53,7 @@ def test_assertion_audience_may_be_issuer_or_endpoint(jwt_rp, aud):
         {"aud": [ISSUER, "https://other-idp.example"]},
         {"aud": None},
         {"exp": int(time.time()) - 120},
-        {"exp": "in an hour"},  # computed when the test runs, not when it is collected
+        {"exp": "beyond an hour"},  # computed when the test runs, not when it is collected
         {"exp": None},
         {"jti": None},
         {"iss": "someone-else"},
@@ -62,12 +62,49 @@ def test_assertion_audience_may_be_issuer_or_endpoint(jwt_rp, aud):
 )
 def test_bad_client_assertion_is_invalid_client_and_code_stays_unissued(jwt_rp, claims):
     code = jwt_rp.login_code()
-    if claims.get("exp") == "in an hour":
-        claims = {"exp": int(time.time()) + 3600}
+    if claims.get("exp") == "beyond an hour":
+        claims = {"exp": int(time.time()) + 3600 + 120}
     response = jwt_rp.token(code, jwt_rp.assertion(**claims))
     assert response.status_code in (400, 401)
     assert response.json["error"] == "invalid_client"
     assert "access_token" not in response.json
+
+
+@pytest.mark.parametrize("lifetime", [600, 3600], ids=["idpyoidc-10-min", "authlib-1-hour"])
+def test_assertion_lifetimes_common_libraries_send_are_accepted_once(jwt_rp, lifetime):
+    """Authlib's client signs assertions valid for an hour, idpyoidc's for ten minutes; both
+    are accepted (``tokens.client_assertion_max_age``, an hour), and only once."""
+    assertion = jwt_rp.assertion(exp=int(time.time()) + lifetime)
+    assert jwt_rp.token(jwt_rp.login_code(), assertion).status_code == 200
+    replayed = jwt_rp.token(jwt_rp.login_code(), assertion)
+    assert (replayed.status_code, replayed.json["error"]) == (400, "invalid_client")
+
+
+def test_an_assertion_jti_is_remembered_until_its_exp():
+    """The replay cache keeps a ``jti`` for the assertion's whole remaining lifetime (plus the
+    leeway), not a fixed time: an hour-long assertion replayed 59 minutes later is refused."""
+    from idp.config import Config
+    from idp.oidc.client_auth import PrivateKeyJWT
+
+    now = [0.0]
+    store = MemoryStore(clock=lambda: now[0])
+    method = PrivateKeyJWT(Config(), lambda: store, list)
+    claims = {"sub": "bank", "exp": int(time.time()) + 3600}
+    assert method.validate_jti(claims, "j-1")
+    now[0] = 3540.0
+    assert not method.validate_jti(claims, "j-1")
+    now[0] = 3600.0 + 61
+    assert method.validate_jti(claims, "j-1")  # past exp + leeway: the assertion itself is dead
+
+
+def test_an_assertion_too_far_ahead_spends_no_jti(jwt_rp):
+    """Refused for its ``exp`` before its ``jti`` is recorded: the same ``jti`` in a
+    well-formed assertion is then accepted."""
+    late = jwt_rp.assertion(jti="once", exp=int(time.time()) + 7200)
+    refused = jwt_rp.token(jwt_rp.login_code(), late)
+    assert refused.json["error"] == "invalid_client"
+    assert "too far ahead" in refused.json["error_description"]
+    assert jwt_rp.token(jwt_rp.login_code(), jwt_rp.assertion(jti="once")).status_code == 200
 
 
 def test_client_assertion_replay_is_refused(jwt_rp):
