@@ -90,6 +90,10 @@ def client_group() -> None:
     help="Law the service verifies identities under (verified claims): jp_aml, jp_mpiupa.",
 )
 @click.option("--purpose", help="The service's stated purpose, shown on the consent screen.")
+@click.option("--name-ja", help="The name on Japanese pages (client_name#ja); else --name.")
+@click.option("--name-en", help="The name on English pages (client_name#en); else --name.")
+@click.option("--purpose-ja", help="The purpose on Japanese pages (purpose#ja); else --purpose.")
+@click.option("--purpose-en", help="The purpose on English pages (purpose#en); else --purpose.")
 @click.option("--retention-days", type=int, help="How many days the service keeps the data.")
 @click.option(
     "--scope",
@@ -104,6 +108,11 @@ def client_group() -> None:
 )
 def client_add(name, redirect_uris, jwks_file, jwks_uri, auth_method, **policy) -> None:
     """Register a client; print one JSON line with client_id (and client_secret if any)."""
+    tagged = {
+        f"{field}#{language}": policy.pop(f"{option}_{language}")
+        for field, option in (("client_name", "name"), ("purpose", "purpose"))
+        for language in ("ja", "en")
+    }
     try:
         jwks = json.load(jwks_file) if jwks_file else None
         client, secret = clients.register_client(
@@ -114,6 +123,7 @@ def client_add(name, redirect_uris, jwks_file, jwks_uri, auth_method, **policy) 
             jwks_uri=jwks_uri,
             post_logout_redirect_uris=list(policy.pop("post_logout_redirect_uris")),
             production=_config().environment == "production",
+            localized={k: v for k, v in tagged.items() if v is not None},
             **policy,
         )
     except json.JSONDecodeError as e:

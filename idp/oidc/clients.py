@@ -18,6 +18,7 @@ import logging
 import secrets
 import time
 import unicodedata
+from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 from flask import current_app, g, has_app_context, has_request_context
@@ -33,6 +34,7 @@ from ..storage.models import Client, secret_digest
 from . import client_urls
 from .auth_methods import AUTH_METHODS, CLIENT_SECRET_BASIC, PRIVATE_KEY_JWT
 from .claims import SUPPORTED_SCOPES
+from .client_languages import LanguageRejected, check_tagged
 from .fapi import fapi_refusal, fapi_shortfalls
 from .sectors import SectorRejected, sector_of
 from .verified_claims import PURPOSE_LENGTH, TRUST_FRAMEWORKS
@@ -167,11 +169,13 @@ def register_client(
     scope: str | None = None,
     production: bool = False,
     id_token_signed_response_alg: str | None = None,
+    localized: Mapping[str, object] | None = None,
 ) -> tuple[Client, str | None]:
     """Validate, store and return the client and its secret (client_secret_basic only).
 
     ``id_token_signed_response_alg`` must be among this app's ``keys.algorithms``; omitted,
     nothing is stored and the operator's ``keys.default_algorithm`` (RS256) signs.
+    ``localized``: the name and purpose per language (``client_name#ja`` …, ``client_languages``).
     """
     if not name or not redirect_uris:
         raise ClientRejected("a client needs a name and at least one redirect URI")
@@ -185,6 +189,10 @@ def register_client(
     for uri in post_logout_redirect_uris or []:
         check_redirect_uri(uri, production)
     verification_policy = check_verification_policy(trust_framework, purpose, retention_days)
+    try:
+        tagged = check_tagged(localized or {})
+    except LanguageRejected as e:
+        raise ClientRejected(str(e)) from None
     signing = _signing(id_token_signed_response_alg)
     _check_fapi(name, auth_method, require_par, require_dpop, signing, production)
     metadata = {
@@ -202,7 +210,7 @@ def register_client(
         "backchannel_logout_uri": backchannel_logout_uri,
         "post_logout_redirect_uris": list(post_logout_redirect_uris or []),
     }
-    metadata |= {k: v for k, v in optional.items() if v} | verification_policy | signing
+    metadata |= {k: v for k, v in optional.items() if v} | verification_policy | signing | tagged
     client = Client(
         client_id=secrets.token_hex(16),  # hex: never starts with "-", safe on a command line
         client_id_issued_at=int(time.time()),

@@ -27,6 +27,7 @@ from authlib.oidc.registration import ClientMetadataClaims as OidcClientMetadata
 from flask import request as flask_request
 
 from .auth_methods import PRIVATE_KEY_JWT
+from .client_languages import tagged_members
 from .clients import VERIFICATION_FIELDS, ClientRejected, register_client
 from .discovery import metadata
 from .fapi import fapi_refusal, fapi_shortfalls
@@ -105,6 +106,7 @@ class Registration(ClientRegistrationEndpoint):
                 # the request's own value: Authlib's claims class fills in RS256 when omitted
                 id_token_signed_response_alg=data.get("id_token_signed_response_alg"),
                 production=self.server.services.config.environment == "production",
+                localized=tagged_members(data),
                 **flags,
             )
         except ClientRejected as e:
@@ -129,6 +131,7 @@ class Registration(ClientRegistrationEndpoint):
         }
         metadata = client.client_metadata
         info.update({k: v for k, v in metadata.items() if k in VERIFICATION_FIELDS})
+        info.update(tagged_members(metadata))
         if request.registered_secret:
             info["client_secret"] = request.registered_secret
             info["client_secret_expires_at"] = 0

@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import Flask
 
 from ..config import Config
-from . import formats, i18n, operator, pages, security
+from . import formats, i18n, operator, pages, security, services
 from .bridge import BridgeSettings
 from .templating import TranslatedEnvironment
 
@@ -23,7 +23,7 @@ def init_app(app: Flask, config: Config) -> None:
         raise RuntimeError("web.init_app must run before anything builds app.jinja_env")
     app.jinja_environment = TranslatedEnvironment
     i18n.init_app(app)
-    app.jinja_env.globals.update(formats.helpers())
+    app.jinja_env.globals.update(formats.helpers(), localized=services.localized)
     operator.init_app(app, config)
     bridge = app.extensions["idp.web.bridge"] = BridgeSettings.from_config(config)
     app.register_blueprint(pages.blueprint("web", __name__))

@@ -155,3 +155,28 @@ def test_the_consent_lasts_until_a_japan_date_and_time(consent_page, card_app):
         assert shown == when(moment)
         assert machine == iso(moment)
     assert re.fullmatch(r"\d{4}年\d{1,2}月\d{1,2}日 \d{1,2}:\d{2}", shown)
+
+
+def test_the_name_and_purpose_are_shown_in_the_pages_language(card_app, rp, logged_in):
+    """A client registered with ``client_name#ja``/``#en`` and ``purpose#ja``: each page
+    language shows its own, the untagged value where none was registered for it."""
+    from idp.oidc.clients import register_client
+
+    with card_app.app_context():
+        client, secret = register_client(
+            "Sample Bank",
+            [rp.redirect_uri],
+            "client_secret_basic",
+            purpose="To check your income for a mortgage",
+            localized={"client_name#ja": "サンプル銀行", "purpose#ja": "住宅ローン審査のため"},
+        )
+        rp.client_id, rp.secret = client.client_id, secret
+    http, response = logged_in()
+    page = open_consent(http, response)
+    assert '<dd id="service-name">サンプル銀行</dd>' in page.html
+    assert '<dd id="purpose">住宅ローン審査のため</dd>' in page.html
+    assert "サンプル銀行 に情報を提供しますか？" in page.html
+    english = page.http.get(page.path + "?lang=en").get_data(as_text=True)
+    assert '<dd id="service-name">Sample Bank</dd>' in english
+    assert '<dd id="purpose">To check your income for a mortgage</dd>' in english
+    assert "サンプル銀行" not in english

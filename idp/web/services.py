@@ -1,0 +1,54 @@
+"""How a page names a service and states its purpose in the page's language.
+
+A client may register its human-readable metadata per language, as OIDC Dynamic Client
+Registration §2.1 allows: ``client_name#ja``, ``client_name#en``, ``purpose#ja`` … (a BCP 47
+tag after ``#``), kept in its stored metadata beside the untagged value. A page shows the value
+whose tag's language is the page's, else the untagged one, which pages and records also keep
+(consents, access records and documents store the name they were given, and show it when the
+client is gone).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from flask import g
+from flask_babel import get_locale
+
+from ..storage.db import db
+from ..storage.models import Client
+
+LOCALIZED_FIELDS = ("client_name", "purpose")
+"""The metadata a client may give per language."""
+TAG = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,4}")
+"""A BCP 47 language tag, as far as a page needs one: the language and a few subtags."""
+
+
+def language_of(key: str, field: str) -> str | None:
+    """The primary language (lower case) of ``field#tag``, or None if ``key`` is not one."""
+    base, sep, tag = key.partition("#")
+    if base != field or not sep or not TAG.fullmatch(tag):
+        return None
+    return tag.split("-")[0].lower()
+
+
+def pick(metadata: Mapping[str, object], field: str, language: str) -> str | None:
+    """``field`` in ``language`` from a client's metadata, if it registered one."""
+    for key, value in metadata.items():
+        if isinstance(value, str) and value.strip() and language_of(key, field) == language:
+            return value
+    return None
+
+
+def localized(client_id: str, field: str, fallback: str | None) -> str | None:
+    """What a page shows for the client's ``field``: its value in the page's language, else
+    ``fallback`` (the untagged value the caller holds). One lookup per client and request."""
+    cache = g.setdefault("idp_client_metadata", {})
+    if client_id not in cache:
+        client = db.session.execute(
+            db.select(Client).filter_by(client_id=client_id)
+        ).scalar_one_or_none()
+        cache[client_id] = dict(client.client_metadata) if client is not None else {}
+    found = pick(cache[client_id], field, str(get_locale() or "ja"))
+    return found if found is not None else fallback
