@@ -76,6 +76,10 @@ def push(server, request) -> tuple[int, dict, list]:
         jkt = server.services.dpop.verify(request.headers, "POST", url)
         if params.setdefault("dpop_jkt", jkt) != jkt:
             raise InvalidDPoPProofError("dpop_jkt does not match the DPoP proof")
+    if client.require_dpop and not params.get("dpop_jkt"):
+        # §10.1: a pushed request is bound to a key by a DPoP proof or dpop_jkt; one that names
+        # none is missing what this client must send (RFC 6749 §5.2 invalid_request)
+        raise InvalidRequestError("this client must send a DPoP proof (or dpop_jkt) with PAR")
     pushed = server.create_params_request(params, pushed=True)
     try:
         server.get_authorization_grant(pushed).validate_authorization_request()

@@ -142,6 +142,20 @@ def test_client_requiring_dpop_gets_no_bearer_token(make_rp, key):
     assert _dpop_tokens(rp, key)["token_type"] == "DPoP"  # noqa: S105
 
 
+def test_client_requiring_dpop_cannot_push_without_a_key(make_rp, key):
+    """RFC 9449 §10.1: a client registered with --require-dpop binds its pushed request to a
+    key, by a DPoP proof at PAR or dpop_jkt; without either, PAR refuses (invalid_request) and
+    nothing is stored; either one is accepted."""
+    rp = make_rp(require_dpop=True)
+    refused = rp.push()
+    assert (refused.status_code, refused.json["error"]) == (400, "invalid_request")
+    assert "DPoP" in refused.json["error_description"]
+    assert "request_uri" not in refused.json
+    assert rp.push(dpop_jkt=key.thumbprint()).status_code == 201
+    proof = dpop_proof(key, "POST", ISSUER + "/par", nonce=_nonce(rp, key))
+    assert rp.push(extra_headers={"DPoP": proof}).status_code == 201
+
+
 def test_dpop_jkt_in_authorization_request_binds_the_code(rp, key):
     other = ECKey.generate_key("P-256")
     code = rp.login_code(dpop_jkt=key.thumbprint())

@@ -154,7 +154,7 @@ def test_production_takes_ps256_client_assertions_and_refuses_rs256(production):
             "/par",
             base_url=ISSUER,
             data={
-                **rp.authorization_params(),
+                **rp.authorization_params(dpop_jkt=key.thumbprint()),  # FAPI: DPoP required
                 "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
                 "client_assertion": _assertion(client_id, key, alg),
             },
