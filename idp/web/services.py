@@ -42,13 +42,18 @@ def pick(metadata: Mapping[str, object], field: str, language: str) -> str | Non
 
 
 def localized(client_id: str, field: str, fallback: str | None) -> str | None:
-    """What a page shows for the client's ``field``: its value in the page's language, else
-    ``fallback`` (the untagged value the caller holds). One lookup per client and request."""
+    """What a page shows for the client's ``field``: its value in the page's language where
+    ``fallback``, the value the caller holds, is the client's untagged one (or None); else
+    ``fallback``, which is then another text (a request's own purpose, a name kept by a record
+    of a client since renamed). One lookup per client and request."""
     cache = g.setdefault("idp_client_metadata", {})
     if client_id not in cache:
         client = db.session.execute(
             db.select(Client).filter_by(client_id=client_id)
         ).scalar_one_or_none()
         cache[client_id] = dict(client.client_metadata) if client is not None else {}
-    found = pick(cache[client_id], field, str(get_locale() or "ja"))
+    metadata = cache[client_id]
+    if fallback is not None and fallback != metadata.get(field):
+        return fallback
+    found = pick(metadata, field, str(get_locale() or "ja"))
     return found if found is not None else fallback

@@ -180,3 +180,20 @@ def test_the_name_and_purpose_are_shown_in_the_pages_language(card_app, rp, logg
     assert '<dd id="service-name">Sample Bank</dd>' in english
     assert '<dd id="purpose">To check your income for a mortgage</dd>' in english
     assert "サンプル銀行" not in english
+
+
+def test_a_request_purpose_wins_over_the_registered_one_in_any_language(card_app, rp, logged_in):
+    from idp.oidc.clients import register_client
+
+    with card_app.app_context():
+        client, secret = register_client(
+            "Sample Bank",
+            [rp.redirect_uri],
+            "client_secret_basic",
+            purpose="To check your income for a mortgage",
+            localized={"purpose#ja": "住宅ローン審査のため"},
+        )
+        rp.client_id, rp.secret = client.client_id, secret
+    http, response = logged_in(purpose="口座開設のため")
+    page = open_consent(http, response)
+    assert '<dd id="purpose">口座開設のため</dd>' in page.html
