@@ -30,7 +30,7 @@ from authlib.oidc.core.errors import LoginRequiredError
 from flask import abort, current_app, redirect
 
 from ..storage.ephemeral import Put
-from ..web import transactions
+from ..web import services, transactions
 from . import par
 from .approval import consent_step
 from .authenticator import ACR_CARD_AUTH, ACR_SIGN_IDENTITY, LoginResult, LoginTransaction
@@ -96,6 +96,7 @@ def _authorize(server, store, request, now: float):
         request.user = found[1] if found else None
         grant.validate_no_multiple_request_parameter(request)
         redirect_uri = grant.validate_consent_request()
+        services.remember(request.client.client_id)  # a page that ends can lead back there
         if found is None and "none" in (request.payload.data.get("prompt") or "").split():
             raise LoginRequiredError(redirect_uri=redirect_uri)
     except OAuth2Error as error:

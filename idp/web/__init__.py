@@ -23,7 +23,9 @@ def init_app(app: Flask, config: Config) -> None:
         raise RuntimeError("web.init_app must run before anything builds app.jinja_env")
     app.jinja_environment = TranslatedEnvironment
     i18n.init_app(app)
-    app.jinja_env.globals.update(formats.helpers(), localized=services.localized)
+    app.jinja_env.globals.update(
+        formats.helpers(), localized=services.localized, way_back=services.way_back
+    )
     operator.init_app(app, config)
     bridge = app.extensions["idp.web.bridge"] = BridgeSettings.from_config(config)
     app.register_blueprint(pages.blueprint("web", __name__))

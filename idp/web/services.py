@@ -1,4 +1,5 @@
-"""How a page names a service and states its purpose in the page's language.
+"""How a page names a service and states its purpose in the page's language, and leads back to
+the service when its login or consent has ended.
 
 A client may register its human-readable metadata per language, as OIDC Dynamic Client
 Registration §2.1 allows: ``client_name#ja``, ``client_name#en``, ``purpose#ja`` … (a BCP 47
@@ -12,13 +13,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlsplit
 
-from flask import g
+from flask import g, session
 from flask_babel import get_locale
 
 from ..storage.db import db
 from ..storage.models import Client
 
+SERVICE = "service"
+"""The session member naming the client this browser last came from (``remember``)."""
 LOCALIZED_FIELDS = ("client_name", "purpose")
 """The metadata a client may give per language."""
 TAG = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,4}")
@@ -46,14 +51,49 @@ def localized(client_id: str, field: str, fallback: str | None) -> str | None:
     ``fallback``, the value the caller holds, is the client's untagged one (or None); else
     ``fallback``, which is then another text (a request's own purpose, a name kept by a record
     of a client since renamed). One lookup per client and request."""
+    metadata = _metadata(client_id)
+    if fallback is not None and fallback != metadata.get(field):
+        return fallback
+    found = pick(metadata, field, str(get_locale() or "ja"))
+    return found if found is not None else fallback
+
+
+def _metadata(client_id: str) -> dict:
     cache = g.setdefault("idp_client_metadata", {})
     if client_id not in cache:
         client = db.session.execute(
             db.select(Client).filter_by(client_id=client_id)
         ).scalar_one_or_none()
         cache[client_id] = dict(client.client_metadata) if client is not None else {}
-    metadata = cache[client_id]
-    if fallback is not None and fallback != metadata.get(field):
-        return fallback
-    found = pick(metadata, field, str(get_locale() or "ja"))
-    return found if found is not None else fallback
+    return cache[client_id]
+
+
+def remember(client_id: str) -> None:
+    """This browser came from ``client_id`` (an authorization request that named it and one
+    of its redirect URIs): a login or consent page that ended can lead back there."""
+    if session.get(SERVICE) != client_id:
+        session[SERVICE] = client_id
+
+
+@dataclass(frozen=True)
+class WayBack:
+    name: str
+    url: str
+
+
+def way_back() -> WayBack | None:
+    """Where a page whose login or consent has ended sends the person: the service this browser
+    came from, at its registered ``client_uri``, else the origin of its first redirect URI.
+    None when no service is known."""
+    client_id = session.get(SERVICE)
+    metadata = _metadata(client_id) if isinstance(client_id, str) else {}
+    if not metadata:
+        return None
+    uris = [metadata.get("client_uri"), *(metadata.get("redirect_uris") or [])[:1]]
+    for uri in uris:
+        parts = urlsplit(uri) if isinstance(uri, str) else None
+        if parts and parts.netloc and parts.scheme in ("https", "http"):
+            url = uri if uri == metadata.get("client_uri") else f"{parts.scheme}://{parts.netloc}/"
+            name = localized(client_id, "client_name", metadata.get("client_name"))
+            return WayBack(name=str(name or parts.netloc), url=url)
+    return None
