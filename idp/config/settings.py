@@ -83,6 +83,20 @@ class TokensConfig:
 
 
 @dataclass(frozen=True)
+class DPoPConfig:
+    """Where a DPoP proof must carry a server nonce (RFC 9449 §8; docs/operators.md §2)."""
+
+    nonce_at_token: bool = True
+    """/token: a proof must carry our nonce, so proofs made in advance by someone who briefly
+    held the client's DPoP key cannot obtain or refresh tokens later (§11.2). Off only for
+    clients that cannot retry with a nonce."""
+    nonce_at_par: bool = False
+    """/par: the proof only names the key the code is bound to, and the token request that
+    redeems the code must prove that key again (with a nonce at /token): a nonce here protects
+    nothing more and costs a round trip, so it is off unless asked for."""
+
+
+@dataclass(frozen=True)
 class LoginConfig:
     """The login step (issue 5 §4)."""
 
@@ -233,6 +247,7 @@ class Config:
     ephemeral: EphemeralConfig = field(default_factory=EphemeralConfig)
     keys: KeysConfig = field(default_factory=KeysConfig)
     tokens: TokensConfig = field(default_factory=TokensConfig)
+    dpop: DPoPConfig = field(default_factory=DPoPConfig)
     login: LoginConfig = field(default_factory=LoginConfig)
     admin: AdminConfig = field(default_factory=AdminConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)

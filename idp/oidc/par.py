@@ -73,7 +73,8 @@ def push(server, request) -> tuple[int, dict, list]:
     params["client_id"] = client.client_id
     if "DPoP" in request.headers:  # RFC 9449 §10.1: the pushing key becomes dpop_jkt
         url = endpoint_url("oidc.par")
-        jkt = server.services.dpop.verify(request.headers, "POST", url)
+        nonce = server.services.config.dpop.nonce_at_par
+        jkt = server.services.dpop.verify(request.headers, "POST", url, require_nonce=nonce)
         if params.setdefault("dpop_jkt", jkt) != jkt:
             raise InvalidDPoPProofError("dpop_jkt does not match the DPoP proof")
     if client.require_dpop and not params.get("dpop_jkt"):

@@ -71,7 +71,10 @@ def token():
         _one_client_auth()
         if "DPoP" in request.headers:
             url = endpoint_url("oidc.token")
-            g.dpop_jkt = server.services.dpop.verify(request.headers, "POST", url)
+            nonce = server.services.config.dpop.nonce_at_token
+            g.dpop_jkt = server.services.dpop.verify(
+                request.headers, "POST", url, require_nonce=nonce
+            )
     except OAuth2Error as error:
         return metrics.token_response(server.handle_error_response(None, error), None)
     return metrics.token_response(server.create_token_response(), request.form.get("grant_type"))

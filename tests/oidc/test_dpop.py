@@ -266,3 +266,40 @@ def test_server_nonce_from_the_future_is_refused(key):
     proof = dpop_proof(key, "POST", TOKEN, nonce=nonce, iat=int(clock.now))
     with pytest.raises(UseDPoPNonceError):
         dpop.verify({"DPoP": proof}, "POST", TOKEN)
+
+
+def test_par_takes_a_proof_without_a_nonce_by_default(rp, key):
+    """dpop.nonce_at_par is off by default: the proof at PAR only names the key, which the
+    token request proves again with a nonce."""
+    response = rp.push(extra_headers={"DPoP": dpop_proof(key, "POST", ISSUER + "/par")})
+    assert response.status_code == 201, response.get_data(as_text=True)
+
+
+@pytest.fixture
+def nonce_at_par_not_token(database_url, tmp_path):
+    """An IdP configured the other way round: a nonce at /par, none at /token."""
+    import dataclasses
+
+    from idp.config import DPoPConfig
+    from tests.conftest import drop_schema, idp_test_config, make_app
+
+    config = idp_test_config(database_url)
+    config = dataclasses.replace(config, dpop=DPoPConfig(nonce_at_par=True, nonce_at_token=False))
+    application = make_app(config, tmp_path / "instance", cardless_login=True)
+    yield application
+    drop_schema(application)
+
+
+def test_the_nonce_policy_is_set_per_endpoint(nonce_at_par_not_token, key):
+    from tests.oidc.conftest import _register
+
+    provider = nonce_at_par_not_token
+    rp = _register(provider, provider.test_client(), "client_secret_basic")
+    asked = rp.push(extra_headers={"DPoP": dpop_proof(key, "POST", ISSUER + "/par")})
+    assert (asked.status_code, asked.json["error"]) == (400, "use_dpop_nonce")
+    nonce = asked.headers["DPoP-Nonce"]
+    pushed = rp.push(extra_headers={"DPoP": dpop_proof(key, "POST", ISSUER + "/par", nonce=nonce)})
+    assert pushed.status_code == 201, pushed.get_data(as_text=True)
+    token = rp.token(rp.login_code(), extra_headers={"DPoP": dpop_proof(key, "POST", TOKEN)})
+    assert token.status_code == 200, token.get_data(as_text=True)
+    assert token.json["token_type"] == "DPoP"  # noqa: S105

@@ -321,8 +321,5 @@ def test_production_takes_es256_dpop_proofs_and_refuses_rs256(production):
     assert refused.status_code == 400, refused.get_data(as_text=True)
     assert refused.json["error"] == "invalid_dpop_proof"
     ec = ECKey.generate_key("P-256")
-    asked = push(dpop_proof(ec, "POST", f"{ISSUER}/par"))
-    assert asked.json["error"] == "use_dpop_nonce"  # the proof passed; now the nonce (§8)
-    nonce = asked.headers["DPoP-Nonce"]
-    accepted = push(dpop_proof(ec, "POST", f"{ISSUER}/par", nonce=nonce))
+    accepted = push(dpop_proof(ec, "POST", f"{ISSUER}/par"))  # no nonce at PAR by default
     assert accepted.status_code == 201, accepted.get_data(as_text=True)
