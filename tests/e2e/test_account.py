@@ -139,7 +139,13 @@ def test_every_account_page_passes_axe_by_keyboard_and_at_200_percent(
     page: Page, tmp_path: Path, language: str
 ):
     with cardless_idp(tmp_path) as (url, ids):
-        page.goto(f"{url}/account?lang={language}")
+        page.goto(f"{url}/?lang={language}")  # the IdP's home page, then its link
+        expect(page.locator("html")).to_have_attribute("lang", language)
+        expect(page.locator("#home-heading")).to_be_visible()
+        expect(page.locator("footer #home-link")).to_have_attribute("href", "/")
+        check_page(page, f"home-{language}")
+        page.locator("#account-link").click()
+        expect(page).to_have_url(re.compile(r"/account$"))
         expect(page.locator("html")).to_have_attribute("lang", language)
         expect(page.locator(f"#consent-{ids['bank']}")).to_be_visible()
         expect(page.locator("tr[data-record]")).to_have_count(50)

@@ -79,7 +79,7 @@ class Idp:
 def running_idp(state: SandboxState, tmp: Path, bridge_url: str, port: int) -> Iterator[Idp]:
     """A testing IdP on 127.0.0.1:port with the card login, OCSP at a live sandbox responder."""
     from idp.oidc.clients import register_client
-    from tests.conftest import drop_schema, idp_test_config, make_app
+    from tests.conftest import drop_schema, idp_test_config, make_app, operator_config
 
     compile_catalogues()
     with running_server(state, port=0) as responder, relying_party_site() as callback:
@@ -101,6 +101,7 @@ def running_idp(state: SandboxState, tmp: Path, bridge_url: str, port: int) -> I
             issuer=f"http://127.0.0.1:{port}",
             jpki=jpki,
             login=LoginConfig(bridge_url=bridge_url),
+            operator=operator_config(),
         )
         app = make_app(config, tmp / "instance")
         with app.app_context():
@@ -201,24 +202,24 @@ def test_a_revoked_card_is_refused_with_its_page(page: Page, idp_with_bridge, lo
     idp, card = idp_with_bridge
     card.state.revoke(card.card_id, CertKind.AUTH, "keyCompromise")
     idp.start_login(page)
-    expect(page.locator("html")).to_have_attribute("lang", "ja")  # the browser's language aside
+    expect(page.locator("html")).to_have_attribute("lang", "en")  # the browser's language
     log_in_with_pin(page)
     refusal = page.locator("#refusal")
     expect(refusal).to_have_attribute("data-reason", "revoked", timeout=30_000)
-    expect(refusal).to_have_text("カードの電子証明書は失効しています")
+    expect(refusal).to_have_text("Your card's certificate has been revoked")
     assert not page.url.startswith(idp.rp.redirect_uri)
-    snap(page, "revoked-ja")
+    snap(page, "revoked-en")
     axe(page)
     assert_keyboard_reachable(page)
 
     page.locator("#switch-language").click()
-    expect(page.locator("html")).to_have_attribute("lang", "en")
-    expect(refusal).to_have_text("Your card's certificate has been revoked")
-    snap(page, "revoked-en")
+    expect(page.locator("html")).to_have_attribute("lang", "ja")
+    expect(refusal).to_have_text("カードの電子証明書は失効しています")
+    snap(page, "revoked-ja")
     axe(page)
 
     back = page.locator("#back-to-service")  # the way back to the service: access_denied
-    expect(back).to_have_text("Back to Sample Bank")
+    expect(back).to_have_text("Sample Bank に戻る")
     back.focus()
     page.keyboard.press("Enter")
     page.wait_for_url(lambda url: url.startswith(idp.rp.redirect_uri + "?"), timeout=15_000)

@@ -7,6 +7,7 @@ page. axe-core, keyboard-only use and 200% zoom on every state; screenshots of a
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -130,7 +131,16 @@ def test_approving_self_information_needs_the_card_again(page: Page, consent_wor
     expect(page.locator("html")).to_have_attribute("lang", "ja")
     expect(page.locator("h1")).to_have_text("Sample Bank に情報を提供しますか？")
     expect(page.locator("#purpose")).to_have_text(PURPOSE)
-    expect(page.locator("#retention")).to_have_text("90 日")
+    expect(page.locator("#retention")).to_have_text("3か月")  # 90 days, in months
+    expires = page.locator("#expires time")  # Japan time with the time of day
+    expect(expires).to_have_text(re.compile(r"^\d{4}年\d{1,2}月\d{1,2}日 \d{1,2}:\d{2}$"))
+    assert (expires.get_attribute("datetime") or "").endswith("+09:00")
+    footer = page.locator("footer#operator")  # who runs the IdP, on every page
+    expect(footer).to_contain_text("このログインサービスはテスト運営機構が運営しています。")
+    expect(footer.locator("#privacy-link")).to_have_attribute(
+        "href", "https://operator.example.jp/privacy"
+    )
+    expect(footer.locator("a[href^='tel:']")).to_have_text("0120-111-222")
     expect(page.locator("main")).to_contain_text("住民税の課税・所得情報")
     expect(page.locator("#note-auth")).to_be_visible()  # the card will be needed
     check_page(page, "consent-selfinfo")
@@ -180,12 +190,15 @@ def test_deny_returns_access_denied_to_the_service(page: Page, consent_world):
 @pytest.mark.parametrize("locale", ["en-US"])
 def test_the_language_switch_and_ui_locales(page: Page, consent_world, locale):
     idp, _bridge = consent_world
-    to_consent(page, idp, scope="openid")  # the browser's English aside, Japanese first
-    expect(page.locator("html")).to_have_attribute("lang", "ja")
-    press(page, "#switch-language")
+    to_consent(page, idp, scope="openid")  # no choice made: the browser's English
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(page.locator("h1")).to_have_text("Share your information with Sample Bank?")
-    expect(page.locator("#retention")).to_have_text("90 days")
+    expect(page.locator("#retention")).to_have_text("3 months")  # 90 days
+    press(page, "#switch-language")
+    expect(page.locator("html")).to_have_attribute("lang", "ja")
+    expect(page.locator("#retention")).to_have_text("3か月")
+    press(page, "#switch-language")
+    expect(page.locator("html")).to_have_attribute("lang", "en")
     check_page(page, "consent-en")
     press(page, "#approve-button")  # the identifier only: the session is enough
     assert "code" in at_relying_party(page, idp)
