@@ -28,8 +28,11 @@ def _known(tag: object) -> str | None:
 
 
 def select_locale() -> str:
-    """``?lang=``, then the remembered choice, then Japanese."""
-    return _known(request.args.get("lang")) or _known(request.cookies.get(COOKIE)) or DEFAULT
+    """``?lang=``, then the remembered choice, then the browser's ``Accept-Language``, then
+    Japanese."""
+    chosen = _known(request.args.get("lang")) or _known(request.cookies.get(COOKIE))
+    browser = (_known(tag) for tag, quality in request.accept_languages if quality > 0)
+    return chosen or next((tag for tag in browser if tag), DEFAULT)
 
 
 def remember_choice(response: Response) -> Response:

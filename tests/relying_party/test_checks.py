@@ -268,3 +268,20 @@ def test_times_are_shown_in_japan_time_with_the_time_of_day(bank, lang, value, s
 def test_the_signers_name_is_read_from_the_certificate_and_nothing_else(world):
     assert contract.holder_name(world.card.certificate) == "山田\u3000花子"
     assert contract.holder_name(world.card.auth_certificate) is None  # no name in it
+
+
+@pytest.mark.parametrize(
+    ("path", "accept", "expected"),
+    [
+        ("/", "en-US,en;q=0.9", "en"),
+        ("/", "fr, ja;q=0.5", "ja"),
+        ("/", "de", "ja"),
+        ("/", "", "ja"),
+        ("/?lang=ja", "en", "ja"),  # a choice wins over the browser
+    ],
+)
+def test_the_bank_follows_the_browsers_language_without_a_choice(bank, path, accept, expected):
+    from examples.relying_party.i18n import select_locale
+
+    with bank.app.test_request_context(path, headers={"Accept-Language": accept}):
+        assert select_locale() == expected
