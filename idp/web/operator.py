@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import current_app
+from flask import current_app, request
 from flask_babel import get_locale
 
 from ..config import Config, OperatorConfig
@@ -31,7 +31,12 @@ class Operator:
 
 def init_app(app, config: Config) -> None:
     app.extensions["idp.web.operator"] = config.operator
-    app.context_processor(lambda: {"operator": current()})
+    app.jinja_env.globals.update(operator=current, home_url=home_url)
+
+
+def home_url() -> str:
+    """The IdP's home page (``/`` under wherever the app is mounted)."""
+    return request.script_root + "/"
 
 
 def current() -> Operator:
