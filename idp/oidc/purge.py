@@ -1,6 +1,6 @@
 """Forgetting dead token families: ``idp tokens purge``.
 
-A token family (``TokenFamily``) is one redeemed code and every refresh token rotated from it;
+A token family (``TokenFamily``) is one redeemed code and its refresh tokens (one if DPoP-bound);
 its ``grant`` holds the userinfo claims of the authorization. Once it has expired
 (``tokens.refresh_token`` after the code was redeemed) or been revoked (refresh-token reuse,
 logout, a withdrawn consent), nothing can use it again: a refresh token of it is refused as
@@ -24,7 +24,7 @@ from ..storage.db import db
 from ..storage.models import RefreshToken, TokenFamily
 
 BATCH_SIZE = 500
-"""Families per transaction (each with its refresh tokens: one per rotation)."""
+"""Families per transaction (each with its refresh tokens: one, or one per rotation)."""
 GRACE = 300
 """Seconds a dead family is kept: more than the clock skew between nodes (operators.md §6)."""
 

@@ -1,9 +1,18 @@
-"""Refresh tokens: rotated on every use, reuse revokes the family (RFC 9700 §4.14.2, issue 5 §3).
+"""Refresh tokens: DPoP-bound ones are kept, unbound ones rotate with reuse detection.
 
-Each token is 256 random bits stored as its SHA-256. Using one marks it used in the same UPDATE
-that checks it was unused, so two racing requests cannot both rotate it. A used token presented
-again means a copy exists: the family and its last access token are revoked. The family's lifetime
-is absolute (``tokens.refresh_token``); rotation never extends it.
+Each token is 256 random bits stored as its SHA-256. The family's lifetime is absolute
+(``tokens.refresh_token``); nothing extends it.
+
+A family whose tokens are bound to a DPoP key (its grant's ``dpop_jkt``) keeps its one refresh
+token: every refresh must prove that key, and the FAPI 2.0 Security Profile's authorization
+server requirements say not to rotate sender-constrained refresh tokens, because a client that
+lost a refresh answer retries with the token it holds and must not lose the session for it. The
+response repeats the token.
+
+An unbound family (a development client without DPoP) rotates (RFC 9700 §4.14.2): using a token
+marks it used in the same UPDATE that checks it was unused, so two racing requests cannot both
+rotate it. A used token presented again means a copy exists: the family and its last access
+token are revoked.
 """
 
 from __future__ import annotations
@@ -96,9 +105,12 @@ def use_token(token: str, store) -> RefreshToken | None:
     family, now = row.family, int(time.time())
     if family.revoked_at is not None or family.expires_at <= now:
         return None
-    consent_id = json.loads(family.grant).get("consent_id")
+    grant = json.loads(family.grant)
+    consent_id = grant.get("consent_id")
     if consent_id is not None and live_consent(consent_id, now) is None:
         return None  # the citizen withdrew (or the consent ran out): nothing more for the client
+    if grant.get("dpop_jkt") and row.used_at is None:
+        return row  # sender-constrained: kept, not rotated (the module docstring)
     claimed = db.session.execute(
         update(RefreshToken)
         .where(RefreshToken.token_hash == row.token_hash, RefreshToken.used_at.is_(None))
@@ -112,10 +124,12 @@ def use_token(token: str, store) -> RefreshToken | None:
 
 
 class RotatingRefreshToken:
-    """The ``TokenMixin`` view of a used refresh token that Authlib's grant works with."""
+    """The ``TokenMixin`` view of a refresh token that Authlib's grant works with."""
 
-    def __init__(self, row: RefreshToken) -> None:
+    def __init__(self, row: RefreshToken, presented: str) -> None:
         self.family = row.family
+        self.kept = presented if json.loads(row.family.grant).get("dpop_jkt") else None
+        """The presented token, answered again, when its family is DPoP-bound (not rotated)."""
 
     def check_client(self, client) -> bool:
         return self.family.client_id == client.client_id
@@ -125,14 +139,23 @@ class RotatingRefreshToken:
 
 
 class RefreshGrant(grants.RefreshTokenGrant):
-    """Authlib's refresh grant with rotation; always returns a new refresh token."""
+    """Authlib's refresh grant: a new refresh token for an unbound family, the same one again
+    for a DPoP-bound family (the module docstring)."""
 
     TOKEN_ENDPOINT_AUTH_METHODS = AUTH_METHODS
     INCLUDE_NEW_REFRESH_TOKEN = True
 
     def authenticate_refresh_token(self, refresh_token: str) -> RotatingRefreshToken | None:
         row = use_token(refresh_token, self.server.services.store())
-        return RotatingRefreshToken(row) if row else None
+        return RotatingRefreshToken(row, refresh_token) if row else None
+
+    def issue_token(self, user, refresh_token: RotatingRefreshToken) -> dict:
+        if refresh_token.kept is None:
+            return super().issue_token(user, refresh_token)
+        scope = self.request.payload.scope or refresh_token.get_scope()
+        token = self.generate_token(user=user, scope=scope, include_refresh_token=False)
+        token["refresh_token"] = refresh_token.kept  # RFC 6749 §6: still valid, send it again
+        return token
 
     def authenticate_user(self, refresh_token: RotatingRefreshToken) -> EndUser:
         family = refresh_token.family
@@ -141,4 +164,4 @@ class RefreshGrant(grants.RefreshTokenGrant):
         return EndUser(family.sub, grant["auth_time"], grant["acr"], tuple(grant["amr"]), jkt)
 
     def revoke_old_credential(self, refresh_token: RotatingRefreshToken) -> None:
-        """Nothing more to do: ``use_token`` already marked it used."""
+        """Nothing more to do: ``use_token`` already marked a rotating token used."""

@@ -1,7 +1,7 @@
 """The authorization server, composed in one function (style.md habit 2).
 
 Everything Authlib offers is registered here — the code grant with ``S256CodeChallenge`` and
-``IdTokenExtension`` (``OpenIDCode``), the rotating refresh grant, RFC 9207 ``iss``, client
+``IdTokenExtension`` (``OpenIDCode``), the refresh grant, RFC 9207 ``iss``, client
 authentication methods, JWT access tokens, revocation, introspection, end-session and (with an
 admin credential) registration — plus our PAR extension. Policy lives in class constants and the
 grant's ordered list.
@@ -151,7 +151,8 @@ class IdpServer(AuthorizationServer):
             "consent_id": grant.get("consent_id"),
             "issued_ns": issued_ns(),
         }
-        if "refresh_token" in token:
+        kept = request.refresh_token is not None and request.refresh_token.kept is not None
+        if "refresh_token" in token and not kept:  # a kept one is in its family already
             refresh.add_token(family_id, token["refresh_token"])
         db.session.commit()
         self._write_grant(token["access_token"], record, family_id, request.authorization_code)

@@ -56,7 +56,7 @@ class Client(db.Model, OAuth2ClientMixin):
         return response_type == "code"
 
     def check_grant_type(self, grant_type: str) -> bool:
-        return grant_type in ("authorization_code", "refresh_token")  # every client rotates
+        return grant_type in ("authorization_code", "refresh_token")  # every client may refresh
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:  # noqa: ARG002
         """One method per client, at every endpoint that authenticates clients."""
@@ -111,7 +111,7 @@ class SigningKey(db.Model):
 
 
 class TokenFamily(db.Model):
-    """One authorization (a code redeemed once) and every refresh token rotated from it.
+    """One authorization (a code redeemed once) and its refresh tokens (rotated unless DPoP-bound).
 
     Presenting a refresh token that was already used means it was copied: the whole family is
     revoked (RFC 9700 §4.14.2), including the access token issued last.

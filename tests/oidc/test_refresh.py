@@ -1,4 +1,5 @@
-"""Refresh tokens rotate; a reused one revokes its family and the last access token."""
+"""Refresh tokens: unbound ones rotate and a reused one revokes its family and the last access
+token; DPoP-bound ones are kept, so a refresh whose answer was lost can be retried."""
 
 from __future__ import annotations
 
@@ -95,3 +96,71 @@ def test_missing_or_unknown_refresh_token_is_refused(rp, value):
     rp.auth(form, headers)
     response = rp.http.post("/token", data=form, headers=headers)
     assert response.json["error"] in ("invalid_request", "invalid_grant")
+
+
+def _dpop_refresh(rp, refresh_token, key):
+    """A refresh with a DPoP proof by ``key``, with the server's nonce when it asks."""
+    from tests.oidc.rp import ISSUER, dpop_proof
+
+    nonce = None
+    for _ in range(2):
+        form = {"grant_type": "refresh_token", "refresh_token": refresh_token}
+        headers = {"DPoP": dpop_proof(key, "POST", ISSUER + "/token", nonce=nonce)}
+        rp.auth(form, headers)
+        response = rp.http.post("/token", data=form, headers=headers)
+        if response.status_code != 400 or response.json["error"] != "use_dpop_nonce":
+            break
+        nonce = response.headers["DPoP-Nonce"]
+    return response
+
+
+def _dpop_userinfo(rp, access_token, key):
+    from idp.oidc.dpop import access_token_hash
+    from tests.oidc.rp import ISSUER, dpop_proof
+
+    proof = dpop_proof(key, "GET", ISSUER + "/userinfo", ath=access_token_hash(access_token))
+    headers = {"Authorization": "DPoP " + access_token, "DPoP": proof}
+    return rp.http.get("/userinfo", headers=headers)
+
+
+def test_a_dpop_bound_refresh_token_is_kept_so_a_lost_answer_can_be_retried(rp):
+    """FAPI 2.0: sender-constrained refresh tokens are not rotated. The client whose first
+    refresh answer was lost presents the same token again and gets tokens; the answer repeats
+    the token it holds; refreshes without the key, or with another, are refused and burn
+    nothing."""
+    from joserfc.jwk import ECKey
+
+    from tests.oidc.rp import ISSUER, dpop_proof
+
+    key, other = ECKey.generate_key("P-256"), ECKey.generate_key("P-256")
+    code = rp.login_code()
+    nonce = rp.token("x", extra_headers={"DPoP": dpop_proof(key, "POST", ISSUER + "/token")})
+    proof = dpop_proof(key, "POST", ISSUER + "/token", nonce=nonce.headers["DPoP-Nonce"])
+    tokens = rp.token(code, extra_headers={"DPoP": proof}).json
+    assert tokens["token_type"] == "DPoP"  # noqa: S105
+    held = tokens["refresh_token"]
+    lost = _dpop_refresh(rp, held, key)  # answered, but the client never saw the answer
+    assert lost.status_code == 200, lost.get_data(as_text=True)
+    retried = _dpop_refresh(rp, held, key)
+    assert retried.status_code == 200, retried.get_data(as_text=True)
+    assert retried.json["refresh_token"] == held == lost.json["refresh_token"]
+    assert retried.json["token_type"] == "DPoP"  # noqa: S105
+    assert _dpop_userinfo(rp, retried.json["access_token"], key).status_code == 200
+    assert _dpop_refresh(rp, held, other).json["error"] == "invalid_dpop_proof"
+    assert _refresh(rp, held).json["error"] == "invalid_dpop_proof"
+    again = _dpop_refresh(rp, held, key)
+    assert again.status_code == 200, again.get_data(as_text=True)
+    assert _dpop_userinfo(rp, again.json["access_token"], key).status_code == 200
+
+
+def test_an_unbound_refresh_token_retried_after_a_lost_answer_ends_the_family(rp):
+    """Where rotation remains (no DPoP key), the retry with the previous token is reuse: the
+    family and its newest access token are revoked (RFC 9700 §4.14.2)."""
+    held = rp.tokens()
+    lost = _refresh(rp, held["refresh_token"])
+    assert lost.status_code == 200
+    assert lost.json["refresh_token"] != held["refresh_token"]
+    retried = _refresh(rp, held["refresh_token"])
+    assert (retried.status_code, retried.json["error"]) == (400, "invalid_grant")
+    assert _refresh(rp, lost.json["refresh_token"]).json["error"] == "invalid_grant"
+    assert _userinfo(rp, lost.json["access_token"]).status_code == 401

@@ -401,7 +401,7 @@ class Story:
         form = {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}
         response = bank.token_call(form)
         assert response.status_code == 200, response.get_data(as_text=True)
-        bank.token_call(form, "the old refresh token again")
+        bank.token_call(form, "the same refresh token again, as after a lost answer")
         return response.json
 
     def documents(self, bank: Bank, tokens: dict) -> None:
