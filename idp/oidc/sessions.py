@@ -19,6 +19,7 @@ import time
 from flask import session
 
 from ..storage.ephemeral import Append, Put
+from ..web import services
 from .authenticator import LoginResult
 
 SESSION_LIST = "account-session-list:"
@@ -46,8 +47,11 @@ def start_session(store, login: LoginResult, ttl: float) -> str:
         Put("session:" + sid, json.dumps(dataclasses.asdict(login)).encode(), ttl),
         Append(SESSION_LIST + login.account_id, f"{sid} {now + ttl!r}".encode(), ttl, MAX_LISTED),
     )
+    service = session.get(services.SERVICE)  # where a page that ends leads back: kept
     session.clear()  # a new session id after login: no session fixation
     session["sid"] = sid
+    if service is not None:
+        session[services.SERVICE] = service
     return sid
 
 
