@@ -9,20 +9,7 @@ consent's buttons; the kinds below are the consent's own.
 
 from __future__ import annotations
 
-from ..web.refusals import (
-    BAD_REQUEST,
-    BRIDGE_OUTDATED,
-    EXPIRED,
-    GENERIC,
-    NOT_ACCEPTED,
-    NOT_CONFIGURED,
-    ON_HOLD,
-    PIN_LOCKED,
-    REVOKED,
-    TIMEOUT,
-    UNAVAILABLE,
-    Refusal,
-)
+from ..web.refusals import BRIDGE_OUTDATED, CARD_CHECK, NOT_CONFIGURED, Refusal
 
 GONE = Refusal("consent_gone", retry=False, status=400)
 """No pending consent for this browser: expired, answered already, or another browser's."""
@@ -39,23 +26,8 @@ verified identity) is not the one this account logged in with."""
 OWN = {r.kind: r for r in (GONE, CARD_NEEDED, NO_CARD_STEP, CHANGED, ANOTHER_CARD)}
 SHOWN_AGAIN = {
     r.kind: r
-    for r in (
-        BAD_REQUEST,
-        CARD_NEEDED,
-        NO_CARD_STEP,
-        CHANGED,
-        ANOTHER_CARD,
-        BRIDGE_OUTDATED,
-        EXPIRED,
-        REVOKED,
-        ON_HOLD,
-        PIN_LOCKED,
-        UNAVAILABLE,
-        TIMEOUT,
-        NOT_ACCEPTED,
-        GENERIC,
-        NOT_CONFIGURED,
-    )
+    for r in (*CARD_CHECK, BRIDGE_OUTDATED, NOT_CONFIGURED, *OWN.values())
+    if r is not GONE
 }
 """Refusals of a pending consent that ``GET /consent/<id>/refused/<kind>`` shows again (the
-other language; a locked PIN reported by the bridge)."""
+other language; a locked PIN reported by the bridge): all but a consent that is gone."""

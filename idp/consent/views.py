@@ -21,7 +21,7 @@ from werkzeug.wrappers import Response
 
 from .. import audit, metrics
 from ..jpki.errors import JpkiValidationError
-from ..web import refusals as login_refusals
+from ..web import refusals as card_refusals
 from ..web.bridge import service_name
 from ..web.pages import blueprint, bridge, finish, page
 from ..web.security import csrf_ok
@@ -63,7 +63,7 @@ def granted_items(request: ConsentRequest, posted: list[str]) -> tuple[str, ...]
 
 
 def refused_page(
-    refusal: login_refusals.Refusal, request: ConsentRequest | None, key: str | None = None
+    refusal: card_refusals.Refusal, request: ConsentRequest | None, key: str | None = None
 ) -> Response:
     """The page explaining ``refusal``; with a pending request it offers the way back to it and
     to the service."""
@@ -123,7 +123,7 @@ def _posted(transaction: str) -> tuple[ConsentRequest | None, Response | None]:
     if not csrf_ok():
         log.info("consent refused: csrf")
         metrics.consent_refusals.labels("csrf").inc()
-        return request, refused_page(login_refusals.BAD_REQUEST, request)
+        return request, refused_page(card_refusals.BAD_REQUEST, request)
     return request, None
 
 
@@ -143,7 +143,7 @@ def decide(transaction: str) -> Response:
     if action != "approve" or granted is None:
         log.info("consent refused: altered form")
         metrics.consent_refusals.labels("altered_form").inc()
-        return refused_page(login_refusals.BAD_REQUEST, request)
+        return refused_page(card_refusals.BAD_REQUEST, request)
     if cardstep.key_for(request, granted) is not None:
         log.info("consent refused: card step skipped")
         metrics.consent_refusals.labels("card_step_skipped").inc()
@@ -187,10 +187,10 @@ def approve(transaction: str) -> Response:
     if granted is None:
         log.info("consent refused: altered form")
         metrics.consent_refusals.labels("altered_form").inc()
-        return refused_page(login_refusals.BAD_REQUEST, request)
+        return refused_page(card_refusals.BAD_REQUEST, request)
     verifier = _verifier()
     if verifier is None:
-        return refused_page(login_refusals.NOT_CONFIGURED, request)
+        return refused_page(card_refusals.NOT_CONFIGURED, request)
     key = cardstep.key_for(request, granted)
     try:
         decision = cardstep.finish(
@@ -199,7 +199,7 @@ def approve(transaction: str) -> Response:
     except JpkiValidationError as error:
         log.info("consent card step refused: %s", error.reason)
         metrics.card_step(key, error.reason)
-        return refused_page(login_refusals.refusal_for(error), request, key)
+        return refused_page(card_refusals.refusal_for(error), request, key)
     except cardstep.StepRefused as refused:
         log.info("consent card step refused: %s", refused.kind)
         metrics.card_step(key, refused.kind)
@@ -223,5 +223,5 @@ def refused(transaction: str, reason: str, key: str | None = None) -> Response:
     request = _pending(transaction)
     if request is None:
         return refused_page(refusals.GONE, None)
-    refusal = refusals.SHOWN_AGAIN.get(reason, login_refusals.GENERIC)
+    refusal = refusals.SHOWN_AGAIN.get(reason, card_refusals.GENERIC)
     return refused_page(refusal, request, key if key in KEYS else None)

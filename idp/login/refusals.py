@@ -10,25 +10,13 @@ from flask import g, url_for
 from werkzeug.wrappers import Response
 
 from ..web.pages import page
-from ..web.refusals import (
-    BAD_REQUEST,
-    EXPIRED,
-    GENERIC,
-    NOT_ACCEPTED,
-    ON_HOLD,
-    PIN_LOCKED,
-    REVOKED,
-    TIMEOUT,
-    UNAVAILABLE,
-    Refusal,
-)
+from ..web.refusals import CARD_CHECK, Refusal
 from .transactions import CardLogin
 
 TRANSACTION_GONE = Refusal("transaction_gone", retry=False, status=400)
 """No live login for this browser: expired, completed already, or another browser's."""
 
-SHOWN_AGAIN = {r.kind: r for r in (EXPIRED, REVOKED, ON_HOLD, PIN_LOCKED, UNAVAILABLE, TIMEOUT,
-                                   NOT_ACCEPTED, GENERIC, BAD_REQUEST)}  # fmt: skip
+SHOWN_AGAIN = {r.kind: r for r in CARD_CHECK}
 """Refusals of a live transaction that can be shown again by GET, in the other language."""
 
 

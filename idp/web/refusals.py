@@ -41,6 +41,11 @@ BAD_REQUEST = Refusal("bad_request", retry=True, status=400)
 BRIDGE_OUTDATED = Refusal("bridge_outdated", retry=True, status=400)
 """A one-key (protocol version 1) answer where both keys must sign (identity, documents)."""
 
+CARD_CHECK = (EXPIRED, REVOKED, ON_HOLD, PIN_LOCKED, UNAVAILABLE, TIMEOUT, NOT_ACCEPTED, GENERIC,
+              BAD_REQUEST)  # fmt: skip
+"""The card check's refusals that a page can show again by GET, for a transaction still live
+(in the other language; a locked PIN the bridge reported)."""
+
 SERVICE_PROBLEMS = (
     errors.ResponderUnavailable,  # unreachable, timeout, HTTP error, garbage
     errors.CrlUnavailable,
