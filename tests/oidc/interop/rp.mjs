@@ -1,7 +1,8 @@
 // A relying party on node's openid-client (not Authlib): discovery -> PAR -> authorize ->
-// token (private_key_jwt, PKCE S256) -> userinfo, ID token validated by the library.
-// Input: one JSON object on stdin {issuer, client_id, redirect_uri, jwk, dpop}; with dpop true the
-// library's own DPoP (ES256 key, server nonces) binds PAR, token and userinfo.
+// token (private_key_jwt, PKCE S256) -> userinfo -> refresh -> userinfo, ID token validated by the
+// library. Input: one JSON object on stdin {issuer, client_id, redirect_uri, jwk, dpop}: an RSA
+// (RS256) or P-256 (ES256) client key; with dpop true the library's own DPoP (ES256 key, server
+// nonces) binds PAR, token, userinfo and refresh.
 // Output: one JSON line.
 import * as client from "openid-client";
 
@@ -11,8 +12,10 @@ const input = JSON.parse(await new Promise((resolve) => {
   process.stdin.on("end", () => resolve(data));
 }));
 
-const privateKey = await crypto.subtle.importKey(
-  "jwk", input.jwk, { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" }, false, ["sign"]);
+const algorithm = input.jwk.kty === "EC"
+  ? { name: "ECDSA", namedCurve: "P-256" }
+  : { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" };
+const privateKey = await crypto.subtle.importKey("jwk", input.jwk, algorithm, false, ["sign"]);
 const config = await client.discovery(
   new URL(input.issuer), input.client_id, undefined,
   client.PrivateKeyJwt({ key: privateKey, kid: input.jwk.kid }),
@@ -48,4 +51,13 @@ const tokens = await client.authorizationCodeGrant(config, new URL(location), {
 }, undefined, options);
 const claims = tokens.claims();
 const userinfo = await client.fetchUserInfo(config, tokens.access_token, claims.sub, options);
-console.log(JSON.stringify({ claims, userinfo, token_type: tokens.token_type }));
+const refreshed = await client.refreshTokenGrant(config, tokens.refresh_token, undefined, options);
+const refreshedUserinfo = await client.fetchUserInfo(
+  config, refreshed.access_token, claims.sub, options);
+console.log(JSON.stringify({
+  claims,
+  userinfo,
+  token_type: tokens.token_type,
+  refreshed_token_type: refreshed.token_type,
+  refreshed_userinfo: refreshedUserinfo,
+}));

@@ -1,0 +1,42 @@
+"""openid-client (Node) with the guide's ES256 client: PAR, private_key_jwt, PKCE S256, the
+library's own DPoP (server nonces included), token, userinfo, refresh, userinfo (rp.mjs; the
+RS256 client without and with DPoP is tests/oidc/test_interop.py)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).parent
+
+
+def test_openid_client_logs_in_refreshes_and_reads_userinfo_with_dpop(live_idp):
+    if not (HERE / "node_modules" / "openid-client").exists():
+        pytest.fail("openid-client is missing: run script/bootstrap (npm ci in tests/oidc/interop)")
+    key = live_idp.client_key
+    payload = {
+        "issuer": live_idp.issuer,
+        "client_id": live_idp.client_id,
+        "redirect_uri": live_idp.redirect_uri,
+        "jwk": {**key.as_dict(private=True), "kid": key.kid},
+        "dpop": True,
+    }
+    done = subprocess.run(
+        [shutil.which("node"), str(HERE / "rp.mjs")],
+        input=json.dumps(payload),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["claims"]["iss"] == live_idp.issuer
+    assert result["claims"]["aud"] in (live_idp.client_id, [live_idp.client_id])
+    assert result["token_type"].lower() == result["refreshed_token_type"].lower() == "dpop"
+    assert result["userinfo"]["sub"] == result["refreshed_userinfo"]["sub"]
+    assert result["userinfo"]["sub"] == result["claims"]["sub"]
