@@ -1,6 +1,6 @@
 """openid-client (Node) with the guide's ES256 client: PAR, private_key_jwt, PKCE S256, the
 library's own DPoP (server nonces included), token, userinfo, refresh, userinfo (rp.mjs; the
-RS256 client without and with DPoP is tests/oidc/test_interop.py)."""
+RS256 client without and with DPoP is test_rs256_clients.py)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""Interoperability with two independent client libraries (issue 5 §6): Authlib's client and
-node's openid-client. Each runs discovery → PAR → authorize → token (private_key_jwt, PKCE S256)
-→ userinfo against a real HTTP server and validates the ID token itself.
+"""Authlib's client and node's openid-client with an RS256 client key (the other tests of this
+directory use the guide's ES256 key): discovery → PAR → authorize → token (private_key_jwt,
+PKCE S256) → userinfo against a real HTTP server, the ID token validated by each.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from idp.oidc.clients import register_client
 from tests.conftest import drop_schema, idp_test_config, make_app
 from tests.oidc.live import free_port, serving
 
-INTEROP = Path(__file__).with_name("interop")
+INTEROP = Path(__file__).parent
 REDIRECT = "https://rp.example/cb"
 
 
@@ -56,7 +56,7 @@ def live(tmp_path):
 
 
 def _short_assertions(session, token_endpoint: str) -> None:
-    """Authlib signs assertions valid for an hour by default; we accept at most 5 minutes.
+    """Assertions valid for two minutes, shorter than Authlib's default hour (both accepted).
     Its ``claims`` dict keeps the first ``jti``, so each request gets a new dict."""
     claims = {"exp": int(time.time()) + 120, "jti": secrets.token_urlsafe(16)}
     session.register_client_auth_method(PrivateKeyJWT(token_endpoint, claims=claims))
