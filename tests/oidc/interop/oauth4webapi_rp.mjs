@@ -1,8 +1,9 @@
 // A relying party on oauth4webapi (the low-level library under openid-client, used on its own):
 // discovery -> PAR -> authorize -> token -> userinfo -> refresh -> userinfo, with
 // private_key_jwt (ES256), PKCE S256 and DPoP (ES256) on every call, the ID token's claims
-// validated by the library. oauth4webapi keeps the latest DPoP-Nonce per server in its DPoP
-// handle but leaves the retry to the caller: isDPoPNonceError says when to send once more.
+// validated by the library (its signature too, on request). oauth4webapi keeps the latest
+// DPoP-Nonce per server in its DPoP handle but leaves the retry to the caller: isDPoPNonceError
+// says when to send once more.
 // Input: one JSON object on stdin {issuer, client_id, redirect_uri, jwk}. Output: one JSON line.
 import * as oauth from "oauth4webapi";
 
@@ -58,12 +59,15 @@ const location = answer.headers.get("location");
 if (!location) throw new Error(`no redirect from /authorize: ${answer.status}`);
 const callback = oauth.validateAuthResponse(as, client, new URL(location), state);
 
+let tokenResponse;
 const tokens = await withNonceRetry(
   () => oauth.authorizationCodeGrantRequest(
     as, client, clientAuth, callback, input.redirect_uri, verifier, options),
   (response) => oauth.processAuthorizationCodeResponse(
-    as, client, response, { expectedNonce: nonce, requireIdToken: true }));
+    as, client, (tokenResponse = response), { expectedNonce: nonce, requireIdToken: true }));
 const claims = oauth.getValidatedIdTokenClaims(tokens);
+// The claims are checked; the signature only on request (TLS vouches for the token endpoint).
+await oauth.validateApplicationLevelSignature(as, tokenResponse, http);
 
 const userinfoOf = (accessToken) => withNonceRetry(
   () => oauth.userInfoRequest(as, client, accessToken, options),
