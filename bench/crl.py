@@ -1,4 +1,4 @@
-"""CRL index benchmark (issue 4 §4): ``python -m bench.crl --entries N [--record]``.
+"""CRL index benchmark: ``python -m bench.crl --entries N [--record]``.
 
 Builds a signed CRL of N entries with the sandbox's streaming generator, then, in a fresh child
 process (so its peak RSS is the ingest's, not the generator's), ingests it through the same

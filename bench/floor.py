@@ -1,4 +1,4 @@
-"""The floor under issue 9's login target: ``python -m bench.floor [--seconds 15] [--rounds 3]``.
+"""The floor under the login target: ``python -m bench.floor [--seconds 15] [--rounds 3]``.
 
 What one gunicorn worker, pinned to one core, can do at best for the six requests of a card
 login when the application does nothing but what no implementation can skip
@@ -283,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
         "--http-server",
         choices=("gunicorn", "granian"),
         default="gunicorn",
-        help="gunicorn with the IdP's settings (the issue's), or granian for comparison",
+        help="gunicorn with the IdP's settings, or granian for comparison",
     )
     parser.add_argument("--servers", default=",".join(SERVERS), help="comma-separated subset")
     parser.add_argument("--record", action="store_true", help="append to bench/results/floor.jsonl")

@@ -1,4 +1,4 @@
-"""Login benchmark (issue 9 §5): ``python -m bench.flow [--seconds 30] [--concurrency N]``.
+"""Login benchmark: ``python -m bench.flow [--seconds 30] [--concurrency N]``.
 
 Drives complete card logins (PAR → login page with its challenge → card signature →
 verification with an OCSP cache hit → remembered consent → code → token with private_key_jwt

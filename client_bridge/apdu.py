@@ -1,9 +1,9 @@
 """Short command APDUs, their responses, and the T=0 answers a reader may pass back (ISO 7816-3/4).
 
-The bridge sends short APDUs only: the card advertises no extended length (jpki.md §1). Under
+The bridge sends short APDUs only: the card advertises no extended length (docs/jpki.md §1). Under
 T=0 a card may answer ``61xx`` (xx more bytes wait for GET RESPONSE) or ``6Cxx`` (resend with
 Le = xx); :func:`exchange` follows both, so the card layer sees one answer whatever the protocol.
-Traces never show a VERIFY or CHANGE body: those carry PINs (jpki.md §7).
+Traces never show a VERIFY or CHANGE body: those carry PINs (docs/jpki.md §7).
 """
 
 from __future__ import annotations

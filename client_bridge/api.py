@@ -1,4 +1,4 @@
-"""The loopback API under ``/v1/`` (issue 6 §2; documented in docs/bridge-protocol.md).
+"""The loopback API under ``/v1/`` (documented in docs/bridge-protocol.md).
 
 By the time a route runs, :func:`client_bridge.app.check_request` has accepted the Host and the
 Origin. The origin bound into the signature is that header, exactly as the browser sent it; an
@@ -40,7 +40,8 @@ def authenticate() -> Any:
 
 @bp.post("/sign")
 def sign() -> Any:
-    """Identity verification (a challenge) or a document (``"purpose": "document"``, §8)."""
+    """Identity verification (a challenge) or a document (``"purpose": "document"``,
+    docs/bridge-protocol.md §8)."""
     return start(KeyKind.SIGN)
 
 

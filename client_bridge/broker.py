@@ -2,8 +2,8 @@
 
 The API starts an operation and answers at once; the login page then waits on it
 (``GET /v1/operations/<id>``) while the citizen types the PIN on the bridge's own page, or the
-bridge reads it from stdin (``--pin-stdin``). A second start while one runs is :class:`Busy`
-(issue 6 §2). Finished operations are kept briefly for the page to collect, then dropped.
+bridge reads it from stdin (``--pin-stdin``). A second start while one runs is :class:`Busy`.
+Finished operations are kept briefly for the page to collect, then dropped.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The JPKI application's commands, and nothing else on the card (jpki.md §1, §7; issue 6 §1).
+"""The JPKI application's commands, and nothing else on the card (docs/jpki.md §1, §7).
 
 Only the JPKI AP (``D392F000260100000001``) is ever selected; only its certificate, key and PIN EFs
 (0001/000A, 0017/001A, 0018/001B) are touched. The card-info AP holds the My Number and is off
@@ -23,12 +23,12 @@ CERTIFICATE_MIN = 64
 CERTIFICATE_MAX = 0x7FFF
 """READ BINARY offsets are 15 bits; a JPKI certificate is about 1.5 kB."""
 SIGNATURE_LENGTH = 256
-"""RSA-2048 (jpki.md §2)."""
+"""RSA-2048 (docs/jpki.md §2)."""
 
 
 @dataclass(frozen=True)
 class KeySlot:
-    """The EFs that belong to one key (jpki.md §1)."""
+    """The EFs that belong to one key (docs/jpki.md §1)."""
 
     certificate: int
     key: int

@@ -2,7 +2,7 @@
 
 Only the subject of the user-authentication certificate is shown (it holds no personal data); the
 signing certificate's subject and alternative names carry the holder's four facts, so they are
-never printed (jpki.md §2, §7).
+never printed (docs/jpki.md §2, §7).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""``jpki-bridge``: run the loopback API, or check the reader and card by hand (issue 6 §5).
+"""``jpki-bridge``: run the loopback API, or check the reader and card by hand.
 
 Exit status: 0 it worked; 1 the reader, card or PIN said no (the reason is printed in English and
 Japanese); 2 a usage error.

@@ -1,4 +1,4 @@
-"""Every way a bridge operation fails, each a class with a stable ``reason`` (issue 6 §1).
+"""Every way a bridge operation fails, each a class with a stable ``reason``.
 
 The reason is the API's error code and the key of the sentence a person reads
 (:mod:`client_bridge.messages`); the login page and tests switch on it, never on the prose.
@@ -73,13 +73,13 @@ class CardError(BridgeError):
 
 
 class PinRequired(BridgeError):
-    """``6982``: the signing certificate or a key needs its PIN verified first (jpki.md §1)."""
+    """``6982``: the signing certificate or a key needs its PIN verified first (docs/jpki.md §1)."""
 
     reason = "pin_required"
 
 
 class PinFormat(BridgeError):
-    """Refused before the card sees it, so no try is spent (jpki.md §5)."""
+    """Refused before the card sees it, so no try is spent (docs/jpki.md §5)."""
 
     reason = "pin_format"
 
@@ -122,7 +122,7 @@ def _sentence(reason: str, pin: str | None, key: str) -> str:
 
 
 class PinLocked(BridgeError):
-    """``6983`` or ``63C0``: only the municipal office can reset it (jpki.md §5). ``pin`` and
+    """``6983`` or ``63C0``: only the municipal office can reset it (docs/jpki.md §5). ``pin`` and
     ``key`` as for :class:`WrongPin`."""
 
     reason = "pin_locked"
@@ -140,7 +140,7 @@ class PinLocked(BridgeError):
 
 
 class Busy(BridgeError):
-    """One card operation at a time (issue 6 §2)."""
+    """One card operation at a time."""
 
     reason = "busy"
     http_status = 409

@@ -1,5 +1,5 @@
 """Who may talk to the bridge: the Host check, the Origin allow-list, CORS and Private Network
-Access (issue 6 §2).
+Access.
 
 - **Host** must be ``127.0.0.1:PORT`` or ``localhost:PORT``. A DNS-rebinding page reaches us under
   its own host name, which this refuses before anything else runs.

@@ -1,12 +1,12 @@
 """PC/SC through pyscard's ``smartcard.scard`` layer: readers, presence, connection, transactions.
 
 The low-level layer is used because its return codes say exactly what happened (no reader, no
-card, removed, reset, shared elsewhere), and the bridge must tell those apart (issue 6 §1). A real
-reader and the sandbox's vpcd reader go through this same module (§4).
+card, removed, reset, shared elsewhere), and the bridge must tell those apart. A real
+reader and the sandbox's vpcd reader go through this same module.
 
 A connection is shared (other programs may use the reader between our operations), work happens
 inside a PC/SC transaction (nobody interleaves between VERIFY and the signature), and the card is
-reset on disconnect so that no verified PIN outlives our operation (jpki.md §7).
+reset on disconnect so that no verified PIN outlives our operation (docs/jpki.md §7).
 """
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ class PcscContext:
         return bool(states[0][1] & scard.SCARD_STATE_PRESENT)
 
     def connect(self, reader: str) -> PcscCard:
-        """Connect with T=0 or T=1, whichever the card offers (issue 6 §1)."""
+        """Connect with T=0 or T=1, whichever the card offers."""
         hresult, card, protocol = scard.SCardConnect(
             self.handle,
             reader,

@@ -1,11 +1,11 @@
 """The two JPKI PINs: their formats, and a holder that forgets the PIN when the operation ends.
 
-jpki.md §5: the user-authentication PIN is 4 digits (3 tries), the signing password 6-16 of A-Z
+docs/jpki.md §5: the user-authentication PIN is 4 digits (3 tries), the signing password 6-16 of A-Z
 and 0-9 (5 tries), both sent as plain ASCII; the signing password is upper-cased first. A PIN of
 the wrong shape is refused here, before the card sees it, so no try is spent on a typo.
 
-Python cannot promise that no copy of a string survives in memory; :class:`Pin` keeps the only
-copy we make in a ``bytearray`` and zeroes it on exit, and nothing stores or logs it (jpki.md §7).
+Python cannot promise that no copy of a string survives in memory; :class:`Pin` keeps the only copy
+we make in a ``bytearray`` and zeroes it on exit, and nothing stores or logs it (docs/jpki.md §7).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The bridge's own PIN page, on the bridge's own origin (issue 6 §3).
+"""The bridge's own PIN page, on the bridge's own origin.
 
 The login page opens ``/pin/<operation id>`` in a window; the citizen reads which site asks and
 for which service, sees the tries left (and a plain warning before the last one), and types the

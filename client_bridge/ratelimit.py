@@ -1,4 +1,4 @@
-"""A sliding-window rate limit per key (issue 6 §2: "requests rate-limited").
+"""A sliding-window rate limit per key.
 
 The bridge serves one person, so limits are small and kept in memory. Two windows apply: every
 request of an origin, and, tighter, the card operations it starts, since each one may show a PIN

@@ -1,4 +1,4 @@
-"""Serving the bridge on the loopback interface only (issue 6 §2).
+"""Serving the bridge on the loopback interface only.
 
 The address is not configurable: ``127.0.0.1`` is written here and nowhere else. The port is bound
 before the app is built so that ``--port 0`` (tests) still gives the Host check the real port.

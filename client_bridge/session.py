@@ -57,7 +57,7 @@ def candidates(context: PcscContext, wanted: str | None) -> list[str]:
 
 @dataclass(frozen=True)
 class PcscConnector:
-    """The one code path for real readers and the sandbox's vpcd reader (issue 6 §4)."""
+    """The one code path for real readers and the sandbox's vpcd reader."""
 
     reader: str | None = None
 

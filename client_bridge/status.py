@@ -1,7 +1,7 @@
 """What ``GET /v1/status`` and ``jpki-bridge status`` report: readers, the card, its certificates.
 
 Only SELECTs are sent (the JPKI AP and its certificate EFs), so no PIN is needed and nothing is
-read; the signing certificate's contents stay behind the signing PIN (jpki.md §1).
+read; the signing certificate's contents stay behind the signing PIN (docs/jpki.md §1).
 """
 
 from __future__ import annotations

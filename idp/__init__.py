@@ -1,4 +1,4 @@
-"""The identity provider: ``create_app(config)`` builds it like flaskr (style.md habit 10).
+"""The identity provider: ``create_app(config)`` builds it like flaskr (docs/architecture.md §2).
 
 Each package contributes ``init_app(app, config)``, and every package has the same shape: its
 routes are on the blueprint ``bp`` in its ``views.py`` (a package with many routes spreads them

@@ -1,6 +1,6 @@
 """Sample citizens and how J-LIS writes their basic four facts into a signing certificate.
 
-jpki.md §2: the name and address are UTF8Strings in which characters outside JIS X 0208
+docs/jpki.md §2: the name and address are UTF8Strings in which characters outside JIS X 0208
 (levels 1 and 2) are replaced by a substitute, and a parallel string of ``0``/``1`` flags marks
 the substituted positions. The birth date is ``EYYYYMMDD`` with an era digit; gender is 1/2/3.
 """
@@ -24,7 +24,7 @@ class Gender(StrEnum):
 
 GENDER_CODE = {Gender.MALE: "1", Gender.FEMALE: "2", Gender.UNSPECIFIED: "3"}
 
-# (first day, era digit). jpki.md §2: 1 Meiji, 2 Taishō, 3 Shōwa, 4 Heisei, 5 Reiwa.
+# (first day, era digit). docs/jpki.md §2: 1 Meiji, 2 Taishō, 3 Shōwa, 4 Heisei, 5 Reiwa.
 ERAS = (
     (dt.date(2019, 5, 1), 5),
     (dt.date(1989, 1, 8), 4),
@@ -121,7 +121,7 @@ def _in_jis_x_0208(char: str) -> bool:
 
 
 def era_birthdate(birthdate: dt.date) -> str:
-    """``EYYYYMMDD``: era digit then the Gregorian date (jpki.md §2, .4)."""
+    """``EYYYYMMDD``: era digit then the Gregorian date (docs/jpki.md §2, .4)."""
     for first_day, era in ERAS:
         if birthdate >= first_day:
             return f"{era}{birthdate:%Y%m%d}"

@@ -1,6 +1,6 @@
 """``jpki-sandbox``: the J-LIS-like test world, driven the way an operator or a test drives it.
 
-The command names, options and outputs are a contract (issue 3 §5): tests and ``script/demo``
+The command names, options and outputs are a contract: tests and ``script/demo``
 call exactly these.
 """
 

@@ -1,7 +1,7 @@
 """Full and delta CRLs as a J-LIS-like CA publishes them (RFC 5280 §5).
 
-- :func:`make_crl` (:mod:`sandbox.crl_build`) is the test-time factory (style.md §13): any
-  entries, number, times and signer, a delta indicator, so a test can make a forged, expired,
+- :func:`make_crl` (:mod:`sandbox.crl_build`) is the test-time factory (docs/contributing.md §7):
+  any entries, number, times and signer, a delta indicator, so a test can make a forged, expired,
   wrong-issuer or older CRL; :func:`reissue` copies a real one with one thing changed.
 - :func:`publish` (:mod:`sandbox.crl_publish`) builds the CA's CRLs from its registry and writes
   them to the state directory; the HTTP service (:mod:`sandbox.revocation_app`) serves what it
@@ -11,11 +11,11 @@
 
 What the published CRLs hold (RFC 5280 §5.2, §5.3):
 
-- The **full CRL** lists every unexpired revoked or held certificate ("expired certificates leave
-  the CRL", jpki.md §3) with its revocation date and reason code (none for ``unspecified``,
-  §5.3.1), a CRL number, the authority key identifier, an issuing distribution point naming the
-  URL the certificates' CRL distribution point names (critical, §5.2.5), and a Freshest CRL
-  pointer to the delta (§5.2.6).
+- The **full CRL** lists every unexpired revoked or held certificate ("expired certificates are
+  dropped from the CRL", docs/jpki.md §3) with its revocation date and reason code (none for
+  ``unspecified``, §5.3.1), a CRL number, the authority key identifier, an issuing distribution
+  point naming the URL the certificates' CRL distribution point names (critical, §5.2.5), and a
+  Freshest CRL pointer to the delta (§5.2.6).
 - The **delta CRL** (§5.2.4) carries the delta CRL indicator with the number of its **base**, the
   same issuing distribution point, and what changed since the base: new or changed entries, and
   ``removeFromCRL`` for a serial the base listed that has since been released from hold (or has

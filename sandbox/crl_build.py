@@ -1,7 +1,7 @@
 """Building one CRL (RFC 5280 §5): the test-time factory and its helpers.
 
-:func:`make_crl` takes any entries, number, times and signer, so a test can make a forged,
-expired, wrong-issuer or older CRL (style.md §13); :func:`reissue` copies a real CRL with one
+:func:`make_crl` takes any entries, number, times and signer, so a test can make a forged, expired,
+wrong-issuer or older CRL (docs/contributing.md §7); :func:`reissue` copies a real CRL with one
 thing changed. Import these from :mod:`sandbox.crl`.
 """
 
@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from sandbox.pki import CertificateAuthority, Issuer
 
 FULL_VALIDITY = dt.timedelta(hours=24)
-"""nextUpdate - thisUpdate of a full CRL: J-LIS's list is refreshed daily (jpki.md §3)."""
+"""nextUpdate - thisUpdate of a full CRL: J-LIS's list is refreshed daily (docs/jpki.md §3)."""
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,8 @@ SPAN = dt.timedelta(days=5 * 365)
 """Synthetic revocation dates fall in the five years before thisUpdate (a card's lifetime)."""
 _MASK = (1 << 64) - 1
 _SERIAL_PREFIX = 0x4A50  # "JP": the top octet is below 0x80, so every serial is 16 octets
-# Weighted like JPKI's reality: most revocations are changes of address (jpki.md §3).
+# Weighted by a guess at JPKI's reality: changes of address (affiliationChanged, docs/jpki.md §3)
+# outnumber the other reasons.
 _REASONS = (
     *[x509.ReasonFlags.affiliation_changed] * 9,
     x509.ReasonFlags.superseded,

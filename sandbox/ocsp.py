@@ -2,9 +2,9 @@
 
 Two ways in:
 
-- :func:`make_ocsp_response` is the test-time factory (style.md §13): one keyword per failure a
-  client must notice (``status="unknown"``, a stale ``next_update``, a foreign ``signer``, a dropped
-  ``nonce``, ``response_status="tryLater"``), built with ``cryptography.x509.ocsp``.
+- :func:`make_ocsp_response` is the test-time factory (docs/contributing.md §7): one keyword per
+  failure a client must notice (``status="unknown"``, a stale ``next_update``, a foreign ``signer``,
+  a dropped ``nonce``, ``response_status="tryLater"``), built with ``cryptography.x509.ocsp``.
 - :func:`respond` answers a DER request from the CA's registry, as the sandbox's HTTP responder
   (:mod:`sandbox.revocation_app`) does: ``good``; ``revoked`` with time and reason (a hold is
   ``revoked`` with ``certificateHold``, RFC 6960 §2.2); ``unknown`` for a serial the CA never

@@ -1,8 +1,8 @@
 """A J-LIS-like test PKI: two roots, their delegated OCSP responders, and card certificates.
 
-Every certificate a test needs is made here at test time (style.md §13): each factory takes the
-knobs that produce one failure (``expired=True``, a foreign ``issuer``, a different ``key_usage``),
-so no test carries a base64 blob.
+Every certificate a test needs is made here at test time (docs/contributing.md §7): each factory
+takes the knobs that produce one failure (``expired=True``, a foreign ``issuer``, a different
+``key_usage``), so no test carries a base64 blob.
 """
 
 from __future__ import annotations
@@ -157,7 +157,7 @@ def _aki(issuer: Issuer) -> x509.AuthorityKeyIdentifier:
 
 
 def expiry_for(birthdate: dt.date, issued: dt.datetime) -> dt.datetime:
-    """23:59:59 JST on the fifth birthday after issue (jpki.md §2)."""
+    """23:59:59 JST on the fifth birthday after issue (docs/jpki.md §2)."""
     year = issued.astimezone(profiles.JST).year + 5
     try:
         birthday = birthdate.replace(year=year)
@@ -236,7 +236,8 @@ def make_card_certificate(
 
 
 def _subject(kind: CertKind, citizen: citizens.Citizen) -> x509.Name:
-    """Auth: ``C=JP, CN=<opaque id>``; signing: also prefecture and municipality (jpki.md §2)."""
+    """Auth: ``C=JP, CN=<opaque id>``; signing: also prefecture and municipality (docs/jpki.md
+    §2)."""
     attributes = [x509.NameAttribute(NameOID.COUNTRY_NAME, "JP")]
     if kind is CertKind.SIGN:
         prefecture = citizens.PREFECTURES[citizen.prefecture]

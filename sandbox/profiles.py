@@ -1,4 +1,4 @@
-"""J-LIS certificate profiles, as ``shared/docs/jpki.md`` §2 describes them.
+"""J-LIS certificate profiles, as docs/jpki.md §2 describes them.
 
 The sandbox defines its own copy of every name and OID instead of importing the IdP's: it plays
 J-LIS, and a mistake shared by both sides would hide from every test.
@@ -40,7 +40,8 @@ POLICY = {
 }
 CPS_URI = "https://www.jpki.go.jp/ca/cps.html"
 
-# Signing certificate subjectAltName otherNames (jpki.md §2), in the order real cards carry them.
+# Signing certificate subjectAltName otherNames (docs/jpki.md §2), in the order real cards carry
+# them.
 OID_NAME = ObjectIdentifier("1.2.392.200149.8.5.5.1")
 OID_NAME_FLAGS = ObjectIdentifier("1.2.392.200149.8.5.5.2")
 OID_GENDER = ObjectIdentifier("1.2.392.200149.8.5.5.3")

@@ -7,7 +7,7 @@ data before the card's first login. The figures are invented but shaped like Myn
 generator seeded by the card id: the same card always gets the same data. No My Number: the
 sandbox's cards have none to give.
 
-The sandbox never imports ``idp`` (architecture.md); the field names follow
+The sandbox never imports ``idp`` (docs/architecture.md §1); the field names follow
 ``idp/selfinfo/schemas/*.json`` and tests/selfinfo check the output against them.
 """
 

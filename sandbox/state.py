@@ -311,12 +311,12 @@ class SandboxState:
 
 
 def check_auth_pin(pin: str) -> None:
-    """4 digits (jpki.md §5)."""
+    """4 digits (docs/jpki.md §5)."""
     if not (len(pin) == 4 and pin.isascii() and pin.isdigit()):
         raise SandboxError("the authentication PIN is 4 digits")
 
 
 def check_sign_pin(pin: str) -> None:
-    """6 to 16 of A-Z and 0-9 (jpki.md §5)."""
+    """6 to 16 of A-Z and 0-9 (docs/jpki.md §5)."""
     if not (6 <= len(pin) <= 16 and all(c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789" for c in pin)):
         raise SandboxError("the signing PIN is 6 to 16 characters of A-Z and 0-9")

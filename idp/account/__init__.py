@@ -1,4 +1,4 @@
-"""The citizen's account pages (issue 7 §4): access history, consents, sign out everywhere."""
+"""The citizen's account pages: access history, consents, sign out everywhere."""
 
 from __future__ import annotations
 

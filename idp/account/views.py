@@ -1,4 +1,4 @@
-"""The account pages (issue 7 §4): what each service received, the consents, signing out.
+"""The account pages: what each service received, the consents, signing out.
 
 Every page needs this browser's IdP session; without one a GET starts the card login and comes
 back, a POST changes nothing and goes back to the overview. Every POST checks the CSRF token.

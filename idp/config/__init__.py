@@ -5,7 +5,7 @@ Read from a TOML file named by ``IDP_CONFIG`` (sections are the blocks below) an
 anything that would make the IdP unsafe or silently wrong: dev settings in production, a
 production-shaped deployment outside production, several processes without Redis. No setting
 logs anyone in without a card (tests plug that into the app object, ``tests/cardless.py``).
-Nothing else in ``idp/`` reads ``os.environ``. See style.md habit 9.
+Nothing else in ``idp/`` reads ``os.environ``. See docs/contributing.md §5.
 
 The package's parts: ``settings`` (the blocks, their defaults, and reading them from the file
 and the environment), ``problems`` (what ``Config.check`` refuses) and ``bounds`` (production's

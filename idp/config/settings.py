@@ -48,7 +48,7 @@ class EphemeralConfig:
 
 @dataclass(frozen=True)
 class KeysConfig:
-    """Token-signing keys (issue 5 §3): one ring per algorithm, rotated with overlap."""
+    """Token-signing keys: one ring per algorithm, rotated with overlap."""
 
     default_algorithm: str = "RS256"
     """Algorithm of ID tokens and access tokens unless a client registered another."""
@@ -98,7 +98,7 @@ class DPoPConfig:
 
 @dataclass(frozen=True)
 class LoginConfig:
-    """The login step (issue 5 §4)."""
+    """The login step."""
 
     bridge_url: str = "http://127.0.0.1:8003"
     """Where the login page finds the card bridge on the citizen's machine (``jpki-bridge run``'s
@@ -312,7 +312,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
 
 
 def _development_defaults(config: Config, data: Mapping[str, Any]) -> Config:
-    """Development accepts the sandbox's test roots unless the file says otherwise (issue 4 §2).
+    """Development accepts the sandbox's test roots unless the file says otherwise.
 
     JpkiSettings defaults to refusing them, because the JPKI core must be safe on its own; the
     IdP's development environment is where the sandbox is the J-LIS, so it opts in here.

@@ -1,4 +1,4 @@
-"""The card step of the consent screen (issue 7 §2): a fresh card signature that binds exactly
+"""The card step of the consent screen: a fresh card signature that binds exactly
 what the citizen approves.
 
 Approving self-information needs the user-authentication key again (``card-step-up``), even

@@ -1,4 +1,4 @@
-"""The consent step between a proven login and the code (issue 7 §2).
+"""The consent step between a proven login and the code.
 
 ``ask`` is the ``ConsentStep`` of ``idp.oidc.approval``: this package registers it when the app is
 built, and the authorization endpoint calls it after every proven login (a fresh one or the

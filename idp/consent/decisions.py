@@ -1,4 +1,4 @@
-"""Consent as an interface (issue 7 §2): what a request asks for, and the citizen's decision.
+"""Consent as an interface: what a request asks for, and the citizen's decision.
 
 After the login, the consent step (``consenting.ask``) turns the request into a
 ``ConsentRequest`` — one ``ConsentItem`` per thing the service would receive — and, unless a
@@ -14,7 +14,7 @@ Item ids:
 - ``claim:<name>``: a claim the login established (scope or ``claims`` parameter).
 - ``selfinfo:<category>``: a self-information category (its scope). Per request; approving it
   needs a fresh card signature over ``content_digest`` (step-up).
-- ``verified:<claim>``: a verified claim of OIDC for Identity Assurance (issue 8). Per request;
+- ``verified:<claim>``: a verified claim of OIDC for Identity Assurance. Per request;
   approving it needs the signing certificate (``identity``).
 
 An item may carry the relying party's own ``purpose`` for that claim (OIDC4IDA's per-claim

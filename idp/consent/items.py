@@ -1,4 +1,4 @@
-"""Plain words for each consent item (issue 7 §2): what the citizen reads on the consent screen
+"""Plain words for each consent item: what the citizen reads on the consent screen
 and, later, in the access history of the account pages.
 
 Item ids are those of ``idp.consent.decisions``: ``openid``, ``claim:<name>``,

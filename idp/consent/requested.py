@@ -1,5 +1,5 @@
 """What an authorization request asks the citizen for: its consent items, purpose, retention,
-and whether a remembered consent already covers them (issue 7 §2); and which of the login's
+and whether a remembered consent already covers them; and which of the login's
 claims it asks for, where (``release``).
 
 Only claims the login established (``LoginResult.claims``) can be released, and only those the

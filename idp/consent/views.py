@@ -1,4 +1,4 @@
-"""The consent screen's pages (issue 7 §2): the request, the decision, and the card step.
+"""The consent screen's pages: the request, the decision, and the card step.
 
 ``GET /consent/<id>`` shows one request: the service's registered name, its purpose, how long it
 keeps the data and each item in plain words, with the purpose the request gave for that claim

@@ -1,4 +1,4 @@
-"""Withdrawing a consent (issue 7 §4): the citizen takes back what a service was allowed.
+"""Withdrawing a consent: the citizen takes back what a service was allowed.
 
 Revoking is more than a flag. The self-information API checks the consent on every read, so
 ``revoked_at`` alone refuses the service's next read; but the service also holds tokens. Every

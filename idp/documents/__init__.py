@@ -1,4 +1,4 @@
-"""Contract signing (issue 8 §2): documents a service submits and the citizen signs at home.
+"""Contract signing: documents a service submits and the citizen signs at home.
 
 ``api`` is the service's back channel (submit, read the outcome), ``review`` the citizen's pages,
 both on the blueprint in ``views``; ``cli`` the operator's ``idp documents purge``; ``signing`` the

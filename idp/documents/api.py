@@ -1,4 +1,4 @@
-"""The back-channel API a service uses (issue 8 §2): submit a document, read its outcome.
+"""The back-channel API a service uses: submit a document, read its outcome.
 
 ``POST /documents`` stores the request and answers where to send the citizen;
 ``GET /documents/<id>`` says what became of it and, once signed, hands over the detached CMS

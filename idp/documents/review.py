@@ -1,4 +1,4 @@
-"""The citizen's side (issue 8 §2): review the document at the IdP, sign with the card, or decline.
+"""The citizen's side: review the document at the IdP, sign with the card, or decline.
 
 Every step first checks that this browser's IdP session belongs to the person the service named:
 the account's pairwise subject for the submitting client must equal the request's ``sub``.

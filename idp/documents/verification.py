@@ -1,6 +1,6 @@
 """The signing certificate behind a document signature, checked with a fresh revocation status.
 
-Issue 8 §2: a signing certificate is revoked when its holder moves or changes name, so a
+A signing certificate is revoked when its holder moves or changes name, so a
 contract must not be signed on yesterday's OCSP answer. Each check therefore asks the responder
 anew, deliberately for both certificates of the proof: the validator keeps no OCSP answer
 (``NO_OCSP_CACHE``) instead of using the shared cache the login uses. The revocation policy is

@@ -1,6 +1,6 @@
 """idp/jpki: does a card signature prove a living, unrevoked JPKI card holder?
 
-A library with no Flask, OAuth or storage imports (issue 4). Entry points:
+A library with no Flask, OAuth or storage imports. Entry points:
 
 - ``validator.JpkiValidator``: ``validate`` a certificate for a purpose (``login`` → the
   authentication certificate, ``identity`` → the signing certificate), and

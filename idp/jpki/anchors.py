@@ -1,6 +1,6 @@
 """Trust anchors: the J-LIS roots an operator installed, one folder of PEM files per type.
 
-jpki.md §4: pick the issuer by DN, then by signature; several generations share one DN and may
+docs/jpki.md §4: pick the issuer by DN, then by signature; several generations share one DN and may
 be active at once (key rollover). A CA certificate read from the card is never an anchor: only
 these folders are. Test roots (``O=JPKI-TEST``) load only where settings allow them.
 """
@@ -28,7 +28,7 @@ JLIS_ROOT_FINGERPRINTS = frozenset(
         "64114F29620C24ED2631D46476A040E7EE740D956089C00B036A6A8118C322B5",  # authca03
     }
 )
-"""jpki.md §4. authca02's fingerprint is unconfirmed there: an operator adds it after checking
+"""docs/jpki.md §4. authca02's fingerprint is unconfirmed there: an operator adds it after checking
 it against J-LIS's published value."""
 
 
@@ -81,7 +81,7 @@ def _read_all(paths: Iterable[Path]) -> Iterable[x509.Certificate]:
 
 
 def check_anchor(root: x509.Certificate, *, allow_test_roots: bool) -> None:
-    """A self-signed CA root; a test root only when allowed (jpki.md §7)."""
+    """A self-signed CA root; a test root only when allowed (docs/jpki.md §7)."""
     label = f"anchor {fingerprint(root)[:16]}"
     if is_test_root(root) and not allow_test_roots:
         raise TrustAnchorError(f"{label} is a JPKI-TEST root, refused by this configuration")

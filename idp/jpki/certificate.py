@@ -56,7 +56,7 @@ def _touch(certificate: x509.Certificate) -> None:
 
 
 def fingerprint(certificate: x509.Certificate) -> str:
-    """SHA-256 of the DER, upper-case hex: how jpki.md §4 and operators name a certificate."""
+    """SHA-256 of the DER, upper-case hex: how docs/jpki.md §4 and operators name a certificate."""
     return certificate.fingerprint(hashes.SHA256()).hex().upper()
 
 

@@ -1,6 +1,6 @@
 """Login challenges: 32 random bytes, short-lived, single use, bound to one transaction.
 
-Issue 4 §6 and docs/bridge-protocol.md §3. The challenge is kept in the ephemeral store under
+See docs/bridge-protocol.md §3. The challenge is kept in the ephemeral store under
 the login transaction; ``consume`` takes it atomically (``take``), so a second use finds nothing.
 A consumed challenge leaves a tombstone for ``challenge_replay_window`` so that a replay is told
 apart from an expiry in the logs; neither is ever accepted.
@@ -8,7 +8,7 @@ apart from an expiry in the logs; neither is ever accepted.
 A *bound* challenge (``issue_bound``) is not random itself: it is
 ``SHA-256("jpki-idp consent v1" ‖ nonce ‖ content digest)`` with a fresh random 32-byte nonce, so
 the card's signature over it (bridge-protocol.md §4, unchanged) also binds the content the
-citizen approved (issue 7 §2, the consent step-up). The nonce keeps it unpredictable and single
+citizen approved (the consent step-up). The nonce keeps it unpredictable and single
 use like any other challenge; the caller keeps nonce and digest as evidence, from which anyone
 can recompute the value the card signed. Storing, expiry and consumption are the same.
 """

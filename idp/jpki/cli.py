@@ -1,4 +1,4 @@
-"""``idp jpki check``: why was this card refused? (issue 4 §8)
+"""``idp jpki check``: why was this card refused?
 
 Validates one certificate exactly as a login (``--purpose login``) or an identity check
 (``--purpose identity``) would, and prints one JSON line: ``status`` (``good`` or the refusal
@@ -100,7 +100,7 @@ def check(
 def anchors_command(folder: Path) -> None:
     """List the roots in FOLDER with their SHA-256 fingerprints, one JSON line each.
 
-    Compare ``fingerprint`` with J-LIS's published value before installing a root (jpki.md §4);
+    Compare ``fingerprint`` with J-LIS's published value before installing a root (docs/jpki.md §4);
     ``known_jlis`` says whether it is one of the fingerprints pinned in this release.
     """
     for path in sorted(folder.glob("*.pem")):

@@ -1,6 +1,6 @@
 """Certificate status from the CRL indexes (RFC 5280 §6.3), shared by every IdP process.
 
-Fail closed (issue 4 §4): no CRL, or a CRL (or applicable delta) past its nextUpdate, answers
+Fail closed: no CRL, or a CRL (or applicable delta) past its nextUpdate, answers
 ``crl_unavailable``. A delta applies when it builds on the full CRL held and is newer than it
 (§5.2.4); its ``removeFromCRL`` entries release holds, its other entries add to the list.
 """

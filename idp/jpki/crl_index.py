@@ -1,6 +1,6 @@
 """A CRL as an open-addressing hash table in a file, memory-mapped by every IdP process.
 
-Lookups cost one CRC, one or two slot reads, and do not slow as the list grows (issue 4 §4);
+Lookups cost one CRC, one or two slot reads, and do not slow as the list grows;
 the file is written once per CRL, then atomically renamed into place, so every process on the
 machine reads the same pages from the page cache without parsing the CRL itself.
 

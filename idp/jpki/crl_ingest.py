@@ -108,7 +108,7 @@ def check_algorithm(envelope: CrlEnvelope) -> None:
 def check_issuer_and_signature(
     envelope: CrlEnvelope, anchors: tuple[x509.Certificate, ...]
 ) -> x509.Certificate:
-    """Issuer by name among the anchors, then by signature (jpki.md §4), with cRLSign."""
+    """Issuer by name among the anchors, then by signature (docs/jpki.md §4), with cRLSign."""
     named = [a for a in anchors if a.subject.public_bytes() == envelope.issuer]
     if not named:
         raise CrlWrongIssuer("the CRL issuer is not a configured trust anchor")

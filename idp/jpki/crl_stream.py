@@ -1,6 +1,6 @@
 """A streaming DER reader for CRLs too large to hold in memory (RFC 5280 §5.1, X.690).
 
-J-LIS lists millions of revoked certificates (issue 4 §4). cryptography needs the whole CRL in
+J-LIS lists millions of revoked certificates. cryptography needs the whole CRL in
 memory and makes a Python object per entry, so the entries are read here, chunk by chunk, and
 handed to a sink; the TBSCertList is hashed as it streams so the signature can be checked with
 ``Prehashed`` once the end is reached. Nothing read is trusted until that check passes: callers

@@ -1,4 +1,4 @@
-"""Downloading full and delta CRLs and keeping the shared indexes current (issue 4 §4).
+"""Downloading full and delta CRLs and keeping the shared indexes current.
 
 ``CrlUpdater.refresh`` does one round for one certificate type, synchronously (tests drive it
 with their own ``now``); ``CrlRefresher`` runs rounds in a daemon thread, ``refresh_margin``

@@ -1,7 +1,7 @@
-"""One exception family for every way a JPKI check can refuse (issue 4 §7).
+"""One exception family for every way a JPKI check can refuse.
 
-Each failure is its own class with a machine-readable ``reason`` (style.md §5): callers branch on
-the class, log the reason, and show the citizen a message chosen by reason. Nothing in
+Each failure is its own class with a machine-readable ``reason`` (docs/contributing.md §3): callers
+branch on the class, log the reason, and show the citizen a message chosen by reason. Nothing in
 ``idp.jpki`` lets another exception type escape for bad input; the property tests hold us to it.
 Details never contain certificate bodies, challenges, PINs or personal data.
 """
@@ -46,7 +46,7 @@ class UntrustedIssuer(JpkiValidationError):
 
 
 class PathInvalid(UntrustedIssuer):
-    """cryptography's path builder refused the chain (``VerificationError``, style.md §6)."""
+    """cryptography's path builder refused the chain (``VerificationError``)."""
 
 
 class CertificateExpired(JpkiValidationError):
@@ -58,7 +58,7 @@ class CertificateNotYetValid(JpkiValidationError):
 
 
 class CertificateRevoked(JpkiValidationError):
-    """Revoked for good; jpki.md §3 treats every revocation as final."""
+    """Revoked for good; docs/jpki.md §3 treats every revocation as final."""
 
     reason = "revoked"
 

@@ -1,4 +1,4 @@
-"""The basic four facts (基本4情報) from a signing certificate's subjectAltName (jpki.md §2).
+"""The basic four facts (基本4情報) from a signing certificate's subjectAltName (docs/jpki.md §2).
 
 Six otherNames under ``1.2.392.200149.8.5.5``, each a UTF8String in ``[0] EXPLICIT``. We parse
 them ourselves and strictly: a missing, repeated or malformed field is ``Malformed``, never a
@@ -93,14 +93,14 @@ def _other_names(certificate: x509.Certificate) -> dict[ObjectIdentifier, str]:
 
 
 def parse_flags(flags: str, text: str) -> tuple[bool, ...]:
-    """One ``0``/``1`` per character of ``text`` (jpki.md §2, .2 and .6)."""
+    """One ``0``/``1`` per character of ``text`` (docs/jpki.md §2, .2 and .6)."""
     if len(flags) != len(text) or set(flags) - {"0", "1"}:
         raise Malformed("substitution flags do not match their text")
     return tuple(flag == "1" for flag in flags)
 
 
 def parse_birthdate(value: str) -> dt.date:
-    """``EYYYYMMDD``: era digit, then the Gregorian date; zeros are refused (jpki.md §2, .4)."""
+    """``EYYYYMMDD``: era digit, then the Gregorian date; zeros are refused (docs/jpki.md §2)."""
     if len(value) != 9 or not value.isascii() or not value.isdigit() or value[0] not in ERA_DIGITS:
         raise Malformed("birth date is not EYYYYMMDD")
     try:

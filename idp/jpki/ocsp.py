@@ -1,4 +1,4 @@
-"""OCSP as a service (RFC 6960; style.md §7): responder choice, request, checks, cache.
+"""OCSP as a service (RFC 6960): responder choice, request, checks, cache.
 
 The responder is the configured one for the type, else the certificate's AIA. Every request
 carries a fresh nonce (RFC 8954). Answers, good and revoked alike, are cached in the ephemeral
@@ -64,7 +64,7 @@ class OcspService:
         self._locks_guard = threading.Lock()
 
     def responder_url(self, certificate: x509.Certificate, kind: CertificateType) -> str:
-        """Pinned per type, else the AIA's OCSP URL (jpki.md §2: AIA unconfirmed)."""
+        """Pinned per type, else the AIA's OCSP URL (docs/jpki.md §2: AIA unconfirmed)."""
         if kind in self.settings.ocsp_urls:
             return self.settings.ocsp_urls[kind]
         try:
@@ -83,7 +83,7 @@ class OcspService:
         """The good answer and whether it came from the cache; raises any refusal.
 
         ``fresh`` asks the responder now and leaves the cache alone, both ways: the answer
-        must describe the certificate at this moment (the signing certificate, issue 8).
+        must describe the certificate at this moment (the signing certificate).
         """
         if fresh:
             return self._ask(certificate, issuer, kind, now).raise_if_refused(), False

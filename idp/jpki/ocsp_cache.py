@@ -1,7 +1,7 @@
 """OCSP answers as the IdP keeps them: in the ephemeral store, shared by every process.
 
 Good and revoked answers alike are cached until the response's nextUpdate, capped by
-configuration (issue 4 §3); unknown answers and failures never are. ``wait_or_lock`` makes one
+configuration; unknown answers and failures never are. ``wait_or_lock`` makes one
 process of many ask the responder while the others wait for its cached answer.
 """
 

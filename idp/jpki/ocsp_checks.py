@@ -1,4 +1,4 @@
-"""One function per OCSP response check (RFC 6960 §3.2; style.md §7).
+"""One function per OCSP response check (RFC 6960 §3.2; docs/contributing.md §2).
 
 Each raises its own reason, so "why was this card refused?" has a precise answer: a responder
 that is down or says ``tryLater`` (``responder_unavailable``), garbage (``response_malformed``),

@@ -1,9 +1,9 @@
-"""Path validation from a card certificate to a configured J-LIS root (issue 4 §2).
+"""Path validation from a card certificate to a configured J-LIS root.
 
 cryptography's verifier (``PolicyBuilder``) checks the issuer signature, validity at ``now``,
 basic constraints and key usage of the CA, and refuses unaccounted-for critical extensions. Its
 Web PKI end-entity defaults require a subjectAltName, which authentication certificates lack, so
-JPKI gets an explicit ``ExtensionPolicy`` (style.md §6). Revocation is ours, not the verifier's.
+JPKI gets an explicit ``ExtensionPolicy``. Revocation is ours, not the verifier's.
 Validity is checked first by hand only to give ``expired``/``not_yet_valid`` their own reasons.
 """
 
@@ -29,7 +29,7 @@ from idp.jpki.errors import (
 from idp.jpki.settings import CertificateType
 
 MAX_CHAIN_DEPTH = 1
-"""J-LIS card certificates are issued directly by the self-signed root (jpki.md §2)."""
+"""J-LIS card certificates are issued directly by the self-signed root (docs/jpki.md §2)."""
 
 
 def jpki_end_entity_policy() -> ExtensionPolicy:

@@ -1,9 +1,9 @@
-"""The two JPKI card certificate profiles (jpki.md §2) and one check per property.
+"""The two JPKI card certificate profiles (docs/jpki.md §2) and one check per property.
 
-``classify`` says which profile a certificate matches; ``check_profile`` refuses anything that
-is not exactly the profile the caller needs (style.md §4: one function per property, each
-raising its own error). Names and OIDs are our own copy, not the sandbox's: a mistake shared by
-both sides would hide from every test.
+``classify`` says which profile a certificate matches; ``check_profile`` refuses anything that is
+not exactly the profile the caller needs (docs/contributing.md §2: one function per property, each
+raising its own error). Names and OIDs are our own copy, not the sandbox's: a mistake shared by both
+sides would hide from every test.
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ def check_serial_number(certificate: x509.Certificate) -> None:
 
 
 def check_type(certificate: x509.Certificate, expected: CertificateType) -> None:
-    """A signing certificate is never accepted for login, nor the reverse (issue 4 §2)."""
+    """A signing certificate is never accepted for login, nor the reverse."""
     actual = classify(certificate)
     if actual is not expected:
         raise WrongCertificateType(f"a {actual} certificate where a {expected} one is required")

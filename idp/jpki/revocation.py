@@ -1,6 +1,6 @@
 """Revocation policy per certificate type and the record of how status was established.
 
-Issue 4 §5: OCSP then CRL, CRL only, or OCSP only. With ``ocsp,crl`` the CRL answers only when
+Three policies: OCSP then CRL, CRL only, or OCSP only. With ``ocsp,crl`` the CRL answers only when
 the responder cannot be used (unreachable, slow, HTTP error, garbage); an answer that is
 authentic but refuses (revoked, hold, unknown) or one that looks tampered with (bad signature,
 foreign nonce, stale) is final, since falling back would let an attacker who can break OCSP
@@ -40,7 +40,7 @@ class RevocationStatus:
 
 class RevocationChecker:
     FRESH: frozenset[CertificateType] = frozenset({CertificateType.SIGN})
-    """Types whose status is never taken from the OCSP cache (issue 8): the signing certificate
+    """Types whose status is never taken from the OCSP cache: the signing certificate
     is revoked when the holder's name or address changes, so a cached *good* would attest a
     stale address. Under the CRL fallback, only a CRL within its validity answers (``crl``)."""
 

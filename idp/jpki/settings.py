@@ -1,6 +1,6 @@
 """The JPKI core's configuration: one frozen dataclass, embedded by ``idp.config``.
 
-Defaults are the production-safe ones (style.md, "what we avoid": permissive defaults): test
+Defaults are the production-safe ones (docs/contributing.md §5): test
 roots are refused and revocation is always checked. The development configuration turns
 ``allow_test_roots`` on explicitly.
 """
@@ -13,7 +13,7 @@ from pathlib import Path
 
 
 class CertificateType(StrEnum):
-    """The card's two certificates (jpki.md §2)."""
+    """The card's two certificates (docs/jpki.md §2)."""
 
     AUTH = "auth"
     """User authentication (利用者証明用): proves the holder at login; no personal data."""
@@ -22,7 +22,7 @@ class CertificateType(StrEnum):
 
 
 class RevocationPolicy(StrEnum):
-    """How the status of one certificate type is established (issue 4 §5)."""
+    """How the status of one certificate type is established."""
 
     OCSP_THEN_CRL = "ocsp,crl"
     """OCSP first; the CRL only when the responder cannot be used (unreachable, slow)."""
@@ -39,7 +39,7 @@ class JpkiSettings:
     """Everything ``idp.jpki`` reads; nothing is taken from the environment directly."""
 
     trust_anchors: dict[CertificateType, Path] = field(default_factory=dict)
-    """Folder of PEM root certificates per type (jpki.md §4). Several may be active (key
+    """Folder of PEM root certificates per type (docs/jpki.md §4). Several may be active (key
     rollover). Default: none, which makes every certificate ``untrusted_issuer``."""
 
     allow_test_roots: bool = False
@@ -48,7 +48,7 @@ class JpkiSettings:
 
     pinned_fingerprints: frozenset[str] = frozenset()
     """SHA-256 fingerprints (hex) the anchors must have; empty means "whatever the folders
-    hold". Production pins ``idp.jpki.anchors.JLIS_ROOT_FINGERPRINTS`` (jpki.md §4) so a
+    hold". Production pins ``idp.jpki.anchors.JLIS_ROOT_FINGERPRINTS`` (docs/jpki.md §4) so a
     swapped file in the trust folder refuses start-up. Default empty."""
 
     revocation: dict[CertificateType, RevocationPolicy] = field(
@@ -58,7 +58,7 @@ class JpkiSettings:
 
     ocsp_urls: dict[CertificateType, str] = field(default_factory=dict)
     """OCSP responder URL per type, overriding the certificate's AIA (J-LIS's AIA is
-    unconfirmed, jpki.md §2). Default: use the AIA."""
+    unconfirmed, docs/jpki.md §2). Default: use the AIA."""
 
     ocsp_timeout: float = 3.0
     """Seconds for a whole OCSP exchange before ``responder_timeout``. Default 3."""

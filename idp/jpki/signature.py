@@ -1,12 +1,12 @@
 """The origin-bound signed value and its verification (docs/bridge-protocol.md §4).
 
 signed value  = SHA-256(origin) ‖ SHA-256(challenge)        (64 bytes)
-card input    = DigestInfo(SHA-256, SHA-256(signed value))  (51 bytes, jpki.md §1)
+card input    = DigestInfo(SHA-256, SHA-256(signed value))  (51 bytes, docs/jpki.md §1)
 signature     = RSASSA-PKCS1-v1_5 by the card's key         (256 bytes, RSA-2048)
 
 Hashing origin and challenge separately gives both fixed length, so no two (origin, challenge)
 pairs share a signed value. The IdP rebuilds the value from its **own** origin and the challenge
-it stored, never from anything the client sent (issue 4 §6).
+it stored, never from anything the client sent.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ def signed_value(origin: str, challenge: bytes) -> bytes:
 
 
 def card_digest_info(origin: str, challenge: bytes) -> bytes:
-    """What the bridge sends to the card's SIGN command (jpki.md §1): a SHA-256 DigestInfo."""
+    """What the bridge sends to the card's SIGN command (docs/jpki.md §1): a SHA-256 DigestInfo."""
     return SHA256_DIGEST_INFO_PREFIX + hashlib.sha256(signed_value(origin, challenge)).digest()
 
 

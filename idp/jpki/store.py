@@ -1,4 +1,4 @@
-"""The ephemeral store as the JPKI core needs it (style.md §11).
+"""The ephemeral store as the JPKI core needs it (docs/contributing.md §6).
 
 A structural Protocol, so ``idp.jpki`` imports nothing from the rest of the IdP:
 ``idp.storage.ephemeral.MemoryStore`` and ``RedisStore`` satisfy it as they are.

@@ -1,7 +1,7 @@
 """HTTP for OCSP and CRLs, behind a small Protocol so tests and callers can inject it.
 
-Time and network are parameters (style.md §8): the OCSP service and the CRL updater take a
-``Transport``; this module's ``HttpTransport`` is the production one (stdlib ``urllib``, no
+Time and network are parameters (docs/contributing.md §4): the OCSP service and the CRL updater take
+a ``Transport``; this module's ``HttpTransport`` is the production one (stdlib ``urllib``, no
 redirects to other schemes, bounded sizes, a deadline for the whole exchange).
 """
 

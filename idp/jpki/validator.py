@@ -1,4 +1,4 @@
-"""The JPKI validator: an ordered list of checks, then subject data (style.md §4).
+"""The JPKI validator: an ordered list of checks, then subject data (docs/contributing.md §2).
 
 profile → path → revocation → signature, then read the basic four facts. The order is fixed
 here in code, not left to a registry: the cheap, local refusals come first, and nothing about

@@ -1,10 +1,10 @@
 """Authenticators: implementations of ``idp.oidc.authenticator.Authenticator``, and their pages.
 
-The default is ``card.CardAuthenticator``, the My Number Card login through the bridge (issue 7
-§1). Without trust anchors for the authentication CA no card can be checked, so
-``card.UnavailableAuthenticator`` refuses every login with a page saying so. Nothing here logs
-anyone in without a card, whatever the configuration: the test suites plug their own
-authenticator into the app object (``tests/cardless.py``).
+The default is ``card.CardAuthenticator``, the My Number Card login through the bridge. Without
+trust anchors for the authentication CA no card can be checked, so ``card.UnavailableAuthenticator``
+refuses every login with a page saying so. Nothing here logs anyone in without a card, whatever the
+configuration: the test suites plug their own authenticator into the app object
+(``tests/cardless.py``).
 
 Layers: ``idp.login`` sits below ``idp.consent`` and above ``idp.oidc``. It never imports consent:
 the login ends with ``idp.oidc.authorize.finish_login``, and the protocol layer hands the proven

@@ -1,13 +1,13 @@
-"""Which account a proven certificate logs in to (issue 7 §1, architecture.md step 5).
+"""Which account a proven certificate logs in to (docs/architecture.md §3, step 5).
 
 The key is the certificate's issuer and serial number, as ``CertificateBinding`` stores them:
 never the certificate, never anything read from the card beyond what the validator proved.
 
-A renewed card has a new certificate with a new serial (domain.md) and an opaque subject that
-differs too, so nothing in it says "the same person". Such a certificate gets a new account.
-Linking it to the old one is a deliberate act for the account pages (log in with the old card,
-then prove the new one): the IdP never links by the My Number, nor by the signing certificate's
-four facts without the person's consent.
+A renewed card has a new certificate with a new serial (docs/domain.md §2) and an opaque subject
+that differs too, so nothing in it says "the same person". Such a certificate gets a new account.
+Linking it to the old one is a deliberate act for the account pages (log in with the old card, then
+prove the new one): the IdP never links by the My Number, nor by the signing certificate's four
+facts without the person's consent.
 """
 
 from __future__ import annotations

@@ -1,12 +1,12 @@
-"""The card login (issue 7 §1): the ``Authenticator`` that proves a person with the My Number
+"""The card login: the ``Authenticator`` that proves a person with the My Number
 Card's user-authentication certificate, through the bridge on their machine.
 
 ``begin`` only sends the browser to the login page (``views.card_page``): the OIDC core has already
 recorded the transaction, and the pages read it from there (``transactions.load``). The page finds
 the bridge, has the IdP issue a challenge bound to this transaction, runs the bridge's operation and
 posts its result back (``views.card_result``), where ``CardVerifier`` checks it against the IdP's
-own origin and the stored challenge; only then is ``finish_login`` called. Architecture.md, "A
-login, step by step", steps 2-5.
+own origin and the stored challenge; only then is ``finish_login`` called.
+See docs/architecture.md §3, steps 2-5.
 """
 
 from __future__ import annotations

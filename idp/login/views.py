@@ -1,4 +1,4 @@
-"""The card login's pages (issue 7 §1): the login page, its challenge, the result, refusals.
+"""The card login's pages: the login page, its challenge, the result, refusals.
 
 Every route first finds its login transaction for *this* browser (``transactions.load``: one read of
 the core's record); a missing or foreign one gets the "start again from the service" page.

@@ -1,4 +1,4 @@
-"""The OAuth 2.0 / OpenID Connect provider on Authlib (issue 5)."""
+"""The OAuth 2.0 / OpenID Connect provider on Authlib."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The login step as an interface (issue 5 §4), and the acr values this IdP defines.
+"""The login step as an interface, and the acr values this IdP defines.
 
 The OIDC core validates an authorization request, then hands a ``LoginTransaction`` to the
 configured ``Authenticator`` (``current_app.extensions["idp.authenticator"]``: the card login of

@@ -1,20 +1,20 @@
 """The authorization endpoint's flow: validate, reuse the session or run the login, then consent.
 
-Nothing is shown before the request is valid (architecture.md, step 1). A valid request becomes a
-login transaction in the ephemeral store, bound to the browser that started it (a random value in
-its session cookie); the authenticator's pages read it with ``pending_login`` (this is its only
-record: one write to start a login, one read per page), and the authenticator resumes it with
+Nothing is shown before the request is valid (docs/architecture.md §3, step 1). A valid request
+becomes a login transaction in the ephemeral store, bound to the browser that started it (a random
+value in its session cookie); the authenticator's pages read it with ``pending_login`` (this is its
+only record: one write to start a login, one read per page), and the authenticator resumes it with
 ``finish_login`` in that browser, or gives up with ``cancel_login``. The IdP session is server-side
 (ephemeral store, id in the signed Flask session cookie) so logout can end it everywhere.
 ``max_age``, ``prompt=login`` and acr_values can each force a new login; an acr the login did not
-reach is refused, never downgraded (issue 5 §3), except that the signing certificate's identity (acr
+reach is refused, never downgraded, except that the signing certificate's identity (acr
 sign-cert-identity) is proven on the consent screen after a card login. Then the consent step
 (``approval.consent_step``: registered by ``idp.consent``, never imported) decides whether the
-citizen must be asked, and issues the code.
-Single-use records (a pushed request, the login transaction) are held while a request uses them and
-put back if it fails before carrying them on (PostgreSQL down: 503, then the same request_uri or
-login works again after recovery); of two racing uses, exactly one gets the record.
-``begin_own_login`` runs the same login for the IdP's own pages (account, document review).
+citizen must be asked, and issues the code. Single-use records (a pushed request, the login
+transaction) are held while a request uses them and put back if it fails before carrying them on
+(PostgreSQL down: 503, then the same request_uri or login works again after recovery); of two racing
+uses, exactly one gets the record. ``begin_own_login`` runs the same login for the IdP's own pages
+(account, document review).
 """
 
 from __future__ import annotations

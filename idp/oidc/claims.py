@@ -17,7 +17,7 @@ SCOPE_CLAIMS = {
     "address": ("address",),
 }
 SELFINFO_CATEGORIES = ("income", "household", "health_insurance", "pension", "child_benefit")
-"""Self-information categories (issue 7 §3), modelled on Mynaportal's: resident-tax income
+"""Self-information categories, modelled on Mynaportal's: resident-tax income
 (住民税の課税・所得), household (世帯), health insurance, pensions, child benefits. Each is a
 scope ``selfinfo:<category>`` and an endpoint of ``idp.selfinfo``."""
 SELFINFO_SCOPES = tuple(f"selfinfo:{category}" for category in SELFINFO_CATEGORIES)

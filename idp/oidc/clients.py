@@ -43,7 +43,7 @@ SUBJECT_TYPES = ("pairwise", "public")
 LOOPBACK = ("127.0.0.1", "[::1]", "localhost")
 MAX_RETENTION_DAYS = 36500
 VERIFICATION_FIELDS = ("trust_framework", "purpose", "retention_days")
-"""Client metadata of the eKYC work (issue 8); see ``check_verification_policy``."""
+"""Client metadata of the eKYC work; see ``check_verification_policy``."""
 
 
 log = logging.getLogger(__name__)
@@ -98,7 +98,7 @@ def check_jwks(jwks: dict) -> dict:
 def check_verification_policy(
     trust_framework: object, purpose: object, retention_days: object
 ) -> dict:
-    """The eKYC metadata (issue 8): the law the service verifies under (OIDC4IDA trust
+    """The eKYC metadata: the law the service verifies under (OIDC4IDA trust
     framework), its stated purpose (shown on the consent screen, 3–300 characters like
     OIDC4IDA's ``purpose``) and how many days it keeps the data. Only the ones given."""
     policy: dict = {}

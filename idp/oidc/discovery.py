@@ -1,4 +1,4 @@
-"""Discovery metadata (OIDC Discovery §3, RFC 8414 §2) that tells the truth (issue 5 §2).
+"""Discovery metadata (OIDC Discovery §3, RFC 8414 §2) that tells the truth.
 
 Only what is implemented is advertised: code flow, S256, private_key_jwt and (development)
 client_secret_basic, PAR, RFC 9207 ``iss``, pairwise and public subjects, our acr values, and

@@ -1,4 +1,4 @@
-"""The authorization code grant with this IdP's request policy (issue 5 §3, FAPI 2.0 §5.3.2).
+"""The authorization code grant with this IdP's request policy (FAPI 2.0 §5.3.2).
 
 Authlib's ``AuthorizationCodeGrant`` does the RFC 6749 steps; the checks below run, in this
 order, after Authlib has validated client, redirect URI and scope, so every refusal is returned to

@@ -1,4 +1,4 @@
-"""Token-signing keys: generation, rotation with overlap, JWKS (RFC 7517) — issue 5 §3.
+"""Token-signing keys: generation, rotation with overlap, JWKS (RFC 7517).
 
 Each offered algorithm has its own ring. A key is published as ``next`` before it ever signs, signs
 while ``current``, and stays published as ``retired`` until every token it signed has expired.
@@ -138,7 +138,8 @@ class KeyRing:
     """This process's view of the keys: JWKS and the current private key per algorithm.
 
     Cached for ``keys.reload_seconds`` so signing costs no database round trip or decryption per
-    token (issue 9 §5 budget), yet a rotation done elsewhere reaches every process.
+    token (the login's CPU budget, bench/results/flow.md), yet a rotation done elsewhere reaches
+    every process.
     """
 
     def __init__(self, config: Config, sealer: Sealer) -> None:

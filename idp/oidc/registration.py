@@ -1,4 +1,4 @@
-"""Dynamic client registration (RFC 7591) behind an administrative credential (issue 5 §2).
+"""Dynamic client registration (RFC 7591) behind an administrative credential.
 
 Open registration would let anyone become a relying party of a national-ID login, so the
 endpoint requires ``Authorization: Bearer <admin.registration_token>`` and is off when that is

@@ -1,4 +1,4 @@
-"""Private keys encrypted at rest with a key derived from the configured secret (issue 5 §3).
+"""Private keys encrypted at rest with a key derived from the configured secret.
 
 AES-256-GCM under a key from HKDF-SHA256(secret_key, info=purpose). The key id is the associated
 data, so a sealed blob moved to another row does not open. The secret must stay the same for the

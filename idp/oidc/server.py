@@ -1,4 +1,4 @@
-"""The authorization server, composed in one function (style.md habit 2).
+"""The authorization server, composed in one function.
 
 Everything Authlib offers is registered here — the code grant with ``S256CodeChallenge`` and
 ``IdTokenExtension`` (``OpenIDCode``), the refresh grant, RFC 9207 ``iss``, client

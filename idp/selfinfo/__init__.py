@@ -1,4 +1,4 @@
-"""The self-information API (issue 7 §3): a resource server inside the IdP.
+"""The self-information API: a resource server inside the IdP.
 
 ``views`` serves ``GET /selfinfo/v1/<category>`` to services holding a token with the category's
 scope under a live consent; ``cli`` is the operator's ``idp selfinfo import``. See

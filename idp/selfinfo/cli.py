@@ -1,4 +1,4 @@
-"""``idp selfinfo …``: the operator's commands for self-information data (issue 7 §3).
+"""``idp selfinfo …``: the operator's commands for self-information data.
 
 ``idp selfinfo import FILE`` loads JSONL or CSV (``idp.selfinfo.formats``), checks every record
 (``records``), stores it idempotently (``importer``), shows a progress bar on a terminal and

@@ -1,4 +1,4 @@
-"""Storing checked import records: idempotent, one account and category per row (issue 7 §3).
+"""Storing checked import records: idempotent, one account and category per row.
 
 A record keyed by ``certificate`` finds the account bound to that user-authentication
 certificate; if there is none, it creates the account and the binding, exactly as the card's
@@ -32,7 +32,7 @@ CONFLICT = (
 )
 PLACEHOLDER_VALIDITY = 5 * 365 * 86400
 """A binding created without ``not_after`` gets five years, the validity of a
-user-authentication certificate (jpki.md); it is only informational (the login validates the
+user-authentication certificate (docs/jpki.md §2); it is only informational (the login validates the
 certificate itself)."""
 
 

@@ -1,7 +1,7 @@
 """Refusing anything that looks like a My Number (個人番号) before it is stored.
 
-Self-information is keyed by the card-linked account, never by the My Number (issue 7 §3,
-domain.md), and the IdP must never store one. An import file prepared from a municipal system
+Self-information is keyed by the card-linked account, never by the My Number (docs/domain.md
+§1, §4), and the IdP must never store one. An import file prepared from a municipal system
 may still carry it, so every record is searched, keys and values, after NFKC normalisation
 (full-width digits and spaces become ASCII):
 

@@ -1,4 +1,4 @@
-"""One import record, checked: its key, category, ``as_of`` and data (issue 7 §3).
+"""One import record, checked: its key, category, ``as_of`` and data.
 
 A record is ``{"account": …}`` or ``{"certificate": {"issuer_hash", "serial", "not_after"?}}``
 (the user-authentication certificate's binding, as ``idp.login.accounts`` computes it), plus

@@ -1,4 +1,4 @@
-"""The self-information resource server: ``GET /selfinfo/v1/<category>`` (issue 7 §3).
+"""The self-information resource server: ``GET /selfinfo/v1/<category>``.
 
 A read needs all of: our access token, unexpired and still granted, with its DPoP proof when
 it is key-bound (``idp.oidc.userinfo.authenticate``: signature, ``typ`` at+jwt, ``iss`` and

@@ -1,8 +1,8 @@
-"""Durable models: citizens' accounts and the card certificates bound to them (issue 7 §1).
+"""Durable models: citizens' accounts and the card certificates bound to them.
 
 An account is an opaque random id; nothing about the person is stored here. A certificate is
 bound by its issuer (SHA-256 of the issuer name's DER) and serial number: enough to find the
-account at the next login, never the certificate itself (jpki.md §7, "Raw certificates"). The
+account at the next login, never the certificate itself (docs/jpki.md §7, "Raw certificates"). The
 user-authentication certificate carries no personal data and no My Number, and neither do we.
 """
 

@@ -1,10 +1,10 @@
 """Durable models: what a citizen approved for a service, and what each service received.
 
-A ``Consent`` is written before any authorization code is issued under it (issue 7 §2), so a
+A ``Consent`` is written before any authorization code is issued under it, so a
 service never holds a token whose approval could be lost in a crash. Revoking sets
 ``revoked_at``; the row stays, because the access history refers to it. An ``AccessRecord`` is
 one delivery of data to a service (claims at the token endpoint, a self-information read, a
-verified identity, a document signature): the citizen's record of what went where (§4).
+verified identity, a document signature): the citizen's record of what went where.
 Neither holds the data itself, only the names of the items.
 """
 
@@ -64,7 +64,7 @@ def live_consent(consent_id: object, now: int | None = None) -> Consent | None:
 
 
 class AccessRecord(db.Model):
-    """One delivery of a citizen's data to a service (the access history of issue 7 §4)."""
+    """One delivery of a citizen's data to a service (the citizen's access history)."""
 
     __tablename__ = "access_record"
     __table_args__ = (Index("ix_access_record_account_at", "account_id", "at"),)

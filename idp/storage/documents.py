@@ -1,4 +1,4 @@
-"""Durable model: a document a service asked a citizen to sign at home (issue 8 §2).
+"""Durable model: a document a service asked a citizen to sign at home.
 
 The document (a PDF) or only its SHA-256 digest is fixed when the service submits it: nothing
 can change it afterwards, so what the citizen reviews is what gets signed. ``status`` moves

@@ -1,4 +1,4 @@
-"""The ephemeral store: short-lived state shared by every IdP process (architecture.md, State).
+"""The ephemeral store: short-lived state shared by every IdP process (docs/architecture.md §4).
 
 Challenges, login transactions, codes, PAR requests, replay caches, the OCSP cache and rate
 limits live here, each with a TTL. ``RedisStore`` serves production and any deployment of several

@@ -82,7 +82,7 @@ class Client(db.Model, OAuth2ClientMixin):
 
 
 class SigningKey(db.Model):
-    """One token-signing key. State moves next → current → retired → deleted (issue 5 §3)."""
+    """One token-signing key. State moves next → current → retired → deleted."""
 
     __tablename__ = "signing_key"
     __table_args__ = tuple(

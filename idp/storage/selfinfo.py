@@ -1,4 +1,4 @@
-"""Durable model: the government-held data of one account, one row per category (issue 7 §3).
+"""Durable model: the government-held data of one account, one row per category.
 
 Loaded by the operator (``idp selfinfo import``), keyed by the card-linked account, never by the
 My Number. ``data`` is the category's JSON document as its schema describes it; ``content_hash``

@@ -1,4 +1,4 @@
-"""Durable model: the record of one identity verification with the signing certificate (issue 8).
+"""Durable model: the record of one identity verification with the signing certificate.
 
 What the law asks a verifier to keep about *how* a person was verified — method, time, the
 certificate used (issuer and serial) and the trust framework — and nothing about *who*: the

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from ..config import Config, ConfigError
 
 DEFAULT_BRIDGE_URL = "http://127.0.0.1:8003"
-"""``jpki-bridge run``'s default address (architecture.md, Processes)."""
+"""``jpki-bridge run``'s default address (docs/architecture.md §5)."""
 MAX_SERVICE_NAME = 80
 """The bridge shows at most 80 characters of the service's name (bridge-protocol.md)."""
 

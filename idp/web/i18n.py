@@ -1,4 +1,4 @@
-"""Languages of the citizen's pages: Japanese by default, English one click away (issue 7 §1, §5).
+"""Languages of the citizen's pages: Japanese by default, English one click away.
 
 The choice is made, in this order, by a ``?lang=`` link on any page (and then remembered in a
 cookie), by that cookie, by the relying party's ``ui_locales`` hint (OIDC Core §3.1.2.1), by the

@@ -1,6 +1,6 @@
 """What every citizen page sends and checks: CSRF tokens and strict response headers.
 
-CSRF (issue 7 §2): a random token in the signed session cookie, echoed by each form (field
+CSRF: a random token in the signed session cookie, echoed by each form (field
 ``csrf_token``) or script request (header ``X-CSRF-Token``) and compared in constant time. The
 session cookie is SameSite=Lax as well; the token is what makes a forged POST fail.
 

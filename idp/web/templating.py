@@ -1,4 +1,4 @@
-"""Templates compiled once per language, their constant translations already inside (issue 9 §5).
+"""Templates compiled once per language, their constant translations already inside.
 
 A page such as the card login has dozens of ``{{ _("…") }}`` with a constant text, most without
 variables. Rendered as written, each one is a call of the i18n extension's newstyle

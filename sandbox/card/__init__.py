@@ -1,4 +1,4 @@
-"""A virtual My Number Card holding the JPKI application, at the APDU level (jpki.md §1, §6).
+"""A virtual My Number Card holding the JPKI application, at the APDU level (docs/jpki.md §1, §6).
 
 - :class:`VirtualCard` — the card: ATR, power, ``transmit(apdu) -> response`` (in-process).
 - :mod:`sandbox.card.vpcd` — puts a card into the vsmartcard-vpcd reader of a running pcscd, so

@@ -1,4 +1,4 @@
-"""Command APDUs as ISO/IEC 7816-3 §12.1 encodes them, short form only (jpki.md §1).
+"""Command APDUs as ISO/IEC 7816-3 §12.1 encodes them, short form only (docs/jpki.md §1).
 
 A command is ``CLA INS P1 P2`` followed by one of four bodies:
 
@@ -12,8 +12,8 @@ case   body                    meaning
 ====== ======================= ==========================
 
 An ``00`` in the Lc position of a longer APDU starts an extended-length field. The card's ATR
-advertises no extended length and OpenSC never sends it (jpki.md §1, **unconfirmed**: we treat it
-as unsupported), so such APDUs, bodies whose length disagrees with Lc, and anything shorter than
+advertises no extended length and OpenSC never sends it (docs/jpki.md §1, **unconfirmed**: we treat
+it as unsupported), so such APDUs, bodies whose length disagrees with Lc, and anything shorter than
 four bytes are malformed: :func:`parse` raises :class:`MalformedAPDU`.
 
 The card checks the class and instruction bytes before the body's shape (:meth:`Header`), as a

@@ -1,4 +1,4 @@
-"""The JPKI application at the APDU level (jpki.md §1, §6): what a real card answers, and when.
+"""The JPKI application at the APDU level (docs/jpki.md §1, §6): what a real card answers, and when.
 
 Checks run in the order a card's dispatcher runs them, and the first that fails decides the
 status word: APDU too short (``6700``) → class byte (``6E00``) → instruction (``6D00``) → class

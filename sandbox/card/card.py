@@ -15,8 +15,8 @@ from sandbox.card.status import SW
 from sandbox.state import SandboxState
 
 ATR = bytes.fromhex("3BE000FF8131FE4514")
-"""jpki.md §1, §6.1: T=1 only, IFSC 254, no historical bytes; OpenSC's ``jpki`` driver matches it
-with no APDU and no configuration."""
+"""docs/jpki.md §1, §6.1: T=1 only, IFSC 254, no historical bytes; OpenSC's ``jpki`` driver matches
+it with no APDU and no configuration."""
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +76,6 @@ class VirtualCard:
 
 def describe_command(command: bytes) -> str:
     """The header and the body's length only: bodies carry PINs (VERIFY, CHANGE) and traces
-    must never show them (jpki.md §7); responses carry certificates with personal data."""
+    must never show them (docs/jpki.md §7); responses carry certificates with personal data."""
     header = command[:4].hex(" ").upper()
     return f"{header} + {max(len(command) - 4, 0)} body bytes"

@@ -1,4 +1,5 @@
-"""SELECT (ISO 7816-4 §11.1.1) and READ BINARY (§11.2.3) of the JPKI AP (jpki.md §1, §6.3, §6.5).
+"""SELECT (ISO 7816-4 §11.1.1) and READ BINARY (§11.2.3) of the JPKI AP (docs/jpki.md §1, §6.3,
+§6.5).
 
 SELECT: ``P1=04`` by AID (only the JPKI AP's, exactly), ``P1=02`` an EF of the AP by file id,
 ``P1=00`` the MF (``3F00`` or no data) or an EF by file id; ``P2=0C`` answers no data, ``P2=00``
@@ -63,7 +64,7 @@ def read_binary(card: JpkiApplet, command: CommandAPDU) -> bytes:
 
 
 def _select_application(card: JpkiApplet, aid: bytes) -> None:
-    # Exact match only: the card holds nothing but the JPKI AP (jpki.md §6.9), and an earlier
+    # Exact match only: the card holds nothing but the JPKI AP (docs/jpki.md §6.9), and an earlier
     # OpenSC driver's probe must never get 9000 (§6.2).
     if aid != JPKI_AID:
         raise CardError(SW.FILE_NOT_FOUND)

@@ -1,4 +1,4 @@
-"""The JPKI application's files (jpki.md §1 "JPKI EFs", §6.3).
+"""The JPKI application's files (docs/jpki.md §1 "JPKI EFs", §6.3).
 
 The card holds one application, the JPKI AP ``D392F000260100000001``, under its MF. Its EFs:
 
@@ -18,7 +18,7 @@ FID    contents                    READ BINARY
 ====== =========================== ===================================================
 
 A certificate EF holds the DER certificate and nothing after it: the real EFs' sizes and trailing
-bytes are **unconfirmed** (jpki.md §1), and readers are told never to read past the DER length,
+bytes are **unconfirmed** (docs/jpki.md §1), and readers are told never to read past the DER length,
 so the virtual EF ends there and a read past it gets ``6282``/``6B00``.
 """
 

@@ -1,4 +1,4 @@
-"""The card's two PINs: their reference data and tries counters (jpki.md §5, §6.4, §6.6).
+"""The card's two PINs: their reference data and tries counters (docs/jpki.md §5, §6.4, §6.6).
 
 The counters live outside the card's volatile state: they survive a reset, a removal and a
 restart of ``jpki-sandbox insert``, as a real card's EEPROM does. :class:`StatePins` keeps them in
@@ -37,7 +37,7 @@ class PinStore(Protocol):
 
 
 def decode_pin(data: bytes) -> str | None:
-    """A PIN is plain ASCII with no padding (jpki.md §5); anything else can never match.
+    """A PIN is plain ASCII with no padding (docs/jpki.md §5); anything else can never match.
 
     The card compares the bytes as sent: a lower-case signing password does not match an
     upper-case one (clients upper-case it before sending, as myna does).

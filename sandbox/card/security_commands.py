@@ -1,4 +1,5 @@
-"""VERIFY, CHANGE REFERENCE DATA and COMPUTE DIGITAL SIGNATURE (jpki.md §1, §5, §6.4, §6.6, §6.7).
+"""VERIFY, CHANGE REFERENCE DATA and COMPUTE DIGITAL SIGNATURE (docs/jpki.md §1, §5, §6.4, §6.6,
+§6.7).
 
 VERIFY (``00 20 00 80``) works on the current PIN EF (0018 or 001B). With a PIN: right → ``9000``
 and the counter back to its maximum; wrong → ``63Cx`` with one try fewer, written before the
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
     from sandbox.card.applet import JpkiApplet
 
 P2_PIN_REFERENCE = 0x80
-"""VERIFY/CHANGE ``P2=80``: the PIN of the current PIN EF (jpki.md §1)."""
+"""VERIFY/CHANGE ``P2=80``: the PIN of the current PIN EF (docs/jpki.md §1)."""
 SIGNATURE_LENGTH = 256
 
 
@@ -54,7 +55,7 @@ def verify(card: JpkiApplet, command: CommandAPDU) -> bytes:
 
 
 def change_reference_data(card: JpkiApplet, command: CommandAPDU) -> bytes:
-    """``00 24 01 80 Lc <new PIN>`` after VERIFY (jpki.md §1, **unconfirmed**); P1=00 (old and
+    """``00 24 01 80 Lc <new PIN>`` after VERIFY (docs/jpki.md §1, **unconfirmed**); P1=00 (old and
     new PIN in the data) is not supported."""
     if command.p1 != 0x01 or command.p2 != P2_PIN_REFERENCE:
         raise CardError(SW.WRONG_P1P2)
@@ -77,7 +78,7 @@ def compute_digital_signature(card: JpkiApplet, command: CommandAPDU) -> bytes:
         raise CardError(SW.WRONG_P1P2)
     if not command.data or len(command.data) > MAX_DIGEST_INFO:
         raise CardError(SW.WRONG_LENGTH)
-    if command.ne != SIGNATURE_LENGTH:  # the answer is 256 bytes: Le must be 00 (jpki.md §1)
+    if command.ne != SIGNATURE_LENGTH:  # the answer is 256 bytes: Le must be 00 (docs/jpki.md §1)
         raise CardError(SW.WRONG_LENGTH)
     file = card.current_file(FileKind.KEY)
     if file.guard not in card.verified:

@@ -1,4 +1,4 @@
-"""The arithmetic of COMPUTE DIGITAL SIGNATURE (jpki.md §1 "Signing", §6.7).
+"""The arithmetic of COMPUTE DIGITAL SIGNATURE (docs/jpki.md §1 "Signing", §6.7).
 
 The card receives a DigestInfo (or, through PKCS#11's CKM_RSA_PKCS, whatever bytes the caller
 chose), pads it as EMSA-PKCS1-v1_5 block type 1 (RFC 8017 §9.2 steps 3-5) and applies the RSA
@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 PKCS1_V15_OVERHEAD = 11
 """``00 01``, at least eight ``FF``, ``00`` (RFC 8017 §9.2 step 3)."""
 MAX_DIGEST_INFO = 256 - PKCS1_V15_OVERHEAD
-"""245 bytes for RSA-2048: the longest input the card signs (jpki.md §1)."""
+"""245 bytes for RSA-2048: the longest input the card signs (docs/jpki.md §1)."""
 
 
 def emsa_pkcs1_v15(digest_info: bytes, k: int) -> bytes:

@@ -1,6 +1,6 @@
-"""Status words of the virtual JPKI card (ISO/IEC 7816-4 §5.6, jpki.md §1 and §6).
+"""Status words of the virtual JPKI card (ISO/IEC 7816-4 §5.6, docs/jpki.md §1 and §6).
 
-jpki.md §1 confirms only ``9000``, ``63Cx`` and ``6982`` (signing certificate read before the
+docs/jpki.md §1 confirms only ``9000``, ``63Cx`` and ``6982`` (signing certificate read before the
 signing PIN) from real cards. Every other word below is the ISO 7816-4 meaning the document tells
 us to assume; the choices that ISO leaves open are written beside the word that carries them.
 """
@@ -17,22 +17,22 @@ class SW(IntEnum):
     END_OF_FILE = 0x6282
     """READ BINARY: fewer bytes than Ne were left before the end of the EF (data still sent)."""
     WRONG_LENGTH = 0x6700
-    """Lc or Le wrong for the command, an APDU too short to parse, an extended-length APDU
-    (the ATR advertises none, jpki.md §1), or a DigestInfo over 245 bytes (jpki.md §6.7)."""
+    """Lc or Le wrong for the command, an APDU too short to parse, an extended-length APDU (the ATR
+    advertises none, docs/jpki.md §1), or a DigestInfo over 245 bytes (docs/jpki.md §6.7)."""
     INCOMPATIBLE_FILE = 0x6981
     """READ BINARY on a key or PIN EF: they are not transparent EFs (ISO 7816-4 §11.2.3), so
     their contents can never be read, whatever PIN was verified."""
     SECURITY_NOT_SATISFIED = 0x6982
     """The PIN that guards this key or the signing certificate is not verified."""
     AUTH_BLOCKED = 0x6983
-    """VERIFY or CHANGE while the PIN's tries counter is at zero (jpki.md §6.6)."""
+    """VERIFY or CHANGE while the PIN's tries counter is at zero (docs/jpki.md §6.6)."""
     NO_CURRENT_EF = 0x6986
     """No current EF of the kind the command needs: READ BINARY with no EF selected, VERIFY
     without a PIN EF, COMPUTE DIGITAL SIGNATURE without a key EF."""
     WRONG_DATA = 0x6A80
-    """CHANGE REFERENCE DATA with a new PIN outside the PIN's format (jpki.md §5)."""
+    """CHANGE REFERENCE DATA with a new PIN outside the PIN's format (docs/jpki.md §5)."""
     FILE_NOT_FOUND = 0x6A82
-    """An unknown AID or file id; never 9000 for a SELECT we do not hold (jpki.md §6.2)."""
+    """An unknown AID or file id; never 9000 for a SELECT we do not hold (docs/jpki.md §6.2)."""
     WRONG_P1P2 = 0x6A86
     OFFSET_OUTSIDE_EF = 0x6B00
     """READ BINARY at an offset at or past the end of the EF."""

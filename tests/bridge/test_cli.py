@@ -1,5 +1,5 @@
 """``jpki-bridge status | read-certs | selftest`` against the card in pcscd: readable output and
-an exit status that says whether it worked (issue 6 §5)."""
+an exit status that says whether it worked."""
 
 from __future__ import annotations
 

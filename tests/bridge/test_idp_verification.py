@@ -1,6 +1,6 @@
 """The bridge's answer, taken over HTTP from a card in pcscd, is accepted by the IdP's own
 validator (``idp/jpki``: challenge, profile, path, OCSP at the sandbox responder, signature) —
-and refused for any other origin (issue 6 §6)."""
+and refused for any other origin."""
 
 from __future__ import annotations
 

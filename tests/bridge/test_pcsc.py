@@ -1,5 +1,5 @@
 """The bridge's card path through the real PC/SC stack: pcscd, vpcd, the sandbox card in
-"Virtual PCD 00 01" (issue 6 §6). Exactly the code a real reader uses (PcscConnector)."""
+"Virtual PCD 00 01". Exactly the code a real reader uses (PcscConnector)."""
 
 from __future__ import annotations
 

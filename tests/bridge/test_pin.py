@@ -1,4 +1,5 @@
-"""PIN formats (jpki.md §5), normalisation, and a holder that forgets and never shows the PIN."""
+"""PIN formats (docs/jpki.md §5), normalisation, and a holder that forgets and never shows the
+PIN."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """``jpki-bridge run`` end to end: HTTP on loopback, PIN on stdin, the card through pcscd and vpcd
-in "Virtual PCD 00 01" (issue 6 §6)."""
+in "Virtual PCD 00 01"."""
 
 from __future__ import annotations
 

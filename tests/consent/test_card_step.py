@@ -1,4 +1,4 @@
-"""The consent's card step (issue 7 §2): approving self-information needs a fresh signature of
+"""The consent's card step: approving self-information needs a fresh signature of
 the logged-in person's card over a challenge bound to exactly what is approved; verified
 identity needs the signing certificate. Every refusal records nothing and sends nothing."""
 

@@ -1,4 +1,4 @@
-"""Approve, partially approve and deny on the consent screen (issue 7 §2), through the Flask test
+"""Approve, partially approve and deny on the consent screen, through the Flask test
 client after a real card login: what the relying party gets, what is recorded (and when), and
 that a tampered or forged form changes nothing."""
 

@@ -1,4 +1,4 @@
-"""Every consent item has plain words in Japanese and English (issue 7 §2), and an unknown id
+"""Every consent item has plain words in Japanese and English, and an unknown id
 still reads as something a person can understand."""
 
 from __future__ import annotations

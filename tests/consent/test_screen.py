@@ -1,4 +1,4 @@
-"""The consent page itself (issue 7 §2, §5): who asks, why, for how long, each item in plain
+"""The consent page itself: who asks, why, for how long, each item in plain
 words, required ones marked, two equal buttons, both languages, the strict headers."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """``POST /documents`` and ``GET /documents/<id>``: client authentication, every refused member,
-and who may read a document (issue 8 §2)."""
+and who may read a document."""
 
 from __future__ import annotations
 

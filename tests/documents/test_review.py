@@ -1,4 +1,4 @@
-"""The citizen's review and signature (issue 8 §2): who may see a document, signing once,
+"""The citizen's review and signature: who may see a document, signing once,
 declining, expiry, a changed document, and revoked or held signing certificates."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The account pages in Debian's Chromium (issue 7 §4, §5, §6).
+"""The account pages in Debian's Chromium.
 
 The story: a relying party sends the browser to the IdP; the citizen logs in with the sandbox
 card through the real ``jpki-bridge run`` and approves on the consent screen with the card; the

@@ -1,4 +1,4 @@
-"""The sample bank's whole story in Debian's Chromium (issue 9 §3): apply → card login →
+"""The sample bank's whole story in Debian's Chromium: apply → card login →
 identity verification and consent (signing PIN) → income read → contract signed at the IdP and
 verified by the bank → download → logout. Then the unhappy endings: consent denied, the signing
 certificate revoked between login and signing, the PIN locked. Everything real: the bank

@@ -1,4 +1,4 @@
-"""The consent screen in Debian's Chromium, end to end (issue 7 §2, §5, §6): after a real card
+"""The consent screen in Debian's Chromium, end to end: after a real card
 login through the real bridge, approve self-information with the card again (step-up, the PIN
 typed in the bridge's window), approve part of a request, deny, switch the language, prove an
 identity with the signing certificate; a wrong PIN and the bridge going away are explained on the

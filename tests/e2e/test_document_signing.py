@@ -1,4 +1,4 @@
-"""Contract signing in Debian's Chromium, end to end (issue 8 §2): a bank submits a document, the
+"""Contract signing in Debian's Chromium, end to end: a bank submits a document, the
 citizen opens the review URL, logs in with the card (the IdP's own login), reviews and signs with
 the signing PIN on the real bridge's page, and lands back at the bank; the bank gets a CMS that
 verifies. A wrong signing PIN leaves the document unsigned and can be retried; a PIN locked on

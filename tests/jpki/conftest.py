@@ -1,7 +1,7 @@
 """The JPKI suite's world: one sandbox (CAs, cards, HTTP responder) per session, real stores.
 
-Keys cost 0.1-0.3 s each, so CAs, cards and a spare card key are made once per session; tests
-bend certificates with the sandbox's knobs (style.md §13) and never share mutable state: each
+Keys cost 0.1-0.3 s each, so CAs, cards and a spare card key are made once per session; tests bend
+certificates with the sandbox's knobs (docs/contributing.md §7) and never share mutable state: each
 gets its own store (its own Redis prefix) and its own CRL index folder.
 """
 

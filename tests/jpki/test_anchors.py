@@ -1,4 +1,4 @@
-"""Trust anchors from folders; test roots only where allowed (issue 4 §2, jpki.md §4)."""
+"""Trust anchors from folders; test roots only where allowed (docs/jpki.md §4)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Bound challenges (issue 7 §2, consent step-up): the value the card signs is
+"""Bound challenges (consent step-up): the value the card signs is
 SHA-256("jpki-idp consent v1" ‖ nonce ‖ content digest), issued, stored, expired and consumed
 exactly like a random challenge, and a signature over it proves that content and no other."""
 

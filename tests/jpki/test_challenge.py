@@ -1,4 +1,4 @@
-"""Challenges: random, short-lived, single use, bound to a transaction (issue 4 §6)."""
+"""Challenges: random, short-lived, single use, bound to a transaction."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``jpki check``: one JSON line, exit 0 only for good (issue 4 §8)."""
+"""``jpki check``: one JSON line, exit 0 only for good."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""CRLs: ingest checks, the shared index, fail-closed expiry, deltas, holds (issue 4 §4)."""
+"""CRLs: ingest checks, the shared index, fail-closed expiry, deltas, holds."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The basic four facts: parsed strictly from the signing certificate (issue 4 §1)."""
+"""The basic four facts: parsed strictly from the signing certificate."""
 
 from __future__ import annotations
 

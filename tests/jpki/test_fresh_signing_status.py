@@ -1,4 +1,4 @@
-"""The signing certificate's status is always asked afresh (issue 8 §1).
+"""The signing certificate's status is always asked afresh.
 
 An address change revokes the signing certificate, so a cached *good* answer would attest a
 stale address: for ``Purpose.IDENTITY`` the responder is asked every time and the OCSP cache is

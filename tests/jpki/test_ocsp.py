@@ -1,4 +1,4 @@
-"""OCSP: every response check and every misbehaviour of the sandbox responder (issue 4 §3)."""
+"""OCSP: every response check and every misbehaviour of the sandbox responder."""
 
 from __future__ import annotations
 

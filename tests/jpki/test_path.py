@@ -1,4 +1,4 @@
-"""Path validation to the configured roots (issue 4 §2)."""
+"""Path validation to the configured roots."""
 
 from __future__ import annotations
 
@@ -58,7 +58,7 @@ def test_certificate_of_the_signing_ca_is_untrusted_for_login(auth_ca, sign_ca, 
 
 
 def test_rollover_old_and_new_roots_both_validate(auth_ca, foreign_ca, card_key):
-    """Two generations share one DN (jpki.md §4): issuer by name, then by signature."""
+    """Two generations share one DN (docs/jpki.md §4): issuer by name, then by signature."""
     anchors = (foreign_ca.certificate, auth_ca.certificate)
     for ca in (auth_ca, foreign_ca):
         certificate = pki.make_auth_certificate(ca, card_key.public_key(), now=NOW)

@@ -1,4 +1,4 @@
-"""Certificate profiles: each property's check refuses with its own reason (issue 4 §1)."""
+"""Certificate profiles: each property's check refuses with its own reason."""
 
 from __future__ import annotations
 

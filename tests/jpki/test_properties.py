@@ -1,4 +1,4 @@
-"""No malformed input raises anything but the JpkiValidationError family (issue 4 §7).
+"""No malformed input raises anything but the JpkiValidationError family.
 
 Hypothesis feeds random and mutated certificates, OCSP responses, CRLs, signatures, challenges
 and bridge results to the parsers; the only acceptable outcomes are a result or our exception.

@@ -1,4 +1,4 @@
-"""The ephemeral store calls of a card login (issue 9 §5): on Redis each call is one network
+"""The ephemeral store calls of a card login: on Redis each call is one network
 round trip, so each step makes only the calls its guarantees need.
 
 The login transaction has one record, the core's (``login:<id>``): written once by /authorize,

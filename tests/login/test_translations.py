@@ -1,6 +1,6 @@
-"""The gettext catalogues are complete: every text of every package's citizen pages has a
-Japanese translation, none is fuzzy, and none is left over from texts that no longer exist
-(issue 7 §5). Each package with pages keeps its own catalogue in ``idp/<package>/translations``."""
+"""The gettext catalogues are complete: every text of every package's citizen pages has a Japanese
+translation, none is fuzzy, and none is left over from texts that no longer exist. Each package with
+pages keeps its own catalogue in ``idp/<package>/translations``."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Documents signed, declined and refused; the signing certificate's fresh OCSP request is
-counted without a cache look-up (issue 8: it never uses the cache)."""
+counted without a cache look-up (it never uses the cache)."""
 
 # ruff: noqa: F811 - test functions take fixtures imported from the suites they reuse
 

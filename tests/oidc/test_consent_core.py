@@ -1,4 +1,4 @@
-"""The consent core (issue 7 §2) without pages: a screen that decides as each test says.
+"""The consent core without pages: a screen that decides as each test says.
 
 The screen runs inside the browser's own request, so ``finish_consent`` and ``deny_consent``
 see the same session a real consent page would. What is checked: remembered and per-request

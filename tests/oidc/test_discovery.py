@@ -1,4 +1,4 @@
-"""Discovery and JWKS tell the truth about what the provider does (issue 5 §2)."""
+"""Discovery and JWKS tell the truth about what the provider does."""
 
 from __future__ import annotations
 

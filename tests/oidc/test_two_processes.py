@@ -1,4 +1,4 @@
-"""Two IdP processes sharing PostgreSQL and Redis (issue 5 §6, architecture.md "State").
+"""Two IdP processes sharing PostgreSQL and Redis (docs/architecture.md §4).
 
 A flow that starts on one process finishes on the other; a key rotated by a third (the CLI) is
 served by both. Real processes (``tests.cardless_wsgi``: the production app with the cardless

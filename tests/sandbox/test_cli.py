@@ -1,4 +1,4 @@
-"""``jpki-sandbox``: the contract of issue 3 §5, run as the installed console script."""
+"""``jpki-sandbox``: its command-line contract, run as the installed console script."""
 
 from __future__ import annotations
 

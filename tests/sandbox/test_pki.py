@@ -1,4 +1,4 @@
-"""The sandbox's certificates follow the J-LIS profiles of jpki.md §2."""
+"""The sandbox's certificates follow the J-LIS profiles of docs/jpki.md §2."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The eKYC client metadata: trust_framework, purpose, retention_days (issue 8 §1).
+"""The eKYC client metadata: trust_framework, purpose, retention_days.
 
 One validation for ``idp client add`` and dynamic registration (RFC 7591); shown by
 ``idp client show``; read by the consent core from ``client_metadata``.

@@ -1,4 +1,4 @@
-"""The trust framework is chosen per client or per request, and never guessed (issue 8 §1)."""
+"""The trust framework is chosen per client or per request, and never guessed."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Command APDUs as OpenSC's jpki driver and the bridge send them (jpki.md §1), for the tests."""
+"""Command APDUs as OpenSC's jpki driver and the bridge send them (docs/jpki.md §1), for the
+tests."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ OK = bytes.fromhex("9000")
 
 
 def sw(response: bytes) -> str:
-    """The status word as upper-case hex, e.g. ``"9000"``: assertions read like jpki.md."""
+    """The status word as upper-case hex, e.g. ``"9000"``: assertions read like docs/jpki.md."""
     return response[-2:].hex().upper()
 
 

@@ -1,4 +1,4 @@
-"""What earlier OpenSC drivers' probes and malformed APDUs get (jpki.md §6.2): never 9000."""
+"""What earlier OpenSC drivers' probes and malformed APDUs get (docs/jpki.md §6.2): never 9000."""
 
 import pytest
 

@@ -1,4 +1,4 @@
-"""OpenSC, written for real My Number Cards, against the virtual card in pcscd (jpki.md §6).
+"""OpenSC, written for real My Number Cards, against the virtual card in pcscd (docs/jpki.md §6).
 
 Each test gets a freshly personalised card in "Virtual PCD 00 00" (PINs 1234 / ABC123). OpenSC
 runs with its packaged configuration: nothing here tells it the card is a JPKI card.

@@ -1,4 +1,5 @@
-"""pyscard and pcsc_scan against the virtual card in pcscd: the bridge's own view (jpki.md §6)."""
+"""pyscard and pcsc_scan against the virtual card in pcscd: the bridge's own view (docs/jpki.md
+§6)."""
 
 from __future__ import annotations
 

@@ -105,7 +105,8 @@ MAX_TRIES = {CertKind.AUTH: 3, CertKind.SIGN: 5}
 
 
 class CardModel(RuleBasedStateMachine):
-    """A few lines of jpki.md as a model; the card must agree with it on every status word."""
+    """A few lines of docs/jpki.md §1 and §6 as a model; the card must agree with it on every status
+    word."""
 
     @initialize()
     def insert(self):

@@ -1,4 +1,4 @@
-"""READ BINARY: certificates, the token, offsets, what is never readable (jpki.md §1, §6.5)."""
+"""READ BINARY: certificates, the token, offsets, what is never readable (docs/jpki.md §1, §6.5)."""
 
 import pytest
 from cryptography import x509

@@ -1,4 +1,5 @@
-"""SELECT: the JPKI AP by AID, its EFs by file id, and nothing else (jpki.md §1, §6.3, §6.9)."""
+"""SELECT: the JPKI AP by AID, its EFs by file id, and nothing else (docs/jpki.md §1, §6.3,
+§6.9)."""
 
 import pytest
 

@@ -1,4 +1,5 @@
-"""COMPUTE DIGITAL SIGNATURE: PKCS#1 v1.5 with the selected key, after its PIN (jpki.md §6.7)."""
+"""COMPUTE DIGITAL SIGNATURE: PKCS#1 v1.5 with the selected key, after its PIN (docs/jpki.md
+§6.7)."""
 
 import pytest
 from cryptography.exceptions import InvalidSignature
@@ -22,7 +23,7 @@ KEY_EF = {CertKind.AUTH: 0x0017, CertKind.SIGN: 0x001A}
 PIN_EF = {CertKind.AUTH: 0x0018, CertKind.SIGN: 0x001B}
 PIN = {CertKind.AUTH: "1234", CertKind.SIGN: "ABC123"}
 
-# SHA-1 only because the card accepts every DigestInfo myna offers (jpki.md §1).
+# SHA-1 only because the card accepts every DigestInfo myna offers (docs/jpki.md §1).
 DIGEST_INFO_PREFIXES = {
     "sha1": (hashes.SHA1(), bytes.fromhex("3021300906052b0e03021a05000414")),  # noqa: S303
     "sha256": (hashes.SHA256(), SHA256_PREFIX),

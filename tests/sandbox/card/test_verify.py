@@ -1,4 +1,4 @@
-"""VERIFY, the tries counters and their persistence (jpki.md §5, §6.4, §6.6)."""
+"""VERIFY, the tries counters and their persistence (docs/jpki.md §5, §6.4, §6.6)."""
 
 import pytest
 

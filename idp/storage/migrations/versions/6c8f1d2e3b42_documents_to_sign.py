@@ -4,7 +4,7 @@ Revision ID: 6c8f1d2e3b42
 Revises: 5b7e0c1d2a31
 Create Date: 2026-11-22 21:46:00.000000
 
-Contract signing (issue 8 §2): the documents services submit and citizens sign at home.
+Contract signing: the documents services submit and citizens sign at home.
 """
 
 import sqlalchemy as sa

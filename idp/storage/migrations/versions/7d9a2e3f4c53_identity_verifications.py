@@ -4,7 +4,7 @@ Revision ID: 7d9a2e3f4c53
 Revises: 6c8f1d2e3b42
 Create Date: 2026-11-22 21:46:00.000000
 
-Issue 8 §1: how an identity was verified (method, time, certificate issuer and serial, trust
+How an identity was verified (method, time, certificate issuer and serial, trust
 framework); never the basic four facts.
 """
 
