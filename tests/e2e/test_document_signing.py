@@ -198,14 +198,20 @@ def type_pin_in_bridge_window(page: Page, button: str, pin: str, same_code: bool
     return pin_page
 
 
-def open_review_logged_in(page: Page, setting: Setting) -> dict:
-    """The bank's link, the IdP's own card login (PIN 1234), back at the review page."""
+LOGIN_HEADING = {"ja": "マイナンバーカードでログイン", "en": "Log in with your My Number Card"}
+REVIEW_HEADING = {"ja": "文書を確認して署名する", "en": "Review and sign a document"}
+
+
+def open_review_logged_in(page: Page, setting: Setting, language: str = "ja") -> dict:
+    """The bank's link, the IdP's own card login (PIN 1234), back at the review page; the
+    pages in ``language``, the browser's (Accept-Language)."""
     answer = setting.submit()
     page.goto(answer["review_url"])
-    expect(page.locator("h1")).to_have_text("マイナンバーカードでログイン")
+    expect(page.locator("html")).to_have_attribute("lang", language)
+    expect(page.locator("h1")).to_have_text(LOGIN_HEADING[language])
     type_pin_in_bridge_window(page, "#login-button", AUTH_PIN)
     page.wait_for_url(answer["review_url"], timeout=30_000)
-    expect(page.locator("h1")).to_have_text("文書を確認して署名する")
+    expect(page.locator("h1")).to_have_text(REVIEW_HEADING[language])
     return answer
 
 
@@ -235,9 +241,7 @@ def test_a_citizen_reviews_and_signs_and_the_bank_gets_the_signature(page: Page,
 
 @pytest.mark.parametrize("locale", ["en-US"])
 def test_a_wrong_signing_pin_signs_nothing_and_can_be_retried(page: Page, setting, locale):
-    answer = open_review_logged_in(page, setting)
-    page.locator("#switch-language").click()
-    expect(page.locator("html")).to_have_attribute("lang", "en")
+    answer = open_review_logged_in(page, setting, "en")  # the browser's English
     type_pin_in_bridge_window(page, "#sign-button", AUTH_PIN, sign_pin="WRONG1")
     expect(page.locator("#state-failed")).to_be_visible(timeout=30_000)
     expect(page.locator("#failed-detail")).to_contain_text("4")  # tries left, as the card says
@@ -280,10 +284,7 @@ def test_too_many_signing_attempts_show_a_message_and_the_page_stays_usable(
     prepare_limit = parse_rate_limit(LimitsConfig().prepares_per_document).amount
 
     message = RATE_LIMITED[locale]
-    answer = open_review_logged_in(page, setting)
-    if locale == "en-US":
-        page.locator("#switch-language").click()
-        expect(page.locator("html")).to_have_attribute("lang", "en")
+    answer = open_review_logged_in(page, setting, locale.split("-")[0])
     expect(page.locator("#state-ready")).to_be_visible(timeout=15_000)
     statuses = page.evaluate(
         """async (times) => {
