@@ -19,7 +19,6 @@
   const bridge = main.dataset.bridge;
   const lang = main.dataset.lang;
   let running = false;
-  let operation = null;  // the bridge operation under way, for "Cancel the card step"
 
   function ticked() {
     return new FormData(form).getAll("item");
@@ -88,12 +87,10 @@
         }
         if (issued.status !== 200 || !issued.body) throw new Error("challenge");
         key = issued.body.key;
-        const started = await startAtBridge(issued.body);
-        if (B.accepted(started)) operation = started.body.id;
-        return started;
+        return startAtBridge(issued.body);
       },
       show: B.showState,
-      idle: () => { operation = null; busy(false); },
+      idle: () => { busy(false); },
       refused: (started) => {
         if (started.status === 0) B.showState("bridge_missing");
         else if (B.outdated(started)) B.showState("bridge_outdated");
@@ -108,16 +105,6 @@
     });
   }
 
-  // The bridge ends the operation as "cancelled"; the polling above then shows it as failed.
-  async function cancelCardStep() {
-    if (!operation) return;
-    try {
-      await fetch(bridge + "/v1/operations/" + encodeURIComponent(operation), {method: "DELETE"});
-    } catch (e) {
-      // The bridge is gone: the polling fails and says so.
-    }
-  }
-
   form.addEventListener("submit", (event) => {
     const submitter = event.submitter;
     if (running) { event.preventDefault(); return; }
@@ -128,6 +115,5 @@
     approveWithCard(items);
   });
   form.addEventListener("change", showNote);
-  document.getElementById("cancel-card-step").addEventListener("click", cancelCardStep);
   showNote();
 })();

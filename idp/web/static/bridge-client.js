@@ -138,12 +138,43 @@ window.JpkiBridge = (function () {
   }
 
   // An operation the bridge accepted (202), from the PIN page to its end; the window is closed
-  // once it ended. Rejects when the bridge stops answering (the caller closes the window then).
+  // once it ended. Closing the bridge's window, or the page's "Cancel the card step" button,
+  // cancels the operation at once (DELETE), so the page is usable again without waiting for the
+  // bridge's PIN timeout; the operation then ends "failed" with "cancelled_by" set to
+  // "window_closed" or "cancelled". Once the PIN is typed the bridge refuses the cancel and the
+  // operation ends as it would have. Rejects when the bridge stops answering.
   async function follow(bridge, op, win) {
     showPinPage(op, win);
-    const ended = await poll(bridge, op);
-    closeWindow(win);
-    return ended;
+    let cancelledBy = null;
+    const cancel = (why) => {
+      if (cancelledBy !== null) return;
+      cancelledBy = why;
+      const url = bridge + "/v1/operations/" + encodeURIComponent(op.id);
+      fetch(url, {method: "DELETE"}).catch(() => null);
+    };
+    const button = document.getElementById("cancel-card-step");
+    const onCancel = () => cancel("cancelled");
+    if (button) button.addEventListener("click", onCancel);
+    const watcher = setInterval(() => { if (win && win.closed) cancel("window_closed"); }, 500);
+    try {
+      const ended = await poll(bridge, op);
+      if (cancelledBy !== null && ended.status === "failed" && ended.error === "cancelled") {
+        ended.cancelled_by = cancelledBy;
+      }
+      return ended;
+    } finally {
+      clearInterval(watcher);
+      if (button) button.removeEventListener("click", onCancel);
+      closeWindow(win);
+    }
+  }
+
+  // What the page says of a card step cancelled from the page or by closing the window (the
+  // texts are on the page's cancel button, in the page's language).
+  function cancelledText(op) {
+    const button = document.getElementById("cancel-card-step");
+    if (!button) return "";
+    return op.cancelled_by === "window_closed" ? button.dataset.windowClosed : button.dataset.cancelled;
   }
 
   // The bridge's answer to start(): the operation when it accepted it, else null.
@@ -164,7 +195,8 @@ window.JpkiBridge = (function () {
   // itself (reload, rate limit). Not accepted: page.refused(started). Accepted: "working" while
   // the PIN page is up, then "verifying" and page.submit(op) when it is done, page.locked(op)
   // for a locked PIN, else the failure shown. page.idle() runs whenever the page can be used
-  // again; nothing answering is a failure too.
+  // again; nothing answering is a failure too. A card step cancelled from the page or by
+  // closing the bridge's window is a failure that says so, with the page usable again at once.
   async function run(page) {
     const win = openWindow(page.height);
     try {
@@ -188,7 +220,7 @@ window.JpkiBridge = (function () {
         return;
       }
       page.idle();
-      page.show("failed", message(op, page.lang));
+      page.show("failed", op.cancelled_by ? cancelledText(op) : message(op, page.lang));
     } catch (e) {
       closeWindow(win);
       page.idle();
