@@ -106,6 +106,19 @@ def card_challenge(transaction: str) -> Response:
     return finish(jsonify(challenge=_verifier().challenge(login.transaction)))
 
 
+@bp.get("/login/card/<transaction>/alive")
+def card_alive(transaction: str) -> Response:
+    """Whether this browser's login is still going on (204) or not (403: finished, cancelled,
+    expired, or another browser's), asked by the page before it starts the bridge with the
+    challenge it came with, so that a stale tab asks for no PIN (JSON, script only). Changes
+    nothing and counts against no limit."""
+    if _login(transaction) is None:
+        response = jsonify(error="forbidden")
+        response.status_code = 403
+        return finish(response)
+    return finish(Response(status=204))
+
+
 @bp.post("/login/card/<transaction>/result")
 def card_result(transaction: str):
     login = _login(transaction)

@@ -319,3 +319,21 @@ def test_a_member_of_another_type_is_refused_and_spends_the_challenge(
     again = page.post(good)  # the same challenge, now signed properly: spent
     assert again.status_code == 403
     assert _bindings(card_app) == []
+
+
+def test_the_page_can_ask_whether_its_login_is_still_going_on(card_app, login_page):
+    """``/alive`` lets the page check its login before it starts the bridge with the challenge it
+    came with: 204 while it goes on, 403 once it ended or for another browser; it changes
+    nothing, so asking twice answers the same."""
+    page = login_page()
+    assert f'data-alive-url="{page.path}/alive"' in page.html
+    for _ in range(2):
+        alive = page.http.get(page.path + "/alive")
+        assert alive.status_code == 204
+        assert alive.headers["Cache-Control"] == "no-store"
+    assert card_app.test_client().get(page.path + "/alive").status_code == 403  # another browser
+    ended = page.http.post(page.path + "/cancel", data={"csrf_token": page.csrf})
+    assert ended.status_code in (302, 303)
+    gone = page.http.get(page.path + "/alive")
+    assert gone.status_code == 403
+    assert gone.json == {"error": "forbidden"}

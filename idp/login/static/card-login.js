@@ -19,11 +19,16 @@
   let pageChallenge = main.dataset.challenge;
   const pageChallengeUntil = Date.now() + (Number(main.dataset.challengeTtl) - 15) * 1000;
 
-  function challenge() {
+  // The page's own challenge is used only once the IdP says the login is still going on: a tab
+  // left open after the login ended elsewhere (finished, cancelled, expired) must not have the
+  // bridge ask for a PIN that could only be refused. Its 403 reads as the challenge's would.
+  async function challenge() {
     const given = pageChallenge;
     pageChallenge = null;
     if (given && Date.now() < pageChallengeUntil) {
-      return Promise.resolve({ status: 200, body: { challenge: given } });
+      const alive = await B.json(main.dataset.aliveUrl, {credentials: "same-origin", cache: "no-store"});
+      if (alive.status !== 204) return {status: alive.status === 429 ? 429 : 403, body: null};
+      return {status: 200, body: {challenge: given}};
     }
     return B.postToIdp(main.dataset.challengeUrl, main.dataset.csrf);
   }
