@@ -81,8 +81,14 @@ def get_operation(op_id: str) -> Any:
 
 @bp.delete("/operations/<op_id>")
 def cancel_operation(op_id: str) -> Any:
+    """Cancel while the operation waits for its PIN; with ``?abandoned=1`` the page says it is
+    gone (reloaded or closed): then even a signature being made or made but not collected is
+    dropped, so the PIN window never reports success for a page that cannot post it."""
     op = owned(op_id)
-    broker().give_pin(op, errors.Cancelled("cancelled by the page"))
+    if request.args.get("abandoned") == "1":
+        broker().abandon(op)
+    else:
+        broker().give_pin(op, errors.Cancelled("cancelled by the page"))
     broker().wait_finished(op, 5.0)
     return jsonify(view(op))
 
@@ -100,6 +106,7 @@ def view(op: Operation) -> dict[str, Any]:
         body["last_try"] = op.prompt.last_try
     if op.state == DONE and op.result is not None:
         body["result"] = op.result.to_json()
+        broker().collect(op)
     if op.state == FAILED and op.error is not None:
         body.update(op.error.to_json())
     return body

@@ -45,6 +45,10 @@ class Operation:
     result: Result | None = None
     error: errors.BridgeError | None = None
     finished_at: float | None = None
+    collected: bool = False
+    """The page that started it has received the result (its poll answered "done")."""
+    abandoned: bool = False
+    """The page said it is gone while the card was signing: the result is dropped."""
     pins: queue.Queue[Pin | Pins | errors.BridgeError] = field(
         default_factory=lambda: queue.Queue(1)
     )
@@ -111,8 +115,40 @@ class Broker:
         _wipe(pin)
         raise errors.Busy("this operation is not waiting for a PIN")
 
+    def collect(self, op: Operation) -> None:
+        """The page has the result: from now on the PIN window may say so."""
+        with self.changed:
+            if op.state == DONE and not op.collected:
+                op.collected = True
+                self.changed.notify_all()
+
+    def wait_collected(self, op: Operation, seconds: float) -> None:
+        """Block until a done ``op`` is collected (or dropped), or time is up."""
+        with self.changed:
+            self.changed.wait_for(lambda: op.collected or op.state != DONE, timeout=seconds)
+
+    def abandon(self, op: Operation) -> None:
+        """The page that started ``op`` is gone: a PIN is no longer taken, a signature being
+        made is dropped when it is done, and one made but not collected is dropped now. A
+        result the page collected stays as it was (it is the page's to post)."""
+        with self.changed:
+            if op.state in (STARTING, PIN_REQUIRED) and op.pins.empty():
+                op.pins.put_nowait(errors.Abandoned("the page that asked is gone"))
+            elif op.state == WORKING or not op.pins.empty():
+                op.abandoned = True
+            elif op.state == DONE and not op.collected:
+                self._drop(op)
+
+    def _drop(self, op: Operation) -> None:
+        op.result, op.error, op.state = None, errors.Abandoned("result not collected"), FAILED
+        op.finished_at = time.monotonic()
+        self.changed.notify_all()
+
     def _set(self, op: Operation, state: str, **values: object) -> None:
         with self.changed:
+            if state == DONE and op.abandoned:
+                self._drop(op)
+                return
             for name, value in values.items():
                 setattr(op, name, value)
             op.state = state

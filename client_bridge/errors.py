@@ -150,6 +150,14 @@ class Cancelled(BridgeError):
     reason = "cancelled"
 
 
+class Abandoned(BridgeError):
+    """The page that started the operation said it is gone (reloaded, closed, navigated away)
+    before it collected the result: no PIN is taken any more, and a signature made meanwhile is
+    dropped rather than kept for a page that will never post it (bridge-protocol.md)."""
+
+    reason = "abandoned"
+
+
 class PinTimeout(BridgeError):
     reason = "pin_timeout"
 

@@ -106,6 +106,18 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "Another card operation is in progress. Try again when it has finished.",
     },
     "cancelled": {"ja": "操作は取り消されました。", "en": "The operation was cancelled."},
+    "abandoned": {
+        "ja": "要求元のページが再読み込みされたか閉じられたため、この操作は取り消されました。"
+        "署名はサイトに渡していません。",
+        "en": "The page that asked was reloaded or closed, so this operation was cancelled. "
+        "No signature was handed to the site.",
+    },
+    "not_collected": {
+        "ja": "カードでの署名は終わりましたが、要求元のページが結果を受け取っていません"
+        "(ページが再読み込みされたか閉じられた可能性があります)。署名はサイトに渡っていません。",
+        "en": "The card has signed, but the page that asked has not received the result (it "
+        "may have been reloaded or closed). The signature has not reached the site.",
+    },
     "pin_timeout": {
         "ja": "暗証番号またはパスワードの入力を待つ時間が過ぎました。",
         "en": "The PIN or password was not entered in time.",

@@ -33,6 +33,9 @@ bp = Blueprint("pin", __name__, url_prefix="/pin", template_folder="templates")
 SETTLE = 10.0
 """Seconds the page waits for the card to be read (``starting``) or to sign (``working``) before it
 answers; the page does not refresh itself, which would be a time limit (WCAG 2.2.1)."""
+COLLECT_WAIT = 5.0
+"""Seconds a finished window waits for the page that asked to receive the result (its long poll
+answers within moments) before it says the result has not reached the site."""
 CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
     "frame-ancestors 'none'; base-uri 'none'"
@@ -82,7 +85,10 @@ def render(op: Operation, problem: str | None = None, status: int = 200) -> Any:
         pending=not op.finished and not (op.state == PIN_REQUIRED and not stdin),
         problem=problem,
         error=error,
-        done=op.state == DONE,
+        # "Done" only once the page that asked has the result: a window whose page was
+        # reloaded or closed says the signature has not reached the site.
+        done=op.state == DONE and op.collected,
+        not_collected=op.state == DONE and not op.collected,
     )
     return (
         page,
@@ -177,6 +183,8 @@ def show(op_id: str) -> Any:
     deadline = time.monotonic() + SETTLE
     while op.state in (STARTING, WORKING) and (left := deadline - time.monotonic()) > 0:
         broker().wait(op, left, op.state)
+    if op.state == DONE:
+        broker().wait_collected(op, COLLECT_WAIT)
     return render(op)
 
 
@@ -191,6 +199,8 @@ def submit(op_id: str) -> Any:
         raise errors.ForbiddenOrigin("wrong form token")
     if current_app.config["BRIDGE"].pin_stdin:
         raise errors.BadRequest("this bridge reads PINs from standard input")
+    if op.finished:  # e.g. abandoned by its page meanwhile: the page says so, nothing is taken
+        return redirect(url_for("pin.show", op_id=op.id, lang=language(op)), code=303)
     if request.form.get("action") == "cancel":
         broker().give_pin(op, errors.Cancelled("cancelled on the PIN page"))
     else:

@@ -8,6 +8,11 @@
 window.JpkiBridge = (function () {
   // The popup's name: a second attempt reuses the same window instead of opening another.
   const WINDOW_NAME = "jpki-bridge";
+  // The operation this tab is waiting for, kept in sessionStorage (this tab only) while it runs,
+  // so that the page loaded next in this tab (a reload, a back and forward) can tell the bridge
+  // the previous page is gone; see abandonLeftOver.
+  const RUNNING = "jpki-bridge-operation";
+  let running = null;
 
   // fetch and parse: the caller decides from the status; a body that is not JSON is null.
   async function json(url, options) {
@@ -137,6 +142,39 @@ window.JpkiBridge = (function () {
     return op;
   }
 
+  // Tells the bridge the page that started an operation is gone (DELETE ?abandoned=1): its
+  // window takes no PIN any more and a signature it made is dropped, not reported as done
+  // (docs/bridge-protocol.md). keepalive lets the request outlive a page being unloaded.
+  function abandon(pending, keepalive) {
+    const url = pending.bridge + "/v1/operations/" + encodeURIComponent(pending.id) + "?abandoned=1";
+    return fetch(url, {method: "DELETE", keepalive: keepalive}).catch(() => null);
+  }
+
+  function remember(bridge, op) {
+    running = {bridge: bridge, id: op.id};
+    try { sessionStorage.setItem(RUNNING, JSON.stringify(running)); } catch (e) { /* private mode */ }
+  }
+
+  function forget() {
+    running = null;
+    try { sessionStorage.removeItem(RUNNING); } catch (e) { /* private mode */ }
+  }
+
+  // On load: an operation the previous page in this tab started and never saw to its end (the
+  // page was reloaded mid-operation) is abandoned, so the window it left takes no PIN for it.
+  function abandonLeftOver() {
+    let pending = null;
+    try { pending = JSON.parse(sessionStorage.getItem(RUNNING)); } catch (e) { pending = null; }
+    if (pending && typeof pending.bridge === "string" && typeof pending.id === "string") {
+      forget();
+      abandon(pending, false);
+    }
+  }
+
+  abandonLeftOver();
+  // Leaving the page mid-operation (reload, close, another address) abandons it at once.
+  window.addEventListener("pagehide", () => { if (running) abandon(running, true); });
+
   // An operation the bridge accepted (202), from the PIN page to its end; the window is closed
   // once it ended. Closing the bridge's window, or the page's "Cancel the card step" button,
   // cancels the operation at once (DELETE), so the page is usable again without waiting for the
@@ -144,6 +182,7 @@ window.JpkiBridge = (function () {
   // "window_closed" or "cancelled". Once the PIN is typed the bridge refuses the cancel and the
   // operation ends as it would have. Rejects when the bridge stops answering.
   async function follow(bridge, op, win) {
+    remember(bridge, op);
     showPinPage(op, win);
     let cancelledBy = null;
     const cancel = (why) => {
@@ -163,6 +202,7 @@ window.JpkiBridge = (function () {
       }
       return ended;
     } finally {
+      forget();
       clearInterval(watcher);
       if (button) button.removeEventListener("click", onCancel);
       closeWindow(win);
