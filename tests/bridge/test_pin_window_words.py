@@ -116,3 +116,11 @@ def test_a_language_the_window_does_not_speak_is_refused_and_starts_nothing(clie
     assert refused.status_code == 400
     assert (refused.json["error"], refused.json["field"]) == ("bad_request", "lang")
     assert call(client, "POST", "/v1/authenticate", json=LOGIN).status_code == 202
+
+
+def test_the_no_longer_valid_window_has_the_same_look(client: FlaskClient) -> None:
+    page = client.get("/pin/unknown?lang=en", base_url=BASE)
+    assert page.status_code == 404
+    assert '<p class="brand">My Number Card bridge</p>' in page.text
+    assert "#0b3d91" in page.text
+    assert "No PIN was sent." in page.text
