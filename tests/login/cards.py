@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 from pathlib import Path
 
 from babel.messages.mofile import write_mo
@@ -95,9 +96,13 @@ def pair_result(
 
 def compile_catalogues() -> None:
     """What ``pybabel compile`` in script/bootstrap does, so the pages are in Japanese even when
-    the suite runs without it."""
+    the suite runs without it. Each .mo is written beside it and renamed into place, so a test
+    run reading the catalogues in the same tree at that moment never sees a half-written file."""
     for po in (ROOT / "idp").glob("*/translations/*/LC_MESSAGES/messages.po"):
         with po.open("rb") as source:
             catalog = read_po(source)
-        with po.with_suffix(".mo").open("wb") as target:
+        mo = po.with_suffix(".mo")
+        partial = mo.with_name(f".{mo.name}.{os.getpid()}")
+        with partial.open("wb") as target:
             write_mo(target, catalog)
+        os.replace(partial, mo)
