@@ -124,9 +124,10 @@ class World:
         app = _app(self.env)
         with app.app_context():
             from idp.oidc import keys, sealer
+            from idp.services import services
             from idp.storage.db import db
 
-            keys.ensure_keys(app.extensions["idp.config"], sealer(), int(time.time()))
+            keys.ensure_keys(services(app).config, sealer(), int(time.time()))
             self.client_id = _register_client(self.client_key, self.client_kid)
             for card_id in card_ids:
                 certificate = self.state.certificate(card_id, CertKind.AUTH)

@@ -226,6 +226,8 @@ def _measure(work: Path, url: str, args) -> dict:
     from bench.flow_client import Browser, CardSigner
     from bench.flow_world import World, _app
     from bench.flow_wsgi import WsgiConnection
+    from idp.oidc.backchannel import COURIER
+    from idp.services import services
     from sandbox.server import free_port
 
     cards = args.logins + args.abandoned
@@ -234,7 +236,7 @@ def _measure(work: Path, url: str, args) -> dict:
     try:
         os.environ.update(world.env)
         app = _app(world.env)
-        prefix = app.extensions["idp.config"].ephemeral.key_prefix
+        prefix = services(app).config.ephemeral.key_prefix
         client = redis.Redis.from_url(url)
         known = set(client.scan_iter(prefix + "*"))
         browsers = []
@@ -255,7 +257,7 @@ def _measure(work: Path, url: str, args) -> dict:
         used_abandoned = used_memory_per_key(client, found)
         version = client.info("server")["redis_version"]
     finally:
-        if app is not None and (courier := app.extensions.get("idp.courier")):
+        if app is not None and (courier := services(app)[COURIER]):
             courier.stop()  # its thread would poll the database being dropped
         world.close()
     for phase, kinds, used in (

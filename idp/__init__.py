@@ -38,11 +38,13 @@ class _CookieSessions(SecureCookieSessionInterface):
     """Flask's signed-cookie session, with its signer built once per app instead of twice per
     request (a key derivation each time; bench/results/flow-profile.md)."""
 
+    def __init__(self) -> None:
+        self._signer = None
+
     def get_signing_serializer(self, app: Flask):
-        found = app.extensions.get("idp.session_signer")
-        if found is None:
-            found = app.extensions["idp.session_signer"] = super().get_signing_serializer(app)
-        return found
+        if self._signer is None:  # one interface per app: the signer is this app's
+            self._signer = super().get_signing_serializer(app)
+        return self._signer
 
 
 def create_app(config: Config | None = None, instance_path: str | None = None) -> Flask:
@@ -50,16 +52,18 @@ def create_app(config: Config | None = None, instance_path: str | None = None) -
     config = (config or load_config()).check()
     app = Flask(__name__, instance_path=instance_path)
     from . import account, consent, documents, errorpages, login, metrics, oidc, selfinfo, storage
+    from .oidc.keys import KEY_RING
+    from .services import install
 
-    web.init_app(app, config)  # its template environment, before app.jinja_env is first built
     if not config.secret_key:
         config = dataclasses.replace(config, secret_key=_instance_secret(app.instance_path))
+    held = install(app, config)  # first: every package registers what it builds in it
+    web.init_app(app, config)  # its template environment, before app.jinja_env is first built
     app.config["SECRET_KEY"] = config.secret_key
     app.config["SESSION_COOKIE_SECURE"] = config.issuer.startswith("https:")
     if app.config["SESSION_COOKIE_SECURE"]:  # Secure, host-only, path /: no sibling may set it
         app.config["SESSION_COOKIE_NAME"] = "__Host-session"
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
-    app.extensions["idp.config"] = config
     app.session_interface = _CookieSessions()
     storage.init_app(app, config)
     oidc.init_app(app, config)
@@ -69,7 +73,7 @@ def create_app(config: Config | None = None, instance_path: str | None = None) -
     account.init_app(app, config)
     documents.init_app(app, config)
     errorpages.init_app(app, config)
-    metrics.init_app(app, config, jwks=app.extensions["idp.keys"].jwks)
+    metrics.init_app(app, config, jwks=held[KEY_RING].jwks)
     app.wsgi_app = IssuerOrigin(app.wsgi_app, config.issuer, trusted_networks(config.proxy.trusted))
     logs.init_app(app)
     return app

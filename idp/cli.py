@@ -23,6 +23,7 @@ from . import audit, create_app, logs
 from .config import ConfigError
 from .jpki.cli import jpki as jpki_cli
 from .oidc import fapi, keys, sealer
+from .services import services
 from .storage import db as storage_db
 
 
@@ -43,10 +44,6 @@ main = FlaskGroup(
     load_dotenv=False,
     help="The jpki-idp OpenID Connect provider.",
 )
-
-
-def _config():
-    return current_app.extensions["idp.config"]
 
 
 def _emit(obj: dict) -> None:
@@ -78,12 +75,12 @@ class PathOnlyLog(WSGIRequestHandler):
 @click.option("--port", default=8000, show_default=True, type=int)
 def run(host: str, port: int) -> None:
     """Serve the IdP (development server; use a WSGI server such as gunicorn in production)."""
-    if not _config().database.url:
+    if not services().config.database.url:
         storage_db.upgrade()  # the zero-configuration SQLite file: create or update its schema
     elif not storage_db.schema_is_current():
         raise click.ClickException("the database schema is not current: run `idp db upgrade`")
-    if _config().environment == "production":
-        if why := fapi.non_fapi_refusal(_config().keys):
+    if services().config.environment == "production":
+        if why := fapi.non_fapi_refusal(services().config.keys):
             raise click.ClickException(why)
         click.echo(
             "idp run uses the development server; serve production with a WSGI server, "
@@ -94,7 +91,7 @@ def run(host: str, port: int) -> None:
         keys.check_secret(sealer())
     except keys.SecretMismatch as e:
         raise click.ClickException(str(e)) from None
-    keys.ensure_keys(_config(), sealer(), int(time.time()))
+    keys.ensure_keys(services().config, sealer(), int(time.time()))
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     run_simple(host, port, app, threaded=True, request_handler=PathOnlyLog)
 
@@ -104,7 +101,7 @@ def run(host: str, port: int) -> None:
 def jpki_group(ctx: click.Context) -> None:
     """JPKI certificate checks for operators (idp/jpki/cli.py), on this configuration."""
     app = ctx.ensure_object(ScriptInfo).load_app()
-    ctx.obj = app.extensions["idp.config"].jpki  # the JpkiSettings the jpki commands look up
+    ctx.obj = services(app).config.jpki  # the JpkiSettings the jpki commands look up
 
 
 for _name, _command in jpki_cli.commands.items():

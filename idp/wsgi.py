@@ -20,6 +20,7 @@ from flask import Flask
 
 from . import create_app, logs
 from .config import ConfigError
+from .services import services
 
 
 class StartRefused(SystemExit):
@@ -37,7 +38,7 @@ def build() -> Flask:
     from .oidc import fapi, keys, sealer
     from .storage import db
 
-    config = app.extensions["idp.config"]
+    config = services(app).config
     with app.app_context():
         if not db.schema_is_current():
             raise StartRefused("jpki-idp: the database schema is not current: run `idp db upgrade`")
@@ -47,7 +48,7 @@ def build() -> Flask:
             raise StartRefused(f"jpki-idp: {e}") from None
         if config.environment == "production" and (why := fapi.non_fapi_refusal(config.keys)):
             raise StartRefused(f"jpki-idp: {why}")
-        keys.ensure_keys(app.extensions["idp.config"], sealer(), int(time.time()))
+        keys.ensure_keys(services(app).config, sealer(), int(time.time()))
         db.db.session.remove()
     return app
 

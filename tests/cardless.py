@@ -35,14 +35,16 @@ from idp.consent.decisions import (
     AUTH_SESSION,
     AUTH_SIGN,
     AUTH_STEP_UP,
+    CONSENT_SCREEN,
     ConsentDecision,
     ConsentRequest,
     VerifiedIdentity,
     content_digest,
     needs_card,
 )
-from idp.oidc.authenticator import AMR_CARD, LoginResult, LoginTransaction
+from idp.oidc.authenticator import AMR_CARD, AUTHENTICATOR, LoginResult, LoginTransaction
 from idp.oidc.authorize import finish_login
+from idp.services import services
 from idp.storage.accounts import Account
 from idp.storage.db import db
 
@@ -104,6 +106,6 @@ def approve_all(request: ConsentRequest) -> ConsentDecision:
 
 def install_cardless_login(app: Flask) -> Flask:
     """Make ``app`` log anyone in without a card and approve every consent; returns ``app``."""
-    app.extensions["idp.authenticator"] = CardlessAuthenticator()
-    app.extensions["idp.consent"] = CardlessConsentScreen()
+    services(app)[AUTHENTICATOR] = CardlessAuthenticator()
+    services(app)[CONSENT_SCREEN] = CardlessConsentScreen()
     return app

@@ -13,11 +13,12 @@ import sys
 
 from werkzeug.serving import run_simple
 
+from idp.services import services
 from idp.wsgi import build
 from tests.cardless import install_cardless_login
 
 app = build()
-if app.extensions["idp.config"].environment != "testing":
+if services(app).config.environment != "testing":
     raise SystemExit("tests.cardless_wsgi serves the testing environment only")
 install_cardless_login(app)
 

@@ -14,6 +14,9 @@ import psycopg
 import pytest
 import redis
 
+from idp.oidc.backchannel import COURIER
+from idp.services import services
+
 POSTGRES_URL = os.environ.get(
     "IDP_TEST_POSTGRES_URL", "postgresql://jpki_idp_test:jpki_idp_test@127.0.0.1:5432/jpki_idp_test"
 )
@@ -116,7 +119,7 @@ def drop_schema(app) -> None:
 
     from idp.storage.db import MIGRATIONS, db
 
-    if courier := app.extensions.get("idp.courier"):
+    if courier := services(app)[COURIER]:
         courier.stop()
     with app.app_context():
         db.session.remove()

@@ -12,7 +12,7 @@ layer, or one of its own layer as long as the package graph stays acyclic; never
                          refusal-page base, browser-bound transactions
     6  idp.metrics     - counters and registry
     7  idp.storage
-    8  idp.config, idp.audit, idp.logs, idp.proxy
+    8  idp.config, idp.services, idp.audit, idp.logs, idp.proxy
     9  idp.jpki        - the card and PKI core; imports no other idp package
 
 Where oidc needs something from a feature (which claims a grant releases, say), the feature hands
@@ -51,6 +51,7 @@ LAYERS = {
     "idp.metrics": 6,
     "idp.storage": 7,
     "idp.config": 8,
+    "idp.services": 8,
     "idp.audit": 8,
     "idp.logs": 8,
     "idp.proxy": 8,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 
-from flask import current_app, make_response, redirect, session, url_for
+from flask import make_response, redirect, session, url_for
 from flask import request as http
 from werkzeug.wrappers import Response
 
@@ -20,7 +20,9 @@ from ..consent.withdrawal import revoke_consent
 from ..oidc.authenticator import LoginResult
 from ..oidc.authorize import begin_own_login
 from ..oidc.logout import end_all_sessions, end_idp_session
+from ..oidc.server import SERVER
 from ..oidc.sessions import current_login
+from ..services import services
 from ..storage.consents import Consent
 from ..web.pages import blueprint, finish, page
 from ..web.security import csrf_ok
@@ -36,12 +38,8 @@ def _helpers() -> dict:
     return helpers()
 
 
-def _services():
-    return current_app.extensions["idp.oidc.server"].services
-
-
 def _login() -> tuple[str, LoginResult] | None:
-    return current_login(_services().store(), time.time())
+    return current_login(services()[SERVER].services.store(), time.time())
 
 
 def _log_in_first() -> Response:
@@ -118,7 +116,7 @@ def revoke(consent_id: str) -> Response:
     consent = records.own_consent(found[1].account_id, consent_id)
     if consent is None:
         return _not_found()
-    revoke_consent(_services(), consent, int(time.time()))
+    revoke_consent(services()[SERVER].services, consent, int(time.time()))
     return finish(redirect(url_for("account.revoked", consent_id=consent.id), 303))
 
 
@@ -138,7 +136,7 @@ def sign_out() -> Response:
     if found is not None:
         if not csrf_ok():
             return _bad_form()
-        end_idp_session(_services(), found[0])
+        end_idp_session(services()[SERVER].services, found[0])
     session.clear()
     return finish(redirect(url_for("account.signed_out"), 303))
 
@@ -150,10 +148,10 @@ def sign_out_everywhere() -> Response:
         return _back_to_overview()
     if not csrf_ok():
         return _bad_form()
-    services = _services()
-    ended = end_all_sessions(services, found[1].account_id)
-    if services.store().get("session:" + found[0]) is not None:
-        end_idp_session(services, found[0])  # this one in any case, even if the index missed it
+    shared = services()[SERVER].services
+    ended = end_all_sessions(shared, found[1].account_id)
+    if shared.store().get("session:" + found[0]) is not None:
+        end_idp_session(shared, found[0])  # this one in any case, even if the index missed it
     session.clear()
     log.info("signed out everywhere: %d sessions", ended)
     return finish(redirect(url_for("account.signed_out", everywhere=1), 303))

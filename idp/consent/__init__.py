@@ -24,9 +24,10 @@ from flask import Flask, redirect, url_for
 from flask.typing import ResponseReturnValue
 
 from ..config import Config
-from ..oidc.approval import use_consent_step
+from ..oidc.approval import CONSENT_STEP
+from ..services import services
 from . import consenting
-from .decisions import ConsentRequest
+from .decisions import CONSENT_SCREEN, ConsentRequest
 
 
 class ConsentScreen:
@@ -41,5 +42,5 @@ def init_app(app: Flask, config: Config) -> None:  # noqa: ARG001 (every package
     from .views import bp
 
     app.register_blueprint(bp)
-    use_consent_step(app, consenting.ask)
-    app.extensions["idp.consent"] = ConsentScreen()
+    services(app)[CONSENT_STEP] = consenting.ask
+    services(app)[CONSENT_SCREEN] = ConsentScreen()

@@ -24,12 +24,14 @@ import time
 
 from authlib.oauth2.rfc6749 import AccessDeniedError, OAuth2Error
 from authlib.oidc.core.errors import ConsentRequiredError
-from flask import abort, current_app
+from flask import abort
 
 from .. import audit
 from ..oidc import verified_claims
 from ..oidc.authenticator import ACR_SIGN_IDENTITY, ACR_VALUES, LoginResult
 from ..oidc.claims import parse_claims_request
+from ..oidc.server import SERVER
+from ..services import services
 from ..storage import outages
 from ..storage.consents import Consent
 from ..storage.db import db
@@ -37,6 +39,7 @@ from ..storage.signing_certificates import note_signing_certificate
 from ..storage.verifications import record_verification
 from ..web import transactions
 from .decisions import (
+    CONSENT_SCREEN,
     ConsentDecision,
     ConsentItem,
     ConsentRequest,
@@ -51,10 +54,6 @@ log = logging.getLogger("idp.consent")
 PREFIX = "consent:"
 REMEMBER_SECONDS = 180 * 24 * 3600
 """How long a consent without per-request items is remembered: about six months."""
-
-
-def _server():
-    return current_app.extensions["idp.oidc.server"]
 
 
 def ask(server, store, grant, redirect_uri: str, login: LoginResult, sid: str, acceptable):
@@ -95,7 +94,7 @@ def ask(server, store, grant, redirect_uri: str, login: LoginResult, sid: str, a
     }
     ttl = server.services.config.tokens.login_transaction
     store.set(PREFIX + request.id, json.dumps(transactions.bind(record)).encode(), ttl)
-    return current_app.extensions["idp.consent"].begin(request)
+    return services()[CONSENT_SCREEN].begin(request)
 
 
 def _request_of(record: dict) -> ConsentRequest:
@@ -106,14 +105,14 @@ def _request_of(record: dict) -> ConsentRequest:
 
 def pending_consent(transaction_id: str) -> ConsentRequest | None:
     """The live consent transaction if this browser started it; not consumed."""
-    record = transactions.pending(_server().services.store(), PREFIX, transaction_id)
+    record = transactions.pending(services()[SERVER].services.store(), PREFIX, transaction_id)
     return _request_of(record) if record else None
 
 
 def _resume(transaction_id: str):
     """(record, grant, redirect_uri) of a consent transaction, held (``EphemeralStore.hold``:
     no other answer can take it meanwhile); or a response, the transaction then spent."""
-    server = _server()
+    server = services()[SERVER]
     store = server.services.store()
     key = PREFIX + transaction_id
     raw = store.hold(key) if transactions.valid_id(transaction_id) else None
@@ -138,7 +137,7 @@ def finish_consent(transaction_id: str, decision: ConsentDecision):
 
     The transaction is held, not taken, until the Consent row is committed: if the commit
     fails (PostgreSQL down), it is released and the citizen can give the same approval again."""
-    server = _server()
+    server = services()[SERVER]
     store = server.services.store()
     resumed = _resume(transaction_id)
     if not isinstance(resumed, tuple):
@@ -252,6 +251,6 @@ def deny_consent(transaction_id: str):
     if not isinstance(resumed, tuple):
         return resumed
     _record_unused, grant, redirect_uri = resumed
-    _server().services.store().drop(PREFIX + transaction_id)
+    services()[SERVER].services.store().drop(PREFIX + transaction_id)
     error = AccessDeniedError("the person declined the request", redirect_uri=redirect_uri)
-    return _server().authorization_error(grant.request, error)
+    return services()[SERVER].authorization_error(grant.request, error)

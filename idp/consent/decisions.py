@@ -3,7 +3,7 @@
 After the login, the consent step (``consenting.ask``) turns the request into a
 ``ConsentRequest`` — one ``ConsentItem`` per thing the service would receive — and, unless a
 remembered consent already covers it, hands it to the configured ``ConsentScreen``
-(``current_app.extensions["idp.consent"]``: the citizen's pages, ``views``; ``tests/cardless.py``
+(``services()[CONSENT_SCREEN]``: the citizen's pages, ``views``; ``tests/cardless.py``
 in tests). The
 screen calls ``finish_consent`` with a ``ConsentDecision`` or ``deny_consent``; both answer the
 relying party. Nothing here knows about pages or cards: a screen that asked for a card
@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from flask.typing import ResponseReturnValue
+
+from ..services import Service
 
 OPENID = "openid"
 SELFINFO_PREFIX = "selfinfo:"
@@ -173,3 +175,7 @@ def decision_problem(request: ConsentRequest, decision: ConsentDecision) -> str 
         if not hmac.compare_digest(bound, content_digest(request, decision.granted)):
             return "the card signature binds other content"
     return None
+
+
+CONSENT_SCREEN: Service[ConsentScreen] = Service("consent screen")
+"""Where the citizen is asked: registered by ``idp.consent`` (its pages), or by a test suite."""

@@ -15,15 +15,18 @@ from __future__ import annotations
 
 import logging
 
-from flask import current_app, g, jsonify, make_response, redirect, url_for
+from flask import g, jsonify, make_response, redirect, url_for
 from flask import request as http
 from werkzeug.wrappers import Response
 
 from .. import audit, metrics
 from ..jpki.errors import JpkiValidationError
+from ..login.verification import CARD_VERIFIER
+from ..services import services
+from ..storage.ephemeral import EPHEMERAL
 from ..web import refusals as card_refusals
-from ..web.bridge import service_name
-from ..web.pages import blueprint, bridge, finish, page
+from ..web.bridge import BRIDGE, service_name
+from ..web.pages import blueprint, finish, page
 from ..web.security import csrf_ok
 from . import cardstep, refusals
 from .consenting import deny_consent, finish_consent, pending_consent
@@ -33,15 +36,6 @@ from .items import describe, kind, verified_facts
 log = logging.getLogger("idp.consent")
 bp = blueprint("consent", __name__)
 KEYS = (cardstep.KEY_AUTH, cardstep.KEY_SIGN)
-
-
-def _store():
-    return current_app.extensions["idp.ephemeral"]
-
-
-def _verifier():
-    """The app's card verifier; None where card logins are not configured (tests' own screen)."""
-    return current_app.extensions.get("idp.login.verifier")
 
 
 def _pending(transaction: str) -> ConsentRequest | None:
@@ -102,14 +96,14 @@ def screen(transaction: str) -> Response:
         }
         for item in request.items
     ]
-    verifier = _verifier()
+    verifier = services()[CARD_VERIFIER]
     return page(
         "consent/consent.html",
         consent=request,
         items=items,
         service=service_name(request.client_name),
         verified_facts=verified_facts([item.id for item in request.items]),
-        bridge_url=bridge().bridge_url,
+        bridge_url=services()[BRIDGE].bridge_url,
         origin=verifier.origin if verifier is not None else "",
     )
 
@@ -168,10 +162,10 @@ def challenge(transaction: str) -> Response:
     granted = granted_items(request, http.form.getlist("item"))
     if granted is None or cardstep.key_for(request, granted) is None:
         return _json_error("bad_request", 400)
-    verifier = _verifier()
+    verifier = services()[CARD_VERIFIER]
     if verifier is None:
         return _json_error("not_configured", 503)
-    issued, step = cardstep.begin(_store(), verifier, request, granted)
+    issued, step = cardstep.begin(services()[EPHEMERAL], verifier, request, granted)
     return finish(
         jsonify(challenge=issued, key=step.key, service=service_name(request.client_name))
     )
@@ -188,13 +182,13 @@ def approve(transaction: str) -> Response:
         log.info("consent refused: altered form")
         metrics.consent_refusals.labels("altered_form").inc()
         return refused_page(card_refusals.BAD_REQUEST, request)
-    verifier = _verifier()
+    verifier = services()[CARD_VERIFIER]
     if verifier is None:
         return refused_page(card_refusals.NOT_CONFIGURED, request)
     key = cardstep.key_for(request, granted)
     try:
         decision = cardstep.finish(
-            _store(), verifier, request, granted, http.form.get("result", "")
+            services()[EPHEMERAL], verifier, request, granted, http.form.get("result", "")
         )
     except JpkiValidationError as error:
         log.info("consent card step refused: %s", error.reason)

@@ -19,13 +19,12 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from flask import current_app
-
 from .. import audit
-from ..oidc.backchannel import enqueue
+from ..oidc.backchannel import COURIER, enqueue
 from ..oidc.clients import find_client
 from ..oidc.refresh import revoke_family
 from ..oidc.tokens import mark_withdrawn
+from ..services import services as app_services  # here "services" is the protocol's
 from ..storage.consents import Consent
 from ..storage.db import db
 from ..storage.models import TokenFamily
@@ -88,7 +87,7 @@ def revoke_consent(services, consent: Consent, now: int) -> Withdrawal:
     for family in families:
         revoke_family(family, store)  # forgets the family's last access token
     if logout_queued:
-        current_app.extensions["idp.courier"].wake()
+        app_services()[COURIER].wake()
     return Withdrawal(consent.id, len(families), logout_queued)
 
 

@@ -12,7 +12,9 @@ from flask import Flask
 
 from ..config import Config
 from ..metrics.observers import RevocationMetrics
-from .verification import DocumentVerifier, can_verify_documents
+from ..services import services
+from .client_auth import CLIENT_AUTHENTICATION
+from .verification import DOCUMENT_VERIFIER, DocumentVerifier, can_verify_documents
 
 
 def init_app(app: Flask, config: Config) -> None:
@@ -26,8 +28,8 @@ def init_app(app: Flask, config: Config) -> None:
     app.register_blueprint(bp)
     for command in COMMANDS:
         app.cli.add_command(command)
-    app.extensions["idp.documents.client_auth"] = build_authentication(app)
+    services(app)[CLIENT_AUTHENTICATION] = build_authentication(app)
     if can_verify_documents(config.jpki):
-        app.extensions["idp.documents.verifier"] = DocumentVerifier(
+        services(app)[DOCUMENT_VERIFIER] = DocumentVerifier(
             config.jpki, config.issuer, observer=RevocationMetrics()
         )

@@ -6,10 +6,10 @@ import json
 import time
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 
 from ..audit import audited
+from ..services import services
 from ..storage.db import schema_is_current
 from . import retention
 
@@ -33,7 +33,7 @@ def purge_command(dry_run: bool, batch_size: int) -> None:
     expired ones; one JSON line of counts. Safe to run on several nodes, and repeatedly."""
     if not schema_is_current():
         raise click.ClickException("the database schema is not current: run `idp db upgrade`")
-    days = current_app.extensions["idp.config"].documents.retention_days
+    days = services().config.documents.retention_days
     done = retention.purge(int(time.time()), days * retention.DAY, batch_size, dry_run)
     out = {"deleted": done.deleted, "cleared": done.cleared, "dry_run": dry_run,
            "retention_days": days}  # fmt: skip

@@ -16,7 +16,7 @@ from authlib.oauth2.rfc6749 import (
     OAuth2Request,
 )
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
-from flask import current_app, request
+from flask import request
 
 from ..oidc.auth_methods import AUTH_METHODS
 from ..oidc.client_auth import PrivateKeyJWT
@@ -24,6 +24,8 @@ from ..oidc.clients import find_client
 from ..oidc.endpoints import endpoint_url, issuer_url
 from ..oidc.hygiene import one_client_auth
 from ..oidc.server import endpoint_urls
+from ..services import Service, services
+from ..storage.ephemeral import EPHEMERAL
 from ..storage.models import Client
 
 ASSERTION_MEMBERS = ("client_assertion_type", "client_assertion")
@@ -51,13 +53,13 @@ def documents_url() -> str:
 
 def build_authentication(app) -> ClientAuthentication:
     """The registry of methods for this app, the token endpoint's own plus our audience."""
-    config = app.extensions["idp.config"]
+    config = services(app).config
     authentication = ClientAuthentication(find_client)
     authentication.register(
         PrivateKeyJWT.CLIENT_AUTH_METHOD,
         PrivateKeyJWT(
             config,
-            lambda: app.extensions["idp.ephemeral"],
+            lambda: services(app)[EPHEMERAL],
             lambda: [*endpoint_urls(), documents_url()],
         ),
     )
@@ -87,9 +89,13 @@ def authenticate(body: dict | None) -> Client:
     if request.headers.get("Authorization") and params.get("client_assertion"):
         raise InvalidRequestError("use one client authentication method, not several")
     oauth_request = BackChannelRequest(issuer_url(request.path), request.headers, params)
-    authentication = current_app.extensions["idp.documents.client_auth"]
+    authentication = services()[CLIENT_AUTHENTICATION]
     try:
         return authentication(oauth_request, list(AUTH_METHODS), "documents")
     except InvalidClientError as error:
         error.status_code = 401 if request.headers.get("Authorization") else 400
         raise
+
+
+CLIENT_AUTHENTICATION: Service[ClientAuthentication] = Service("document API client authentication")
+"""How the document API authenticates the services that call it (``build_authentication``)."""

@@ -28,15 +28,20 @@ from ..jpki.document import fingerprint
 from ..jpki.errors import JpkiValidationError
 from ..oidc.authorize import begin_own_login
 from ..oidc.clients import find_client
+from ..oidc.server import SERVER
 from ..oidc.sessions import current_login
+from ..services import services
 from ..storage.db import db
 from ..storage.documents import PENDING, DocumentRequest
-from ..storage.ratelimits import Limited
+from ..storage.ephemeral import EPHEMERAL
+from ..storage.ratelimits import RATE_LIMITS, Limited
 from ..web import security
-from ..web.pages import bridge, finish, page
+from ..web.bridge import BRIDGE
+from ..web.pages import finish, page
 from ..web.refusals import Refusal
 from . import refusals, signing
 from .submission import for_bridge
+from .verification import DOCUMENT_VERIFIER
 from .views import bp
 
 DOCUMENT_ID = re.compile(r"[A-Za-z0-9_-]{43}")
@@ -56,7 +61,7 @@ def _gate(document_id: str, login_if_needed: bool = False):
         document = db.session.get(DocumentRequest, document_id)
     if document is None:
         return refused(refusals.NOT_FOUND)
-    found = current_login(current_app.extensions["idp.ephemeral"], time.time())
+    found = current_login(services()[EPHEMERAL], time.time())
     if found is None:
         if login_if_needed:
             return begin_own_login(url_for("documents.review", document_id=document.id))
@@ -64,7 +69,7 @@ def _gate(document_id: str, login_if_needed: bool = False):
     client = find_client(document.client_id)
     if client is None:
         return refused(refusals.NOT_FOUND)
-    subjects = current_app.extensions["idp.oidc.server"].services.subjects
+    subjects = services()[SERVER].services.subjects
     if subjects.for_client(found[1].account_id, client) != document.sub:
         return refused(refusals.ANOTHER_PERSON)
     status = document.current_status()
@@ -80,25 +85,22 @@ def _posted_gate(document_id: str):
     return _gate(document_id)
 
 
-def _verifier():
-    return current_app.extensions.get("idp.documents.verifier")
-
-
 @bp.get("/documents/<document_id>/review")
 def review(document_id: str) -> Response:
     gate = _gate(document_id, login_if_needed=True)
     if isinstance(gate, Response):
         return gate
     document, _ = gate
-    if _verifier() is None:
+    verifier = services()[DOCUMENT_VERIFIER]
+    if verifier is None:
         return refused(refusals.UNAVAILABLE, document)
     return page(
         "documents/review.html",
         document=document,
         fingerprint=fingerprint(signing.unb64url(document.digest)),
         summary_lines=document.summary.split("\n"),
-        bridge_url=bridge().bridge_origin,
-        origin=_verifier().origin,
+        bridge_url=services()[BRIDGE].bridge_origin,
+        origin=verifier.origin,
         expires=document.expires_at,
     )
 
@@ -129,7 +131,7 @@ def prepare(document_id: str) -> Response:
     if isinstance(gate, Response):
         return finish(jsonify(error="gone")), 403
     document, _ = gate
-    if _verifier() is None:
+    if services()[DOCUMENT_VERIFIER] is None:
         return finish(jsonify(error="unavailable")), 503
     try:
         _count_prepare(document.id)
@@ -160,7 +162,7 @@ def _count_prepare(document_id: str) -> None:
     a card problem needs a few. Per document, not per account or address: the cost is the
     document's own (its PDF), and a citizen's other documents stay signable. A failing store
     raises: no count, no prepare."""
-    current_app.extensions["idp.ratelimits"].hit("prepares_per_document", document_id)
+    services()[RATE_LIMITS].hit("prepares_per_document", document_id)
 
 
 @bp.post("/documents/<document_id>/result")
@@ -171,12 +173,13 @@ def result(document_id: str) -> Response:
         return gate
     document, account_id = gate
     answer = request.form.get("result", "")
-    if _verifier() is None:
+    verifier = services()[DOCUMENT_VERIFIER]
+    if verifier is None:
         return refused(refusals.UNAVAILABLE, document)
     if not answer or len(answer) > RESULT_MAX:
         return refused(refusals.BAD_REQUEST, document)
     try:
-        signing.complete(document, account_id, answer, _verifier(), dt.datetime.now(dt.UTC))
+        signing.complete(document, account_id, answer, verifier, dt.datetime.now(dt.UTC))
     except JpkiValidationError as error:
         current_app.logger.info("document %s refused: %s", document.id, error.reason)
         metrics.document_refusals.labels(error.reason).inc()

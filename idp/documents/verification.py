@@ -23,6 +23,7 @@ from ..jpki.settings import CertificateType, JpkiSettings
 from ..jpki.transport import Transport
 from ..jpki.validator import ValidatedPair
 from ..login.verification import own_origin
+from ..services import Service
 
 
 def can_verify_documents(settings: JpkiSettings) -> bool:
@@ -51,3 +52,9 @@ class DocumentVerifier:
         return verify_document_pair(
             self.validator, result, origin=self.origin, digest=digest, now=now
         )
+
+
+DOCUMENT_VERIFIER: Service[DocumentVerifier | None] = Service(
+    "document verifier", default=lambda: None
+)
+"""The app's document signature checks; None without both CAs' trust anchors."""

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, Flask, current_app, jsonify, request
+from flask import Blueprint, Flask, jsonify, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.wrappers import Response
 
 from ..config import Config
+from ..oidc.server import ERROR_PAGE
+from ..services import services
 from ..storage import outages
 from ..web.pages import finish, page
 
@@ -75,7 +77,7 @@ def unavailable(error: Exception) -> Response:
         raise error
     rule = request.url_rule.rule if request.url_rule else "?"  # paths may hold capabilities
     log.error("%s unavailable: %s %s: %s", dependency, request.method, rule, outages.reason(error))
-    retry_after = str(current_app.extensions["idp.config"].timeouts.retry_after)
+    retry_after = str(services().config.timeouts.retry_after)
     if for_a_person():
         response = page("errorpages/error.html", 503, kind=503)
     else:
@@ -96,7 +98,7 @@ def _slug(error: HTTPException) -> str:
 
 def init_app(app: Flask, config: Config) -> None:  # noqa: ARG001
     app.register_blueprint(Blueprint("errorpages", __name__, template_folder="templates"))
-    app.extensions["idp.error_page"] = oauth_error_page
+    services(app)[ERROR_PAGE] = oauth_error_page
     app.register_error_handler(HTTPException, render)
     app.register_error_handler(InternalServerError, render)
     for kind in outages.EXCEPTIONS:

@@ -21,8 +21,11 @@ from ..jpki.anchors import TrustAnchors
 from ..jpki.crl_updater import CrlRefresher, CrlUpdater
 from ..jpki.transport import HttpTransport
 from ..metrics.observers import RevocationMetrics
+from ..oidc.authenticator import AUTHENTICATOR
+from ..services import services
+from ..storage.ephemeral import EPHEMERAL
 from .card import CardAuthenticator, UnavailableAuthenticator
-from .verification import CardVerifier, can_verify_logins
+from .verification import CARD_VERIFIER, CRL_REFRESHER, CardVerifier, can_verify_logins
 
 
 def init_app(app: Flask, config: Config) -> None:
@@ -31,14 +34,14 @@ def init_app(app: Flask, config: Config) -> None:
 
     app.register_blueprint(bp)
     if can_verify_logins(config.jpki):
-        store, observer = app.extensions["idp.ephemeral"], RevocationMetrics()
-        app.extensions["idp.login.verifier"] = CardVerifier(
+        store, observer = services(app)[EPHEMERAL], RevocationMetrics()
+        services(app)[CARD_VERIFIER] = CardVerifier(
             config.jpki, config.issuer, store, observer=observer
         )
-        app.extensions["idp.authenticator"] = CardAuthenticator()
+        services(app)[AUTHENTICATOR] = CardAuthenticator()
         _refresh_crls(app, config, observer)
     else:
-        app.extensions["idp.authenticator"] = UnavailableAuthenticator()
+        services(app)[AUTHENTICATOR] = UnavailableAuthenticator()
 
 
 def _refresh_crls(app: Flask, config: Config, observer: RevocationMetrics) -> None:
@@ -50,5 +53,5 @@ def _refresh_crls(app: Flask, config: Config, observer: RevocationMetrics) -> No
         return
     roots = TrustAnchors.from_settings(settings).roots
     updater = CrlUpdater(settings, roots, HttpTransport(), observer=observer)
-    refresher = app.extensions["idp.jpki.crl_refresher"] = CrlRefresher(updater)
+    refresher = services(app)[CRL_REFRESHER] = CrlRefresher(updater)
     app.before_request(refresher.start)

@@ -20,6 +20,7 @@ from cryptography import x509
 from .. import audit
 from ..jpki.bridge import BridgeResult
 from ..jpki.challenge import Challenges
+from ..jpki.crl_updater import CrlRefresher
 from ..jpki.errors import JpkiValidationError
 from ..jpki.factory import build_validator
 from ..jpki.ocsp import OcspObserver
@@ -28,6 +29,7 @@ from ..jpki.signature import canonical_origin
 from ..jpki.store import EphemeralStore
 from ..jpki.transport import Transport
 from ..jpki.validator import Purpose, ValidatedCertificate, ValidatedPair
+from ..services import Service
 
 
 def own_origin(issuer: str) -> str:
@@ -108,3 +110,10 @@ def presented_ref(result: str) -> str | None:
 def can_verify_logins(settings: JpkiSettings) -> bool:
     """Card logins need the authentication CA's roots; without them every card is untrusted."""
     return CertificateType.AUTH in settings.trust_anchors
+
+
+CARD_VERIFIER: Service[CardVerifier | None] = Service("card verifier", default=lambda: None)
+"""The app's card checks (``idp.login``); None without the authentication CA's trust anchors."""
+CRL_REFRESHER: Service[CrlRefresher | None] = Service("CRL refresher", default=lambda: None)
+"""The serving process's CRL refresher (``idp.login``); None in commands, tests and without
+``[jpki] crl_urls``."""

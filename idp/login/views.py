@@ -15,7 +15,7 @@ import datetime as dt
 import logging
 import time
 
-from flask import current_app, g, jsonify, make_response, redirect, url_for
+from flask import g, jsonify, make_response, redirect, url_for
 from flask import request as http
 from werkzeug.wrappers import Response
 
@@ -23,29 +23,20 @@ from .. import audit, metrics
 from ..jpki.errors import JpkiValidationError
 from ..oidc.authenticator import ACR_CARD_AUTH, AMR_CARD, LoginResult
 from ..oidc.authorize import cancel_login, finish_login
-from ..storage.ratelimits import Limited, RateLimits
+from ..services import services
+from ..storage.ephemeral import EPHEMERAL
+from ..storage.ratelimits import RATE_LIMITS, Limited
 from ..web import refusals as card_refusals
-from ..web.pages import blueprint, bridge, finish, page
+from ..web.bridge import BRIDGE
+from ..web.pages import blueprint, finish, page
 from ..web.security import csrf_ok
 from . import refusals, transactions
 from .accounts import account_for
 from .refusals import refused_page
-from .verification import CardVerifier, presented_ref
+from .verification import CARD_VERIFIER, presented_ref
 
 log = logging.getLogger("idp.login")
 bp = blueprint("login", __name__)
-
-
-def _store():
-    return current_app.extensions["idp.ephemeral"]
-
-
-def _verifier() -> CardVerifier:
-    return current_app.extensions["idp.login.verifier"]
-
-
-def _limits() -> RateLimits:
-    return current_app.extensions["idp.ratelimits"]
 
 
 def _too_many(limited: Limited, certificate: str | None = None) -> Response:
@@ -59,7 +50,7 @@ def _too_many(limited: Limited, certificate: str | None = None) -> Response:
 
 
 def _login(transaction: str) -> transactions.CardLogin | None:
-    login = transactions.load(_store(), transaction)
+    login = transactions.load(services()[EPHEMERAL], transaction)
     if login is not None:
         g.ui_locales = login.ui_locales
     return login
@@ -71,14 +62,14 @@ def card_page(transaction: str) -> Response:
     if login is None:
         return refused_page(refusals.TRANSACTION_GONE)
     try:
-        _limits().hit("challenges_per_login", login.transaction)
+        services()[RATE_LIMITS].hit("challenges_per_login", login.transaction)
     except Limited as limited:
         return _too_many(limited)
-    verifier = _verifier()
+    verifier = services()[CARD_VERIFIER]
     return page(
         "login/card.html",
         login=login,
-        bridge_url=bridge().bridge_url,
+        bridge_url=services()[BRIDGE].bridge_url,
         origin=verifier.origin,
         # The first attempt's challenge comes with the page: one request fewer per login.
         # Only this transaction's browser gets the page (``transactions.load``).
@@ -97,13 +88,13 @@ def card_challenge(transaction: str) -> Response:
         response.status_code = 403
         return finish(response)
     try:
-        _limits().hit("challenges_per_login", login.transaction)
+        services()[RATE_LIMITS].hit("challenges_per_login", login.transaction)
     except Limited as limited:
         response = jsonify(error="rate_limited", retry_after=limited.retry_after)
         response.status_code = 429
         response.headers["Retry-After"] = str(limited.retry_after)
         return finish(response)
-    return finish(jsonify(challenge=_verifier().challenge(login.transaction)))
+    return finish(jsonify(challenge=services()[CARD_VERIFIER].challenge(login.transaction)))
 
 
 @bp.get("/login/card/<transaction>/alive")
@@ -136,17 +127,17 @@ def card_result(transaction: str):
     if (certificate := presented_ref(answer)) is not None:
         failures.append(("failed_logins_per_certificate", certificate))
     try:
-        _limits().check(*failures)
+        services()[RATE_LIMITS].check(*failures)
     except Limited as limited:
         return _too_many(limited, certificate)
     try:
-        validated = _verifier().verify(login.transaction, answer)
+        validated = services()[CARD_VERIFIER].verify(login.transaction, answer)
     except JpkiValidationError as error:
         audit.emit(audit.LOGIN_REFUSED, reason=error.reason, certificate=certificate)
         metrics.card_login_refusals.labels(error.reason).inc()
         if not isinstance(error, card_refusals.SERVICE_PROBLEMS):  # our outage is not their failure
             for limit, identifier in failures:
-                _limits().count(limit, identifier)
+                services()[RATE_LIMITS].count(limit, identifier)
         return refused_page(card_refusals.refusal_for(error), login)
     account = account_for(validated, dt.datetime.now(dt.UTC))
     result = LoginResult(
@@ -180,7 +171,7 @@ def cancel(transaction: str) -> Response:
     if not csrf_ok():
         log.info("card login cancel refused: csrf")
         return refused_page(card_refusals.BAD_REQUEST, login)
-    verifier = current_app.extensions.get("idp.login.verifier")
+    verifier = services()[CARD_VERIFIER]
     if verifier is not None:
         verifier.discard(login.transaction)
     log.info("card login cancelled by the person")

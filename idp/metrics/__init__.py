@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from flask import Flask
 
 from ..config import Config, ConfigError
+from ..services import services
 from .registry import (
     card_login_refusals,
     card_logins,
@@ -56,12 +57,12 @@ def init_app(app: Flask, config: Config, jwks: Callable[[], Mapping]) -> None:
     the app publishes (the key ring's), for the signing-key gauges."""
     from . import http
     from .collectors import ScrapeTimeGauges
-    from .views import SOURCES, Exposition, bp
+    from .views import EXPOSITION, Exposition, bp
 
     counted = _counted()  # first: a missing multiprocess directory stops the start-up
     if not config.metrics.token:
         return
-    app.extensions[SOURCES] = Exposition((counted, ScrapeTimeGauges(config.jpki, jwks)))
+    services(app)[EXPOSITION] = Exposition((counted, ScrapeTimeGauges(config.jpki, jwks)))
     app.register_blueprint(bp)
     http.instrument(app)
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 import hmac
 from collections.abc import Iterable, Iterator
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, request
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.core import Metric
 
+from ..services import Service, services
+
 bp = Blueprint("metrics", __name__)
-SOURCES = "idp.metrics.sources"
 
 
 class Exposition:
@@ -38,12 +39,16 @@ def authorised(header: str, expected: str) -> bool:
 
 @bp.get("/metrics")
 def metrics() -> Response:
-    expected = current_app.extensions["idp.config"].metrics.token
+    expected = services().config.metrics.token
     if not authorised(request.headers.get("Authorization", ""), expected):
         response = Response("a valid bearer token is required\n", 401, mimetype="text/plain")
         response.headers["WWW-Authenticate"] = 'Bearer realm="metrics"'
     else:
-        body = generate_latest(current_app.extensions[SOURCES])
+        body = generate_latest(services()[EXPOSITION])
         response = Response(body, 200, content_type=CONTENT_TYPE_LATEST)
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+EXPOSITION: Service[Exposition | None] = Service("metrics exposition", default=lambda: None)
+"""What ``/metrics`` exposes; None without ``metrics.token``."""

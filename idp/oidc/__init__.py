@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, current_app
+from flask import Flask
 
 from ..config import FAPI_ALGORITHMS, Config
-from .backchannel import Courier
+from ..services import services
+from ..storage.ephemeral import EPHEMERAL
+from .backchannel import COURIER, Courier
 from .dpop import ALGORITHMS as DPOP_ALGORITHMS
 from .dpop import DPoP
-from .keys import KeyRing
+from .keys import KEY_RING, KeyRing
 from .sealing import Sealer
-from .server import Services, build_server
+from .server import SERVER, Services, build_server
 from .subjects import SubjectMapper
 
 
@@ -25,20 +27,20 @@ def init_app(app: Flask, config: Config) -> None:
     from .views import bp
 
     ring = KeyRing(config, Sealer(config.secret_key))
-    app.extensions["idp.keys"] = ring
-    services = Services(
+    services(app)[KEY_RING] = ring
+    shared = Services(
         config=config,
-        store=lambda: app.extensions["idp.ephemeral"],
+        store=lambda: services(app)[EPHEMERAL],
         ring=lambda: ring,
         subjects=SubjectMapper(config.secret_key),
         dpop=DPoP(
             config.secret_key,
-            lambda: app.extensions["idp.ephemeral"],
+            lambda: services(app)[EPHEMERAL],
             algorithms=FAPI_ALGORITHMS if config.environment == "production" else DPOP_ALGORITHMS,
         ),
     )
-    app.extensions["idp.oidc.server"] = build_server(services)
-    app.extensions["idp.courier"] = courier = Courier(app, services)
+    services(app)[SERVER] = build_server(shared)
+    services(app)[COURIER] = courier = Courier(app, shared)
     if config.environment != "testing":
         # Serving (not CLI commands, not tests): deliver logouts left queued by a previous run.
         app.before_request(courier.start)
@@ -47,11 +49,6 @@ def init_app(app: Flask, config: Config) -> None:
         app.cli.add_command(command)
 
 
-def key_ring() -> KeyRing:
-    """The current app's key ring."""
-    return current_app.extensions["idp.keys"]
-
-
 def sealer() -> Sealer:
     """A sealer for the current app's secret."""
-    return Sealer(current_app.extensions["idp.config"].secret_key)
+    return Sealer(services().config.secret_key)

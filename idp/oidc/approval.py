@@ -3,7 +3,7 @@
 The authorization endpoint (``idp.oidc.authorize``) validates the request and has the person
 proven (the ``Authenticator``); with a ``LoginResult`` in an IdP session it hands the request to
 the ``ConsentStep`` the consent feature registered when the app was built (``idp.consent``'s
-``init_app`` calls ``use_consent_step``). The step answers at once under a remembered consent or
+``init_app`` registers as ``CONSENT_STEP``). The step answers at once under a remembered consent or
 asks the citizen, and ends by issuing the code with an ``Approval``: who logged in and exactly
 what this client receives. The code grant stores it with the code (``grants.CodeGrant``); the ID
 token and userinfo read the claims from there. Nothing in ``idp.oidc`` decides what is released,
@@ -15,12 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from flask import Flask, current_app
 from flask.typing import ResponseReturnValue
 
+from ..services import Service
 from .authenticator import LoginResult
-
-CONSENT_STEP = "idp.oidc.consent_step"
 
 
 @dataclass(frozen=True)
@@ -53,11 +51,5 @@ class ConsentStep(Protocol):
         error. ``acceptable`` is the acr values the request accepts."""
 
 
-def use_consent_step(app: Flask, step: ConsentStep) -> None:
-    """Make ``step`` what runs after every proven login of ``app``."""
-    app.extensions[CONSENT_STEP] = step
-
-
-def consent_step() -> ConsentStep:
-    """The current app's consent step."""
-    return current_app.extensions[CONSENT_STEP]
+CONSENT_STEP: Service[ConsentStep] = Service("consent step")
+"""What runs after every proven login: registered by ``idp.consent``."""

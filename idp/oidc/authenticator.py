@@ -1,7 +1,7 @@
 """The login step as an interface, and the acr values this IdP defines.
 
 The OIDC core validates an authorization request, then hands a ``LoginTransaction`` to the
-configured ``Authenticator`` (``current_app.extensions["idp.authenticator"]``: the card login of
+configured ``Authenticator`` (``services()[AUTHENTICATOR]``: the card login of
 ``idp.login``; the test suites' cardless one in ``tests/cardless.py``). It does its own pages and,
 when the person is proven, calls ``idp.oidc.authorize.finish_login`` with a ``LoginResult``.
 Nothing here knows about cards.
@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from flask.typing import ResponseReturnValue
+
+from ..services import Service
 
 ACR_CARD_AUTH = "urn:jpki-idp:acr:card-auth"
 """Login with the My Number Card's user-authentication certificate (利用者証明用電子証明書):
@@ -60,3 +62,7 @@ class Authenticator(Protocol):
 
     def begin(self, transaction: LoginTransaction) -> ResponseReturnValue:
         """Start the login; eventually some request calls ``finish_login(transaction.id, …)``."""
+
+
+AUTHENTICATOR: Service[Authenticator] = Service("authenticator")
+"""How the app's people log in: registered by ``idp.login`` (the card), or by a test suite."""

@@ -9,7 +9,7 @@ only record: one write to start a login, one read per page), and the authenticat
 ``max_age``, ``prompt=login`` and acr_values can each force a new login; an acr the login did not
 reach is refused, never downgraded, except that the signing certificate's identity (acr
 sign-cert-identity) is proven on the consent screen after a card login. Then the consent step
-(``approval.consent_step``: registered by ``idp.consent``, never imported) decides whether the
+(``approval.CONSENT_STEP``: registered by ``idp.consent``, never imported) decides whether the
 citizen must be asked, and issues the code. Single-use records (a pushed request, the login
 transaction) are held while a request uses them and put back if it fails before carrying them on
 (PostgreSQL down: 503, then the same request_uri or login works again after recovery); of two racing
@@ -27,21 +27,26 @@ from urllib.parse import urlsplit
 
 from authlib.oauth2.rfc6749 import AccessDeniedError, OAuth2Error
 from authlib.oidc.core.errors import LoginRequiredError
-from flask import abort, current_app, redirect
+from flask import abort, redirect
 
+from ..services import services
 from ..storage.ephemeral import Put
-from ..web import services, transactions
+from ..web import transactions
+from ..web.services import remember as remember_service
 from . import par
-from .approval import consent_step
-from .authenticator import ACR_CARD_AUTH, ACR_SIGN_IDENTITY, LoginResult, LoginTransaction
+from .approval import CONSENT_STEP
+from .authenticator import (
+    ACR_CARD_AUTH,
+    ACR_SIGN_IDENTITY,
+    AUTHENTICATOR,
+    LoginResult,
+    LoginTransaction,
+)
 from .grants import MAX_AGE, required_acr
+from .server import SERVER
 from .sessions import current_login, start_session
 
 TRANSACTION_PREFIX = "login:"
-
-
-def _server():
-    return current_app.extensions["idp.oidc.server"]
 
 
 def _acceptable(payload) -> list[str]:
@@ -74,7 +79,7 @@ def _login_acrs(acceptable: list[str]) -> list[str]:
 
 def authorize():
     """GET/POST /authorize. A pushed request stays held until it is carried on or answered."""
-    server, now = _server(), time.time()
+    server, now = services()[SERVER], time.time()
     store = server.services.store()
     request = server.create_oauth2_request(None)
     try:
@@ -96,7 +101,7 @@ def _authorize(server, store, request, now: float):
         request.user = found[1] if found else None
         grant.validate_no_multiple_request_parameter(request)
         redirect_uri = grant.validate_consent_request()
-        services.remember(request.client.client_id)  # a page that ends can lead back there
+        remember_service(request.client.client_id)  # a page that ends can lead back there
         if found is None and "none" in (request.payload.data.get("prompt") or "").split():
             raise LoginRequiredError(redirect_uri=redirect_uri)
     except OAuth2Error as error:
@@ -104,7 +109,7 @@ def _authorize(server, store, request, now: float):
     if found is None:
         return _begin_login(server, store, request, acceptable)
     sid, login = found
-    return consent_step()(server, store, grant, redirect_uri, login, sid, acceptable)
+    return services()[CONSENT_STEP](server, store, grant, redirect_uri, login, sid, acceptable)
 
 
 def _begin_login(server, store, request, acceptable: list[str]):
@@ -132,7 +137,7 @@ def begin_own_login(return_to: str):
     parts = urlsplit(return_to)
     if not return_to.startswith("/") or return_to.startswith("//") or parts.scheme:
         raise ValueError("return_to must be a path on this IdP")
-    server = _server()
+    server = services()[SERVER]
     name = urlsplit(server.services.config.issuer).netloc
     transaction = LoginTransaction(
         id=secrets.token_urlsafe(32), client_name=name, acr=ACR_CARD_AUTH
@@ -153,7 +158,7 @@ def _begin(server, store, transaction: LoginTransaction, record: dict, *ended):
         store.write(Put(key, value, ttl), *ended)
     else:
         store.set(key, value, ttl)
-    return current_app.extensions["idp.authenticator"].begin(transaction)
+    return services()[AUTHENTICATOR].begin(transaction)
 
 
 def pending_login(store, transaction_id: str) -> LoginTransaction | None:
@@ -172,7 +177,7 @@ def pending_login(store, transaction_id: str) -> LoginTransaction | None:
 def _holding_login(transaction_id: str, then):
     """``then(server, store, tx)`` with the login transaction held: dropped once it answered,
     released if it failed (PostgreSQL down: after recovery the login can finish again)."""
-    server = _server()
+    server = services()[SERVER]
     store = server.services.store()
     key = TRANSACTION_PREFIX + transaction_id if isinstance(transaction_id, str) else None
     raw = store.hold(key) if key else None
@@ -212,7 +217,7 @@ def _finish_login(server, store, tx: dict, login: LoginResult):
     except OAuth2Error as error:
         return server.authorization_error(request, error)
     sid = start_session(store, login, ttl)
-    return consent_step()(server, store, grant, redirect_uri, login, sid, tx["acr"])
+    return services()[CONSENT_STEP](server, store, grant, redirect_uri, login, sid, tx["acr"])
 
 
 def cancel_login(transaction_id: str):

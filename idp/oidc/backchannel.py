@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from joserfc import jwt
 from sqlalchemy import update
 
+from ..services import Service
 from ..storage import outages
 from ..storage.db import db
 from ..storage.models import LogoutDelivery
@@ -176,3 +177,7 @@ class Courier:
                         log.warning("back-channel logout courier: %s", outages.reason(error))
                     with contextlib.suppress(Exception):
                         db.session.rollback()
+
+
+COURIER: Service[Courier] = Service("back-channel logout courier")
+"""Delivers the app's owed logout tokens (``idp.oidc``)."""

@@ -11,19 +11,20 @@ import json
 import time
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 
 from ..audit import audited
 from ..config import SIGNING_ALGORITHMS
+from ..oidc.keys import KEY_RING
+from ..services import services
 from ..storage import db as storage_db
 from ..storage.db import schema_is_current
-from . import clients, fapi, key_ring, keys, purge, sealer
+from . import clients, fapi, keys, purge, sealer
 from .auth_methods import AUTH_METHODS
 
 
 def _config():
-    return current_app.extensions["idp.config"]
+    return services().config
 
 
 def _emit(obj: dict) -> None:
@@ -61,7 +62,7 @@ def keys_rotate(force: bool) -> None:
         rows = keys.rotate(_config(), sealer(), int(time.time()), force=force)
     except keys.RotationRefused as e:
         raise click.ClickException(f"{e} (wait, or pass --force)") from None
-    key_ring().forget()
+    services()[KEY_RING].forget()
     for row in rows:
         _emit({"kid": row.kid, "alg": row.alg, "state": row.state})
 

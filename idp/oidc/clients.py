@@ -21,7 +21,7 @@ import unicodedata
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
-from flask import current_app, g, has_app_context, has_request_context
+from flask import g, has_app_context, has_request_context
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 from sqlalchemy import bindparam, event, select
@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from .. import audit
 from ..config import SIGNING_ALGORITHMS
+from ..services import Service, services
 from ..storage.db import db
 from ..storage.models import Client, secret_digest
 from . import client_urls
@@ -81,7 +82,7 @@ def check_fetched_url(name: str, uri: object) -> None:
 
 def allow_loopback() -> bool:
     """This app's ``client_urls.allow_loopback``."""
-    return current_app.extensions["idp.config"].client_urls.allow_loopback
+    return services().config.client_urls.allow_loopback
 
 
 def check_jwks(jwks: dict) -> dict:
@@ -245,7 +246,7 @@ def _signing(id_token_signed_response_alg: str | None) -> dict:
     later change of the operator's ``keys.default_algorithm`` reaches it."""
     if id_token_signed_response_alg is None:
         return {}
-    keys = current_app.extensions["idp.config"].keys
+    keys = services().config.keys
     alg = check_signing_alg(id_token_signed_response_alg, keys.algorithms)
     return {"id_token_signed_response_alg": alg}
 
@@ -260,7 +261,7 @@ def _check_fapi(
 ) -> None:
     """Production refuses a client that is not FAPI 2.0; elsewhere it is registered with a
     warning, so a development setup shows what production would refuse."""
-    keys = current_app.extensions["idp.config"].keys
+    keys = services().config.keys
     alg = signing.get("id_token_signed_response_alg", keys.default_algorithm)
     if lacks := fapi_shortfalls(auth_method, require_par, require_dpop, alg):
         if production:
@@ -320,7 +321,7 @@ def serving_client(client_id: str) -> Client | None:
     """
     if not isinstance(client_id, str) or not client_id or len(client_id) > 64:
         return None
-    cache = current_app.extensions.setdefault("idp.client_cache", {})
+    cache = services()[CLIENT_CACHE]
     now = time.monotonic()
     found = cache.get(client_id)
     if found is not None and found[0] > now:
@@ -341,7 +342,7 @@ _CLIENT_BY_ID = select(Client).where(Client.client_id == bindparam("client_id"))
 def _forget_changed_clients(session, _context) -> None:
     """A client written in this process is read again by its next request."""
     if has_app_context() and any(isinstance(o, Client) for o in (*session.dirty, *session.deleted)):
-        current_app.extensions.pop("idp.client_cache", None)
+        services()[CLIENT_CACHE] = {}  # a read in flight fills the old one
 
 
 _AUDIT = "idp.client_audit"
@@ -375,3 +376,7 @@ def remove_client(client_id: str) -> bool:
     db.session.delete(client)
     db.session.commit()
     return True
+
+
+CLIENT_CACHE: Service[dict[str, tuple[float, Client]]] = Service("client cache", default=dict)
+"""``serving_client``'s snapshots by client id, with the time each expires."""

@@ -8,12 +8,14 @@ each request carry.
 
 from __future__ import annotations
 
-from flask import current_app, url_for
+from flask import url_for
+
+from ..services import services
 
 
 def issuer_url(path: str, issuer: str | None = None) -> str:
     """``path`` (absolute, starting with ``/``) under ``issuer``, by default the current app's."""
-    issuer = current_app.extensions["idp.config"].issuer if issuer is None else issuer
+    issuer = services().config.issuer if issuer is None else issuer
     return issuer.rstrip("/") + path
 
 

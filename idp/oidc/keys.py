@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from .. import audit
 from ..config import Config
+from ..services import Service
 from ..storage.db import db
 from ..storage.models import SigningKey
 from .sealing import Sealer, SealError
@@ -192,3 +193,7 @@ class KeyRing:
     def forget(self) -> None:
         """Drop the cache (after a rotation in this process)."""
         self._snapshot = None
+
+
+KEY_RING: Service[KeyRing] = Service("key ring")
+"""The app's signing keys as this process sees them (``idp.oidc``)."""

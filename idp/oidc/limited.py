@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from authlib.oauth2.rfc6749 import OAuth2Error
-from flask import current_app
 
-from ..storage.ratelimits import Limited
+from ..services import services
+from ..storage.ratelimits import RATE_LIMITS, Limited
 
 
 class SlowDown(OAuth2Error):
@@ -31,6 +31,6 @@ class SlowDown(OAuth2Error):
 def count_request(limit: str, identifier: str) -> None:
     """Count one request against ``limit`` of ``[limits]``; SlowDown (429) when over it."""
     try:
-        current_app.extensions["idp.ratelimits"].hit(limit, identifier)
+        services()[RATE_LIMITS].hit(limit, identifier)
     except Limited as limited:
         raise SlowDown(limited) from None

@@ -13,11 +13,12 @@ import time
 
 from authlib.oauth2.rfc6749 import InvalidRequestError
 from authlib.oidc.rpinitiated import EndSessionEndpoint
-from flask import current_app, session
+from flask import session
 
+from ..services import services as app_services  # here "services" is the protocol's
 from ..storage.db import db
 from ..storage.models import TokenFamily
-from .backchannel import enqueue
+from .backchannel import COURIER, enqueue
 from .clients import find_client
 from .refresh import revoke_family
 from .sessions import forget_index, sessions_of
@@ -69,7 +70,7 @@ def end_idp_session(services, sid: str) -> None:
         enqueue(client.client_id, client.backchannel_logout_uri, family.sub, sid, now)
     db.session.commit()
     if notified:
-        current_app.extensions["idp.courier"].wake()
+        app_services()[COURIER].wake()
 
 
 def end_all_sessions(services, account_id: str) -> int:

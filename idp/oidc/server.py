@@ -17,13 +17,14 @@ from typing import ClassVar
 
 from authlib.common.urls import add_params_to_uri
 from authlib.integrations.flask_oauth2 import AuthorizationServer
-from authlib.oauth2.rfc6749 import InvalidClientError, OAuth2Request
+from authlib.oauth2.rfc6749 import InvalidClientError, OAuth2Error, OAuth2Request
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 from authlib.oauth2.rfc9207 import IssuerParameter
-from flask import current_app, g
+from flask import Response, g
 
 from .. import audit
 from ..config import Config
+from ..services import Service, services
 from ..storage import outages
 from ..storage.consents import record_access
 from ..storage.db import db
@@ -120,15 +121,13 @@ class IdpServer(AuthorizationServer):
     def authorization_error(self, request, error):
         """An authorization-endpoint error; redirected ones carry ``iss`` (RFC 9207 §2). One that
         cannot be redirected (unknown client, unregistered redirect URI) is shown to the person
-        by the app's error page (``idp.error_page``), if it has one."""
+        by the app's error page (``ERROR_PAGE``), if it has one."""
         error.state = request.payload.state if request.payload else None
         if error.redirect_uri:
             error.redirect_uri = add_params_to_uri(
                 error.redirect_uri, {"iss": self.services.config.issuer}
             )
-        elif (shown := current_app.extensions.get("idp.error_page")) and (
-            response := shown(error)
-        ) is not None:
+        elif (shown := services()[ERROR_PAGE]) and (response := shown(error)) is not None:
             return response
         return self.handle_error_response(request, error)
 
@@ -218,11 +217,10 @@ class _Issuer(IssuerParameter):
 def endpoint_urls() -> list[str]:
     """URLs of endpoints that authenticate clients, which assertions may name as ``aud``: fixed
     by the configuration, so built once per app (every client authentication asks)."""
-    found = current_app.extensions.get("idp.oidc.endpoint_urls")
+    found = services()[ENDPOINT_URLS]
     if found is None:
         names = ("token", "par", "revoke", "introspect")
-        found = [endpoint_url(f"oidc.{name}") for name in names]
-        current_app.extensions["idp.oidc.endpoint_urls"] = found
+        found = services()[ENDPOINT_URLS] = [endpoint_url(f"oidc.{name}") for name in names]
     return list(found)
 
 
@@ -269,3 +267,14 @@ def _record_delivery(code, client) -> None:
         via="token",
         items=items,
     )
+
+
+SERVER: Service[IdpServer] = Service("authorization server")
+"""The app's Authlib authorization server and what it shares (``.services``)."""
+ERROR_PAGE: Service[Callable[[OAuth2Error], Response | None] | None] = Service(
+    "OAuth error page", default=lambda: None
+)
+"""Shows people an authorization error that cannot be redirected (``idp.errorpages``); None:
+Authlib's JSON answer."""
+ENDPOINT_URLS: Service[list[str] | None] = Service("client-auth URLs", default=lambda: None)
+"""``endpoint_urls``' answer, once first asked."""

@@ -7,9 +7,10 @@ import logging
 import secrets
 
 from authlib.oauth2.rfc6749 import OAuth2Error
-from flask import Blueprint, current_app, g, jsonify, request, session
+from flask import Blueprint, g, jsonify, request, session
 
 from .. import metrics
+from ..services import services
 from ..web.pages import page
 from . import authorize as authorize_flow
 from .discovery import metadata
@@ -17,6 +18,7 @@ from .endpoints import endpoint_url
 from .hygiene import one_client_auth as _one_client_auth
 from .hygiene import refuse_unprintable_protocol_values
 from .par import push
+from .server import SERVER
 from .userinfo import userinfo as userinfo_response
 
 log = logging.getLogger("idp.oidc")
@@ -27,14 +29,10 @@ bp = Blueprint("oidc", __name__, template_folder="templates")
 bp.before_request(refuse_unprintable_protocol_values)
 
 
-def _server():
-    return current_app.extensions["idp.oidc.server"]
-
-
 @bp.get("/.well-known/openid-configuration")
 @bp.get("/.well-known/oauth-authorization-server")
 def discovery():
-    response = jsonify(metadata(_server().services.config))
+    response = jsonify(metadata(services()[SERVER].services.config))
     response.cache_control.max_age = 300
     response.cache_control.public = True
     return response
@@ -42,7 +40,7 @@ def discovery():
 
 @bp.get("/jwks")
 def jwks():
-    response = jsonify(_server().services.ring().jwks())
+    response = jsonify(services()[SERVER].services.ring().jwks())
     response.cache_control.max_age = 60
     response.cache_control.public = True
     return response
@@ -55,7 +53,7 @@ def authorize():
 
 @bp.post("/par")
 def par():
-    server = _server()
+    server = services()[SERVER]
     oauth_request = server.create_oauth2_request(None)
     try:
         _one_client_auth()
@@ -66,7 +64,7 @@ def par():
 
 @bp.post("/token")
 def token():
-    server = _server()
+    server = services()[SERVER]
     try:
         _one_client_auth()
         if "DPoP" in request.headers:
@@ -91,7 +89,7 @@ def introspect():
 
 
 def _endpoint(name: str):
-    server = _server()
+    server = services()[SERVER]
     try:
         _one_client_auth()
     except OAuth2Error as error:
@@ -101,7 +99,7 @@ def _endpoint(name: str):
 
 @bp.post("/register")
 def register():
-    server = _server()
+    server = services()[SERVER]
     if not server.services.config.admin.registration_token:
         return jsonify(error="invalid_request", error_description="registration is off"), 404
     return server.create_endpoint_response("client_registration")
@@ -112,7 +110,7 @@ def logout():
     """RP-initiated logout; without a valid id_token_hint the person confirms first (§6). Its
     pages are citizen pages: both languages, the shared layout, a readable page for a refused
     request (the person cannot act on an OAuth error code)."""
-    server = _server()
+    server = services()[SERVER]
     confirmed = request.method == "POST" and _confirmation_ok()
     try:
         validated = server.validate_endpoint_request("end_session")
@@ -141,7 +139,7 @@ def _confirmation_page():
 
 @bp.route("/userinfo", methods=["GET", "POST"])
 def userinfo():
-    server = _server()
+    server = services()[SERVER]
     url = endpoint_url("oidc.userinfo")
     status, body, headers = userinfo_response(server.services, request.headers, request.method, url)
     return server.handle_response(status, body, headers)

@@ -16,13 +16,15 @@ from __future__ import annotations
 
 from authlib.oauth2.rfc6749 import scope_to_list
 from authlib.oauth2.rfc6750 import InvalidTokenError
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 
 from .. import audit, metrics
 from ..oidc.clients import serving_client
 from ..oidc.dpop import InvalidDPoPProofError
 from ..oidc.endpoints import endpoint_url
+from ..oidc.server import SERVER
 from ..oidc.userinfo import authenticate
+from ..services import services
 from ..storage.consents import Consent, live_consent, record_access
 from ..storage.db import db
 from ..storage.selfinfo import find_self_information
@@ -48,11 +50,11 @@ def read(category: str) -> Response:
         return response
     if not is_category(category):
         return problem(404, "not_found", "no such self-information category")
-    services = current_app.extensions["idp.oidc.server"].services
+    shared = services()[SERVER].services
     url = endpoint_url("selfinfo.read", category=category)
     scheme = _presented_scheme()
     try:
-        grant = authenticate(services, request.headers, "GET", url)
+        grant = authenticate(shared, request.headers, "GET", url)
         scheme = "DPoP" if grant.get("jkt") else "Bearer"
         consent, client_name = _authorised(grant, category)
     except InvalidDPoPProofError as e:

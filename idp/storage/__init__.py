@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app
+from flask import Flask
 
 from ..config import Config
+from ..services import services
 from . import accounts, consents, documents, models, selfinfo, signing_certificates, verifications  # noqa: F401 (every table in the metadata)
 from . import db as _db
-from .ephemeral import EphemeralStore, MemoryStore, RedisStore
-from .ratelimits import RateLimits
+from .ephemeral import EPHEMERAL, EphemeralStore, MemoryStore, RedisStore
+from .ratelimits import RATE_LIMITS, RateLimits
 
 
 def make_ephemeral_store(config: Config) -> EphemeralStore:
@@ -25,15 +26,8 @@ def init_app(app: Flask, config: Config) -> None:
     from .cli import COMMANDS
 
     _db.init_app(app, config.database.url or _db.default_url(app), config.timeouts)
-    app.extensions["idp.ephemeral"] = make_ephemeral_store(config)
+    services(app)[EPHEMERAL] = make_ephemeral_store(config)
     # The store is looked up at each count, so a test may swap it (and its clock) afterwards.
-    app.extensions["idp.ratelimits"] = RateLimits(
-        config.limits, lambda: app.extensions["idp.ephemeral"]
-    )
+    services(app)[RATE_LIMITS] = RateLimits(config.limits, lambda: services(app)[EPHEMERAL])
     for command in COMMANDS:
         app.cli.add_command(command)
-
-
-def ephemeral() -> EphemeralStore:
-    """The current app's ephemeral store."""
-    return current_app.extensions["idp.ephemeral"]

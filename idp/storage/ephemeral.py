@@ -16,6 +16,7 @@ from typing import NamedTuple, Protocol
 import redis
 
 from ..config import TimeoutsConfig
+from ..services import Service
 
 
 class Put(NamedTuple):
@@ -316,3 +317,7 @@ class MemoryStore:
                     self._put(w.key, (*listed, bytes(w.value))[-w.keep :], w.ttl)
                 else:
                     self._put(w.key, bytes(w.value), w.ttl)
+
+
+EPHEMERAL: Service[EphemeralStore] = Service("ephemeral store")
+"""The app's store (``idp.storage``): Redis, or this process's memory."""

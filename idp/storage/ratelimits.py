@@ -26,6 +26,7 @@ from limits.storage import Storage
 from limits.strategies import FixedWindowRateLimiter
 
 from ..config import LimitsConfig, parse_rate_limit
+from ..services import Service
 from .ephemeral import EphemeralStore
 
 NAMESPACE = "limit"
@@ -112,3 +113,7 @@ class RateLimits:
         """Whole seconds until the window of ``identifier`` ends (at least 1), by the store's
         clock (``get_expiry`` would mix in this machine's)."""
         return max(1, math.ceil(self._store().counters(self.key(limit, identifier))[0][1]))
+
+
+RATE_LIMITS: Service[RateLimits] = Service("rate limits")
+"""The app's ``[limits]`` (``idp.storage``), counted in its ephemeral store."""

@@ -10,8 +10,9 @@ from __future__ import annotations
 from flask import Flask
 
 from ..config import Config
+from ..services import services as app_services  # .services here: the clients' own words
 from . import formats, i18n, operator, pages, security, services
-from .bridge import BridgeSettings
+from .bridge import BRIDGE, BridgeSettings
 from .templating import TranslatedEnvironment
 
 
@@ -26,8 +27,8 @@ def init_app(app: Flask, config: Config) -> None:
     app.jinja_env.globals.update(
         formats.helpers(), localized=services.localized, way_back=services.way_back
     )
-    operator.init_app(app, config)
-    bridge = app.extensions["idp.web.bridge"] = BridgeSettings.from_config(config)
+    operator.init_app(app)
+    bridge = app_services(app)[BRIDGE] = BridgeSettings.from_config(config)
     app.register_blueprint(pages.blueprint("web", __name__))
     https = config.issuer.startswith("https:")
     origin = bridge.bridge_origin

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from ..config import Config, ConfigError
+from ..services import Service
 
 DEFAULT_BRIDGE_URL = "http://127.0.0.1:8003"
 """``jpki-bridge run``'s default address (docs/architecture.md §5)."""
@@ -44,3 +45,7 @@ def service_name(name: str) -> str:
     """The client's registered name as the bridge accepts it: printable, 1-80 characters."""
     printable = "".join(c for c in name if c.isprintable()).strip()
     return (printable or "?")[:MAX_SERVICE_NAME]
+
+
+BRIDGE: Service[BridgeSettings] = Service("bridge settings")
+"""Where the app's card pages find the bridge (``idp.web``)."""

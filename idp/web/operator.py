@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import current_app, request
+from flask import request
 from flask_babel import get_locale
 
-from ..config import Config, OperatorConfig
+from ..config import OperatorConfig
+from ..services import services
 
 
 @dataclass(frozen=True)
@@ -29,8 +30,7 @@ class Operator:
         return "tel:" + "".join(c for c in self.loss_report_phone if c.isdigit() or c == "+")
 
 
-def init_app(app, config: Config) -> None:
-    app.extensions["idp.web.operator"] = config.operator
+def init_app(app) -> None:
     app.jinja_env.globals.update(operator=current, home_url=home_url)
 
 
@@ -41,7 +41,7 @@ def home_url() -> str:
 
 def current() -> Operator:
     """The operator in the page's language; the other language's name when one is missing."""
-    settings: OperatorConfig = current_app.extensions["idp.web.operator"]
+    settings: OperatorConfig = services().config.operator
     english = str(get_locale() or "ja") == "en"
     first, second = (
         (settings.name_en, settings.name_ja) if english else (settings.name_ja, settings.name_en)

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from flask import Blueprint, current_app, make_response, render_template, request
+from flask import Blueprint, make_response, render_template, request
 from flask_babel import get_locale
 from werkzeug.wrappers import Response
 
+from ..services import services
 from . import i18n, security
-from .bridge import BridgeSettings
+from .bridge import BRIDGE
 
 
 def blueprint(name: str, import_name: str) -> Blueprint:
@@ -27,11 +28,6 @@ def blueprint(name: str, import_name: str) -> Blueprint:
         static_folder="static",
         static_url_path=f"/{name}/static",
     )
-
-
-def bridge() -> BridgeSettings:
-    """Where this app's card pages find the bridge."""
-    return current_app.extensions["idp.web.bridge"]
 
 
 def switch_link(other: str, path: str | None = None) -> str:
@@ -61,4 +57,4 @@ def page(template: str, status: int = 200, *, path: str | None = None, **context
 def finish(response: Response) -> Response:
     """Headers and the remembered language for any response of the citizen pages."""
     i18n.remember_choice(response)
-    return security.harden(response, bridge().bridge_origin)
+    return security.harden(response, services()[BRIDGE].bridge_origin)

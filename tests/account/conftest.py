@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import pytest
 
 import idp.oidc.backchannel as backchannel
+from idp.oidc.server import SERVER
+from idp.services import services
 from tests.login.cards import compile_catalogues
 from tests.oidc.rp import RelyingParty
 
@@ -188,7 +190,7 @@ def sign_in(app, http, account_id: str) -> str:
     from idp.oidc.sessions import start_session
 
     login = LoginResult(account_id=account_id, acr=ACR_CARD_AUTH, auth_time=int(time.time()))
-    store = app.extensions["idp.oidc.server"].services.store()
+    store = services(app)[SERVER].services.store()
     with app.test_request_context():
         sid = start_session(store, login, 600)
         cookie = dict(session)

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import pytest
 
+from idp.oidc.server import SERVER
+from idp.services import services
 from idp.storage.consents import Consent
 from idp.storage.db import db
 from idp.storage.models import Client, LogoutDelivery
@@ -36,10 +38,10 @@ def _deliveries(app) -> list[tuple[str, str, str | None]]:
 
 
 def _sub(app, account: str, client_id: str) -> str:
-    services = app.extensions["idp.oidc.server"].services
+    shared = services(app)[SERVER].services
     with app.app_context():
         client = db.session.execute(db.select(Client).filter_by(client_id=client_id)).scalar_one()
-        return services.subjects.for_client(account, client)
+        return shared.subjects.for_client(account, client)
 
 
 @pytest.fixture

@@ -9,6 +9,8 @@ import time
 
 from idp.consent.withdrawal import live_families, revoke_consent
 from idp.oidc.refresh import add_token, new_family, use_token
+from idp.oidc.server import SERVER
+from idp.services import services
 from idp.storage.consents import Consent
 from idp.storage.db import db
 from idp.storage.models import LogoutDelivery, TokenFamily
@@ -19,7 +21,7 @@ GRANT = {"auth_time": 0, "acr": "x", "amr": [], "sid": "sid-1", "dpop_jkt": None
 
 def _setup(provider, make_service, backchannel=True):
     """Alice and Bob each hold a family at the bank; Alice holds one at the insurer too."""
-    services = provider.extensions["idp.oidc.server"].services
+    shared = services(provider)[SERVER].services
     bank = make_service("Bank", backchannel=backchannel)
     insurer = make_service("Insurer")
     alice, bob = make_account(provider), make_account(provider)
@@ -29,15 +31,15 @@ def _setup(provider, make_service, backchannel=True):
 
         for who, service in ((alice, bank), (bob, bank), (alice, insurer)):
             client = find_client(service.rp.client_id)
-            sub = services.subjects.for_client(who, client)
+            sub = shared.subjects.for_client(who, client)
             jti = f"jti-{who}-{service.name}"
             family = new_family(client.client_id, sub, "openid", GRANT, 3600, jti)
             add_token(family, f"refresh-{who}-{service.name}")
             db.session.commit()
             tokens[(who, service.name)] = f"refresh-{who}-{service.name}"
-            services.store().set(f"grant:jti-{who}-{service.name}", b"{}", 600)
+            shared.store().set(f"grant:jti-{who}-{service.name}", b"{}", 600)
     consent = add_consent(provider, alice, bank.rp.client_id, client_name="Bank")
-    return services, bank, alice, bob, tokens, consent
+    return shared, bank, alice, bob, tokens, consent
 
 
 def test_only_this_accounts_families_at_this_client_are_revoked(provider, make_service, wakes):
@@ -92,11 +94,11 @@ def test_a_client_without_back_channel_logout_gets_none(provider, make_service, 
 
 
 def test_a_client_that_no_longer_exists_still_has_its_consent_revoked(provider, wakes):
-    services = provider.extensions["idp.oidc.server"].services
+    shared = services(provider)[SERVER].services
     alice = make_account(provider)
     consent_id = add_consent(provider, alice, "removed-client")
     with provider.app_context():
-        done = revoke_consent(services, db.session.get(Consent, consent_id), int(time.time()))
+        done = revoke_consent(shared, db.session.get(Consent, consent_id), int(time.time()))
         assert (done.families_revoked, done.logout_queued) == (0, False)
         assert db.session.get(Consent, consent_id).revoked_at is not None
         assert json.loads(db.session.get(Consent, consent_id).items)  # the row stays

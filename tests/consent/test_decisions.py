@@ -9,7 +9,9 @@ import json
 import pytest
 from sqlalchemy import select, text
 
+from idp.oidc.server import SERVER
 from idp.oidc.userinfo import authenticate
+from idp.services import services
 from idp.storage.consents import Consent
 from idp.storage.db import db
 from tests.consent.conftest import PURPOSE, RETENTION_DAYS, open_consent
@@ -33,9 +35,9 @@ def consents(app) -> list[Consent]:
 
 def grant_of(app, access_token: str) -> dict:
     with app.test_request_context():
-        services = app.extensions["idp.oidc.server"].services
+        shared = services(app)[SERVER].services
         headers = {"Authorization": "Bearer " + access_token}
-        return authenticate(services, headers, "GET", "http://127.0.0.1:8000/userinfo")
+        return authenticate(shared, headers, "GET", "http://127.0.0.1:8000/userinfo")
 
 
 def token_for(rp, response) -> dict:

@@ -27,6 +27,8 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 
 from idp.jpki.signature import signed_value
+from idp.oidc.server import SERVER
+from idp.services import services
 from sandbox.citizens import SAMPLE_CITIZENS
 from sandbox.profiles import CertKind
 from sandbox.server import RunningServer, free_port, running_server
@@ -153,9 +155,7 @@ class Bank:
 
         with self.app.app_context():
             client = find_client(self.rp.client_id)
-            return self.app.extensions["idp.oidc.server"].services.subjects.for_client(
-                account_id, client
-            )
+            return services(self.app)[SERVER].services.subjects.for_client(account_id, client)
 
     def document(self, account_id: str = "citizen-1", **changes) -> dict:
         """Submit a digest-only document for ``account_id``; the 201 body."""

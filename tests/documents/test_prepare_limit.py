@@ -14,7 +14,9 @@ import pytest
 import redis
 
 from idp.config import LimitsConfig, parse_rate_limit
-from idp.storage.ephemeral import MemoryStore
+from idp.services import services
+from idp.storage.ephemeral import EPHEMERAL, MemoryStore
+from idp.storage.ratelimits import RATE_LIMITS
 from tests.conftest import REDIS_URL
 from tests.documents.conftest import (
     REDIRECT,
@@ -72,7 +74,7 @@ def app(world: World, database_url: str, tmp_path: Path, store_kind: str, prefix
     )
     application = make_app(config, tmp_path / "instance", cardless_login=True)
     if store_kind == "memory":
-        application.extensions["idp.ephemeral"] = MemoryStore(clock)
+        services(application)[EPHEMERAL] = MemoryStore(clock)
     yield application
     drop_schema(application)
 
@@ -155,7 +157,7 @@ def test_after_the_window_prepares_work_again(app, bank, store_kind, prefix, clo
     if store_kind == "redis":
         # Redis keeps the window from the first prepare; refused calls do not extend it (its
         # expiry itself is the store contract's, tests/storage/test_ephemeral.py).
-        key = prefix + app.extensions["idp.ratelimits"].key("prepares_per_document", document_id)
+        key = prefix + services(app)[RATE_LIMITS].key("prepares_per_document", document_id)
         assert 0 < redis.Redis.from_url(REDIS_URL).pttl(key) <= PREPARE_WINDOW * 1000
         return
     _assert_refused(page.prepare(), retry_after=PREPARE_WINDOW)
@@ -172,7 +174,7 @@ def test_a_failing_store_refuses_the_prepare_and_writes_nothing(app, bank, prefi
     app.config["PROPAGATE_EXCEPTIONS"] = False
     document_id = _pdf_document(bank)
     page = open_review(bank.rp.http, document_id)
-    key = app.extensions["idp.ratelimits"].key("prepares_per_document", document_id)
+    key = services(app)[RATE_LIMITS].key("prepares_per_document", document_id)
     redis.Redis.from_url(REDIS_URL).set(prefix + key, b"x")
     response = page.prepare()
     assert response.status_code == 500

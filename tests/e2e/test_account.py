@@ -31,6 +31,8 @@ from urllib.parse import parse_qs
 import pytest
 from playwright.sync_api import Page, expect
 
+from idp.oidc.server import SERVER
+from idp.services import services
 from sandbox.server import free_port
 from tests.bridge.conftest import AUTH_PIN
 from tests.cardless import DEFAULT_ACCOUNT
@@ -262,7 +264,7 @@ def _sessions(app) -> list[str]:
     from idp.storage.accounts import Account
     from idp.storage.db import db
 
-    store = app.extensions["idp.oidc.server"].services.store()
+    store = services(app)[SERVER].services.store()
     with app.app_context():
         account = db.session.execute(db.select(Account)).scalar_one()
         known = sessions_of(store, account.id)

@@ -21,6 +21,8 @@ from playwright.sync_api import Page, expect
 
 from idp.config import LoginConfig
 from idp.jpki.settings import CertificateType, JpkiSettings, RevocationPolicy
+from idp.oidc.server import SERVER
+from idp.services import services
 from sandbox.profiles import CertKind
 from sandbox.server import free_port, running_server
 from sandbox.state import SandboxState
@@ -154,7 +156,7 @@ def setting(sandbox, reader_lock, sign_tries: int, tmp_path: Path) -> Iterator[S
             with app.app_context():
                 client, secret = register_client("Sample Bank", [callback], "client_secret_basic")
                 account_id = _bind_card(state, card_id)
-                subjects = app.extensions["idp.oidc.server"].services.subjects
+                subjects = services(app)[SERVER].services.subjects
                 sub = subjects.for_client(account_id, client)
                 client_id = client.client_id
             with serving(app, port) as url:

@@ -11,9 +11,12 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 from sqlalchemy import select
 
+from idp.login.verification import CARD_VERIFIER
 from idp.oidc.authenticator import ACR_CARD_AUTH
+from idp.services import services
 from idp.storage.accounts import Account, CertificateBinding
 from idp.storage.db import db
+from idp.storage.ephemeral import EPHEMERAL
 from tests.login.cards import ORIGIN, bridge_result
 from tests.login.conftest import logged_in, through_consent
 from tests.oidc.rp import query
@@ -166,7 +169,7 @@ def test_a_result_for_a_challenge_that_expired_is_the_timeout_page(card_app, log
     page = login_page()
     challenge = page.challenge()
     with card_app.app_context():
-        card_app.extensions["idp.login.verifier"].challenges.discard(page.path.split("/")[3])
+        services(card_app)[CARD_VERIFIER].challenges.discard(page.path.split("/")[3])
     response = page.post(bridge_result(world.good.certificate, world.good.key, challenge))
     assert response.status_code == 403
     assert 'data-reason="timeout"' in response.get_data(as_text=True)
@@ -297,7 +300,7 @@ def test_when_the_core_transaction_is_gone_the_card_is_not_asked(card_app, login
     page = login_page()
     challenge = page.challenge()
     transaction = page.path.split("/")[3]
-    card_app.extensions["idp.ephemeral"].delete("login:" + transaction)
+    services(card_app)[EPHEMERAL].delete("login:" + transaction)
     response = page.post(bridge_result(world.good.certificate, world.good.key, challenge))
     assert response.status_code == 400
     assert 'data-reason="transaction_gone"' in response.get_data(as_text=True)

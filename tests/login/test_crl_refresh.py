@@ -14,6 +14,8 @@ from idp.jpki.cli import jpki
 from idp.jpki.crl import CrlStatusSource
 from idp.jpki.errors import CertificateRevoked
 from idp.jpki.settings import CertificateType
+from idp.login.verification import CRL_REFRESHER
+from idp.services import services
 from sandbox.profiles import CertKind
 from tests.login.conftest import jpki_settings
 
@@ -48,12 +50,12 @@ def test_a_serving_idp_loads_the_crl_by_itself(world, tmp_path):
         else:
             raise AssertionError("the revoked card is not on the CRL the IdP loaded")
     finally:
-        app.extensions["idp.jpki.crl_refresher"].stop()
+        services(app)[CRL_REFRESHER].stop()
         drop_schema(app)
 
 
 def test_the_testing_environment_starts_no_refresher(card_app):
-    assert "idp.jpki.crl_refresher" not in card_app.extensions
+    assert services(card_app)[CRL_REFRESHER] is None
 
 
 def test_crl_refresh_command_loads_then_skips_until_due(world, tmp_path):

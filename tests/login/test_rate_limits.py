@@ -12,7 +12,8 @@ from __future__ import annotations
 import pytest
 
 from idp.config import LimitsConfig
-from idp.storage.ephemeral import MemoryStore
+from idp.services import services
+from idp.storage.ephemeral import EPHEMERAL, MemoryStore
 from tests.login.cards import bridge_result
 from tests.login.conftest import jpki_settings, logged_in
 from tests.storage.test_ephemeral import FakeClock
@@ -43,7 +44,7 @@ def card_app(world, database_url, tmp_path, limits, clock):
 
     config = idp_test_config(database_url, jpki=jpki_settings(world.state, tmp_path), limits=limits)
     application = make_app(config, tmp_path / "instance")
-    application.extensions["idp.ephemeral"] = MemoryStore(clock)
+    services(application)[EPHEMERAL] = MemoryStore(clock)
     yield application
     drop_schema(application)
 

@@ -14,6 +14,8 @@ import re
 
 import pytest
 
+from idp.services import services
+from idp.storage.ephemeral import EPHEMERAL
 from tests.login.cards import bridge_result
 from tests.login.conftest import CSRF, LoginPage, logged_in
 
@@ -32,7 +34,7 @@ def _prefix(key: str) -> str:
 @pytest.fixture
 def calls(card_app):
     """Every store call as (method, [key prefix, …]), recorded while the test runs."""
-    store = card_app.extensions["idp.ephemeral"]
+    store = services(card_app)[EPHEMERAL]
     recorded: list[tuple[str, list[str]]] = []
 
     def recording(name, method):
@@ -83,7 +85,7 @@ def test_a_transaction_record_of_another_format_is_start_again(card_app, rp, cha
     page fields) gets the start again page, never an error or a page for the wrong service."""
     response = rp.authorize()
     path = response.headers["Location"]
-    store = card_app.extensions["idp.ephemeral"]
+    store = services(card_app)[EPHEMERAL]
     key = "login:" + path.split("/")[3]
     record = json.loads(store.get(key))
     if change == "no page fields":

@@ -21,6 +21,8 @@ from flask.testing import FlaskCliRunner
 
 from idp import audit
 from idp.cli import main
+from idp.oidc.server import SERVER
+from idp.services import services
 from sandbox.citizens import SAMPLE_CITIZENS
 from tests.consent.conftest import CSRF, identity_result, open_consent, signing_card
 from tests.consent.test_decisions import consents, token_for
@@ -148,7 +150,7 @@ def _sign_a_contract(app, service, account_id: str, signer, card) -> None:
     with app.app_context():
         from idp.oidc.clients import find_client
 
-        sub = app.extensions["idp.oidc.server"].services.subjects.for_client(
+        sub = services(app)[SERVER].services.subjects.for_client(
             account_id, find_client(service.client_id)
         )
     body = {

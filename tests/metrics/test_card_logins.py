@@ -13,6 +13,7 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 
 from idp.jpki.settings import CertificateType
+from idp.services import services
 from sandbox.citizens import SAMPLE_CITIZENS
 from sandbox.profiles import CertKind
 from sandbox.server import free_port
@@ -106,7 +107,7 @@ def test_crl_refreshes_are_counted_and_next_update_is_a_gauge(card_app, world, t
     from idp.jpki.transport import HttpTransport
     from idp.metrics.observers import RevocationMetrics
 
-    settings = card_app.extensions["idp.config"].jpki
+    settings = services(card_app).config.jpki
     settings = settings.__class__(**{**settings.__dict__, "crl_urls": {
         CertificateType.AUTH: world.server.crl_url(CertKind.AUTH),
         CertificateType.SIGN: f"http://127.0.0.1:{free_port()}/nobody-listens.crl",

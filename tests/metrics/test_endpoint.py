@@ -7,6 +7,7 @@ import time
 import pytest
 
 from idp.config import ConfigError, load_config
+from idp.services import services
 from tests.metrics.conftest import BEARER, TOKEN, scrape
 
 
@@ -64,7 +65,7 @@ def test_signing_keys_are_counted_and_aged_at_scrape_time(metrics_app):
     from idp.storage.models import SigningKey
 
     samples = scrape(metrics_app)
-    config = metrics_app.extensions["idp.config"]
+    config = services(metrics_app).config
     for alg in config.keys.algorithms:
         assert samples["jpki_idp_signing_keys_published", {"alg": alg}] == 2  # current + next
         assert 0 <= samples["jpki_idp_signing_key_age_seconds", {"alg": alg}] < 3600

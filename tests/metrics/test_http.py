@@ -30,12 +30,15 @@ def test_each_request_is_counted_once_under_its_endpoint_and_status_class(metric
 
 
 def test_a_server_error_is_a_5xx(metrics_app, monkeypatch):
-    import idp.oidc.views
+    from idp.oidc.server import SERVER
+    from idp.services import services
 
-    def broken():
-        raise RuntimeError("the key ring is gone")
+    class Broken:
+        @property
+        def services(self):
+            raise RuntimeError("the key ring is gone")
 
-    monkeypatch.setattr(idp.oidc.views, "_server", broken)
+    monkeypatch.setitem(services(metrics_app), SERVER, Broken())
     metrics_app.config["PROPAGATE_EXCEPTIONS"] = False
     before = scrape(metrics_app)
     assert metrics_app.test_client().get("/jwks").status_code == 500

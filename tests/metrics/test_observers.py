@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+from idp.documents.verification import DOCUMENT_VERIFIER
 from idp.jpki.factory import NO_OCSP_CACHE, build_validator
 from idp.jpki.validator import Purpose
+from idp.login.verification import CARD_VERIFIER
 from idp.metrics.observers import RevocationMetrics
+from idp.services import services
 from tests.login.conftest import (  # noqa: F401 - fixtures of the card login's world
     database_url,
     jpki_settings,
@@ -23,8 +26,8 @@ GOOD = {"type": "auth", "outcome": "good"}
 
 
 def _ocsp_services(app):
-    login = app.extensions["idp.login.verifier"].validator.revocation.ocsp
-    documents = app.extensions["idp.documents.verifier"].validator.revocation.ocsp
+    login = services(app)[CARD_VERIFIER].validator.revocation.ocsp
+    documents = services(app)[DOCUMENT_VERIFIER].validator.revocation.ocsp
     return login, documents
 
 
@@ -44,11 +47,11 @@ def test_two_apps_in_one_process_do_not_share_observers(card_app, world, tmp_pat
 
 def test_a_validator_built_without_an_observer_counts_nothing(card_app, world):
     now = dt.datetime.now(dt.UTC)
-    settings = card_app.extensions["idp.config"].jpki
+    settings = services(card_app).config.jpki
     before = scrape(card_app)
     build_validator(settings, NO_OCSP_CACHE).validate(world.good.certificate, Purpose.LOGIN, now)
     middle = scrape(card_app)
     assert middle[OCSP, GOOD] == before[OCSP, GOOD]
-    validator = card_app.extensions["idp.login.verifier"].validator
+    validator = services(card_app)[CARD_VERIFIER].validator
     validator.validate(world.good.certificate, Purpose.LOGIN, now)
     assert scrape(card_app)[OCSP, GOOD] == middle[OCSP, GOOD] + 1

@@ -9,6 +9,8 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 
 from idp.oidc.authenticator import ACR_CARD_AUTH, ACR_SIGN_IDENTITY
+from idp.services import services
+from idp.storage.ephemeral import EPHEMERAL
 from tests.oidc.rp import ISSUER, query
 
 
@@ -221,7 +223,7 @@ def test_login_transaction_cannot_be_finished_from_another_browser(provider, rp)
     from idp.oidc.authenticator import LoginResult
     from idp.oidc.authorize import finish_login
 
-    store = provider.extensions["idp.ephemeral"]
+    store = services(provider)[EPHEMERAL]
     with provider.test_request_context("/authorize"):
         from flask import session
 

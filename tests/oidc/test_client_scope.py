@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from idp.consent.decisions import ConsentRequest
+from idp.consent.decisions import CONSENT_SCREEN, ConsentRequest
 from idp.oidc.clients import ClientRejected, check_scope, register_client
+from idp.services import services
 from tests.oidc.rp import RelyingParty
 from tests.oidc.test_cli import _lines, idp  # noqa: F401 (the CLI fixture)
 from tests.oidc.test_registration import _register
@@ -35,7 +36,7 @@ class Seen:
 
 
 def test_a_login_only_client_cannot_ask_for_self_information(provider):
-    screen = provider.extensions["idp.consent"] = Seen()
+    screen = services(provider)[CONSENT_SCREEN] = Seen()
     rp = _client(provider, "openid")
     token = rp.tokens(scope="openid selfinfo:income")
     assert token["scope"] == "openid"
@@ -43,7 +44,7 @@ def test_a_login_only_client_cannot_ask_for_self_information(provider):
 
 
 def test_an_allowed_category_is_asked_and_others_are_dropped(provider):
-    screen = provider.extensions["idp.consent"] = Seen()
+    screen = services(provider)[CONSENT_SCREEN] = Seen()
     rp = _client(provider, "openid selfinfo:income")
     token = rp.tokens(scope="openid selfinfo:income selfinfo:pension")
     assert token["scope"] == "openid selfinfo:income"

@@ -26,6 +26,8 @@ from joserfc.jwk import RSAKey
 import idp.oidc.backchannel as backchannel
 from idp.oidc import client_urls
 from idp.oidc.client_urls import ClientUrlError, UrlRefused, refusal
+from idp.oidc.server import SERVER
+from idp.services import services
 from tests.conftest import REGISTRATION_TOKEN
 from tests.oidc.rp import RelyingParty
 
@@ -339,12 +341,12 @@ def test_a_backchannel_logout_uri_now_inward_is_skipped_and_logged(strict, dns, 
     dns["logout.rp.test"] = [PUBLIC, "127.0.0.1"]
     uri = f"https://logout.rp.test:{server.server_address[1]}/bcl"
     client_id, _ = _register(strict, backchannel_logout_uri=uri)
-    services = strict.extensions["idp.oidc.server"].services
+    shared = services(strict)[SERVER].services
     caplog.set_level(logging.WARNING, "idp.oidc.backchannel")
     with strict.app_context():
         backchannel.enqueue(client_id, uri, "sub-1", None, 0)
         db.session.commit()
-        assert backchannel.deliver_due(services, int(time.time())) == 1
+        assert backchannel.deliver_due(shared, int(time.time())) == 1
         assert db.session.query(LogoutDelivery).count() == 0  # dropped, not retried
     assert server.hits == []
     assert "skipped" in caplog.text

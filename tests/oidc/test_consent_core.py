@@ -20,6 +20,7 @@ from idp.consent.decisions import (
     AUTH_SESSION,
     AUTH_SIGN,
     AUTH_STEP_UP,
+    CONSENT_SCREEN,
     ConsentDecision,
     ConsentItem,
     ConsentRequest,
@@ -28,6 +29,8 @@ from idp.consent.decisions import (
     decision_problem,
 )
 from idp.oidc.authenticator import ACR_SIGN_IDENTITY
+from idp.oidc.server import SERVER
+from idp.services import services
 from idp.storage.consents import AccessRecord, Consent
 from idp.storage.db import db
 from tests.oidc.rp import ISSUER, query
@@ -68,7 +71,7 @@ def step_up(granted: Callable[[ConsentRequest], tuple[str, ...]]) -> Decide:
 @pytest.fixture
 def screen(provider) -> Callable[[Decide], DecidingScreen]:
     def install(decide: Decide) -> DecidingScreen:
-        provider.extensions["idp.consent"] = chosen = DecidingScreen(decide)
+        services(provider)[CONSENT_SCREEN] = chosen = DecidingScreen(decide)
         return chosen
 
     return install
@@ -261,7 +264,7 @@ def test_a_consent_transaction_is_answered_once(provider, rp):
                 outcomes.append(denied.code)
             return answer
 
-    provider.extensions["idp.consent"] = TwiceScreen()
+    services(provider)[CONSENT_SCREEN] = TwiceScreen()
     assert "code" in query(rp.authorize(scope="openid").headers["Location"])
     assert outcomes == [400, 400]
     assert len(consents(provider)) == 1
@@ -319,8 +322,8 @@ def test_sign_out_everywhere_ends_every_session_of_the_account(provider, make_rp
     first, second = make_rp(), make_rp(http_client=provider.test_client())
     tokens = [first.tokens(scope="openid"), second.tokens(scope="openid")]
     with provider.app_context():
-        services = provider.extensions["idp.oidc.server"].services
-        assert end_all_sessions(services, "test-account-1") == 2
+        shared = services(provider)[SERVER].services
+        assert end_all_sessions(shared, "test-account-1") == 2
     for relying_party, token in zip((first, second), tokens, strict=True):
         form = {"grant_type": "refresh_token", "refresh_token": token["refresh_token"]}
         headers: dict = {}
@@ -356,7 +359,7 @@ def test_a_withdrawal_in_the_same_second_is_judged_by_which_came_first(
     screen(everything)
     access = rp.tokens(scope="openid")["access_token"]
     with provider.app_context():
-        store = provider.extensions["idp.oidc.server"].services.store()
+        store = services(provider)[SERVER].services.store()
         grant = load_grant(store, jti_of(access))
         issued = grant["issued_ns"]
         mark_withdrawn(store, grant["client_id"], grant["account_id"], issued + withdrawn_at, 60)

@@ -17,8 +17,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from idp.config import ENV_VARIABLES, Config, ConfigError, DatabaseConfig, load_config
+from idp.consent.decisions import CONSENT_SCREEN
 from idp.jpki.certificate import fingerprint
 from idp.jpki.settings import CertificateType, JpkiSettings
+from idp.oidc.authenticator import AUTHENTICATOR
+from idp.services import services
 from tests.conftest import operator_config
 
 NON_PRODUCTION = ["development", "testing"]
@@ -156,8 +159,8 @@ def test_a_production_app_has_only_the_card_login_and_the_citizens_consent(tmp_p
         ),
     )
     app = create_app(config, instance_path=str(tmp_path / "instance"))
-    assert type(app.extensions["idp.authenticator"]) is CardAuthenticator
-    assert type(app.extensions["idp.consent"]) is ConsentScreen
+    assert type(services(app)[AUTHENTICATOR]) is CardAuthenticator
+    assert type(services(app)[CONSENT_SCREEN]) is ConsentScreen
 
 
 def test_the_operators_guide_lists_every_variable_read():

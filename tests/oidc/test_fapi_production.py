@@ -19,6 +19,7 @@ from idp.cli import main
 from idp.config import AdminConfig, Config, DatabaseConfig
 from idp.jpki.certificate import fingerprint
 from idp.jpki.settings import CertificateType, JpkiSettings
+from idp.services import services
 from tests.conftest import (
     REGISTRATION_TOKEN,
     drop_schema,
@@ -288,7 +289,7 @@ def test_start_up_refuses_stored_clients_that_are_not_fapi_and_lists_them(cli, j
     for client_id in (plain_id, rs256_id):
         assert cli("client", "remove", client_id).exit_code == 0
     app = wsgi.build()  # migrated: serves
-    assert app.extensions["idp.config"].environment == "production"
+    assert services(app).config.environment == "production"
 
 
 def test_register_outside_production_warns(registrar, caplog):

@@ -6,9 +6,9 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
-from idp.oidc import key_ring
-from idp.oidc.keys import RotationRefused, ensure_keys, rotate
+from idp.oidc.keys import KEY_RING, RotationRefused, ensure_keys, rotate
 from idp.oidc.sealing import Sealer, SealError
+from idp.services import services
 from idp.storage.db import db
 from idp.storage.models import SigningKey
 from tests.conftest import drop_schema, idp_test_config, make_app
@@ -30,13 +30,13 @@ def _states(alg="RS256"):
 
 def test_first_start_creates_current_and_next_key_per_algorithm(app):
     with app.app_context():
-        ensure_keys(app.extensions["idp.config"], Sealer("test-secret-" + "x" * 32), NOW)
+        ensure_keys(services(app).config, Sealer("test-secret-" + "x" * 32), NOW)
         for alg in ("RS256", "PS256", "ES256"):
             assert sorted(_states(alg).values()) == ["current", "next"]
 
 
 def test_private_keys_are_sealed_and_do_not_open_with_another_secret(app):
-    config = app.extensions["idp.config"]
+    config = services(app).config
     with app.app_context():
         ensure_keys(config, Sealer(config.secret_key), NOW)
         row = SigningKey.query.first()
@@ -50,7 +50,7 @@ def test_private_keys_are_sealed_and_do_not_open_with_another_secret(app):
 
 def test_public_jwks_has_no_private_parameters(app):
     with app.app_context():
-        jwks = key_ring().jwks()
+        jwks = services()[KEY_RING].jwks()
         assert len(jwks["keys"]) == 6
         for key in jwks["keys"]:
             assert not {"d", "p", "q", "dp", "dq", "qi"} & key.keys()
@@ -58,7 +58,7 @@ def test_public_jwks_has_no_private_parameters(app):
 
 
 def test_rotation_promotes_the_published_key_and_keeps_the_old_one_published(app):
-    config = app.extensions["idp.config"]
+    config = services(app).config
     sealer = Sealer(config.secret_key)
     with app.app_context():
         ensure_keys(config, sealer, NOW)
@@ -69,23 +69,23 @@ def test_rotation_promotes_the_published_key_and_keeps_the_old_one_published(app
         after = _states()
         assert (after[nxt], after[cur]) == ("current", "retired")
         assert sorted(after.values()) == ["current", "next", "retired"]
-        published = {k["kid"] for k in key_ring().jwks()["keys"]}
+        published = {k["kid"] for k in services()[KEY_RING].jwks()["keys"]}
         assert set(after) <= published
-        assert key_ring().signing_key("RS256").kid == nxt
+        assert services()[KEY_RING].signing_key("RS256").kid == nxt
 
 
 def test_token_signed_before_rotation_still_verifies_with_published_jwks(app):
-    config = app.extensions["idp.config"]
+    config = services(app).config
     with app.app_context():
-        old = key_ring().signing_key()
+        old = services()[KEY_RING].signing_key()
         token = jwt.encode({"alg": "RS256", "kid": old.kid}, {"sub": "x"}, old)
         rotate(config, Sealer(config.secret_key), NOW)
-        keyset = KeySet.import_key_set(key_ring().jwks())
+        keyset = KeySet.import_key_set(services()[KEY_RING].jwks())
         assert jwt.decode(token, keyset).claims == {"sub": "x"}
 
 
 def test_retired_key_leaves_jwks_after_its_tokens_expired(app):
-    config = app.extensions["idp.config"]
+    config = services(app).config
     sealer = Sealer(config.secret_key)
     with app.app_context():
         ensure_keys(config, sealer, NOW)
@@ -98,7 +98,7 @@ def test_retired_key_leaves_jwks_after_its_tokens_expired(app):
 
 
 def test_rotation_is_refused_while_the_next_key_is_too_new(app, tmp_path):
-    config = app.extensions["idp.config"]
+    config = services(app).config
     strict = config.__class__(
         **{
             **config.__dict__,
@@ -118,13 +118,13 @@ def test_rotation_is_refused_while_the_next_key_is_too_new(app, tmp_path):
 
 def test_es256_key_signs_and_is_published_as_ec(app):
     with app.app_context():
-        key = key_ring().signing_key("ES256")
+        key = services()[KEY_RING].signing_key("ES256")
         assert key.key_type == "EC"
-        jwk = next(k for k in key_ring().jwks()["keys"] if k["kid"] == key.kid)
+        jwk = next(k for k in services()[KEY_RING].jwks()["keys"] if k["kid"] == key.kid)
         assert jwk["crv"] == "P-256"
         assert jwk["alg"] == "ES256"
 
 
 def test_unknown_algorithm_has_no_signing_key(app):
     with app.app_context(), pytest.raises(LookupError):
-        key_ring().signing_key("HS256")
+        services()[KEY_RING].signing_key("HS256")

@@ -11,6 +11,8 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 
 import idp.oidc.backchannel as backchannel
+from idp.oidc.server import SERVER
+from idp.services import services
 from tests.oidc.live import free_port, serving
 from tests.oidc.rp import ISSUER, query
 
@@ -75,13 +77,13 @@ def test_logout_with_hint_redirects_ends_session_and_grants_and_notifies(
         "login_required"
     )
     assert _refresh_status(logout_rp, tokens["refresh_token"]) == 400
-    services, now = provider.extensions["idp.oidc.server"].services, int(time.time())
+    shared, now = services(provider)[SERVER].services, int(time.time())
     with provider.app_context():
-        assert backchannel.deliver_due(services, now) == 1  # the RP answers 503
+        assert backchannel.deliver_due(shared, now) == 1  # the RP answers 503
         assert receiver.tokens == []
-        assert backchannel.deliver_due(services, now + 1) == 0  # not due yet: backoff
-        assert backchannel.deliver_due(services, now + 3600) == 1
-        assert backchannel.deliver_due(services, now + 7200) == 0  # acknowledged: gone
+        assert backchannel.deliver_due(shared, now + 1) == 0  # not due yet: backoff
+        assert backchannel.deliver_due(shared, now + 3600) == 1
+        assert backchannel.deliver_due(shared, now + 7200) == 0  # acknowledged: gone
     assert len(receiver.tokens) == 1
     keys = KeySet.import_key_set(provider.test_client().get("/jwks").json)
     token = jwt.decode(receiver.tokens[0], keys)
@@ -139,11 +141,11 @@ def test_delivery_gives_up_after_its_retries(provider, logout_rp, receiver):
     receiver.failures = 100
     tokens = logout_rp.tokens()
     logout_rp.http.get("/logout", query_string={"id_token_hint": tokens["id_token"]})
-    services, now = provider.extensions["idp.oidc.server"].services, int(time.time())
+    shared, now = services(provider)[SERVER].services, int(time.time())
     with provider.app_context():
         for attempt in range(len(backchannel.RETRY_DELAYS)):
-            assert backchannel.deliver_due(services, now + 10_000 * (attempt + 1)) == 1
-        assert backchannel.deliver_due(services, now + 10**9) == 0
+            assert backchannel.deliver_due(shared, now + 10_000 * (attempt + 1)) == 1
+        assert backchannel.deliver_due(shared, now + 10**9) == 0
     assert receiver.failures == 100 - len(backchannel.RETRY_DELAYS)
 
 
@@ -153,11 +155,11 @@ def test_queued_delivery_survives_a_new_process(provider, logout_rp, receiver, t
 
     tokens = logout_rp.tokens()
     logout_rp.http.get("/logout", query_string={"id_token_hint": tokens["id_token"]})
-    other = make_app(provider.extensions["idp.config"], tmp_path / "other")
-    services = other.extensions["idp.oidc.server"].services
+    other = make_app(services(provider).config, tmp_path / "other")
+    shared = services(other)[SERVER].services
     with other.app_context():
-        backchannel.deliver_due(services, int(time.time()) + 10_000)
-        backchannel.deliver_due(services, int(time.time()) + 20_000)
+        backchannel.deliver_due(shared, int(time.time()) + 10_000)
+        backchannel.deliver_due(shared, int(time.time()) + 20_000)
     assert len(receiver.tokens) == 1
 
 
@@ -189,8 +191,8 @@ def test_the_logout_token_is_signed_with_the_clients_id_token_algorithm(
         query_string={"id_token_hint": tokens["id_token"], "post_logout_redirect_uri": LOGOUT_DONE},
     )
     with provider.app_context():
-        services = provider.extensions["idp.oidc.server"].services
-        assert backchannel.deliver_due(services, int(time.time())) == 1
+        shared = services(provider)[SERVER].services
+        assert backchannel.deliver_due(shared, int(time.time())) == 1
     keys = KeySet.import_key_set(provider.test_client().get("/jwks").json)
     token = jwt.decode(receiver.tokens[0], keys, algorithms=[alg])
     assert token.header["alg"] == alg

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from idp.services import services
+from idp.storage.ephemeral import EPHEMERAL
 from tests.oidc.rp import ISSUER, query
 
 
@@ -66,7 +68,7 @@ def test_a_request_uri_is_resolved_with_one_hold(provider, rp):
     """One round trip: the hold alone finds the pushed request, checks its client and takes it
     out of reach (no read before it)."""
     request_uri = _pushed(rp)
-    store = provider.extensions["idp.ephemeral"]
+    store = services(provider)[EPHEMERAL]
     calls: list[tuple[str, str]] = []
     for name in ("get", "take", "hold"):
         method = getattr(store, name)
@@ -80,7 +82,7 @@ def test_a_request_uri_is_resolved_with_one_hold(provider, rp):
 
 def test_expired_request_uri_is_refused(provider, rp):
     request_uri = _pushed(rp)
-    store = provider.extensions["idp.ephemeral"]
+    store = services(provider)[EPHEMERAL]
     store._clock = lambda: 10**12  # MemoryStore: jump far past the 60 s TTL
     assert _front(rp, request_uri).json["error"] == "invalid_request_uri"
 

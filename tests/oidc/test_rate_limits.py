@@ -12,7 +12,9 @@ import pytest
 import redis
 
 from idp.config import AdminConfig, EphemeralConfig, LimitsConfig
-from idp.storage.ephemeral import MemoryStore
+from idp.services import services
+from idp.storage.ephemeral import EPHEMERAL, MemoryStore
+from idp.storage.ratelimits import RATE_LIMITS
 from tests.conftest import REGISTRATION_TOKEN, drop_schema, idp_test_config, make_app
 from tests.oidc.conftest import _register
 from tests.storage.test_ephemeral import FakeClock
@@ -46,7 +48,7 @@ def clock() -> FakeClock:
 def provider(database_url, tmp_path, clock):
     """The testing IdP with small limits, on the in-process store with the test's clock."""
     application = make_app(_config(database_url), tmp_path / "instance", cardless_login=True)
-    application.extensions["idp.ephemeral"] = MemoryStore(clock)
+    services(application)[EPHEMERAL] = MemoryStore(clock)
     yield application
     drop_schema(application)
 
@@ -78,8 +80,8 @@ def test_requests_that_fail_client_authentication_use_up_nothing(make_rp, provid
         response = rp.push(assertion=forged.assertion(iss=rp.client_id, sub=rp.client_id))
         assert response.json["error"] == "invalid_client"
     assert [rp.push().status_code for _ in range(2)] == [201, 201]
-    key = provider.extensions["idp.ratelimits"].key("par_per_client", rp.client_id)
-    assert provider.extensions["idp.ephemeral"].counters(key)[0][0] == 2
+    key = services(provider)[RATE_LIMITS].key("par_per_client", rp.client_id)
+    assert services(provider)[EPHEMERAL].counters(key)[0][0] == 2
 
 
 def test_a_token_request_over_the_limit_uses_up_nothing_and_passes_after_the_window(make_rp, clock):
@@ -149,7 +151,7 @@ def two_nodes(tmp_path, redis_url):
 
 def test_two_nodes_sharing_redis_share_every_limit(two_nodes):
     first, second = two_nodes
-    assert first.extensions["idp.ephemeral"] is not second.extensions["idp.ephemeral"]
+    assert services(first)[EPHEMERAL] is not services(second)[EPHEMERAL]
     on_first = _register(first, first.test_client(), "client_secret_basic")
     on_second = _register(second, second.test_client(), "client_secret_basic")
     on_second.client_id, on_second.secret = on_first.client_id, on_first.secret

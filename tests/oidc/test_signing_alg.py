@@ -10,6 +10,7 @@ from joserfc.jwk import KeySet, RSAKey
 from idp.config import AdminConfig, KeysConfig
 from idp.oidc.clients import ClientRejected, register_client
 from idp.oidc.openid import client_signing_alg
+from idp.services import services
 from idp.storage.db import db
 from idp.storage.models import Client
 from tests.conftest import REGISTRATION_TOKEN, drop_schema, idp_test_config, make_app
@@ -132,7 +133,7 @@ def test_alg_without_operator_keys_is_refused(rsa_only):
 def test_rule_falls_back_to_default_when_operator_drops_the_alg(rsa_only):
     """A client registered for ES256 before the operator dropped ES256 is not left without
     tokens: it gets the default; everything that has keys is used as registered."""
-    keys = rsa_only.extensions["idp.config"].keys
+    keys = services(rsa_only).config.keys
     with rsa_only.app_context():
         client = Client(client_id="x", name="x", sector_identifier="x")
         client.set_client_metadata({"id_token_signed_response_alg": "ES256"})

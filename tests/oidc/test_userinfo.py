@@ -7,7 +7,8 @@ import time
 import pytest
 from joserfc import jwt
 
-from idp.oidc import key_ring
+from idp.oidc.keys import KEY_RING
+from idp.services import services
 
 
 def test_userinfo_returns_pairwise_sub_and_scope_claims(provider, rp):
@@ -62,7 +63,7 @@ def test_id_token_is_not_accepted_as_access_token(rp):
 def test_expired_access_token_is_refused(provider, rp):
     good = jwt.decode(rp.tokens()["access_token"], key_ring_of(provider))
     with provider.app_context():
-        key = key_ring().signing_key()
+        key = services()[KEY_RING].signing_key()
     claims = {**good.claims, "exp": int(time.time()) - 10}
     token = jwt.encode(good.header, claims, key)
     assert rp.http.get("/userinfo", headers={"Authorization": "Bearer " + token}).status_code == 401
@@ -71,6 +72,6 @@ def test_expired_access_token_is_refused(provider, rp):
 def test_signed_token_without_grant_record_is_refused(provider, rp):
     good = jwt.decode(rp.tokens()["access_token"], key_ring_of(provider))
     with provider.app_context():
-        key = key_ring().signing_key()
+        key = services()[KEY_RING].signing_key()
     token = jwt.encode(good.header, {**good.claims, "jti": "never-granted"}, key)
     assert rp.http.get("/userinfo", headers={"Authorization": "Bearer " + token}).status_code == 401

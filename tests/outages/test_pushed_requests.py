@@ -9,6 +9,8 @@ import time
 
 import pytest
 
+from idp.oidc.authenticator import AUTHENTICATOR
+from idp.services import services
 from tests.oidc.rp import query
 from tests.outages.test_unavailable import assert_page_503
 
@@ -99,7 +101,7 @@ def test_a_login_finished_during_an_outage_can_finish_again(outage_app, database
 
     proxy, _ = database
     waiting = WaitingAuthenticator()
-    outage_app.extensions["idp.authenticator"] = waiting
+    services(outage_app)[AUTHENTICATOR] = waiting
     request_uri = _pushed(rp)
     browser = outage_app.test_client()
     assert _front(browser, rp, request_uri).status_code == 200

@@ -9,6 +9,8 @@ import threading
 
 import pytest
 
+from idp.consent.decisions import CONSENT_SCREEN
+from idp.services import services
 from tests.oidc.rp import query
 
 BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
@@ -68,7 +70,7 @@ def _consent_page(outage_app, rp):
     path, the form that approves every item)."""
     from idp.consent import ConsentScreen
 
-    outage_app.extensions["idp.consent"] = ConsentScreen()
+    services(outage_app)[CONSENT_SCREEN] = ConsentScreen()
     browser = outage_app.test_client()
     rp.http = browser
     started = browser.get(

@@ -24,6 +24,8 @@ from joserfc.jwk import ECKey
 from examples.relying_party import contract
 from examples.relying_party.dpop import DPoPSigner
 from examples.relying_party.settings import SIGNING_ALG
+from idp.oidc.server import SERVER
+from idp.services import services
 from sandbox.server import free_port
 from tests.oidc.live import serving
 from tests.relying_party.conftest import apply, session_data
@@ -38,7 +40,7 @@ EVENT = {"http://schemas.openid.net/event/backchannel-logout": {}}
 def _logout_token(idp, bank, key=None, header=None, key_alg=SIGNING_ALG, **changes) -> str:
     """A logout token as the IdP signs it for the bank: its key of the bank's algorithm."""
     with idp.app.app_context():
-        key = key or idp.app.extensions["idp.oidc.server"].services.ring().signing_key(key_alg)
+        key = key or services(idp.app)[SERVER].services.ring().signing_key(key_alg)
     now = int(time.time())
     claims = {
         "iss": idp.url, "aud": bank.client_id, "iat": now, "exp": now + 120,

@@ -10,6 +10,9 @@ import re
 import pytest
 from joserfc import jwt
 
+from idp.consent.decisions import CONSENT_SCREEN
+from idp.oidc.server import SERVER
+from idp.services import services
 from tests.cardless import approve_all
 from tests.relying_party.conftest import apply, fetch_income, session_data
 
@@ -32,13 +35,13 @@ class UntickingScreen:
 
 @pytest.fixture
 def without_household(idp, monkeypatch):
-    monkeypatch.setitem(idp.app.extensions, "idp.consent", UntickingScreen("selfinfo:household"))
+    monkeypatch.setitem(services(idp.app), CONSENT_SCREEN, UntickingScreen("selfinfo:household"))
 
 
 @pytest.fixture
 def without_selfinfo(idp, monkeypatch):
     screen = UntickingScreen("selfinfo:household", "selfinfo:income")
-    monkeypatch.setitem(idp.app.extensions, "idp.consent", screen)
+    monkeypatch.setitem(services(idp.app), CONSENT_SCREEN, screen)
 
 
 def test_an_unticked_household_is_neither_claimed_nor_asked_for(browser, bank, without_household):
@@ -94,7 +97,7 @@ def test_a_login_the_idp_forgot_says_log_in_again_not_withdrawn(browser, bank, i
     access_token = session_data(bank, browser)["login"]["access_token"]
     jti = jwt.decode(access_token, _any_key(idp), algorithms=["ES256", "PS256"]).claims["jti"]
     with idp.app.app_context():
-        idp.app.extensions["idp.oidc.server"].services.store().delete(grant_key(jti))
+        services(idp.app)[SERVER].services.store().delete(grant_key(jti))
     refused = fetch_income(browser, bank, page)
     assert refused.status_code == 401
     assert HEADING.search(refused.text).group(1) == "login_expired"
@@ -116,7 +119,7 @@ def test_an_expired_access_token_is_not_even_sent(browser, bank):
 
 def _any_key(idp):
     with idp.app.app_context():
-        return idp.app.extensions["idp.oidc.server"].services.ring().public_keys()
+        return services(idp.app)[SERVER].services.ring().public_keys()
 
 
 def _text_of(html: str, element_id: str) -> str:

@@ -10,6 +10,8 @@ import pytest
 from examples.relying_party import create_app
 from examples.relying_party.settings import BankSettings
 from examples.relying_party.web import REFUSALS
+from idp.consent.decisions import CONSENT_SCREEN
+from idp.services import services
 from sandbox.server import free_port
 from tests.oidc.live import serving
 from tests.relying_party.conftest import apply, fetch_income, session_data
@@ -27,7 +29,7 @@ class DenyingScreen:
 
 
 def test_consent_denied_at_the_idp_shows_the_access_denied_page(browser, bank, idp, monkeypatch):
-    monkeypatch.setitem(idp.app.extensions, "idp.consent", DenyingScreen())
+    monkeypatch.setitem(services(idp.app), CONSENT_SCREEN, DenyingScreen())
     page = apply(browser, bank)
     assert page.status_code == 403
     assert HEADING.search(page.text).group(1) == "access_denied"
@@ -143,7 +145,7 @@ def test_backchannel_logout_from_the_idp_ends_the_bank_session(browser, bank, id
 
 
 def test_the_language_switch_of_a_refusal_keeps_the_reason(browser, bank, idp, monkeypatch):
-    monkeypatch.setitem(idp.app.extensions, "idp.consent", DenyingScreen())
+    monkeypatch.setitem(services(idp.app), CONSENT_SCREEN, DenyingScreen())
     page = apply(browser, bank)
     switch = re.search(r'href="([^"]+)"[^>]*id="switch-language"', page.text).group(1)
     english = browser.get(bank.url + switch.replace("&amp;", "&"))

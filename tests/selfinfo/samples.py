@@ -14,6 +14,10 @@ import time
 
 from joserfc import jwt
 
+from idp.oidc.keys import KEY_RING
+from idp.oidc.server import SERVER
+from idp.services import services
+
 SAMPLES = {
     "income": {
         "fiscal_year": 2026,
@@ -152,17 +156,17 @@ def mint_token(
     **claim_changes,
 ) -> tuple[str, str]:
     """(access token, its pairwise sub) as the token endpoint would issue them."""
-    from idp.oidc import key_ring, keys, sealer
+    from idp.oidc import keys, sealer
     from idp.oidc.clients import find_client
     from idp.oidc.tokens import grant_record
 
     with app.app_context():
-        services = app.extensions["idp.oidc.server"].services
-        sub = services.subjects.for_client(account_id, find_client(client_id))
+        shared = services(app)[SERVER].services
+        sub = shared.subjects.for_client(account_id, find_client(client_id))
         now = int(time.time())
         claims = {
-            "iss": services.config.issuer,
-            "aud": services.config.issuer,
+            "iss": shared.config.issuer,
+            "aud": shared.config.issuer,
             "sub": sub,
             "client_id": client_id,
             "iat": now,
@@ -174,9 +178,9 @@ def mint_token(
             claims["cnf"] = {"jkt": jkt}
         claims.update(claim_changes)
         claims = {k: v for k, v in claims.items() if v is not None}
-        keys.ensure_keys(services.config, sealer(), now)
-        alg = services.config.keys.default_algorithm
-        key = key_ring().signing_key(alg)
+        keys.ensure_keys(shared.config, sealer(), now)
+        alg = shared.config.keys.default_algorithm
+        key = services()[KEY_RING].signing_key(alg)
         token = jwt.encode({"alg": alg, "typ": "at+jwt", "kid": key.kid}, claims, key)
         record = {
             "client_id": client_id,
@@ -188,5 +192,5 @@ def mint_token(
             "account_id": account_id,
             "consent_id": consent_id,
         }
-        services.store().write(grant_record(token, record, 300))
+        shared.store().write(grant_record(token, record, 300))
     return token, sub

@@ -15,6 +15,8 @@ from joserfc.jwk import ECKey, KeySet
 
 from idp.consent.withdrawal import revoke_consent
 from idp.oidc.dpop import access_token_hash
+from idp.oidc.server import SERVER
+from idp.services import services
 from idp.storage.consents import AccessRecord, Consent
 from idp.storage.db import db
 from tests.oidc.rp import ISSUER, TOKEN_URL, RelyingParty, dpop_proof
@@ -117,8 +119,8 @@ def test_withdrawal_by_the_citizen_stops_access_tokens_and_refresh(app, rp, citi
     assert _get(rp, "income", tokens["access_token"]).status_code == 200
     (consent,) = _consents(app)
     with app.app_context():
-        services = app.extensions["idp.oidc.server"].services
-        revoke_consent(services, db.session.get(Consent, consent.id), int(time.time()))
+        shared = services(app)[SERVER].services
+        revoke_consent(shared, db.session.get(Consent, consent.id), int(time.time()))
     assert _get(rp, "income", tokens["access_token"]).status_code == 401
     form = {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}
     headers: dict = {}

@@ -13,6 +13,7 @@ from authlib.oauth2.rfc6749 import InvalidRequestError
 
 from idp.consent.decisions import (
     AUTH_SIGN,
+    CONSENT_SCREEN,
     ConsentDecision,
     ConsentItem,
     ConsentRequest,
@@ -21,6 +22,7 @@ from idp.consent.decisions import (
 from idp.consent.verified_release import purposes
 from idp.oidc.authenticator import ACR_SIGN_IDENTITY
 from idp.oidc.verified_claims import check_request
+from idp.services import services
 from tests.oidc.rp import query
 from tests.oidc.test_consent_core import DecidingScreen, consents, everything
 from tests.verified.helpers import IDENTITY, verified, where
@@ -100,7 +102,7 @@ def screen(provider):
     """``screen(decide)``: the consent screen answers with ``decide`` and records each request."""
 
     def install(decide) -> DecidingScreen:
-        provider.extensions["idp.consent"] = chosen = DecidingScreen(decide)
+        services(provider)[CONSENT_SCREEN] = chosen = DecidingScreen(decide)
         return chosen
 
     return install

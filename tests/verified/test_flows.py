@@ -16,8 +16,9 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 
 from idp.consent.consenting import finish_consent
-from idp.consent.decisions import AUTH_SIGN, ConsentDecision, content_digest
+from idp.consent.decisions import AUTH_SIGN, CONSENT_SCREEN, ConsentDecision, content_digest
 from idp.oidc.authenticator import ACR_SIGN_IDENTITY
+from idp.services import services
 from idp.storage.db import db
 from idp.storage.verifications import IdentityVerification
 from tests.cardless import TEST_IDENTITY
@@ -155,7 +156,7 @@ class Partial:
 
 
 def test_a_claim_the_citizen_did_not_approve_is_never_released(provider, bank):
-    provider.extensions["idp.consent"] = Partial({"verified:address", "verified:birthdate"})
+    services(provider)[CONSENT_SCREEN] = Partial({"verified:address", "verified:birthdate"})
     request = verified(dict.fromkeys(("name", "address", "birthdate")))
     tokens = bank.tokens(claims=claims_param(userinfo=request, id_token=request))
     for answer in (_id_token(provider, tokens), _userinfo(bank, tokens)):
@@ -163,7 +164,7 @@ def test_a_claim_the_citizen_did_not_approve_is_never_released(provider, bank):
 
 
 def test_nothing_approved_releases_no_verified_claims(provider, bank):
-    provider.extensions["idp.consent"] = Partial({"verified:name"})
+    services(provider)[CONSENT_SCREEN] = Partial({"verified:name"})
     tokens = bank.tokens(claims=claims_param(userinfo=verified({"name": None})))
     assert "verified_claims" not in _userinfo(bank, tokens)
 
