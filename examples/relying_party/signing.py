@@ -53,6 +53,8 @@ def sign_contract(current: BankSession, login: Login) -> Response:
         {
             "sub": login.claims["sub"],
             "title": f"住宅ローン契約書 / Mortgage loan agreement {terms.reference}",
+            "title#ja": f"住宅ローン契約書 {terms.reference}",
+            "title#en": f"Mortgage loan agreement {terms.reference}",
             "summary": (
                 f"借入額 {terms.amount:,}円、期間 {terms.years}年、固定金利 "
                 f"{terms.rate_percent:.2f}%、毎月返済額 {terms.monthly_payment:,}円\n"

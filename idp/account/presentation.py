@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _
 from ..consent.decisions import AUTH_SESSION, AUTH_SIGN, AUTH_STEP_UP, DOCUMENT_PREFIX
 from ..consent.items import describe
 from ..consent.items import kind as item_kind
+from ..web.services import in_language
 
 APPROVALS = {
     AUTH_STEP_UP: _("With your card"),
@@ -37,11 +38,13 @@ def kind(name: str) -> str:
 ITEM_ORDER = ("identifier", "claim", "selfinfo", "verified", "other")
 
 
-def items(joined: str | list[str]) -> list[str]:
+def items(joined: str | list[str], titles: str | None = None) -> list[str]:
     """Item ids (a list, or joined by spaces as access records keep them) in plain words, in
-    the consent screen's order: the identifier, claims, self-information, verified identity."""
+    the consent screen's order: the identifier, claims, self-information, verified identity.
+    A signed document's record may keep its title per language (``titles``): the page's."""
     if isinstance(joined, str) and joined.startswith(DOCUMENT_PREFIX):
-        return [describe(joined)]  # one document, its title free text
+        title = in_language(titles, joined[len(DOCUMENT_PREFIX) :])
+        return [describe(DOCUMENT_PREFIX + title)]  # one document, its title free text
     ids = joined.split() if isinstance(joined, str) else joined
     return [describe(item) for item in sorted(ids, key=_rank)]
 

@@ -39,6 +39,7 @@ from ..web import security
 from ..web.bridge import BRIDGE
 from ..web.pages import finish, page
 from ..web.refusals import Refusal
+from ..web.services import in_language, localized
 from . import refusals, signing
 from .submission import for_bridge
 from .verification import DOCUMENT_VERIFIER
@@ -146,9 +147,11 @@ def prepare(document_id: str) -> Response:
     body = {
         "digest": signing.b64url(to_sign),
         "fingerprint": fingerprint(to_sign),
-        "title": for_bridge(document.title, BRIDGE_TITLE),
+        "title": for_bridge(in_language(document.titles, document.title), BRIDGE_TITLE),
         "summary": for_bridge(document.summary, BRIDGE_SUMMARY),
-        "service": for_bridge(document.client_name, BRIDGE_SERVICE),
+        "service": for_bridge(
+            localized(document.client_id, "client_name", document.client_name), BRIDGE_SERVICE
+        ),
     }
     return finish(jsonify(body))
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import json
 import secrets
 import time
 
@@ -61,6 +62,7 @@ def submit(client: Client, submission: Submission, now: int | None = None) -> Do
         client_name=client.name,
         sub=submission.sub,
         title=submission.title,
+        titles=json.dumps(submission.titles, ensure_ascii=False) if submission.titles else None,
         summary=submission.summary,
         digest=b64url(submission.digest),
         pdf=submission.pdf,
@@ -135,7 +137,7 @@ def complete(
         raise AlreadyFinished("signed or finished meanwhile")
     record_access(
         account_id, document.client_id, document.client_name, ACCESS_KIND,
-        DOCUMENT_PREFIX + document.title, None, int(now.timestamp()),
+        DOCUMENT_PREFIX + document.title, None, int(now.timestamp()), document.titles,
     )  # fmt: skip
     note_signing_certificate(
         account_id, pair.signing.issuer, pair.signing.serial, int(now.timestamp())

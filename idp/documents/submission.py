@@ -19,6 +19,7 @@ from authlib.oauth2.rfc6749 import InvalidRequestError
 
 from ..oidc.hygiene import VSCHAR
 from ..storage.models import Client
+from ..web.services import language_of
 from .client_auth import ASSERTION_MEMBERS
 
 TITLE_MAX = 120
@@ -37,12 +38,17 @@ REFUSED_CATEGORIES = {"Cc", "Cf", "Zl", "Zp", "Co", "Cs", "Cn"}
 BASE64URL_DIGEST = re.compile(r"[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]")
 """43 characters of canonical unpadded base64url for exactly 32 bytes."""
 PRINTABLE_ASCII = re.compile(r"[\x21-\x7e]+")
+TITLE_LANGUAGES = ("ja", "en")
+"""The languages of the pages, and so of the titles a service may give besides ``title``:
+``title#ja``, ``title#en`` (a BCP 47 tag after ``#``, as OIDC Registration §2.1 tags names)."""
 
 
 @dataclass(frozen=True)
 class Submission:
     sub: str
     title: str
+    titles: dict[str, str]
+    """The title per page language (``ja``, ``en``), where the service gave one."""
     summary: str
     digest: bytes
     pdf: bytes | None
@@ -104,11 +110,25 @@ def _expires_in(value: object) -> int:
     return value
 
 
+def _titles(body: dict) -> dict[str, str]:
+    """``title#ja`` and ``title#en``, checked as ``title`` is; any other tag is refused."""
+    titles: dict[str, str] = {}
+    for key in sorted(key for key in body if key.startswith("title#")):
+        language = language_of(key, "title")
+        if language not in TITLE_LANGUAGES:
+            shown = key if len(key) <= 40 and VSCHAR.fullmatch(key) else "title#"
+            raise refuse(f"{shown}: a title's language tag must be ja or en")
+        if language in titles:
+            raise refuse(f"{key}: only one title per language")
+        titles[language] = _text(body, key, TITLE_MAX)
+    return titles
+
+
 def parse(body: object, client: Client) -> Submission:
     """The checked submission, or ``InvalidRequestError`` saying which member is wrong."""
     if not isinstance(body, dict):
         raise refuse("the body must be a JSON object")
-    unknown = sorted(set(body) - MEMBERS)
+    unknown = sorted(key for key in set(body) - MEMBERS if not key.startswith("title#"))
     if unknown:
         shown = unknown[0] if 0 < len(unknown[0]) <= 40 and VSCHAR.fullmatch(unknown[0]) else ""
         raise refuse(f"unknown member: {shown}" if shown else "unknown member")  # RFC 6749 §5.2
@@ -116,6 +136,7 @@ def parse(body: object, client: Client) -> Submission:
     if not isinstance(sub, str) or len(sub) > SUB_MAX or not PRINTABLE_ASCII.fullmatch(sub):
         raise refuse("sub must be the subject identifier this client knows the citizen by")
     title = _text(body, "title", TITLE_MAX)
+    titles = _titles(body)
     summary = _text(body, "summary", SUMMARY_MAX, lines=True)
     if ("pdf" in body) == ("digest" in body):
         raise refuse("send either pdf or digest, not both and not neither")
@@ -130,8 +151,9 @@ def parse(body: object, client: Client) -> Submission:
     ):
         raise refuse(f"state must be printable ASCII of at most {STATE_MAX} characters")
     return Submission(
-        sub, title, summary, digest, pdf, redirect_uri, state, _expires_in(body.get("expires_in"))
-    )
+        sub, title, titles, summary, digest, pdf, redirect_uri, state,
+        _expires_in(body.get("expires_in")),
+    )  # fmt: skip
 
 
 def for_bridge(text: str, limit: int) -> str:

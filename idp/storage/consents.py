@@ -79,6 +79,8 @@ class AccessRecord(db.Model):
     or ``document_signature``."""
     item: Mapped[str] = mapped_column(String(200), nullable=False)
     """What was delivered: item ids joined by spaces (e.g. ``selfinfo:income``)."""
+    titles: Mapped[str | None] = mapped_column(Text, nullable=True)
+    """For a signed document: JSON ``{"ja": …, "en": …}``, its title per language if given."""
     at: Mapped[int] = stamped()
 
 
@@ -90,9 +92,11 @@ def record_access(
     item: str,
     consent_id: str | None,
     now: int | None = None,
+    titles: str | None = None,
 ) -> None:
     """Add one access record to the caller's transaction (it commits with its own change)."""
     row = {
+        "titles": titles,
         "account_id": account_id,
         "client_id": client_id,
         "client_name": client_name,

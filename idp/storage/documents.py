@@ -39,6 +39,8 @@ class DocumentRequest(db.Model):
     sub: Mapped[str] = mapped_column(String(64), nullable=False)
     """The pairwise subject this client knows the citizen by."""
     title: Mapped[str] = mapped_column(String(120), nullable=False)
+    titles: Mapped[str | None] = mapped_column(Text, nullable=True)
+    """JSON ``{"ja": …, "en": …}``: the title per language, where the service gave one."""
     summary: Mapped[str] = mapped_column(Text, nullable=False)
     digest: Mapped[str] = mapped_column(String(43), nullable=False)
     """base64url SHA-256 of the document, bound at submission."""

@@ -25,7 +25,10 @@ def init_app(app: Flask, config: Config) -> None:
     app.jinja_environment = TranslatedEnvironment
     i18n.init_app(app)
     app.jinja_env.globals.update(
-        formats.helpers(), localized=services.localized, way_back=services.way_back
+        formats.helpers(),
+        localized=services.localized,
+        way_back=services.way_back,
+        in_language=services.in_language,
     )
     operator.init_app(app)
     bridge = app_services(app)[BRIDGE] = BridgeSettings.from_config(config)

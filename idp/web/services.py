@@ -11,6 +11,7 @@ client is gone).
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -56,6 +57,13 @@ def localized(client_id: str, field: str, fallback: str | None) -> str | None:
         return fallback
     found = pick(metadata, field, str(get_locale() or "ja"))
     return found if found is not None else fallback
+
+
+def in_language(titles: str | None, fallback: str) -> str:
+    """A document's title in the page's language from its stored ``titles`` (JSON, language to
+    text), else ``fallback``, the untagged title."""
+    found = json.loads(titles).get(str(get_locale() or "ja")) if titles else None
+    return found if isinstance(found, str) and found else fallback
 
 
 def _metadata(client_id: str) -> dict:

@@ -132,3 +132,18 @@ def test_a_service_login_shows_up_in_the_history(provider, make_service):
     assert "Sample Bank" in html
     assert "When you logged in" in html
     assert "<dd>At login</dd>" in html  # a login-only consent, approved in the session
+
+
+def test_a_signed_documents_row_shows_its_title_in_the_pages_language(provider):
+    account = make_account(provider)
+    titles = '{"ja": "住宅ローン契約書 第1号", "en": "Mortgage agreement No. 1"}'
+    add_record(provider, account, NEW_YEAR, kind="document_signature",
+               item="document:住宅ローン契約書 / Mortgage", titles=titles)  # fmt: skip
+    http = provider.test_client()
+    sign_in(provider, http, account)
+    english = open_account(http, "en").get_data(as_text=True)
+    assert "Mortgage agreement No. 1" in english
+    assert "住宅ローン契約書" not in english
+    japanese = open_account(http, "ja").get_data(as_text=True)
+    assert "住宅ローン契約書 第1号" in japanese
+    assert "Mortgage" not in japanese
