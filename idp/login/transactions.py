@@ -16,13 +16,24 @@ from dataclasses import dataclass
 from ..jpki.store import EphemeralStore
 from ..oidc.authorize import pending_login
 from ..web.bridge import service_name
+from ..web.services import localized
 
 
 @dataclass(frozen=True)
 class CardLogin:
     transaction: str
-    service: str
+    client_name: str
     ui_locales: str = ""
+    client_id: str = ""
+
+    @property
+    def service(self) -> str:
+        """The service's name as the pages and the bridge show it, in the page's language
+        (asked for only when a page renders, once the transaction's ``ui_locales`` is known)."""
+        name = self.client_name  # the IdP's own login has no client to name in other words
+        if self.client_id:
+            name = localized(self.client_id, "client_name", name) or name
+        return service_name(name)
 
 
 def load(store: EphemeralStore, transaction: str) -> CardLogin | None:
@@ -30,6 +41,4 @@ def load(store: EphemeralStore, transaction: str) -> CardLogin | None:
     found = pending_login(store, transaction)
     if found is None:
         return None
-    return CardLogin(
-        transaction=found.id, service=service_name(found.client_name), ui_locales=found.ui_locales
-    )
+    return CardLogin(found.id, found.client_name, found.ui_locales, found.client_id)

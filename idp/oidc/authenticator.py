@@ -43,6 +43,8 @@ class LoginTransaction:
     login_hint: str | None = None
     ui_locales: str = ""
     """The relying party's language hint (OIDC Core §3.1.2.1), at most 100 characters."""
+    client_id: str = ""
+    """The client, whose name a page may show in its own language; empty for the IdP's own."""
 
 
 @dataclass(frozen=True)

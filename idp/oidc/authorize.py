@@ -116,6 +116,7 @@ def _begin_login(server, store, request, acceptable: list[str]):
     transaction = LoginTransaction(
         id=secrets.token_urlsafe(32),
         client_name=request.client.name,
+        client_id=request.client.client_id,
         acr=ACR_CARD_AUTH if acceptable[0] == ACR_SIGN_IDENTITY else acceptable[0],
         login_hint=request.payload.data.get("login_hint"),
         ui_locales=str(request.payload.data.get("ui_locales") or "")[:100],

@@ -340,3 +340,27 @@ def test_the_page_can_ask_whether_its_login_is_still_going_on(card_app, login_pa
     gone = page.http.get(page.path + "/alive")
     assert gone.status_code == 403
     assert gone.json == {"error": "forbidden"}
+
+
+@pytest.mark.parametrize(
+    ("hint", "name"), [(None, "サンプル銀行"), ("en", "Sample Bank"), ("fr", "サンプル銀行")]
+)
+def test_the_service_is_named_in_the_pages_language_for_the_bridge_too(
+    card_app, rp, login_page, hint, name
+):
+    """``client_name#ja``: the Japanese page (the default, or the language of the relying
+    party's ``ui_locales`` hint) names the service with it, on the page, on its way back and in
+    what the bridge window shows; the English page with the untagged name."""
+    from idp.oidc.clients import register_client
+
+    with card_app.app_context():
+        client, secret = register_client(
+            "Sample Bank", [rp.redirect_uri], "client_secret_basic",
+            localized={"client_name#ja": "サンプル銀行"},
+        )  # fmt: skip
+        rp.client_id, rp.secret = client.client_id, secret
+    page = login_page(**({"ui_locales": hint} if hint else {}))
+    assert f'data-service="{name}"' in page.html
+    assert 'id="back-to-service">' in page.html
+    back = page.html.split('id="back-to-service">')[1].split("</button>")[0]
+    assert name in back
