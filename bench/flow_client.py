@@ -35,7 +35,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 
-from bench.flow_jose import b64url, ec_public_jwk, es256
+from bench.flow_jose import b64url, ec_public_jwk, es256, thumbprint
 from bench.flow_world import REDIRECT_URI, BenchCard
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -204,23 +204,31 @@ class Browser:
 
     # --- the login ------------------------------------------------------------------------
 
-    def login(self) -> None:
-        """One complete login; raises FlowError (or an OSError) at the first surprise."""
-        self.cookies = {}
-        verifier = secrets.token_urlsafe(48)
-        state = secrets.token_urlsafe(12)
-        params = {
+    def pushed_request(self, code_challenge: str, state: str) -> dict:
+        """The form of a pushed authorization request, signed in with a fresh assertion."""
+        return {
             "response_type": "code",
             "client_id": self.client_id,
             "redirect_uri": REDIRECT_URI,
             "scope": "openid",
             "state": state,
             "nonce": secrets.token_urlsafe(12),
-            "code_challenge": b64url(hashlib.sha256(verifier.encode()).digest()),
+            "code_challenge": code_challenge,
             "code_challenge_method": "S256",
+            # RFC 9449 §10: the code is bound to the DPoP key; a --require-dpop client's
+            # pushed request must carry a proof or this
+            "dpop_jkt": thumbprint(self.dpop_jwk),
             "client_assertion_type": ASSERTION_TYPE,
             "client_assertion": self._assertion(),
         }
+
+    def login(self) -> None:
+        """One complete login; raises FlowError (or an OSError) at the first surprise."""
+        self.cookies = {}
+        verifier = secrets.token_urlsafe(48)
+        state = secrets.token_urlsafe(12)
+        challenge = b64url(hashlib.sha256(verifier.encode()).digest())
+        params = self.pushed_request(challenge, state)
         _, _, body = self._expect("par", self._send("POST", "/par", params, step="par"), 201)
         request_uri = json.loads(body)["request_uri"]
         query = urlencode({"client_id": self.client_id, "request_uri": request_uri})

@@ -168,21 +168,10 @@ def abandon(browser) -> None:
     import secrets
     from urllib.parse import urlencode, urlsplit
 
-    from bench.flow_client import ASSERTION_TYPE, REDIRECT_URI, b64url
+    from bench.flow_client import b64url
 
     browser.cookies = {}
-    params = {
-        "response_type": "code",
-        "client_id": browser.client_id,
-        "redirect_uri": REDIRECT_URI,
-        "scope": "openid",
-        "state": secrets.token_urlsafe(12),
-        "nonce": secrets.token_urlsafe(12),
-        "code_challenge": b64url(secrets.token_bytes(32)),
-        "code_challenge_method": "S256",
-        "client_assertion_type": ASSERTION_TYPE,
-        "client_assertion": browser._assertion(),
-    }
+    params = browser.pushed_request(b64url(secrets.token_bytes(32)), secrets.token_urlsafe(12))
     got = browser._send("POST", "/par", params, step="par")
     request_uri = json.loads(browser._expect("par", got, 201)[2])["request_uri"]
     query = urlencode({"client_id": browser.client_id, "request_uri": request_uri})
