@@ -36,6 +36,7 @@ PRODUCTION_BOUNDS = (
     Bound("jpki.ocsp_max_age", 86400, "an old answer without nextUpdate hides a revocation"),
     Bound("jpki.ocsp_cache_max_ttl", 3600, "a cached good answer hides a revocation"),
     Bound("jpki.ocsp_timeout", 10, "a stalled responder ties up the workers"),
+    Bound("jpki.status_interval", 300, "a lost card keeps working that long after it is stopped"),
 )
 """Production's upper bounds on numeric settings (docs/operators.md §2, "Production bounds")."""
 

@@ -101,6 +101,12 @@ class JpkiSettings:
     """Where the memory-mapped CRL indexes live; shared by every IdP process on the machine.
     Default ``instance/jpki-crl``."""
 
+    status_interval: float = 60.0
+    """Seconds from a status change at the CA to its effect at the IdP: sessions ended, refresh
+    and access tokens refused, relying parties told. The revocation feed and delta CRLs are
+    polled within it, and an authentication certificate's cached OCSP answer lives no longer.
+    Default 60."""
+
     challenge_ttl: float = 120.0
     """Seconds a login challenge stays valid. Default 120."""
 
