@@ -166,12 +166,20 @@ class KeyRing:
         jwks = {"keys": published}
         return _Snapshot(now, jwks, signing, KeySet.import_key_set(jwks))
 
+    def _stale(self, snap: _Snapshot | None, now: float) -> bool:
+        return snap is None or now - snap.loaded_at >= self._config.keys.reload_seconds
+
     def _current(self) -> _Snapshot:
+        """The snapshot, reloaded once when stale: the threads that found it stale together
+        wait for the first one's load (unsealing and importing the keys, tens of ms of CPU)
+        instead of each loading it again."""
         now = time.time()
         snap = self._snapshot
-        if snap is None or now - snap.loaded_at >= self._config.keys.reload_seconds:
+        if self._stale(snap, now):
             with self._lock:
-                snap = self._snapshot = self._load(now)
+                snap = self._snapshot
+                if self._stale(snap, now):
+                    snap = self._snapshot = self._load(now)
         return snap
 
     def jwks(self) -> dict:

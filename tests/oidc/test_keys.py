@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from joserfc import jwt
 from joserfc.jwk import KeySet
@@ -128,3 +130,51 @@ def test_es256_key_signs_and_is_published_as_ec(app):
 def test_unknown_algorithm_has_no_signing_key(app):
     with app.app_context(), pytest.raises(LookupError):
         services()[KEY_RING].signing_key("HS256")
+
+
+def test_threads_that_find_the_keys_stale_together_load_them_once(app, monkeypatch):
+    """Unsealing and importing the keys costs tens of ms of CPU: the threads that find the
+    snapshot missing or stale at the same moment wait for one load, not one load each."""
+    import threading
+    import time
+
+    from idp.oidc.keys import KeyRing
+
+    config = services(app).config
+    config = dataclasses.replace(config, keys=dataclasses.replace(config.keys, reload_seconds=30))
+    ring = KeyRing(config, Sealer(config.secret_key))
+    loads: list[float] = []
+    original = KeyRing._load
+
+    def slow_load(self, now):
+        loads.append(now)
+        time.sleep(0.05)  # long enough for every waiting thread to have seen the old snapshot
+        return original(self, now)
+
+    monkeypatch.setattr(KeyRing, "_load", slow_load)
+    threads = 8
+
+    def burst() -> set[str]:
+        barrier = threading.Barrier(threads)
+        seen: list[str] = []
+
+        def ask() -> None:
+            with app.app_context():
+                barrier.wait()
+                seen.append(ring.signing_key("ES256").kid)
+
+        workers = [threading.Thread(target=ask) for _ in range(threads)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        assert len(seen) == threads
+        return set(seen)
+
+    assert len(burst()) == 1
+    assert len(loads) == 1  # missing: one load for all eight threads
+    ring._snapshot = dataclasses.replace(ring._snapshot, loaded_at=time.time() - 3600)
+    assert len(burst()) == 1
+    assert len(loads) == 2  # stale: one reload for all eight threads
+    burst()
+    assert len(loads) == 2  # fresh: no load at all
