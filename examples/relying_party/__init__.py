@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import application, i18n, signin, signing, web, words  # noqa: F401 - on web.bp
+from . import application, i18n, signals, signin, signing, web, words  # noqa: F401 - on web.bp
 from .dpop import DPoPSigner
 from .idp_client import IdpClient
 from .keys import client_key, dpop_key
 from .sessions import SessionStore
 from .settings import BankSettings
+from .subscription import Receiver
 
 
 def create_app(settings: BankSettings | None = None) -> Flask:
@@ -39,6 +40,8 @@ def create_app(settings: BankSettings | None = None) -> Flask:
         client_key(settings.instance),
         DPoPSigner(dpop_key(settings.instance)),
     )
+    app.extensions["bank.signals"] = signals.SignalBook()  # Shared Signals: signals.py
+    app.extensions["bank.receiver"] = Receiver(settings, app.extensions["bank.idp"])
     i18n.init_app(app, settings.instance / "translations")
     app.register_blueprint(web.bp)  # with the routes of signin, application and signing
     return app

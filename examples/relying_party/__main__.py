@@ -1,8 +1,10 @@
-"""``python -m examples.relying_party run|register``: the sample bank's two commands.
+"""``python -m examples.relying_party run|register|subscribe``: the sample bank's commands.
 
 ``register`` makes the bank's keys (first time) and registers it at the IdP with
 ``idp client add`` (run in the IdP's configuration: IDP_CONFIG and IDP_* apply), then keeps the
-client id in the instance folder. ``run`` serves the bank (development server).
+client id in the instance folder. ``run`` serves the bank (development server). ``subscribe``
+creates or updates the bank's Shared Signals stream at the IdP and has it verified, while the
+bank runs (``subscription.py``).
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from pathlib import Path
 import click
 from werkzeug.serving import WSGIRequestHandler, run_simple
 
-from . import create_app
+from . import create_app, subscription
 from .keys import PUBLIC_JWKS, client_key
+from .protocol import IdpError, IdpUnavailable
 from .settings import NAME, PURPOSE, RETENTION_DAYS, SIGNING_ALG, TRUST_FRAMEWORK, BankSettings
 
 IDP_COMMAND = str(Path(sys.executable).with_name("idp"))
@@ -106,6 +109,23 @@ def run(settings: BankSettings, host: str, port: int) -> None:
     if not app.extensions["bank.idp"].client_id:
         click.echo("the bank is not registered: run `python -m examples.relying_party register`")
     run_simple(host, port, app, threaded=True, request_handler=PathOnlyLog)
+
+
+@main.command()
+@click.option("--wait", default=30.0, show_default=True, help="Seconds to wait for verification.")
+@click.pass_obj
+def subscribe(settings: BankSettings, wait: float) -> None:
+    """Create or update the bank's Shared Signals stream (push) and verify it."""
+    found = subscription.receiver(create_app(settings))
+    if not found.client_id:
+        raise click.ClickException("the bank is not registered: run `register` first")
+    try:
+        result = subscription.subscribe(found, wait)
+    except (IdpError, IdpUnavailable) as e:
+        raise click.ClickException(f"the stream was not set up: {e}") from None
+    click.echo(json.dumps(result))
+    if not result["verified"]:
+        raise click.ClickException("no verification event arrived: is the bank running?")
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from dataclasses import asdict
 
 from flask import Response, redirect, url_for
 
-from . import affordability, signing, web
+from . import affordability, signals, signing, web
 from .protocol import IdpError, Login
 from .sessions import BankSession
 from .web import bp, verified_claims
@@ -31,6 +31,7 @@ def application(current: BankSession, login: Login) -> Response:
         selfinfo=current.data.get("selfinfo"),
         assessment=current.data.get("assessment"),
         signed=current.data.get(signing.SIGNED) or [],
+        reverify=signals.reverification(login),
     )
 
 
