@@ -43,10 +43,21 @@ ACCOUNT_DISABLED = RISC + "account-disabled"
 ACCOUNT_ENABLED = RISC + "account-enabled"
 VERIFICATION = SSF + "verification"
 STREAM_UPDATED = SSF + "stream-updated"
-FACTS_CHANGED = "https://jpki-idp.example/secevent/event-type/verified-facts-changed"
-"""The IdP's own event type (docs/shared-signals.md): the card's verified facts changed."""
-EVENTS = [SESSION_REVOKED, CREDENTIAL_CHANGE, ACCOUNT_DISABLED, ACCOUNT_ENABLED, FACTS_CHANGED]
-"""What the bank asks its stream for (``events_requested``)."""
+FACTS_CHANGED_PATH = "/ssf/event-type/verified-facts-changed"
+"""The IdP's own event type, under its issuer (its Shared Signals guide): the verified facts of
+the card (name, address, …) changed; the event carries no values."""
+
+
+def facts_changed(issuer: str) -> str:
+    return issuer.rstrip("/") + FACTS_CHANGED_PATH
+
+
+def requested(issuer: str) -> list[str]:
+    """What the bank asks its stream for (``events_requested``)."""
+    standard = [SESSION_REVOKED, CREDENTIAL_CHANGE, ACCOUNT_DISABLED, ACCOUNT_ENABLED]
+    return [*standard, facts_changed(issuer)]
+
+
 MEDIA_TYPE = "application/secevent+jwt"
 ALGORITHMS = ["ES256", "PS256", "RS256"]
 """Asymmetric signatures only: a SET must come from the IdP's published keys."""
@@ -187,7 +198,7 @@ def act(claims: dict[str, Any], receiver: Any) -> str:
         return receiver.verified(event.get("state"), claims)
     if kind == STREAM_UPDATED:
         return f"stream status {event.get('status')!r}"
-    if kind not in EVENTS:
+    if kind not in requested(receiver.issuer):
         return "ignored (not an event the bank asked for)"
     sub = subject(claims, event, receiver.issuer)
     now = int(time.time())
@@ -195,8 +206,9 @@ def act(claims: dict[str, Any], receiver: Any) -> str:
         kind == CREDENTIAL_CHANGE and event.get("change_type") == "revoke"
     )
     ended = web.sessions().end_matching(None, sub) if ends else 0
-    book().note(sub, Notice(kind, now, ended), reverify=kind == FACTS_CHANGED)
-    if kind == FACTS_CHANGED:
+    reverify = kind == facts_changed(receiver.issuer)
+    book().note(sub, Notice(kind, now, ended), reverify=reverify)
+    if reverify:
         return "re-verification needed"
     return f"ended {ended} session(s)" if ends else "noted"
 

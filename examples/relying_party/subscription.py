@@ -28,7 +28,7 @@ from joserfc.jwk import KeySet
 from .idp_client import IdpClient
 from .protocol import IdpError
 from .settings import BankSettings
-from .signals import EVENTS, Refused
+from .signals import Refused, requested
 
 PUSH = "urn:ietf:rfc:8935"
 STREAM_FILE = "ssf-stream.json"
@@ -201,7 +201,8 @@ def subscribe(found: Receiver, wait: float = 30.0) -> dict[str, Any]:
     }
     token = found.access_token()
     url = found.endpoint("configuration_endpoint")
-    body = {"delivery": delivery, "events_requested": EVENTS, "description": "Sample Bank"}
+    events = requested(found.issuer)
+    body = {"delivery": delivery, "events_requested": events, "description": "Sample Bank"}
     stream = _existing(found, token, url)
     if stream:
         body["stream_id"] = stream["stream_id"]

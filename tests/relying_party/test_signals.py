@@ -149,7 +149,7 @@ def test_changed_facts_ask_the_customer_to_verify_again_and_a_new_login_settles_
     sub = signed_in(browser, bank)
     page = browser.get(bank.url + "/application")
     assert 'id="reverify"' not in page.text
-    answer = push(bank, make_set(transmitter, idp, bank, signals.FACTS_CHANGED, sub=sub))
+    answer = push(bank, make_set(transmitter, idp, bank, signals.facts_changed(idp.url), sub=sub))
     assert answer.status_code == 202, answer.text
     assert session_data(bank, browser).get("login")  # nothing ends: the application waits
     page = browser.get(bank.url + "/application?lang=ja")
