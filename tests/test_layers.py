@@ -46,6 +46,7 @@ LAYERS = {
     "idp.errorpages": 2,
     "idp.consent": 3,
     "idp.login": 3,
+    "idp.ssf": 3,
     "idp.oidc": 4,
     "idp.web": 5,
     "idp.metrics": 6,

@@ -10,6 +10,7 @@ from . import accounts, consents, documents, models, selfinfo, signing_certifica
 from . import db as _db
 from .ephemeral import EPHEMERAL, EphemeralStore, MemoryStore, RedisStore
 from .ratelimits import RATE_LIMITS, RateLimits
+from .streams import SignalStream  # noqa: F401 (the Shared Signals tables in the metadata)
 
 
 def make_ephemeral_store(config: Config) -> EphemeralStore:
