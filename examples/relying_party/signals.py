@@ -65,6 +65,8 @@ REPLAY_WINDOW = 24 * 3600
 """The oldest ``iat`` accepted, and so how long a ``jti`` is remembered: a transmitter retrying
 after the bank was down for hours still gets through, and a replay is either too old or seen."""
 LEEWAY = 60
+MAX_BYTES = 64 * 1024
+"""A SET about one event is a few kilobytes; the bank reads no more than this."""
 
 
 class Refused(Exception):
@@ -231,6 +233,8 @@ def receive() -> Response:
         found.authenticate(request.headers.get("Authorization"))
         if request.mimetype != MEDIA_TYPE:
             raise Refused("invalid_request", f"the Content-Type is not {MEDIA_TYPE}")
+        if (request.content_length or 0) > MAX_BYTES:
+            raise Refused("invalid_request", "the body is too large for a SET")
         token = request.get_data(as_text=True).strip()
         if not token or token.count(".") != 2:
             raise Refused("invalid_request", "the body is not a signed SET")

@@ -234,6 +234,7 @@ def test_a_replayed_set_is_refused_and_does_not_end_the_next_login(browser, bank
         ("garbage", "not.a.jwt", MEDIA_TYPE),
         ("two parts", "abc.def", MEDIA_TYPE),
         ("empty", "", MEDIA_TYPE),
+        ("huge", "a" * 70_000 + ".b.c", MEDIA_TYPE),
         ("unsigned", None, MEDIA_TYPE),
     ],
 )
@@ -249,6 +250,8 @@ def test_a_malformed_push_is_refused(browser, bank, idp, transmitter, case, body
     answer = push(bank, body, content_type)
     assert answer.status_code == 400, case
     assert answer.json()["err"] in ("invalid_request", "invalid_key"), case
+    if case == "huge":
+        assert "too large" in answer.json()["description"]
     assert session_data(bank, browser).get("login"), case
 
 
