@@ -104,6 +104,20 @@ class ResponseMalformed(ResponderUnavailable):
     reason = "response_malformed"
 
 
+class ResponderBusy(ResponderUnavailable):
+    """This process already has as many exchanges under way with the responder as it allows
+    (``ocsp_max_concurrent``): the check fails over at once instead of queueing behind them."""
+
+    reason = "responder_busy"
+
+
+class ResponderCircuitOpen(ResponderUnavailable):
+    """The responder failed too often lately (``ocsp_breaker_failures``): it is not asked until
+    ``ocsp_breaker_open`` has passed, and then by one probe at a time."""
+
+    reason = "responder_circuit_open"
+
+
 class ResponseBadSignature(JpkiValidationError):
     """An OCSP response not signed by the CA or a responder it authorised."""
 
@@ -132,6 +146,13 @@ class CrlUnavailable(JpkiValidationError):
     """No valid CRL is held (never fetched, or past its nextUpdate): fail closed."""
 
     reason = "crl_unavailable"
+
+
+class CrlTooOld(CrlUnavailable):
+    """Under ``ocsp,crl`` the CRL held was fetched longer ago than ``crl_fallback_max_age`` and
+    no newer one could be fetched: it may miss a revocation since, so the check fails closed."""
+
+    reason = "crl_too_old"
 
 
 class CrlRejected(JpkiValidationError):

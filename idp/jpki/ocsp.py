@@ -2,20 +2,26 @@
 
 The responder is the configured one for the type, else the certificate's AIA. Every request
 carries a fresh nonce (RFC 8954). Answers, good and revoked alike, are cached in the ephemeral
-store until nextUpdate, capped by configuration, so all IdP processes share them; one request
-per certificate is in flight at a time (a lock per process, an ``add`` lock across processes).
-A ``fresh`` check (the signing certificate, ``RevocationChecker.FRESH``) bypasses the cache.
+store until nextUpdate, capped by ``ocsp_cache_max_ttl`` and, for the authentication
+certificate, by ``status_interval``, so all IdP processes share them; one request per
+certificate is in flight at a time (a lock per process, an ``add`` lock across processes), and
+the others wait for its answer or its failure, at most one timeout. A failure is remembered for
+``ocsp_failure_ttl`` (``ocsp_cache``), and each responder is guarded by a ``ResponderBreaker``
+(bounded concurrency, circuit breaker), so a slow responder holds few threads and is asked
+seldom. A ``fresh`` check (the signing certificate, ``RevocationChecker.FRESH``) never reads or
+writes answers; it does read and write failures, which never let a certificate through.
 An optional ``OcspObserver`` hears of each request and cache look-up (the IdP's metrics); the
 core itself never needs one.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Protocol
 
 from cryptography import x509
@@ -25,7 +31,13 @@ from cryptography.x509.oid import AuthorityInformationAccessOID
 
 from idp.jpki import ocsp_checks as checks
 from idp.jpki.certificate import PARSE_ERRORS
-from idp.jpki.errors import JpkiValidationError, ResponderUnavailable, ResponseMalformed
+from idp.jpki.errors import (
+    JpkiValidationError,
+    ResponderTimeout,
+    ResponderUnavailable,
+    ResponseMalformed,
+)
+from idp.jpki.ocsp_breaker import ResponderBreaker
 from idp.jpki.ocsp_cache import OcspAnswer, OcspCache, answer_from
 from idp.jpki.settings import CertificateType, JpkiSettings
 from idp.jpki.store import EphemeralStore
@@ -59,8 +71,17 @@ class OcspService:
         self.settings, self.transport, self.nonces = settings, transport, nonces
         self.observer = observer
         """Who hears of requests and look-ups (the app's metrics); None: nobody listens."""
-        self.cache = OcspCache(store, settings.ocsp_cache_max_ttl, settings.ocsp_timeout)
-        self._locks: dict[str, threading.Lock] = {}
+        self.cache = OcspCache(
+            store, settings.ocsp_cache_max_ttl, settings.ocsp_timeout, settings.ocsp_failure_ttl
+        )
+        self.breaker = ResponderBreaker(
+            store,
+            max_concurrent=settings.ocsp_max_concurrent,
+            failures=settings.ocsp_breaker_failures,
+            open_seconds=settings.ocsp_breaker_open,
+            timeout=settings.ocsp_timeout,
+        )
+        self._locks: dict[str, list] = {}
         self._locks_guard = threading.Lock()
 
     def responder_url(self, certificate: x509.Certificate, kind: CertificateType) -> str:
@@ -82,28 +103,64 @@ class OcspService:
     ) -> tuple[OcspAnswer, bool]:  # fmt: skip
         """The good answer and whether it came from the cache; raises any refusal.
 
-        ``fresh`` asks the responder now and leaves the cache alone, both ways: the answer
-        must describe the certificate at this moment (the signing certificate).
+        ``fresh`` asks the responder now and leaves cached answers alone, both ways: the answer
+        must describe the certificate at this moment (the signing certificate). A failure a
+        moment ago is replayed either way: it fails over at once instead of waiting again.
         """
-        if fresh:
-            return self._ask(certificate, issuer, kind, now).raise_if_refused(), False
         issuer_id = issuer.fingerprint(hashes.SHA256()).hex()[:32]
         key = f"jpki:ocsp:{issuer_id}:{certificate.serial_number:x}"
-        cached = self.cache.get(key, now)
+        if fresh:
+            failed = self.cache.failure(key)
+            if failed is not None:
+                failed.raise_if_refused()
+            return self._ask_once(key, certificate, issuer, kind, now).raise_if_refused(), False
+        cached = self.cache.lookup(key, now)
         if cached is not None:
             self._looked_up(kind, hit=True)
             return cached.raise_if_refused(), True
-        with self._local_lock(key):
-            cached = self.cache.get(key, now) or self.cache.wait_or_lock(key, now)
+        with self._single_flight(key):
+            cached = self.cache.lookup(key, now) or self.cache.wait_or_lock(key, now)
             self._looked_up(kind, hit=cached is not None)
             if cached is not None:
                 return cached.raise_if_refused(), True
             try:
-                answer = self._ask(certificate, issuer, kind, now)
-                self.cache.put(key, answer, now)
+                answer = self._ask_once(key, certificate, issuer, kind, now)
+                ttl = self.settings.status_interval if kind is CertificateType.AUTH else None
+                self.cache.put(key, answer, now, ttl)
             finally:
                 self.cache.unlock(key)
         return answer.raise_if_refused(), False
+
+    def _ask_once(
+        self, key: str, certificate: x509.Certificate, issuer: x509.Certificate,
+        kind: CertificateType, now: dt.datetime,
+    ) -> OcspAnswer:  # fmt: skip
+        """Ask, remembering a failure for the checks that come next."""
+        try:
+            return self._ask(certificate, issuer, kind, now)
+        except ResponderUnavailable as error:
+            self.cache.put_failure(key, error)
+            raise
+
+    @contextlib.contextmanager
+    def _single_flight(self, key: str) -> Iterator[None]:
+        """One thread of this process per certificate; the others wait at most one timeout
+        (then fail over as ``responder_timeout``). The lock is dropped when nobody holds it."""
+        with self._locks_guard:
+            entry = self._locks.setdefault(key, [threading.Lock(), 0])
+            entry[1] += 1
+        try:
+            if not entry[0].acquire(timeout=self.settings.ocsp_timeout + 1):
+                raise ResponderTimeout("another check of this certificate is still waiting")
+            try:
+                yield
+            finally:
+                entry[0].release()
+        finally:
+            with self._locks_guard:
+                entry[1] -= 1
+                if entry[1] == 0:
+                    del self._locks[key]
 
     def _looked_up(self, kind: CertificateType, hit: bool) -> None:
         if self.observer is not None:
@@ -112,10 +169,6 @@ class OcspService:
     def _answered(self, kind: CertificateType, outcome: str, started: float) -> None:
         if self.observer is not None:
             self.observer.answered(kind, outcome, time.perf_counter() - started)
-
-    def _local_lock(self, key: str) -> threading.Lock:
-        with self._locks_guard:
-            return self._locks.setdefault(key, threading.Lock())
 
     def _ask(
         self, certificate: x509.Certificate, issuer: x509.Certificate, kind: CertificateType,
@@ -131,13 +184,14 @@ class OcspService:
         )
         started = time.perf_counter()
         try:
-            body = self.transport.post(
-                url,
-                request.public_bytes(serialization.Encoding.DER),
-                "application/ocsp-request",
-                self.settings.ocsp_timeout,
-            )
-            answer = self.validate(body, request, issuer, nonce, url, now)
+            with self.breaker.exchange(url, now):
+                body = self.transport.post(
+                    url,
+                    request.public_bytes(serialization.Encoding.DER),
+                    "application/ocsp-request",
+                    self.settings.ocsp_timeout,
+                )
+                answer = self.validate(body, request, issuer, nonce, url, now)
         except JpkiValidationError as error:
             self._answered(kind, error.reason, started)
             raise

@@ -66,6 +66,24 @@ class JpkiSettings:
     ocsp_cache_max_ttl: float = 300.0
     """Seconds an OCSP answer stays cached at most, even if its nextUpdate is later. Default 300."""
 
+    ocsp_failure_ttl: float = 10.0
+    """Seconds a failed OCSP exchange for one certificate (unreachable, timeout, HTTP error,
+    garbage) is remembered, in the shared store: the next checks of that certificate fail over
+    to the CRL (or fail closed) at once instead of waiting on the responder again. Default 10."""
+
+    ocsp_max_concurrent: int = 2
+    """Exchanges with one responder that one process runs at a time; a check that finds them all
+    taken fails over (``responder_busy``) instead of holding a worker thread. Keep it below the
+    server's threads per process. Default 2."""
+
+    ocsp_breaker_failures: int = 5
+    """Consecutive failed exchanges with one responder after which it is not asked any more
+    (``responder_circuit_open``) for ``ocsp_breaker_open`` seconds, on every process. Default 5."""
+
+    ocsp_breaker_open: float = 30.0
+    """Seconds a responder that failed ``ocsp_breaker_failures`` times in a row is left alone;
+    then one probe asks it, and its success closes the breaker. Default 30."""
+
     ocsp_nonce_required: bool = True
     """Refuse responses that do not echo our nonce (``nonce_mismatch``). Default True."""
 
@@ -96,6 +114,11 @@ class JpkiSettings:
 
     crl_retry_interval: float = 60.0
     """Seconds between attempts after a failed CRL refresh. Default 60."""
+
+    crl_fallback_max_age: float = 900.0
+    """Seconds since the CRL was last fetched within which it may answer for a failed OCSP
+    exchange under ``ocsp,crl``. An older one is fetched again first (once, for all waiting
+    checks); if that fails too, the check fails closed (``crl_too_old``). Default 900."""
 
     crl_index_dir: Path = Path("instance/jpki-crl")
     """Where the memory-mapped CRL indexes live; shared by every IdP process on the machine.
