@@ -135,9 +135,9 @@ def _server_latencies(log: Path, since: float) -> list[float]:
     return values
 
 
-def drive(world, args, signers, mark) -> dict:
+def drive(world, args, signers, mark, **options) -> dict:
     """Warm up, call ``mark`` (the server's counters start), then run ``args.concurrency``
-    browsers for ``args.seconds``; the timings."""
+    browsers for ``args.seconds``; the timings. ``options`` go to every ``Browser``."""
     from bench.flow_client import Browser
 
     browsers = [
@@ -148,10 +148,11 @@ def drive(world, args, signers, mark) -> dict:
             world.client_kid,
             signers[i % len(signers)],
             ask_challenge=args.challenge == "request",
+            **options,
         )
         for i in range(args.concurrency)
     ]
-    _warm_up(world, signers, browsers)
+    _warm_up(world, signers, browsers, **options)
     mark()
     stop_at = time.monotonic() + args.seconds
     interval = args.concurrency / args.rate if args.rate else 0.0
@@ -169,13 +170,15 @@ def drive(world, args, signers, mark) -> dict:
     return _summary(browsers, time.monotonic() - started)
 
 
-def _warm_up(world, signers, browsers) -> None:
+def _warm_up(world, signers, browsers, **options) -> None:
     """One login per card (accounts touched, OCSP answers cached) and one per browser (each
     learns the DPoP nonce), none of them measured: the run times the steady state."""
     from bench.flow_client import Browser
 
     for signer in signers:
-        warm = Browser(world.issuer, world.client_id, world.client_key, world.client_kid, signer)
+        warm = Browser(
+            world.issuer, world.client_id, world.client_key, world.client_kid, signer, **options
+        )
         warm.login()
     for browser in browsers:
         browser.login()

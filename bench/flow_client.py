@@ -123,6 +123,7 @@ class Browser:
         client_kid: str,
         signer,
         ask_challenge: bool = False,
+        resume: bool = False,
     ) -> None:
         parts = urlsplit(issuer)
         self.issuer = issuer.rstrip("/")
@@ -133,6 +134,10 @@ class Browser:
         self.client_kid = client_kid
         self.signer = signer
         self.ask_challenge = ask_challenge
+        self.resume = resume
+        """The server answers the card's result with a redirect to its own authorization
+        endpoint, which then redirects to the client (node-oidc-provider's interactions:
+        ``bench/peer``); the IdP redirects to the client at once."""
         self.dpop_key = ec.generate_private_key(ec.SECP256R1())
         self.dpop_jwk = ec_public_jwk(self.dpop_key)
         self.dpop_nonce: str | None = None
@@ -250,9 +255,21 @@ class Browser:
         result = self._bridge_result(challenge)
         form = {"csrf_token": csrf, "result": result}
         got = self._send("POST", page + "/result", form, step="result")
-        callback = _query(self._expect("result", got, 302)[1]["Location"])
+        if self.resume:
+            back = urlsplit(self._expect("result", got, 303)[1]["Location"])
+            if back.netloc not in ("", self.host) or not back.path.startswith("/authorize/"):
+                raise FlowError("result: not sent back to the authorization endpoint")
+            got = self._expect("resume", self._send("GET", back.path, step="resume"), 303)
+        else:
+            got = self._expect("result", got, 302)
+        location = got[1]["Location"]
+        if not location.startswith(REDIRECT_URI + "?"):
+            raise FlowError("result: not sent to the client's redirect URI")
+        callback = _query(location)
         if callback.get("state") != state or "code" not in callback:
             raise FlowError("result: no code for this state")
+        if callback.get("iss") != self.issuer:  # RFC 9207, as FAPI 2.0 requires
+            raise FlowError("result: not this issuer's answer")
         access_token = self._token(callback["code"], verifier)
         self._userinfo(access_token)
 
