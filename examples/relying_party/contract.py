@@ -1,10 +1,9 @@
-"""The loan contract: a small PDF made here, and the check of the signature the IdP returns.
+"""The loan contract's terms, and the check of the signature the IdP returns.
 
-The PDF is written with pyHanko's PDF writer (a standard Type 1 font, so its text is ASCII;
-the Japanese title and summary travel in the document request and show on the IdP's review
-page). The IdP returns a detached CMS SignedData (RFC 5652) made by the citizen's signing
-certificate. The bank checks it itself rather than trusting the IdP's word: ``contentType`` must
-be ``data``, the signature over the DER of the signed attributes must verify with the
+The PDF itself is made by ``contract_pdf`` (Japanese, with the borrower's verified name and
+address). The IdP returns a detached CMS SignedData (RFC 5652) made by the citizen's signing
+certificate. The bank checks it itself rather than trusting the IdP's word: ``contentType``
+must be ``data``, the signature over the DER of the signed attributes must verify with the
 certificate in the CMS, which must be the ``signer_certificate`` the IdP reported, and
 ``messageDigest`` must be the SHA-256 of what was signed. For a submitted digest that is the
 document itself; for a submitted PDF the IdP signs it as a PDF signature (PAdES), so what was
@@ -25,10 +24,8 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.misc import PdfReadError
 from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.pdf_utils.writer import PdfFileWriter
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 
 JPKI_NAME = x509.ObjectIdentifier("1.2.392.200149.8.5.5.1")
@@ -46,72 +43,21 @@ class SignatureRefused(Exception):
 @dataclass(frozen=True)
 class Terms:
     applicant: str
-    """The verified name, romanised or as given (the PDF font is ASCII-only)."""
+    """The verified name, as the IdP released it (``verified_claims``)."""
     amount: int
     years: int
     rate_percent: Decimal
     """Per year, in percent: ``Decimal("1.80")``."""
     monthly_payment: int
     reference: str
+    address: str = ""
+    """The verified address (its ``formatted`` form)."""
+    dated: str = ""
+    """The contract's date in Japan, ISO 8601 (empty: the day it is made)."""
 
     def record(self) -> dict:
         """As the bank stores it: JSON, the rate as its exact decimal string."""
         return {**asdict(self), "rate_percent": str(self.rate_percent)}
-
-
-def _escape(text: str) -> str:
-    ascii_text = text.encode("ascii", "replace").decode("ascii")
-    return ascii_text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
-
-
-def contract_lines(terms: Terms) -> list[str]:
-    return [
-        "Sample Bank - Mortgage Loan Agreement",
-        f"Reference: {terms.reference}",
-        "",
-        f"Borrower: {terms.applicant}"
-        if terms.applicant.isascii()
-        else "Borrower: the applicant whose identity was verified with the My Number Card",
-        f"Loan amount: JPY {terms.amount:,}",
-        f"Term: {terms.years} years, fixed rate {terms.rate_percent:.2f}% per year",
-        f"Monthly payment: JPY {terms.monthly_payment:,}",
-        "",
-        "The borrower agrees to repay the loan in equal monthly instalments.",
-        "Signed with the borrower's My Number Card signing certificate (JPKI).",
-    ]
-
-
-def contract_pdf(terms: Terms) -> bytes:
-    """A one-page PDF of the contract."""
-    name = generic.NameObject
-    text = ["BT /F1 12 Tf 16 TL 72 760 Td"]
-    text += [f"({_escape(line)}) '" for line in contract_lines(terms)]
-    text.append("ET")
-    writer = PdfFileWriter()
-    content = writer.add_object(generic.StreamObject(stream_data="\n".join(text).encode()))
-    font = generic.DictionaryObject(
-        {
-            name("/Type"): name("/Font"),
-            name("/Subtype"): name("/Type1"),
-            name("/BaseFont"): name("/Helvetica"),
-        }
-    )
-    page = generic.DictionaryObject(
-        {
-            name("/Type"): name("/Page"),
-            name("/MediaBox"): generic.ArrayObject(
-                [generic.NumberObject(n) for n in (0, 0, 595, 842)]
-            ),
-            name("/Contents"): content,
-            name("/Resources"): generic.DictionaryObject(
-                {name("/Font"): generic.DictionaryObject({name("/F1"): font})}
-            ),
-        }
-    )
-    writer.insert_page(page)
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
 
 
 def digest_b64url(data: bytes) -> str:

@@ -17,7 +17,7 @@ from dataclasses import asdict
 
 from flask import Response, make_response, redirect, request, url_for
 
-from . import affordability, contract, web
+from . import affordability, contract, contract_pdf, web
 from .protocol import Login
 from .sessions import BankSession
 from .web import bp, log, verified_claims
@@ -46,8 +46,10 @@ def sign_contract(current: BankSession, login: Login) -> Response:
         rate_percent=affordability.percent(affordability.CONTRACT_RATE),
         monthly_payment=assessment["monthly_payment"],
         reference="SB-" + secrets.token_hex(4).upper(),
+        address=(applicant.get("address") or {}).get("formatted", ""),
+        dated=contract_pdf.contract_date(),
     )
-    pdf = contract.contract_pdf(terms)
+    pdf = contract_pdf.render(terms)
     state = secrets.token_urlsafe(24)
     answer = web.idp().submit_document(
         {

@@ -25,6 +25,7 @@ from pyhanko.sign.fields import SigSeedSubFilter
 from pyhanko.sign.signers import ExternalSigner
 from pyhanko.sign.signers.pdf_byterange import PreparedByteRangeDigest
 from pyhanko.sign.signers.pdf_signer import PdfSignatureMetadata, PdfSigner, PdfTBSDocument
+from pyhanko.stamp import TextStampStyle
 
 T = TypeVar("T")
 
@@ -32,6 +33,11 @@ FIELD_NAME = "JPKI-Signature"
 RESERVED_BYTES = 16384
 """Bytes kept for the CMS in /Contents: a 2048-bit signature, the certificate and attributes
 need about 3 KB; the rest is room for a longer certificate chain."""
+
+STAMP = TextStampStyle(stamp_text="Signed with a My Number Card\n%(ts)s")
+"""The appearance drawn when the document already has a visible empty field of this name (the
+sample bank's contract has one): text that needs nothing the card has not yet given, as the
+signer's certificate is read only when the card signs."""
 
 
 class UnreadablePdf(ValueError):
@@ -83,7 +89,8 @@ async def _prepare(pdf: bytes) -> PreparedPdf:
         subfilter=SigSeedSubFilter.ADOBE_PKCS7_DETACHED,
     )
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
-    prepared, _, output = await PdfSigner(meta, signer=signer).async_digest_doc_for_signing(
+    pdf_signer = PdfSigner(meta, signer=signer, stamp_style=STAMP)
+    prepared, _, output = await pdf_signer.async_digest_doc_for_signing(
         writer, bytes_reserved=RESERVED_BYTES
     )
     return PreparedPdf(

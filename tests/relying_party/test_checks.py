@@ -21,7 +21,7 @@ from flask import Flask, jsonify, request
 from joserfc import jwt
 from joserfc.jwk import ECKey
 
-from examples.relying_party import contract
+from examples.relying_party import contract, contract_pdf
 from examples.relying_party.dpop import DPoPSigner
 from examples.relying_party.settings import SIGNING_ALG
 from idp.oidc.server import SERVER
@@ -160,8 +160,8 @@ def test_garbage_is_refused_not_crashed_on():
 
 def test_a_signed_pdf_that_is_not_our_pdf_plus_a_signature_is_refused():
     terms = contract.Terms("Yamada Hanako", 30_000_000, 35, Decimal("1.80"), 95_000, "SB-TEST")
-    ours = contract.contract_pdf(terms)
-    theirs = contract.contract_pdf(
+    ours = contract_pdf.render(terms)
+    theirs = contract_pdf.render(
         contract.Terms("Yamada Hanako", 90_000_000, 35, Decimal("1.80"), 1, "X")
     )
     with pytest.raises(contract.SignatureRefused, match="not our contract"):
@@ -173,7 +173,7 @@ def test_the_contract_pdf_is_a_pdf_pyhanko_reads():
 
     from pyhanko.pdf_utils.reader import PdfFileReader
 
-    pdf = contract.contract_pdf(contract.Terms("Yamada Hanako", 1, 35, Decimal("1.80"), 1, "SB-1"))
+    pdf = contract_pdf.render(contract.Terms("Yamada Hanako", 1, 35, Decimal("1.80"), 1, "SB-1"))
     assert PdfFileReader(io.BytesIO(pdf)).root["/Pages"]["/Count"] == 1
 
 
