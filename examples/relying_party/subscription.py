@@ -176,7 +176,15 @@ class Receiver:
             return None
         if response.status_code == 404:
             raise IdpError("not_found", f"{method} {url}")
-        return self.idp._json(response) if response.content else None
+        if not response.content:
+            return None
+        try:
+            listed = response.json()
+        except ValueError:
+            listed = None
+        if isinstance(listed, list) and response.status_code == 200:
+            return listed  # §8.1.1.2: the streams of this receiver
+        return self.idp._json(response)
 
 
 def receiver(app=None) -> Receiver:
