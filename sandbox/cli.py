@@ -80,6 +80,7 @@ def init(ctx: click.Context, base_url: str, organization: str) -> None:
     click.echo(f"{'kept' if existed else 'created'} sandbox state in {ctx.obj}")
     for kind in CertKind:
         click.echo(f"trust anchors ({kind}): {state.trust_dir(kind)}")
+    click.echo(f"revocation feed certificate: {state.feed_certificate_path()}")
 
 
 @main.command("issue-card")
@@ -206,15 +207,23 @@ def _change(ctx: click.Context, change: Callable[[SandboxState], None]) -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=None, help="Default: the base URL's port.")
+@click.option(
+    "--delta-interval",
+    type=click.FloatRange(min=1),
+    default=15.0,
+    show_default=True,
+    help="Seconds between publications of the CRLs when nothing changed (a change is published "
+    "at once).",
+)
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int | None) -> None:
-    """Serve OCSP and CRLs in the foreground until Ctrl-C."""
+def serve(ctx: click.Context, host: str, port: int | None, delta_interval: float) -> None:
+    """Serve OCSP, CRLs and the revocation feed (GET /feed) in the foreground until Ctrl-C."""
     from sandbox import server  # imported late: the other commands need no web stack
 
     state = _state(ctx)
     port = port or _base_port(state.endpoints.base_url)
     try:
-        server.serve(state, host=host, port=port)
+        server.serve(state, host=host, port=port, delta_interval=delta_interval)
     except SandboxError as error:
         raise click.ClickException(str(error)) from None
 

@@ -28,7 +28,9 @@ Files: ``STATE/crl/{auth,sign}.crl`` and ``{auth,sign}-delta.crl`` (DER), ``STAT
 (numbers and times of the files, and the digest of the registry they were built from), and
 ``STATE/ca/KIND/crl-base.json`` (the base's number, time and entries). :func:`publish` rebuilds only
 when the registry changed or the files are half-way to their nextUpdate, so every process sharing
-the state directory sees a ``jpki-sandbox revoke`` on its next request.
+the state directory sees a ``jpki-sandbox revoke`` on its next request; the HTTP service also
+publishes again every :data:`DELTA_INTERVAL` (15 s; ``jpki-sandbox serve --delta-interval``), a
+CA's short delta publication cycle, so a poller's delta is never older than that.
 """
 
 from sandbox.crl_build import (
@@ -40,6 +42,7 @@ from sandbox.crl_build import (
 )
 from sandbox.crl_publish import (
     BASE_INTERVAL,
+    DELTA_INTERVAL,
     DELTA_VALIDITY,
     Published,
     crl_dir,
@@ -53,6 +56,7 @@ from sandbox.large_crl import LargeCrl, synthetic_serial, write_large_crl
 
 __all__ = [
     "BASE_INTERVAL",
+    "DELTA_INTERVAL",
     "DELTA_VALIDITY",
     "FULL_VALIDITY",
     "CrlEntry",

@@ -23,6 +23,10 @@ from sandbox.state import RegistryEntry, SandboxState, write_atomic
 DELTA_VALIDITY = dt.timedelta(hours=1)
 """nextUpdate - thisUpdate of a delta CRL."""
 BASE_INTERVAL = dt.timedelta(hours=24)
+DELTA_INTERVAL = dt.timedelta(seconds=15)
+"""How often the HTTP service publishes the CRLs again when nothing changed (a change is
+published on the next request): a poller sees a delta at most this old, well within the IdP's
+``status_interval`` of 60 s (``jpki-sandbox serve --delta-interval``)."""
 """How long a full CRL serves as the base of the deltas before a newer one replaces it."""
 
 
@@ -125,7 +129,12 @@ def _entries_from_json(raw: Mapping[str, list[str | None]]) -> dict[int, CrlEntr
 
 
 def _cached(
-    state: SandboxState, kind: CertKind, digest: str, now: dt.datetime, base: dict | None
+    state: SandboxState,
+    kind: CertKind,
+    digest: str,
+    now: dt.datetime,
+    base: dict | None,
+    delta_interval: dt.timedelta | None = None,
 ) -> Published | None:
     meta_path = crl_dir(state) / f"{kind}.json"
     full_path, delta_path = crl_path(state, kind), crl_path(state, kind, delta=True)
@@ -134,6 +143,8 @@ def _cached(
     meta = json.loads(meta_path.read_text())
     this_update = dt.datetime.fromisoformat(meta["this_update"])
     refresh_at = this_update + dt.timedelta(seconds=meta["refresh_after_s"])
+    if delta_interval is not None:
+        refresh_at = min(refresh_at, this_update + delta_interval)
     base_at = dt.datetime.fromisoformat(base["this_update"])
     base_due = base_at + dt.timedelta(seconds=meta["base_interval_s"])
     if meta["registry"] != digest or meta["base_number"] != base["number"]:
@@ -161,11 +172,13 @@ def publish(
     full_validity: dt.timedelta = FULL_VALIDITY,
     delta_validity: dt.timedelta = DELTA_VALIDITY,
     base_interval: dt.timedelta = BASE_INTERVAL,
+    delta_interval: dt.timedelta | None = None,
 ) -> Published:
     """The CA's current full and delta CRLs, rebuilt and written if anything changed.
 
     ``new_base=True`` makes this full CRL the base of the following deltas (as a daily full CRL
-    would be); ``force=True`` rebuilds even when nothing changed.
+    would be); ``force=True`` rebuilds even when nothing changed; ``delta_interval`` rebuilds
+    once the files are that old (the HTTP service's short publication interval).
     """
     now = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
     with _locked(state, kind) as folder:
@@ -174,7 +187,7 @@ def publish(
         base_path = folder / "crl-base.json"
         base = json.loads(base_path.read_text()) if base_path.is_file() else None
         if not (force or new_base):
-            cached = _cached(state, kind, digest, now, base)
+            cached = _cached(state, kind, digest, now, base, delta_interval)
             if cached is not None:
                 return cached
         registry = {int(s, 16): RegistryEntry(**e) for s, e in json.loads(raw).items()}

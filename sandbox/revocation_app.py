@@ -7,6 +7,8 @@ Routes (``KIND`` is ``auth`` or ``sign``):
 - ``GET /crl/KIND.crl`` and ``GET /crl/KIND-delta.crl`` — ``application/pkix-crl`` (DER), built
   from the registry on demand (:func:`sandbox.crl.publish`), so a ``jpki-sandbox revoke`` shows at
   once; the same bytes are written to ``STATE/crl/``.
+- ``GET /feed?after=CURSOR&limit=N&nonce=X`` — one signed page of the revocation-notification
+  feed (:mod:`sandbox.feed`), ``application/jose``; a bad cursor, limit or nonce is a 400.
 - ``GET /_sandbox/requests`` — how many OCSP and CRL requests each CA received, as JSON
   (``DELETE`` zeroes the counts): tests of a client's single-flight caching read it.
 - ``GET /_sandbox/behaviour`` — the current misbehaviour, as JSON.
@@ -41,13 +43,14 @@ from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from sandbox import crl, ocsp
+from sandbox import crl, feed, ocsp
 from sandbox.misbehaviour import OCSP_STATUS_MODES, STALE_BY, Behaviour, Behaviours, Impostors
 from sandbox.profiles import CertKind
 from sandbox.state import SandboxError, SandboxState
 
 OCSP_REQUEST = "application/ocsp-request"
 OCSP_RESPONSE = "application/ocsp-response"
+JOSE = "application/jose"
 PKIX_CRL = "application/pkix-crl"
 MAX_REQUEST = 64 * 1024
 """Bytes; an OCSP request for one certificate is about a hundred."""
@@ -60,8 +63,15 @@ class _Drop(ConnectionAbortedError):
 class RevocationApp:
     """The WSGI application; one per served state directory."""
 
-    def __init__(self, state: SandboxState, behaviours: Behaviours | None = None) -> None:
+    def __init__(
+        self,
+        state: SandboxState,
+        behaviours: Behaviours | None = None,
+        delta_interval: float = crl.DELTA_INTERVAL.total_seconds(),
+    ) -> None:
         self.state = state
+        self.delta_interval = dt.timedelta(seconds=delta_interval)
+        """The CRLs are published again at least this often, even when nothing changed."""
         self.behaviours = behaviours or Behaviours()
         self.impostors = Impostors()
         self.requests = RequestCounter()
@@ -70,6 +80,7 @@ class RevocationApp:
                 Rule("/ocsp/<kind>", methods=["POST"], endpoint="ocsp_post"),
                 Rule("/ocsp/<kind>/<path:encoded>", methods=["GET"], endpoint="ocsp_get"),
                 Rule("/crl/<name>", methods=["GET"], endpoint="crl"),
+                Rule("/feed", methods=["GET"], endpoint="feed"),
                 Rule("/_sandbox/behaviour", methods=["GET", "POST"], endpoint="behaviour"),
                 Rule("/_sandbox/requests", methods=["GET", "DELETE"], endpoint="requests"),
             ],
@@ -143,7 +154,7 @@ class RevocationApp:
         early = _early(request, behaviour, PKIX_CRL)
         if early is not None:
             return early
-        published = crl.publish(self.state, kind)
+        published = crl.publish(self.state, kind, delta_interval=self.delta_interval)
         body = published.delta if delta else published.full
         ca = self.state.ca(kind)
         now = dt.datetime.now(dt.UTC).replace(microsecond=0)
@@ -160,6 +171,24 @@ class RevocationApp:
                 next_update=now + dt.timedelta(hours=23),
             )
         return Response(body, content_type=PKIX_CRL, headers={"Cache-Control": "no-cache"})
+
+    # --- the revocation feed -----------------------------------------------------------------
+
+    def on_feed(self, request: Request) -> Response:
+        args = request.args
+        try:
+            payload = feed.page_payload(
+                self.state.root,
+                args.get("after"),
+                args.get("limit"),
+                args.get("nonce"),
+                now=dt.datetime.now(dt.UTC),
+                issuer=f"{self.state.endpoints.base_url.rstrip('/')}/feed",
+            )
+        except feed.FeedRequestError as error:
+            return _json({"error": "invalid_request", "error_description": str(error)}, 400)
+        body = feed.sign_page(self.state.feed_signer(), payload)
+        return Response(body, content_type=JOSE, headers={"Cache-Control": "no-store"})
 
     # --- control ----------------------------------------------------------------------------
 

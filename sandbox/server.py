@@ -72,14 +72,26 @@ def base_url_port(state: SandboxState) -> int:
     return parts.port or (443 if parts.scheme == "https" else 80)
 
 
-def serve(state: SandboxState, *, host: str = "127.0.0.1", port: int | None = None) -> None:
-    """Serve OCSP and CRLs in the foreground until SIGTERM or SIGINT (``jpki-sandbox serve``).
+def serve(
+    state: SandboxState,
+    *,
+    host: str = "127.0.0.1",
+    port: int | None = None,
+    delta_interval: float | None = None,
+) -> None:
+    """Serve OCSP, CRLs and the revocation feed in the foreground until SIGTERM or SIGINT
+    (``jpki-sandbox serve``).
 
-    ``port`` defaults to the base URL's. Raises :class:`SandboxError` when it is busy.
+    ``port`` defaults to the base URL's; ``delta_interval`` (seconds) is how often the CRLs are
+    published again (default :data:`sandbox.crl.DELTA_INTERVAL`). Raises :class:`SandboxError`
+    when the port is busy.
     """
-    server = _server(
-        RevocationApp(state), host, base_url_port(state) if port is None else port, quiet=False
+    app = (
+        RevocationApp(state)
+        if delta_interval is None
+        else RevocationApp(state, delta_interval=delta_interval)
     )
+    server = _server(app, host, base_url_port(state) if port is None else port, quiet=False)
     previous: dict[int, Any] = {}
 
     def stop(_signum: int, _frame: object) -> None:
@@ -119,6 +131,10 @@ class RunningServer:
 
     def crl_url(self, kind: CertKind | str, *, delta: bool = False) -> str:
         return f"{self.base_url}/crl/{kind}{'-delta' if delta else ''}.crl"
+
+    @property
+    def feed_url(self) -> str:
+        return f"{self.base_url}/feed"
 
     def behave(
         self,

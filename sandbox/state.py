@@ -8,6 +8,7 @@ Layout (stable: operators and tests point at these paths)::
     STATE/ca/{auth,sign}/registry.json      serial -> status, revocation time and reason
     STATE/cards/CARD/card.json              facts, PIN hashes, tries left, serials
     STATE/cards/CARD/{auth,sign}.pem, {auth,sign}.key.pem
+    STATE/feed/entries.jsonl, feed.pem, feed.key.pem   the revocation feed (sandbox/feed.py)
 
 Writers replace files atomically under a lock, so the OCSP responder can read while
 ``jpki-sandbox revoke`` writes.
@@ -31,7 +32,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from sandbox import pki, profiles
+from sandbox import feed, pki, profiles
 from sandbox.citizens import Citizen, Gender
 from sandbox.profiles import CertKind, Endpoints
 
@@ -146,7 +147,9 @@ class SandboxState:
         for tests of the production topology (tests/production)."""
         root = Path(root)
         if (root / "sandbox.json").is_file():
-            return cls(root)
+            state = cls(root)
+            state.feed_signer()
+            return state
         now = dt.datetime.now(dt.UTC)
         for kind in CertKind:
             ca = pki.make_ca(kind, now=now, organization=organization)
@@ -159,7 +162,9 @@ class SandboxState:
             write_atomic(root / "trust" / kind / f"jpki-test-{kind}-ca.pem", pem(ca.certificate))
         settings = {"base_url": base_url, "created_at": now.isoformat()}
         write_atomic(root / "sandbox.json", json.dumps(settings, indent=2).encode())
-        return cls(root)
+        state = cls(root)
+        state.feed_signer()
+        return state
 
     # --- CAs -------------------------------------------------------------------------------
 
@@ -171,6 +176,31 @@ class SandboxState:
 
     def trust_dir(self, kind: CertKind) -> Path:
         return self.root / "trust" / kind
+
+    def feed_signer(self) -> pki.Issuer:
+        """The revocation feed's key and certificate, under the authentication CA (made once;
+        states older than the feed get theirs on first use)."""
+        return feed.ensure_signer(self.root, self.ca(CertKind.AUTH).root)
+
+    def feed_certificate_path(self) -> Path:
+        """``STATE/feed/feed.pem``: what the IdP's ``[jpki.revocation_feed] certificate`` names."""
+        self.feed_signer()
+        return feed.feed_dir(self.root) / "feed.pem"
+
+    def _notify(
+        self, kind: CertKind, serial: int, status: str, reason: str | None, at: dt.datetime
+    ) -> None:
+        """Append the change to the revocation feed (sandbox/feed.py)."""
+        issuer = x509.load_pem_x509_certificate((self.root / "ca" / kind / "ca.pem").read_bytes())
+        feed.append(
+            self.root,
+            issuer=issuer.subject,
+            serial=serial,
+            cert_type=str(kind),
+            status=status,
+            reason=reason,
+            at=at,
+        )
 
     # --- the revocation registry -----------------------------------------------------------
 
@@ -210,6 +240,7 @@ class SandboxState:
         self._update_registry(
             kind, serial, {"status": "revoked", "reason": reason, "revoked_at": at.isoformat()}
         )
+        self._notify(kind, serial, "revoked", reason, at)
 
     def hold(self, card_id: str, kind: CertKind, at: dt.datetime | None = None) -> None:
         serial, entry = self._entry(card_id, kind)
@@ -226,6 +257,7 @@ class SandboxState:
                 "released_at": None,
             },
         )
+        self._notify(kind, serial, "on_hold", "certificateHold", at)
 
     def release(self, card_id: str, kind: CertKind, at: dt.datetime | None = None) -> None:
         serial, entry = self._entry(card_id, kind)
@@ -237,6 +269,7 @@ class SandboxState:
             serial,
             {"status": "good", "reason": None, "revoked_at": None, "released_at": at.isoformat()},
         )
+        self._notify(kind, serial, "released", "removeFromCRL", at)
 
     def _entry(self, card_id: str, kind: CertKind) -> tuple[int, RegistryEntry]:
         serial = int(self.card(card_id).serials[kind], 16)

@@ -26,6 +26,7 @@ def problems(c: Config):
     first, so a deployment that is wrong in several ways hears about what the rest rests on."""
     yield from _deployment_problems(c)
     yield from _value_problems(c)
+    yield from _status_problems(c)
     yield from _proxy_problems(c.proxy)
     yield from _timeout_problems(c.timeouts)
     if c.client_urls.allow_loopback and c.environment == "production":
@@ -66,6 +67,29 @@ def _value_problems(c: Config):
             yield f"tokens.{name} must be a positive number of seconds"
     if c.documents.retention_days < 1:
         yield "documents.retention_days must be at least 1 (services fetch the outcome first)"
+
+
+def _status_problems(c: Config):
+    """How the IdP hears of status changes (docs/operators.md §7, "Status changes"): polled
+    within ``status_interval``, from a feed whose signer is known."""
+    jpki, feed = c.jpki, c.jpki.revocation_feed
+    if not 0 < jpki.status_poll_interval < jpki.status_interval:
+        yield (
+            "jpki.status_poll_interval must be positive and less than jpki.status_interval: "
+            "status changes would reach the IdP later than promised"
+        )
+    if not feed.url:
+        return
+    if urlsplit(feed.url).scheme not in ("http", "https"):
+        yield "jpki.revocation_feed.url must be an http(s) URL"
+    if not 1 <= feed.page_size <= 1000:
+        yield "jpki.revocation_feed.page_size must be 1 to 1000"
+    if not 0 < feed.timeout < jpki.status_interval:
+        yield "jpki.revocation_feed.timeout must be positive and less than jpki.status_interval"
+    if not feed.certificate:
+        yield "jpki.revocation_feed.url needs jpki.revocation_feed.certificate (its signer)"
+    elif c.environment == "production" and not Path(feed.certificate).is_file():
+        yield f"jpki.revocation_feed.certificate {feed.certificate} is not a readable file"
 
 
 def _limit_problems(limits: LimitsConfig):

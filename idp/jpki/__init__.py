@@ -12,7 +12,11 @@ A library with no Flask, OAuth or storage imports. Entry points:
   ``document.fingerprint`` for the review page.
 - ``ocsp.OcspService``, ``crl_updater.CrlUpdater`` / ``CrlRefresher``, ``crl.CrlStatusSource``,
   ``revocation.RevocationChecker``: revocation by the configured policy.
+- ``status.StatusChange`` / ``StatusListener``: a certificate's new status at the CA;
+  ``feed.FeedClient`` (a signed revocation feed), ``crl_diff`` (what a new CRL changed) and
+  ``status_watch.StatusWatcher`` (polls both within ``status_interval``) produce them.
 - ``settings.JpkiSettings``: the configuration ``idp.config`` embeds.
 - ``errors``: the one exception family, each with a machine-readable ``reason``.
-- ``cli.jpki``: the ``idp jpki`` click group (``check``, ``anchors``).
+- ``cli.jpki``: the ``idp jpki`` click group (``check``, ``anchors``, ``crl-refresh``,
+  ``status-poll``).
 """

@@ -31,6 +31,7 @@ from idp.jpki.crl_updater import CrlUpdater
 from idp.jpki.errors import JpkiValidationError
 from idp.jpki.factory import NO_OCSP_CACHE, build_validator
 from idp.jpki.settings import CertificateType, JpkiSettings, RevocationPolicy
+from idp.jpki.status_watch import StatusWatcher
 from idp.jpki.transport import HttpTransport
 from idp.jpki.validator import CERTIFICATE_FOR, JpkiValidator, Purpose
 
@@ -160,6 +161,29 @@ def crl_refresh(ctx: click.Context, force: bool) -> None:
         held = updater.source(kind).next_update()
         outcome["next_update"] = held.isoformat() if held else None
         click.echo(json.dumps(outcome))
+    if refused:
+        ctx.exit(1)
+
+
+STATUS_WATCHER = "jpki.status_watcher"
+"""``ctx.meta`` key under which the IdP lends ``status-poll`` its ``StatusWatcher`` (with the
+IdP's listener and shared store); the card core has none of its own."""
+
+
+@jpki.command("status-poll")
+@click.pass_context
+def status_poll(ctx: click.Context) -> None:
+    """One round of the status watcher (for cron; serving processes also poll on their own):
+    the revocation feed from the shared cursor, and each delta CRL. Prints one JSON line
+    (changes, pages, each source's refusal); exits 1 if a source was refused."""
+    watcher: StatusWatcher | None = ctx.meta.get(STATUS_WATCHER)
+    if watcher is None:
+        raise click.ClickException(
+            "no status watcher: configure [jpki.revocation_feed] or [jpki] delta_crl_urls"
+        )
+    outcome = watcher.poll_once(dt.datetime.now(dt.UTC))
+    refused = {source: reason for source, reason in outcome.refusals.items() if reason}
+    click.echo(json.dumps({"changes": outcome.changes, "pages": outcome.pages, "refused": refused}))
     if refused:
         ctx.exit(1)
 

@@ -6,6 +6,8 @@ before nextUpdate and every ``retry_interval`` after a failure. A refused downlo
 last valid index in place until its nextUpdate, after which lookups fail closed. A file lock per
 type lets one process of a machine refresh while the others keep reading. An optional
 ``CrlObserver`` hears how each refresh ended (the IdP's metrics); the core never needs one.
+An optional ``status_listener`` is told what each new CRL changed (crl_diff.py), and
+``refresh_delta`` fetches only the delta CRL, as the status watcher does every poll.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import contextlib
 import datetime as dt
 import fcntl
 import logging
+import os
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
@@ -22,10 +25,13 @@ from typing import Protocol
 
 from cryptography import x509
 
+from idp.jpki import crl_diff
 from idp.jpki.crl import CrlStatusSource
+from idp.jpki.crl_index import CrlIndex, IndexError_
 from idp.jpki.crl_ingest import Expectation, ingest
-from idp.jpki.errors import JpkiValidationError
+from idp.jpki.errors import CrlRejected, JpkiValidationError
 from idp.jpki.settings import CertificateType, JpkiSettings
+from idp.jpki.status import StatusListener
 from idp.jpki.transport import Transport
 
 log = logging.getLogger(__name__)
@@ -40,6 +46,9 @@ class CrlObserver(Protocol):
 
 class CrlUpdater:
     """One refresh round per type: full CRL, then the delta if one is configured."""
+
+    status_listener: StatusListener | None = None
+    """Told of the status changes each newly ingested CRL brings; None: nobody listens."""
 
     def __init__(
         self,
@@ -102,12 +111,65 @@ class CrlUpdater:
         if not delta and full_number is not None:
             expect = Expectation(False, now, expect.max_skew, full_number)
         destination = source.delta_path if delta else source.full_path
+        before = self._held(kind) if self.status_listener is not None else None
         with tempfile.TemporaryFile(dir=self.folder) as download:
             self.transport.download(
                 url, download, self.settings.crl_timeout, self.settings.crl_max_bytes
             )
             download.seek(0)
             ingest(download, destination, self.anchors.get(kind, ()), expect).close()
+        if before is not None:
+            self._tell_changes(kind, before, delta=delta)
+
+    # --- status changes (crl_diff.py) and delta polling ---------------------------------------
+
+    def _held(self, kind: CertificateType) -> crl_diff.Held:
+        """The indexes as they are now, opened so that they outlive a rename over them."""
+        source = self.source(kind)
+        return crl_diff.Held.of(_open(source.full_path), _open(source.delta_path))
+
+    def _tell_changes(self, kind: CertificateType, before: crl_diff.Held, *, delta: bool) -> None:
+        """Hand what the CRL just ingested changed to the listener; its failure is logged, not
+        raised: the index is in place either way and serves lookups."""
+        after = self._held(kind)
+        listener, index = self.status_listener, after.delta if delta else after.full
+        if listener is None or index is None:
+            return
+        try:
+            fingerprint = index.metadata["issuer_sha256"]
+            anchor = crl_diff.anchor_named(self.anchors.get(kind, ()), fingerprint)
+            found = crl_diff.changes(
+                before, after, kind, anchor.subject, delta=delta, published=index.this_update
+            )
+            if found:
+                log.info("%s CRL %d of %s: %d status changes", "delta" if delta else "full",
+                         index.number, kind, len(found))  # fmt: skip
+                listener.changed(found)
+        except Exception:  # a listener's failure must not undo the refresh
+            log.exception("status changes of %s CRL %d not handled", kind, index.number)
+
+    def refresh_delta(self, kind: CertificateType, now: dt.datetime, *, min_age: float = 0) -> bool:
+        """Fetch and ingest only the delta CRL; False when none is configured, no full CRL is
+        held yet, or this machine's delta is younger than ``min_age`` seconds (another process
+        fetched it). A delta on a newer base than the full CRL held (the CA began a new base)
+        makes it a whole ``refresh``. Raises the refusal, like ``refresh``."""
+        url = self.settings.delta_crl_urls.get(kind)
+        source = self.source(kind)
+        if not url or source.held_numbers()[0] is None:
+            return False
+        try:
+            with self._lock(kind):
+                if min_age and _age(source.delta_path, now) < min_age:
+                    return False
+                self._fetch_and_ingest(kind, url, now, delta=True)
+                return True
+        except CrlRejected as error:
+            if error.detail != NEWER_BASE:
+                raise
+            if _age(source.full_path, now) < self.settings.crl_retry_interval:
+                raise  # the full CRL was just fetched: do not download it on every poll
+        self.refresh(kind, now)  # outside the lock: refresh takes it
+        return True
 
     @contextlib.contextmanager
     def _lock(self, kind: CertificateType) -> Iterator[None]:
@@ -129,6 +191,25 @@ class CrlUpdater:
                 log.warning("CRL refresh for %s refused: %s (%s)", kind, error.reason, error.detail)
                 outcome[kind] = error.reason
         return outcome
+
+
+NEWER_BASE = "delta CRL for a base we do not hold"
+"""crl_ingest's refusal of a delta built on a full CRL newer than ours."""
+
+
+def _open(path: str) -> CrlIndex | None:
+    try:
+        return CrlIndex(Path(path))
+    except (FileNotFoundError, IndexError_, KeyError, ValueError):
+        return None
+
+
+def _age(path: str, now: dt.datetime) -> float:
+    """Seconds since the index at ``path`` was written (infinite if there is none)."""
+    try:
+        return now.timestamp() - os.stat(path).st_mtime
+    except FileNotFoundError:
+        return float("inf")
 
 
 class CrlRefresher:

@@ -5,6 +5,8 @@ configuration; unknown answers never are. A failed exchange (the responder unrea
 erring or talking garbage) is remembered for ``failure_ttl`` seconds beside the answer's key, so
 the next checks fail over at once instead of asking again. ``wait_or_lock`` makes one process of
 many ask the responder while the others wait, at most one timeout, for its answer or failure.
+``forget`` drops a certificate's answer at once, on every node, when the IdP hears of a status
+change (status_watch.py).
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import time
 from dataclasses import asdict, dataclass
 from typing import NoReturn
 
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 from cryptography.x509 import ocsp
 
 from idp.jpki import ocsp_checks as checks
@@ -140,6 +144,19 @@ class OcspCache:
 
     def unlock(self, key: str) -> None:
         self.store.delete(key + ":lock")
+
+    def forget(self, issuer: x509.Certificate, serial: int) -> None:
+        forget(self.store, issuer, serial)
+
+
+def cache_key(issuer: x509.Certificate, serial: int) -> str:
+    """Where ``OcspService.check`` keeps the answer for ``serial`` of ``issuer``'s CA."""
+    return f"jpki:ocsp:{issuer.fingerprint(hashes.SHA256()).hex()[:32]}:{serial:x}"
+
+
+def forget(store: EphemeralStore, issuer: x509.Certificate, serial: int) -> None:
+    """Drop the cached answer of one certificate: its status changed at the CA."""
+    store.delete(cache_key(issuer, serial))
 
 
 def answer_from(single: ocsp.OCSPSingleResponse, url: str) -> OcspAnswer:

@@ -30,6 +30,25 @@ class RevocationPolicy(StrEnum):
     OCSP = "ocsp"
 
 
+@dataclass(frozen=True)
+class RevocationFeedSettings:
+    """A revocation-notification feed (``[jpki.revocation_feed]``, docs/jpki.md §9): signed
+    pages of status changes read with a cursor. Off unless ``url`` is set."""
+
+    url: str = ""
+    """Where the pages are (``GET URL?after=CURSOR&limit=N&nonce=X``). Default: no feed."""
+
+    certificate: str = ""
+    """PEM file of the certificate(s) whose key may sign the pages (several during a key
+    rollover); a page signed by anything else is refused. Required with ``url``."""
+
+    page_size: int = 500
+    """Entries asked for per page. Default 500."""
+
+    timeout: float = 10.0
+    """Seconds for fetching one page. Default 10."""
+
+
 def _per_type(value: object) -> dict[CertificateType, object]:
     return dict.fromkeys(CertificateType, value)
 
@@ -129,6 +148,13 @@ class JpkiSettings:
     and access tokens refused, relying parties told. The revocation feed and delta CRLs are
     polled within it, and an authentication certificate's cached OCSP answer lives no longer.
     Default 60."""
+
+    status_poll_interval: float = 15.0
+    """Seconds between polls of the revocation feed and the delta CRLs (``status_interval``
+    bounds it from above, docs/operators.md §7). Default 15."""
+
+    revocation_feed: RevocationFeedSettings = field(default_factory=RevocationFeedSettings)
+    """The revocation-notification feed, ``[jpki.revocation_feed]``. Default: none."""
 
     challenge_ttl: float = 120.0
     """Seconds a login challenge stays valid. Default 120."""
