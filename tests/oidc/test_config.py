@@ -256,3 +256,49 @@ def test_development_file_may_still_refuse_test_roots(tmp_path) -> None:
 
 def test_testing_environment_keeps_the_production_safe_default() -> None:
     assert not load_config({"IDP_ENV": "testing"}).jpki.allow_test_roots
+
+
+def test_revocation_feed_block_and_poll_interval_are_read(tmp_path) -> None:
+    path = tmp_path / "idp.toml"
+    path.write_text(
+        "[jpki]\nstatus_poll_interval = 10\n[jpki.revocation_feed]\n"
+        'url = "https://feed.example/feed"\ncertificate = "/etc/feed.pem"\npage_size = 50\n'
+    )
+    jpki = load_config({**DEVELOPMENT, "IDP_CONFIG": str(path)}).jpki
+    assert jpki.status_poll_interval == 10.0
+    feed = jpki.revocation_feed
+    assert (feed.url, feed.certificate, feed.page_size) == (
+        "https://feed.example/feed",
+        "/etc/feed.pem",
+        50,
+    )
+    assert load_config(DEVELOPMENT).jpki.revocation_feed.url == ""
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("[jpki]\nstatus_poll_interval = 60", "less than jpki.status_interval"),
+        ("[jpki]\nstatus_poll_interval = 0", "status_poll_interval must be positive"),
+        ("[jpki.revocation_feed]\nurl = 'https://f.example'", "needs jpki.revocation_feed.cert"),
+        ("[jpki.revocation_feed]\nurl = 'ftp://f'\ncertificate = 'c.pem'", "http"),
+        ("[jpki.revocation_feed]\nurl = 'https://f'\ncertificate = 'c'\npage_size = 0", "1 to"),
+        ("[jpki.revocation_feed]\nurl = 'https://f'\ncertificate = 'c'\ntimeout = 90", "timeout"),
+        ("[jpki.revocation_feed]\nsecret = 'x'", "unknown setting jpki.revocation_feed.secret"),
+    ],
+)
+def test_bad_status_settings_are_refused(tmp_path, text, reason) -> None:
+    path = tmp_path / "idp.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=reason):
+        load_config({**DEVELOPMENT, "IDP_CONFIG": str(path)})
+
+
+def test_production_refuses_a_feed_certificate_it_cannot_read(tmp_path) -> None:
+    path = tmp_path / "idp.toml"
+    path.write_text(
+        "[jpki.revocation_feed]\nurl = 'https://feed.example'\n"
+        f"certificate = '{tmp_path / 'missing.pem'}'\n"
+    )
+    with pytest.raises(ConfigError, match="not a readable file"):
+        load_config({**PRODUCTION, "IDP_CONFIG": str(path)})
