@@ -37,6 +37,11 @@ PRODUCTION_BOUNDS = (
     Bound("jpki.ocsp_cache_max_ttl", 3600, "a cached good answer hides a revocation"),
     Bound("jpki.ocsp_timeout", 10, "a stalled responder ties up the workers"),
     Bound("jpki.status_interval", 300, "a lost card keeps working that long after it is stopped"),
+    Bound(
+        "jpki.crl_fallback_max_age",
+        3600,
+        "a card revoked since the CRL was fetched logs in that long while OCSP is down",
+    ),
 )
 """Production's upper bounds on numeric settings (docs/operators.md §2, "Production bounds")."""
 

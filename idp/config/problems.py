@@ -27,6 +27,7 @@ def problems(c: Config):
     yield from _deployment_problems(c)
     yield from _value_problems(c)
     yield from _status_problems(c)
+    yield from _revocation_source_problems(c)
     yield from _proxy_problems(c.proxy)
     yield from _timeout_problems(c.timeouts)
     if c.client_urls.allow_loopback and c.environment == "production":
@@ -54,6 +55,16 @@ def _deployment_problems(c: Config):
             "invisible to the other processes, so codes, PAR requests and replay caches would "
             "be lost or accepted twice. Configure Redis or run one process."
         )
+
+
+def _revocation_source_problems(c: Config):
+    """The OCSP breaker and the CRL fallback need positive numbers (docs/operators.md §7)."""
+    for name in ("ocsp_max_concurrent", "ocsp_breaker_failures", "ocsp_breaker_open"):
+        if getattr(c.jpki, name) <= 0:
+            yield f"jpki.{name} must be positive"
+    for name in ("ocsp_failure_ttl", "crl_fallback_max_age"):
+        if getattr(c.jpki, name) < 0:
+            yield f"jpki.{name} must not be negative"
 
 
 def _value_problems(c: Config):

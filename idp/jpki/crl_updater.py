@@ -27,6 +27,7 @@ from cryptography import x509
 
 from idp.jpki import crl_diff
 from idp.jpki.crl import CrlStatusSource
+from idp.jpki.crl_fallback import mark_fetched
 from idp.jpki.crl_index import CrlIndex, IndexError_
 from idp.jpki.crl_ingest import Expectation, ingest
 from idp.jpki.errors import CrlRejected, JpkiValidationError
@@ -90,6 +91,7 @@ class CrlUpdater:
                 self._refreshed(kind, error.reason)
                 raise
             self.last_error[kind] = None
+            mark_fetched(self.folder, kind, now)  # for crl_fallback_max_age
             self._refreshed(kind, None)
 
     def _refreshed(self, kind: CertificateType, refusal: str | None) -> None:
@@ -162,6 +164,7 @@ class CrlUpdater:
                 if min_age and _age(source.delta_path, now) < min_age:
                     return False
                 self._fetch_and_ingest(kind, url, now, delta=True)
+                mark_fetched(self.folder, kind, now)  # a delta on the full CRL is as recent
                 return True
         except CrlRejected as error:
             if error.detail != NEWER_BASE:

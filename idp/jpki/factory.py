@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from idp.jpki.anchors import TrustAnchors
 from idp.jpki.crl import CrlStatusSource
+from idp.jpki.crl_fallback import CrlFallback
+from idp.jpki.crl_updater import CrlUpdater
 from idp.jpki.ocsp import OcspObserver, OcspService
 from idp.jpki.revocation import RevocationChecker
 from idp.jpki.settings import CertificateType, JpkiSettings
@@ -52,8 +54,18 @@ def build_validator(
     """A validator for ``settings``: anchors read now (default: from the settings, so a broken
     trust folder raises ``TrustAnchorError`` here), OCSP answers kept in ``ocsp_cache`` and
     told to ``observer``, CRL status read from the indexes in ``settings.crl_index_dir`` for
-    every certificate type."""
+    every certificate type; under ``ocsp,crl`` a CRL older than ``crl_fallback_max_age`` is
+    fetched again from ``crl_urls`` before it may answer."""
     anchors = anchors or TrustAnchors.from_settings(settings)
-    ocsp = OcspService(settings, transport or HttpTransport(), ocsp_cache, observer=observer)
+    transport = transport or HttpTransport()
+    ocsp = OcspService(settings, transport, ocsp_cache, observer=observer)
     crl = {kind: CrlStatusSource(settings.crl_index_dir, kind) for kind in CertificateType}
-    return JpkiValidator(settings, anchors, RevocationChecker(settings, ocsp, crl))
+    fallback = CrlFallback(settings, _crl_refresh(settings, anchors, transport))
+    return JpkiValidator(settings, anchors, RevocationChecker(settings, ocsp, crl, fallback))
+
+
+def _crl_refresh(settings: JpkiSettings, anchors: TrustAnchors, transport: Transport):
+    """``CrlUpdater.refresh`` for the configured CRLs; None without any ``crl_urls``."""
+    if not settings.crl_urls:
+        return None
+    return CrlUpdater(settings, anchors.roots, transport).refresh

@@ -4,7 +4,9 @@ Three policies: OCSP then CRL, CRL only, or OCSP only. With ``ocsp,crl`` the CRL
 the responder cannot be used (unreachable, slow, HTTP error, garbage); an answer that is
 authentic but refuses (revoked, hold, unknown) or one that looks tampered with (bad signature,
 foreign nonce, stale) is final, since falling back would let an attacker who can break OCSP
-choose the older source.
+choose the older source. The fallback CRL must have been fetched within
+``crl_fallback_max_age`` (``crl_fallback``): an older one is fetched again, and failing that
+the check fails closed (``crl_too_old``); a listed certificate is refused whatever the age.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import dataclass, replace
 from cryptography import x509
 
 from idp.jpki.crl import CrlStatusSource
+from idp.jpki.crl_fallback import CrlFallback
 from idp.jpki.errors import CrlUnavailable, JpkiValidationError, ResponderUnavailable
 from idp.jpki.ocsp import OcspService
 from idp.jpki.settings import CertificateType, JpkiSettings, RevocationPolicy
@@ -49,8 +52,11 @@ class RevocationChecker:
         settings: JpkiSettings,
         ocsp: OcspService | None,
         crl: dict[CertificateType, CrlStatusSource],
+        fallback: CrlFallback | None = None,
     ) -> None:
         self.settings, self.ocsp, self.crl = settings, ocsp, crl
+        self.fallback = fallback or CrlFallback(settings)
+        """How recent the CRL must be under ``ocsp,crl``; by default judged, never fetched."""
 
     def check(
         self, certificate: x509.Certificate, issuer: x509.Certificate, kind: CertificateType,
@@ -64,11 +70,16 @@ class RevocationChecker:
         try:
             return self.by_ocsp(certificate, issuer, kind, now)
         except ResponderUnavailable as unavailable:
+            self.fallback.refresh_if_old(kind, now)
             try:
                 status = self.by_crl(certificate, kind, now)
+                with _decided_by("crl"):
+                    self.fallback.require_recent(kind, now)
             except CrlUnavailable as no_crl:
                 detail = f"{no_crl.detail} (after OCSP {unavailable.reason}: {unavailable.detail})"
-                raise CrlUnavailable(detail) from None
+                refusal = type(no_crl)(detail)
+                refusal.source = no_crl.source
+                raise refusal from None
             return replace(status, fallback_reason=unavailable.reason)
 
     def by_ocsp(

@@ -55,3 +55,6 @@ def _refresh_crls(app: Flask, config: Config, observer: RevocationMetrics) -> No
     updater = CrlUpdater(settings, roots, HttpTransport(), observer=observer)
     refresher = services(app)[CRL_REFRESHER] = CrlRefresher(updater)
     app.before_request(refresher.start)
+    verifier = services(app)[CARD_VERIFIER]
+    if verifier is not None:  # the OCSP fallback's fetches go through it too, diffs and all
+        verifier.validator.revocation.fallback.refresh = updater.refresh

@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 
 from idp.jpki import signature
 from idp.jpki.anchors import TrustAnchors
+from idp.jpki.crl_fallback import CrlFallback
 from idp.jpki.crl_updater import CrlUpdater
 from idp.jpki.ocsp import OcspService
 from idp.jpki.revocation import RevocationChecker
@@ -139,7 +140,9 @@ def build_stack(settings: JpkiSettings, store, transport=None) -> Stack:
     anchors = TrustAnchors.from_settings(settings)
     ocsp = OcspService(settings, transport, store)
     updater = CrlUpdater(settings, anchors.roots, transport)
-    checker = RevocationChecker(settings, ocsp, {k: updater.source(k) for k in CertificateType})
+    sources = {k: updater.source(k) for k in CertificateType}
+    fallback = CrlFallback(settings, updater.refresh)
+    checker = RevocationChecker(settings, ocsp, sources, fallback)
     return Stack(settings, anchors, ocsp, updater, JpkiValidator(settings, anchors, checker))
 
 

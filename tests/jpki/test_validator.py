@@ -204,9 +204,11 @@ def test_ocsp_bad_signature_does_not_fall_back(stack, state, server, cards, now)
 
 
 def test_ocsp_down_and_no_crl_fails_closed_naming_both(stack, state, server, cards, now):
+    """The OCSP failure fetches the CRL first: with its server down too, no CRL is held."""
     from idp.jpki.errors import CrlUnavailable
 
     certificate, _ = _card(state, cards.good)
-    with server.misbehaving(ocsp="down"), pytest.raises(CrlUnavailable) as refused:
+    down = server.misbehaving(ocsp="down", crl="down")
+    with down, pytest.raises(CrlUnavailable) as refused:
         stack.validator.validate(certificate, Purpose.LOGIN, now)
     assert "responder_unavailable" in refused.value.detail

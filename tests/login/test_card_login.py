@@ -118,8 +118,10 @@ def test_responder_down_is_service_unavailable_and_nothing_is_shared(card_app, l
 
 
 def test_after_a_refusal_the_person_can_try_again_and_log_in(card_app, login_page, world):
+    """A tampered answer (503) is not remembered as a failure; a responder that is down is, for
+    ocsp_failure_ttl (tests/jpki/test_ocsp_resilience.py)."""
     page = login_page()
-    with world.server.misbehaving(ocsp="down"):
+    with world.server.misbehaving(ocsp="wrong_key"):
         assert _login(page, world.good).status_code == 503
     assert logged_in(_login(page, world.good))
 

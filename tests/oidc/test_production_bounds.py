@@ -57,6 +57,7 @@ def changed(config: Config, setting: str, value: object) -> Config:
         ("jpki.ocsp_max_age", 86400.0, 86400.5, "at most 86400 seconds"),
         ("jpki.ocsp_cache_max_ttl", 3600.0, 3600.5, "at most 3600 seconds"),
         ("jpki.ocsp_timeout", 10.0, 10.5, "at most 10 seconds"),
+        ("jpki.crl_fallback_max_age", 3600.0, 3600.5, "at most 3600 seconds"),
         ("jpki.ocsp_nonce_required", True, False, "needs jpki.ocsp_nonce_required = true"),
         ("keys.algorithms", ("RS256", "ES256"), ("RS256",), "must include PS256 or ES256"),
         ("admin.registration_token", "a" * 32, "a" * 31, "32\\+ characters"),
