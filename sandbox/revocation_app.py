@@ -9,6 +9,9 @@ Routes (``KIND`` is ``auth`` or ``sign``):
   once; the same bytes are written to ``STATE/crl/``.
 - ``GET /feed?after=CURSOR&limit=N&nonce=X`` — one signed page of the revocation-notification
   feed (:mod:`sandbox.feed`), ``application/jose``; a bad cursor, limit or nonce is a 400.
+- ``POST /tsa`` — RFC 3161: body ``application/timestamp-query``, answer
+  ``application/timestamp-reply`` (:mod:`sandbox.tsa`); ``GET /crl/tsa.crl`` its root's CRL;
+  ``GET``/``POST /_sandbox/tsa`` ``{"mode": …}`` its misbehaviour (loopback clients only).
 - ``GET /_sandbox/requests`` — how many OCSP and CRL requests each CA received, as JSON
   (``DELETE`` zeroes the counts): tests of a client's single-flight caching read it.
 - ``GET /_sandbox/behaviour`` — the current misbehaviour, as JSON.
@@ -43,7 +46,7 @@ from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from sandbox import crl, feed, ocsp
+from sandbox import crl, feed, ocsp, tsa
 from sandbox.misbehaviour import OCSP_STATUS_MODES, STALE_BY, Behaviour, Behaviours, Impostors
 from sandbox.profiles import CertKind
 from sandbox.state import SandboxError, SandboxState
@@ -75,12 +78,16 @@ class RevocationApp:
         self.behaviours = behaviours or Behaviours()
         self.impostors = Impostors()
         self.requests = RequestCounter()
+        self.tsa_mode = "normal"
         self.url_map = Map(
             [
                 Rule("/ocsp/<kind>", methods=["POST"], endpoint="ocsp_post"),
                 Rule("/ocsp/<kind>/<path:encoded>", methods=["GET"], endpoint="ocsp_get"),
+                Rule("/crl/tsa.crl", methods=["GET"], endpoint="tsa_crl"),
                 Rule("/crl/<name>", methods=["GET"], endpoint="crl"),
                 Rule("/feed", methods=["GET"], endpoint="feed"),
+                Rule("/tsa", methods=["POST"], endpoint="tsa"),
+                Rule("/_sandbox/tsa", methods=["GET", "POST"], endpoint="tsa_behaviour"),
                 Rule("/_sandbox/behaviour", methods=["GET", "POST"], endpoint="behaviour"),
                 Rule("/_sandbox/requests", methods=["GET", "DELETE"], endpoint="requests"),
             ],
@@ -189,6 +196,38 @@ class RevocationApp:
             return _json({"error": "invalid_request", "error_description": str(error)}, 400)
         body = feed.sign_page(self.state.feed_signer(), payload)
         return Response(body, content_type=JOSE, headers={"Cache-Control": "no-store"})
+
+    # --- the time-stamping authority ---------------------------------------------------------
+
+    def on_tsa(self, request: Request) -> Response:
+        early = _early(request, Behaviour(self.tsa_mode), tsa.TIMESTAMP_REPLY)
+        if early is not None:
+            return early
+        if (request.content_length or 0) > MAX_REQUEST:
+            return Response("request too large\n", 413, content_type="text/plain")
+        try:
+            body = tsa.authority(self.state).respond(request.get_data(cache=False), self.tsa_mode)
+        except ValueError:
+            return Response("not a TimeStampReq\n", 400, content_type="text/plain")
+        headers = {"Cache-Control": "no-store"}
+        return Response(body, content_type=tsa.TIMESTAMP_REPLY, headers=headers)
+
+    def on_tsa_crl(self, _request: Request) -> Response:
+        body = tsa.authority(self.state).crl()
+        return Response(body, content_type=PKIX_CRL, headers={"Cache-Control": "no-cache"})
+
+    def on_tsa_behaviour(self, request: Request) -> Response:
+        if request.method == "POST":
+            if not _is_loopback(request.remote_addr):
+                return _json({"error": "only loopback clients may change the behaviour"}, 403)
+            try:
+                mode = json.loads(request.get_data(as_text=True) or "{}").get("mode")
+            except (ValueError, AttributeError):
+                mode = None
+            if mode not in tsa.MODES:
+                return _json({"error": f"mode is one of: {', '.join(tsa.MODES)}"}, 400)
+            self.tsa_mode = mode
+        return _json({"mode": self.tsa_mode}, 200)
 
     # --- control ----------------------------------------------------------------------------
 

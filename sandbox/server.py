@@ -136,6 +136,19 @@ class RunningServer:
     def feed_url(self) -> str:
         return f"{self.base_url}/feed"
 
+    @property
+    def tsa_url(self) -> str:
+        return f"{self.base_url}/tsa"
+
+    @contextlib.contextmanager
+    def tsa_misbehaving(self, mode: str) -> Iterator[RunningServer]:
+        """The time-stamping authority in ``mode`` (:data:`sandbox.tsa.MODES`) for the block."""
+        self.app.tsa_mode = mode
+        try:
+            yield self
+        finally:
+            self.app.tsa_mode = "normal"
+
     def behave(
         self,
         ocsp: str | None = None,

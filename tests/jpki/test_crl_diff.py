@@ -201,3 +201,25 @@ def test_a_failing_listener_leaves_the_new_crl_in_place(world, auth_ca, now):
     _delta(transport, auth_ca, [CrlEntry(0x81, _at(now), R.key_compromise)], 3, 1, now)
     assert updater.refresh_delta(AUTH, now)
     assert updater.source(AUTH).held_numbers() == (1, 3)
+
+
+def test_a_large_full_crl_gives_only_what_changed(world, auth_ca, now):
+    """Thousands of unchanged entries in tables of other sizes: only the new, changed and
+    released ones come out."""
+    transport, updater, recorder = world
+    listed = [CrlEntry(0x100000 + n, _at(now, 24), R.key_compromise) for n in range(3000)]
+    held = CrlEntry(0x200001, _at(now, 24), R.certificate_hold)
+    _full(transport, auth_ca, [*listed, held], 1, now)
+    _delta(transport, auth_ca, [], 2, 1, now)
+    updater.refresh(AUTH, now)
+    renewed = CrlEntry(0x100007, _at(now, 24), R.superseded)  # the same serial, another reason
+    added = [CrlEntry(0x300000 + n, _at(now), R.affiliation_changed) for n in range(400)]
+    entries = [e for e in listed if e.serial != renewed.serial] + [renewed, *added]
+    _full(transport, auth_ca, entries, 3, now)
+    _delta(transport, auth_ca, [], 4, 3, now)
+    updater.refresh(AUTH, now)
+    seen = recorder.seen()
+    assert len(seen) == 402
+    assert seen["100007"] == (Status.REVOKED, "superseded", "crl")
+    assert seen["200001"] == (Status.RELEASED, None, "crl")
+    assert all(seen[f"{0x300000 + n:X}"][1] == "affiliationChanged" for n in range(400))
