@@ -40,7 +40,7 @@ from ..web.bridge import BRIDGE
 from ..web.pages import finish, page
 from ..web.refusals import Refusal
 from ..web.services import in_language, localized
-from . import refusals, signing
+from . import preview, refusals, signing
 from .submission import for_bridge
 from .verification import DOCUMENT_VERIFIER
 from .views import bp
@@ -121,6 +121,21 @@ def view_pdf(document_id: str) -> Response:
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "frame-ancestors 'none'"
     return response
+
+
+@bp.get("/documents/<document_id>/preview.png")
+def preview_png(document_id: str) -> Response:
+    """The first page of the submitted PDF, as the review page shows it (``preview``)."""
+    gate = _gate(document_id)
+    if isinstance(gate, Response):
+        return gate
+    document, _ = gate
+    try:
+        png = preview.first_page(document)
+    except preview.PreviewUnavailable as error:
+        current_app.logger.warning("document %s: no preview: %s", document.id, error)
+        return finish(Response(status=404 if document.pdf is None else 503))
+    return finish(Response(png, mimetype="image/png"))
 
 
 @bp.post("/documents/<document_id>/prepare")
