@@ -18,7 +18,7 @@ from pathlib import Path
 import click
 from werkzeug.serving import WSGIRequestHandler, run_simple
 
-from . import create_app, subscription
+from . import create_app, subscription, verify_contract
 from .keys import PUBLIC_JWKS, client_key
 from .protocol import IdpError, IdpUnavailable
 from .settings import NAME, PURPOSE, RETENTION_DAYS, SIGNING_ALG, TRUST_FRAMEWORK, BankSettings
@@ -126,6 +126,33 @@ def subscribe(settings: BankSettings, wait: float) -> None:
     click.echo(json.dumps(result))
     if not result["verified"]:
         raise click.ClickException("no verification event arrived: is the bank running?")
+
+
+@main.command("verify-contract")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--root",
+    "roots",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A trusted root certificate (PEM or DER); repeatable. "
+    "Default: BANK_TRUST_ROOTS, else the instance folder's trust/*.pem.",
+)
+@click.option("--json", "as_json", is_flag=True, help="The report as JSON.")
+@click.pass_obj
+def verify_contract_command(
+    settings: BankSettings, file: Path, roots: tuple[Path, ...], as_json: bool
+) -> None:
+    """Check a signed contract PDF and print the report; exit status 1 when it is not valid."""
+    files = roots or settings.root_files()
+    if not files:
+        raise click.UsageError("no trusted root: pass --root FILE (the JPKI signing CA's root)")
+    report = verify_contract.examine(file.read_bytes(), verify_contract.load_roots(files))
+    if as_json:
+        click.echo(json.dumps(report.record(), ensure_ascii=False, indent=2))
+    else:
+        click.echo(verify_contract.as_text(report))
+    sys.exit(0 if report.valid else 1)
 
 
 if __name__ == "__main__":

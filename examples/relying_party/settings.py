@@ -30,14 +30,21 @@ class BankSettings:
     instance: Path = DEFAULT_INSTANCE
     client_id: str = ""
     """Empty: read from ``client.json`` in the instance folder (written by ``register``)."""
+    trust_roots: tuple[Path, ...] = ()
+    """The roots a signed contract must chain to (the JPKI signing CA's, and the time-stamping
+    authority's); empty: the instance folder's ``trust/*.pem``."""
 
     @classmethod
     def from_environment(cls, **overrides) -> BankSettings:
-        """BANK_ISSUER, BANK_BASE_URL and BANK_INSTANCE override the demo's defaults."""
+        """BANK_ISSUER, BANK_BASE_URL, BANK_INSTANCE and BANK_TRUST_ROOTS (files separated by
+        ``os.pathsep``) override the demo's defaults."""
         values = {
             "issuer": os.environ.get("BANK_ISSUER", DEFAULT_ISSUER),
             "base_url": os.environ.get("BANK_BASE_URL", DEFAULT_BASE_URL),
             "instance": Path(os.environ.get("BANK_INSTANCE", DEFAULT_INSTANCE)),
+            "trust_roots": tuple(
+                Path(p) for p in os.environ.get("BANK_TRUST_ROOTS", "").split(os.pathsep) if p
+            ),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
@@ -83,3 +90,7 @@ class BankSettings:
             path.write_text(secrets.token_urlsafe(48))
             path.chmod(0o600)
         return path.read_text().strip()
+
+    def root_files(self) -> tuple[Path, ...]:
+        """The trusted roots' files: those given, else the instance folder's ``trust/*.pem``."""
+        return self.trust_roots or tuple(sorted((self.instance / "trust").glob("*.pem")))
