@@ -21,10 +21,12 @@ from werkzeug.urls import uri_to_iri
 
 from . import audit, create_app, logs
 from .config import ConfigError
+from .jpki.cli import STATUS_STORE
 from .jpki.cli import jpki as jpki_cli
 from .oidc import fapi, keys, sealer
 from .services import services
 from .storage import db as storage_db
+from .storage.ephemeral import EPHEMERAL
 
 
 def _app():
@@ -102,11 +104,13 @@ def jpki_group(ctx: click.Context) -> None:
     """JPKI certificate checks for operators (idp/jpki/cli.py), on this configuration."""
     app = ctx.ensure_object(ScriptInfo).load_app()
     ctx.obj = services(app).config.jpki  # the JpkiSettings the jpki commands look up
+    ctx.meta[STATUS_STORE] = services(app)[EPHEMERAL]  # where the feed's cursor is shared
 
 
 for _name, _command in jpki_cli.commands.items():
     jpki_group.add_command(_command, _name)
 audit.audited(jpki_group.commands["crl-refresh"])
+audit.audited(jpki_group.commands["status-poll"])
 
 
 @main.group("audit")

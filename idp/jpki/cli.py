@@ -31,7 +31,7 @@ from idp.jpki.crl_updater import CrlUpdater
 from idp.jpki.errors import JpkiValidationError
 from idp.jpki.factory import NO_OCSP_CACHE, build_validator
 from idp.jpki.settings import CertificateType, JpkiSettings, RevocationPolicy
-from idp.jpki.status_watch import StatusWatcher
+from idp.jpki.status_watch import StatusWatcher, build_watcher
 from idp.jpki.transport import HttpTransport
 from idp.jpki.validator import CERTIFICATE_FOR, JpkiValidator, Purpose
 
@@ -148,6 +148,7 @@ def crl_refresh(ctx: click.Context, force: bool) -> None:
     if settings is None or not settings.crl_urls:
         raise click.ClickException("no [jpki] crl_urls configured")
     updater = CrlUpdater(settings, TrustAnchors.from_settings(settings).roots, HttpTransport())
+    _watcher(ctx, settings, updater)  # what the new CRLs change reaches the IdP's listener
     refused = False
     for kind in map(CertificateType, settings.crl_urls):
         now = dt.datetime.now(dt.UTC)
@@ -165,9 +166,11 @@ def crl_refresh(ctx: click.Context, force: bool) -> None:
         ctx.exit(1)
 
 
-STATUS_WATCHER = "jpki.status_watcher"
-"""``ctx.meta`` key under which the IdP lends ``status-poll`` its ``StatusWatcher`` (with the
-IdP's listener and shared store); the card core has none of its own."""
+STATUS_LISTENER = "jpki.status_listener"
+STATUS_STORE = "jpki.status_store"
+"""``ctx.meta`` keys under which the IdP lends ``status-poll`` and ``crl-refresh`` its
+``StatusListener`` and shared ephemeral store (where the feed's cursor is); the card core has
+neither of its own."""
 
 
 @jpki.command("status-poll")
@@ -176,16 +179,35 @@ def status_poll(ctx: click.Context) -> None:
     """One round of the status watcher (for cron; serving processes also poll on their own):
     the revocation feed from the shared cursor, and each delta CRL. Prints one JSON line
     (changes, pages, each source's refusal); exits 1 if a source was refused."""
-    watcher: StatusWatcher | None = ctx.meta.get(STATUS_WATCHER)
-    if watcher is None:
+    settings = _configured(ctx)
+    if settings is None or not (settings.revocation_feed.url or settings.delta_crl_urls):
         raise click.ClickException(
-            "no status watcher: configure [jpki.revocation_feed] or [jpki] delta_crl_urls"
+            "no status source: configure [jpki.revocation_feed] or [jpki.delta_crl_urls]"
         )
+    watcher = _watcher(ctx, settings, None)
+    if watcher is None:
+        raise click.ClickException("no status listener: the IdP lent this command none")
     outcome = watcher.poll_once(dt.datetime.now(dt.UTC))
     refused = {source: reason for source, reason in outcome.refusals.items() if reason}
     click.echo(json.dumps({"changes": outcome.changes, "pages": outcome.pages, "refused": refused}))
     if refused:
         ctx.exit(1)
+
+
+def _watcher(
+    ctx: click.Context, settings: JpkiSettings, updater: CrlUpdater | None
+) -> StatusWatcher | None:
+    """A watcher telling the IdP's listener, if the IdP lent one and a source is configured;
+    it also hears what ``updater``'s CRLs change."""
+    listener, store = ctx.meta.get(STATUS_LISTENER), ctx.meta.get(STATUS_STORE)
+    if listener is None or store is None:
+        return None
+    anchors = updater.anchors if updater else TrustAnchors.from_settings(settings).roots
+    try:
+        return build_watcher(settings, store, listener, anchors, transport=HttpTransport(),
+                             updater=updater)  # fmt: skip
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
 
 
 def _configured(ctx: click.Context) -> JpkiSettings | None:

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from idp.jpki import ocsp_cache
-from idp.jpki.cli import STATUS_WATCHER, status_poll
+from idp.jpki.cli import STATUS_LISTENER, STATUS_STORE, status_poll
 from idp.jpki.errors import CertificateOnHold
 from idp.jpki.settings import CertificateType, RevocationFeedSettings
 from idp.jpki.status import Status
@@ -177,21 +177,25 @@ def test_the_poller_thread_polls_and_stops(watched, state):
     assert not poller._thread.is_alive()
 
 
-def test_status_poll_command(watched):
+def test_status_poll_command_tells_the_lent_listener(watched, state, store):
     watcher, _, _ = watched
+    recorder = Recorder()
 
     @click.group()
     @click.pass_context
     def idp(ctx):
-        ctx.meta[STATUS_WATCHER] = watcher
+        ctx.obj = watcher.settings
+        ctx.meta[STATUS_LISTENER], ctx.meta[STATUS_STORE] = recorder, store
 
     idp.add_command(status_poll)
+    card = state.issue_card(SAMPLE_CITIZENS[2], "1234", "ABC123")
+    state.revoke(card.id, CertKind.AUTH, "keyCompromise")
     result = CliRunner().invoke(idp, ["status-poll"])
     assert result.exit_code == 0, result.output
     line = json.loads(result.output)
     assert line["refused"] == {}
-    assert "pages" in line
-    assert "changes" in line
+    assert line["pages"] == 1
+    assert card.serials["auth"] in {c.serial for b in recorder.batches for c in b}
 
 
 def test_status_poll_without_a_watcher_says_what_to_configure():
@@ -203,3 +207,10 @@ def test_status_poll_without_a_watcher_says_what_to_configure():
 def test_nothing_configured_builds_no_watcher(settings, store):
     bare = dataclasses.replace(settings, crl_urls={}, delta_crl_urls={})
     assert build_watcher(bare, store, Recorder(), {}, transport=HttpTransport()) is None
+
+
+def test_status_poll_without_the_idps_listener_refuses_to_move_the_cursor(watched):
+    watcher, _, _ = watched
+    result = CliRunner().invoke(status_poll, [], obj=watcher.settings)
+    assert result.exit_code == 1
+    assert "no status listener" in result.output

@@ -163,6 +163,12 @@ def test_jpki_group_runs_on_the_configuration(idp, tmp_path):
     assert json.loads(out)["status"] == "malformed"
 
 
+def test_status_poll_without_a_source_says_what_to_configure(idp):
+    code, out = idp("jpki", "status-poll")
+    assert code == 1
+    assert "[jpki.revocation_feed]" in out
+
+
 def test_run_refuses_a_database_that_is_not_migrated(tmp_path, monkeypatch):
     monkeypatch.setenv("IDP_DATABASE_URL", f"sqlite:///{tmp_path}/empty.sqlite3")
     monkeypatch.setenv("IDP_SECRET_KEY", "cli-test-secret")
