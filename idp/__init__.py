@@ -51,7 +51,18 @@ def create_app(config: Config | None = None, instance_path: str | None = None) -
     """The IdP app for ``config`` (default: ``load_config()`` from IDP_CONFIG and IDP_*)."""
     config = (config or load_config()).check()
     app = Flask(__name__, instance_path=instance_path)
-    from . import account, consent, documents, errorpages, login, metrics, oidc, selfinfo, storage
+    from . import (
+        account,
+        consent,
+        documents,
+        errorpages,
+        login,
+        metrics,
+        oidc,
+        selfinfo,
+        ssf,
+        storage,
+    )
     from .oidc.keys import KEY_RING
     from .services import install
 
@@ -67,6 +78,7 @@ def create_app(config: Config | None = None, instance_path: str | None = None) -
     app.session_interface = _CookieSessions()
     storage.init_app(app, config)
     oidc.init_app(app, config)
+    ssf.init_app(app, config)
     login.init_app(app, config)
     consent.init_app(app, config)
     selfinfo.init_app(app, config)

@@ -16,6 +16,7 @@ import redis
 
 from idp.oidc.backchannel import COURIER
 from idp.services import services
+from idp.ssf.streams import COURIER as SSF_COURIER
 
 POSTGRES_URL = os.environ.get(
     "IDP_TEST_POSTGRES_URL", "postgresql://jpki_idp_test:jpki_idp_test@127.0.0.1:5432/jpki_idp_test"
@@ -120,6 +121,8 @@ def drop_schema(app) -> None:
     from idp.storage.db import MIGRATIONS, db
 
     if courier := services(app)[COURIER]:
+        courier.stop()
+    if courier := services(app)[SSF_COURIER]:
         courier.stop()
     with app.app_context():
         db.session.remove()

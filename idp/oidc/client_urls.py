@@ -136,6 +136,17 @@ def post_form(uri: str, form: dict[str, str], allow_loopback: bool = False) -> i
     return answer.status_code
 
 
+def post(
+    uri: str, body: bytes, headers: dict[str, str], allow_loopback: bool = False
+) -> tuple[int, bytes]:
+    """POST ``body`` with ``headers`` to ``uri``; the answer's status code and body (up to the
+    limit): for receivers that explain a refusal in the body (RFC 8935 §2.3)."""
+    with _session(allow_loopback) as session:
+        answer = _send(session, "POST", uri, allow_loopback, data=body, headers=headers)
+        with answer:
+            return answer.status_code, _body(answer)
+
+
 _PORTS = {"https": 443, "http": 80}
 LOOPBACK_NAMES = ("localhost",)
 

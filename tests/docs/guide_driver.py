@@ -5,7 +5,8 @@ GUIDE_PY is every Python block of the guide, in order (placeholders replaced by 
 and the test bank's URLs); it runs in one namespace, in the current directory, as the reader's
 program would. Then this logs in with the guide's functions, with the claims request of the
 guide's §7, plays the browser (the testing IdP logs in without a card and approves at once),
-calls userinfo, and sends the requests whose refusals the guide's error table describes.
+calls userinfo, sends the requests whose refusals the guide's error table describes, and sets up
+and verifies a Shared Signals stream as §14 does.
 Prints one JSON line.
 """
 
@@ -91,6 +92,17 @@ def refusals(guide: dict, access_token: str) -> dict[str, list]:
     return found
 
 
+def shared_signals(guide: dict) -> dict:
+    """§14: a stream-management token, a poll stream, its verification, then nothing owed."""
+    token = guide["ssf_token"]()
+    stream = guide["create_stream"](token)
+    verification = guide["verify_stream_by_poll"](token, stream)
+    poll = stream["delivery"]["endpoint_url"]
+    after = guide["ssf_call"]("POST", poll, token, {"returnImmediately": True})
+    listed = guide["ssf_call"]("GET", guide["ssf"]["configuration_endpoint"], token)
+    return {"stream": stream, "verification": verification, "after": after, "listed": listed}
+
+
 def main(guide_path: str, claims_path: str) -> None:
     with open(guide_path, encoding="utf-8") as f:
         source = f.read()
@@ -108,6 +120,7 @@ def main(guide_path: str, claims_path: str) -> None:
                 "claims": tokens["claims"],
                 "userinfo": guide["userinfo"](tokens["access_token"]),
                 "refusals": refusals(guide, tokens["access_token"]),
+                "ssf": shared_signals(guide),
             },
             ensure_ascii=False,
         )

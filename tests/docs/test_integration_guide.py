@@ -169,6 +169,21 @@ def test_the_python_program_logs_in_with_par_dpop_and_private_key_jwt(reader: Re
     assert _shape(excerpt["verified_claims"]) == _shape(claims["verified_claims"])
 
 
+def test_the_shared_signals_section_sets_up_and_verifies_a_stream(reader: Reader) -> None:
+    found, client_id = reader.python["ssf"], reader.python["client_id"]
+    stream = found["stream"]
+    assert stream["iss"] == reader.issuer
+    assert stream["aud"] == client_id
+    assert stream["delivery"]["method"] == "urn:ietf:rfc:8936"
+    assert stream["delivery"]["endpoint_url"].startswith(reader.issuer + "/ssf/poll/")
+    assert len(stream["events_delivered"]) == 5  # every event type the IdP sends
+    verification = found["verification"]
+    assert verification["sub_id"] == {"format": "opaque", "id": stream["stream_id"]}
+    assert verification["aud"] == client_id
+    assert found["after"] == {"sets": {}, "moreAvailable": False}  # acknowledged: not again
+    assert found["listed"] == [stream]
+
+
 def _error_table() -> list[tuple[str, str]]:
     """(where, what you get) of each row of the guide's error table (§12)."""
     text = GUIDE.read_text(encoding="utf-8")

@@ -203,7 +203,10 @@ def test_redirect_uri_must_match_the_authorization_request(rp):
     [
         ({"grant_type": None}, "unsupported_grant_type"),
         ({"grant_type": "password"}, "unsupported_grant_type"),
-        ({"grant_type": "client_credentials"}, "unsupported_grant_type"),
+        (
+            {"grant_type": "client_credentials"},
+            "unauthorized_client",
+        ),  # only for scope ssf, private_key_jwt
         ({"code": None}, "invalid_request"),
         ({"code": "made-up"}, "invalid_grant"),
         ({"code": "x" * 10000}, "invalid_grant"),
