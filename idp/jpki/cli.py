@@ -166,11 +166,13 @@ def crl_refresh(ctx: click.Context, force: bool) -> None:
         ctx.exit(1)
 
 
+STATUS_WATCHER = "jpki.status_watcher"
+"""``ctx.meta`` key under which the IdP lends ``status-poll`` and ``crl-refresh`` its
+``StatusWatcher`` (the app's listener and shared store); the card core has none of its own."""
 STATUS_LISTENER = "jpki.status_listener"
 STATUS_STORE = "jpki.status_store"
-"""``ctx.meta`` keys under which the IdP lends ``status-poll`` and ``crl-refresh`` its
-``StatusListener`` and shared ephemeral store (where the feed's cursor is); the card core has
-neither of its own."""
+"""Without a lent watcher, the keys of a lent ``StatusListener`` and ephemeral store (where the
+feed's cursor is shared) from which the commands build one."""
 
 
 @jpki.command("status-poll")
@@ -180,11 +182,14 @@ def status_poll(ctx: click.Context) -> None:
     the revocation feed from the shared cursor, and each delta CRL. Prints one JSON line
     (changes, pages, each source's refusal); exits 1 if a source was refused."""
     settings = _configured(ctx)
-    if settings is None or not (settings.revocation_feed.url or settings.delta_crl_urls):
+    lent = ctx.meta.get(STATUS_WATCHER)
+    if lent is None and (
+        settings is None or not (settings.revocation_feed.url or settings.delta_crl_urls)
+    ):
         raise click.ClickException(
             "no status source: configure [jpki.revocation_feed] or [jpki.delta_crl_urls]"
         )
-    watcher = _watcher(ctx, settings, None)
+    watcher = lent or _watcher(ctx, settings or JpkiSettings(), None)
     if watcher is None:
         raise click.ClickException("no status listener: the IdP lent this command none")
     outcome = watcher.poll_once(dt.datetime.now(dt.UTC))
@@ -197,8 +202,13 @@ def status_poll(ctx: click.Context) -> None:
 def _watcher(
     ctx: click.Context, settings: JpkiSettings, updater: CrlUpdater | None
 ) -> StatusWatcher | None:
-    """A watcher telling the IdP's listener, if the IdP lent one and a source is configured;
-    it also hears what ``updater``'s CRLs change."""
+    """The IdP's watcher, or one telling the IdP's listener, if the IdP lent either and a source
+    is configured; it also hears what ``updater``'s CRLs change."""
+    lent: StatusWatcher | None = ctx.meta.get(STATUS_WATCHER)
+    if lent is not None:
+        if updater is not None:
+            lent.watch(updater)
+        return lent
     listener, store = ctx.meta.get(STATUS_LISTENER), ctx.meta.get(STATUS_STORE)
     if listener is None or store is None:
         return None

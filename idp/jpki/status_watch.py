@@ -73,7 +73,12 @@ class StatusWatcher:
             for root in roots:
                 self.issuers.setdefault(issuer_hash_of(root.subject), []).append(root)
         if updater is not None:
-            updater.status_listener = _Forwarder(self.hand)
+            self.watch(updater)
+
+    def watch(self, updater: CrlUpdater) -> None:
+        """Hear what ``updater``'s new CRLs change (another updater than the one polled, e.g. a
+        command's)."""
+        updater.status_listener = _Forwarder(self.hand)
 
     def hand(self, changes: Sequence[StatusChange]) -> None:
         """Drop each certificate's cached OCSP answer, then tell the listener."""

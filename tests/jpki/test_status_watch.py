@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from idp.jpki import ocsp_cache
-from idp.jpki.cli import STATUS_LISTENER, STATUS_STORE, status_poll
+from idp.jpki.cli import STATUS_LISTENER, STATUS_STORE, STATUS_WATCHER, status_poll
 from idp.jpki.errors import CertificateOnHold
 from idp.jpki.settings import CertificateType, RevocationFeedSettings
 from idp.jpki.status import Status
@@ -214,3 +214,20 @@ def test_status_poll_without_the_idps_listener_refuses_to_move_the_cursor(watche
     result = CliRunner().invoke(status_poll, [], obj=watcher.settings)
     assert result.exit_code == 1
     assert "no status listener" in result.output
+
+
+def test_status_poll_uses_the_watcher_the_idp_lends(watched, state):
+    watcher, recorder, _ = watched
+
+    @click.group()
+    @click.pass_context
+    def idp(ctx):
+        ctx.meta[STATUS_WATCHER] = watcher
+
+    idp.add_command(status_poll)
+    card = state.issue_card(SAMPLE_CITIZENS[2], "1234", "ABC123")
+    state.hold(card.id, CertKind.AUTH)
+    result = CliRunner().invoke(idp, ["status-poll"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["refused"] == {}
+    assert card.serials["auth"] in {c.serial for b in recorder.batches for c in b}
