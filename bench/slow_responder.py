@@ -4,12 +4,13 @@ Builds the login benchmark's world (``bench/flow_world.py``: sandbox cards and r
 PostgreSQL + Redis, one client), serves the IdP with gunicorn gthread (one worker, four threads,
 as production's ``idp/gunicorn_conf.py``), tells the sandbox's OCSP responder to answer after
 ``--delay`` seconds (longer than ``ocsp_timeout``, 3 s), then for ``--seconds`` runs
-``--concurrency`` browsers doing card logins back to back while one prober GETs ``/jwks``
-every 20 ms. Every login asks OCSP (nothing can be cached: no answer arrives in time) and is
-refused, since the revocation policy is ``ocsp`` alone; what is measured is what else the
-IdP still does meanwhile. Prints one JSON line: ``jwks_p50_ms``/``jwks_p99_ms``/``jwks_max_ms``
-over ``jwks_samples``, ``logins_per_s`` (attempts ended, refused or not), ``login_p50_ms``,
-``ocsp_requests`` (what the responder received) and ``ocsp_requests_per_login``.
+``--concurrency`` browsers doing card logins (``--rate`` per second at most, below what the
+worker can do, so that what is measured is waiting, not a saturated CPU) while one prober GETs
+``/jwks`` every 20 ms. Every login asks OCSP (nothing can be cached: no answer arrives in
+time) and is refused, since the revocation policy is ``ocsp`` alone; what is measured is what
+else the IdP still does meanwhile. Prints one JSON line: ``jwks_p50_ms``/``jwks_p99_ms``/
+``jwks_max_ms`` over ``jwks_samples``, ``logins_per_s`` (attempts ended, refused or not),
+``login_p50_ms``, ``ocsp_requests`` (what the responder received) and ``ocsp_requests_per_login``.
 ``--record`` appends it to ``bench/results/slow_responder.jsonl``.
 
 ``--label before`` is meant for a run of the IdP as it was before failures were remembered and
@@ -41,7 +42,7 @@ PROBE_EVERY = 0.02
 def _sandbox(state, path: str, body: dict | None = None, method: str = "GET") -> dict:
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(  # noqa: S310 - the sandbox on loopback
-        state.base_url.rstrip("/") + path,
+        state.endpoints.base_url.rstrip("/") + path,
         data=data,
         method=method,
         headers={"Content-Type": "application/json"},
@@ -80,7 +81,8 @@ def _probe(issuer: str, stop: threading.Event, samples: list[float]) -> None:
         stop.wait(PROBE_EVERY)
 
 
-def _logins(browser, stop: threading.Event, ended: list[float]) -> None:
+def _logins(browser, stop: threading.Event, ended: list[float], interval: float) -> None:
+    """Logins one after another, starting at most one every ``interval`` seconds."""
     from bench.flow_client import FlowError
 
     while not stop.is_set():
@@ -88,6 +90,14 @@ def _logins(browser, stop: threading.Event, ended: list[float]) -> None:
         with contextlib.suppress(FlowError, OSError, ValueError, KeyError):
             browser.login()
         ended.append(time.perf_counter() - started)
+        stop.wait(max(0.0, interval - (time.perf_counter() - started)))
+
+
+def _configure(config: Path, settings: list[str]) -> None:
+    """Add ``KEY=VALUE`` settings to the world's ``[jpki]`` block (before its tables)."""
+    lines = "".join(f"{item.split('=', 1)[0]} = {item.split('=', 1)[1]}\n" for item in settings)
+    text = config.read_text()
+    config.write_text(text.replace("[jpki]\n", "[jpki]\n" + lines, 1))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -97,6 +107,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--concurrency", type=int, default=8, help="browsers logging in at once")
     parser.add_argument("--delay", type=float, default=5.0, help="the responder's delay (s)")
+    parser.add_argument(
+        "--rate", type=float, default=8, help="logins/s started at most, all browsers together"
+    )
+    parser.add_argument(
+        "--jpki",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a [jpki] setting for the IdP (e.g. ocsp_breaker_failures=1000000 to measure the "
+        "bounded concurrency alone)",
+    )
     parser.add_argument("--record", action="store_true")
     parser.add_argument("--label", default="")
     args = parser.parse_args(argv)
@@ -115,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     ended: list[float] = []
     try:
         signers = [CardSigner(card, world.state) for card in world.cards]
+        _configure(world.work / "idp.toml", args.jpki)
         server = Gunicorn(world, 1, "gthread", 4, None)
         server.wait_ready(world.issuer)
         browsers = [
@@ -124,7 +146,10 @@ def main(argv: list[str] | None = None) -> int:
         _sandbox(world.state, "/_sandbox/behaviour", {"ocsp": "slow", "delay": args.delay}, "POST")
         _sandbox(world.state, "/_sandbox/requests", method="DELETE")
         threads = [threading.Thread(target=_probe, args=(world.issuer, stop, samples))]
-        threads += [threading.Thread(target=_logins, args=(b, stop, ended)) for b in browsers]
+        interval = args.concurrency / args.rate if args.rate else 0.0
+        threads += [
+            threading.Thread(target=_logins, args=(b, stop, ended, interval)) for b in browsers
+        ]
         started = time.monotonic()
         for thread in threads:
             thread.start()
@@ -152,8 +177,10 @@ def main(argv: list[str] | None = None) -> int:
         "responder_delay_s": args.delay,
         "ocsp_timeout_s": 3.0,
         "concurrency": args.concurrency,
+        "rate": args.rate or None,
         "worker_class": "gthreadx4",
         "seconds": args.seconds,
+        "jpki": args.jpki,
         "label": args.label,
         "loadavg_1m": round(os.getloadavg()[0], 2),
         "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
