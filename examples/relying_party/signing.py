@@ -17,7 +17,7 @@ from dataclasses import asdict
 
 from flask import Response, make_response, redirect, request, url_for
 
-from . import affordability, contract, contract_pdf, web
+from . import affordability, contract, contract_pdf, verify_contract, web
 from .protocol import Login
 from .sessions import BankSession
 from .web import bp, log, verified_claims
@@ -125,9 +125,19 @@ def contract_returned(current: BankSession, _login: Login) -> Response:
             "verified": asdict(verified),
             "signed_at": outcome.get("signed_at"),
             "status": outcome["status"],
+            "report": _long_term_report(signed_pdf),
         }
     )
     return web.secure(redirect(url_for("bank.contract_page"), 303))
+
+
+def _long_term_report(signed_pdf: bytes) -> dict | None:
+    """What the kept file proves on its own (``verify_contract``), for the loan officer; None
+    when the bank has no trusted roots configured."""
+    files = web.settings().root_files()
+    if not files:
+        return None
+    return verify_contract.examine(signed_pdf, verify_contract.load_roots(files)).record()
 
 
 @bp.get("/contract")

@@ -147,12 +147,13 @@ def register(idp: Idp, settings: BankSettings) -> str:
 
 
 @pytest.fixture(scope="package")
-def bank(idp: Idp, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bank]:
+def bank(idp: Idp, world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bank]:
     port = free_port()
     settings = BankSettings(
         issuer=idp.url,
         base_url=f"http://127.0.0.1:{port}",
         instance=tmp_path_factory.mktemp("bank-instance"),
+        trust_roots=(world.state.root / "ca" / "sign" / "ca.pem",),  # the signing CA's root
     )
     client_id = register(idp, settings)
     app = create_app(settings)

@@ -14,7 +14,7 @@ import sys
 import pytest
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 
-from tests.relying_party.conftest import apply, csrf, fetch_income, sign
+from tests.relying_party.conftest import apply, csrf, fetch_income, session_data, sign
 
 ROOT_SUFFIX = ("ca", "sign", "ca.pem")
 
@@ -132,3 +132,63 @@ def test_an_unsigned_pdf_and_a_missing_root_are_refused(tmp_path, world):
     )  # fmt: skip
     assert no_root.returncode == 2
     assert "no trusted root" in no_root.stderr
+
+
+def test_the_bank_page_tells_the_loan_officer_what_the_file_proves(bank, idp, world):
+    import requests
+
+    with requests.Session() as browser:
+        page = fetch_income(browser, bank, apply(browser, bank))
+        review = browser.post(bank.url + "/contract", data={"csrf_token": csrf(page.text)})
+        done = sign(browser, idp, world.card, review)
+        report = session_data(bank, browser)["signed_contracts"][0]["report"]
+        english = browser.get(bank.url + "/contract", params={"lang": "en"}).text
+    assert report["valid"] is True
+    assert 'id="check-verdict">有効です。契約書は署名後に変更されておらず' in done.text
+    if report["level"] not in ("PAdES B-LT", "PAdES B-LTA"):  # today's signature says so
+        assert 'id="check-revocation">なし<' in done.text
+        assert "借主が転居や改姓をするまで" in done.text
+        assert "Not included" in english
+        assert "only until the borrower moves or changes their name" in english
+    assert "Valid: the contract has not changed since it was signed" in english
+    assert "Whole document signed</dt><dd>Yes" in english
+
+
+def test_signing_twice_never_overwrites_a_signed_contract(bank, idp, world):
+    """Two review pages (two tabs), both signed: the bank keeps both, the first unchanged; the
+    IdP refuses to sign a signed document again, and the bank's file stays as it was."""
+    import requests
+
+    with requests.Session() as browser:
+        page = fetch_income(browser, bank, apply(browser, bank))
+        first = browser.post(bank.url + "/contract", data={"csrf_token": csrf(page.text)})
+        second = browser.post(bank.url + "/contract", data={"csrf_token": csrf(page.text)})
+        assert sign(browser, idp, world.card, first).url == bank.url + "/contract"
+        kept = session_data(bank, browser)["signed_contracts"]
+        first_id, first_pdf = kept[0]["document_id"], kept[0]["signed_pdf"]
+        download = browser.get(bank.url + "/contract/signed.pdf").content
+
+        again = sign_again(browser, idp, world, first)
+        assert again.status_code == 409, again.text  # the IdP: signed already, once only
+        assert 'data-reason="signed"' in again.text
+        assert sign(browser, idp, world.card, second).url == bank.url + "/contract"
+        kept = session_data(bank, browser)["signed_contracts"]
+        assert kept[0]["document_id"] == first_id
+        assert len(kept) == 2
+        assert kept[0]["signed_pdf"] == first_pdf  # not replaced by the second signature
+        params = {"document_id": first_id}
+        assert browser.get(bank.url + "/contract/signed.pdf", params=params).content == download
+        assert kept[1]["signed_pdf"] != first_pdf
+
+
+def sign_again(browser, idp, world, review):
+    """The first review page's script, run again after its document was signed."""
+    base = review.url.split("?")[0].removesuffix("/review")
+    token = csrf(review.text)
+    prepared = browser.post(base + "/prepare", headers={"X-CSRF-Token": token})
+    assert prepared.status_code == 403  # nothing to prepare for a signed document
+    digest = b"\x00" * 32
+    from tests.documents.conftest import card_result
+
+    result = card_result(world.card, digest, origin=idp.url)
+    return browser.post(base + "/result", data={"csrf_token": token, "result": result})
