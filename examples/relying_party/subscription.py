@@ -234,14 +234,16 @@ def subscribe(found: Receiver, wait: float = 30.0) -> dict[str, Any]:
 
 
 def _existing(found: Receiver, token: tuple[str, str], url: str) -> dict | None:
-    """The bank's stream if it has one: the kept id, else the only one the IdP lists."""
+    """The bank's stream if it has one: the kept id, else the one the IdP lists (the kept file
+    may be gone, or name a stream the IdP no longer has)."""
     kept = found.stream().get("stream_id")
-    try:
-        listed = found.call(token, "GET", url, params={"stream_id": kept} if kept else None)
-    except IdpError as e:
-        if e.error == "not_found":
-            return None
-        raise
+    if kept:
+        try:
+            return found.call(token, "GET", url, params={"stream_id": kept})
+        except IdpError as e:
+            if e.error != "not_found":
+                raise
+    listed = found.call(token, "GET", url)
     if isinstance(listed, list):
         listed = listed[0] if listed else None
     return listed if isinstance(listed, dict) and listed.get("stream_id") else None
