@@ -2,27 +2,33 @@
 verified-facts-changed event shows "re-verification needed" (Japanese and English, axe-core,
 keyboard), and the button runs the identity verification again; a session-revoked event ends the
 bank session. The IdP logs in without a card (tests/cardless.py): the card is not the subject
-here, the bank's page is. The SETs are pushed to the bank's /ssf/events as a transmitter does.
+here, the bank's page is. The bank subscribes to the IdP's Shared Signals as the demo does, and
+the IdP's transmitter pushes the events of a status change it is told of (``card_status_changed``,
+what the card-status listener calls).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-import requests
-from flask import Flask, jsonify
-from joserfc import jwt
-from joserfc.jwk import ECKey
+from flask import Flask
 from playwright.sync_api import Page, expect
 
-from examples.relying_party import create_app, signals
+from examples.relying_party import create_app
 from examples.relying_party.settings import BankSettings
-from examples.relying_party.subscription import receiver
+from examples.relying_party.subscription import receiver, subscribe
+from idp.jpki.settings import CertificateType
+from idp.jpki.status import Status, StatusChange
+from idp.services import services
+from idp.ssf.signals import card_status_changed
+from idp.ssf.streams import COURIER
 from sandbox.server import free_port
+from tests.cardless import DEFAULT_ACCOUNT
 from tests.e2e.browser import assert_keyboard_reachable, axe, snap
 from tests.e2e.test_consent import press
 from tests.login.cards import compile_catalogues
@@ -33,10 +39,9 @@ from tests.relying_party.conftest import Idp, register
 @dataclass
 class World:
     idp: str
+    idp_app: Flask
     bank: str
     bank_app: Flask
-    client_id: str
-    key: ECKey
 
 
 @pytest.fixture(scope="module")
@@ -54,36 +59,34 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         instance=tmp / "bank",
     )
     settings.instance.mkdir()
-    key = ECKey.generate_key("P-256", {"alg": "ES256"}, auto_kid=True)
-    keys = Flask("transmitter-keys")
-    keys.get("/jwks")(lambda: jsonify({"keys": [key.as_dict(private=False)]}))
     try:
-        with serving(app, port) as idp_url, serving(keys, free_port()) as keys_url:
-            client_id = register(Idp(idp_url, app), settings)
+        with serving(app, port) as idp_url:
+            register(Idp(idp_url, app), settings)
             bank_app = create_app(settings)
-            receiver(bank_app)._configuration = {"issuer": idp_url, "jwks_uri": keys_url + "/jwks"}
             with serving(bank_app, bank_port) as bank_url:
-                yield World(idp_url, bank_url, bank_app, client_id, key)
+                assert subscribe(receiver(bank_app), wait=20)["verified"]
+                yield World(idp_url, app, bank_url, bank_app)
     finally:
+        if courier := services(app)[COURIER]:
+            courier.stop()
         drop_schema(app)
 
 
-def tell(world: World, event: str, sub: str) -> None:
-    """Push one SET about ``sub`` to the bank, as the IdP's transmitter does."""
-    claims = {
-        "iss": world.idp, "aud": world.client_id, "iat": int(time.time()),
-        "jti": secrets.token_urlsafe(16), "events": {event: {}},
-        "sub_id": {"format": "iss_sub", "iss": world.idp, "sub": sub},
-    }  # fmt: skip
-    header = {"alg": "ES256", "kid": world.key.kid, "typ": "secevent+jwt"}
-    token = jwt.encode(header, claims, world.key, algorithms=["ES256"])
-    answer = requests.post(
-        world.bank + "/ssf/events",
-        data=token,
-        headers={"Content-Type": "application/secevent+jwt"},
-        timeout=10,
-    )
-    assert answer.status_code == 202, answer.text
+def tell(world: World, kind: CertificateType, status: Status, reason: str) -> None:
+    """The IdP learns of a status change of the applicant's card (its listener's call)."""
+    change = StatusChange(
+        issuer_hash="00" * 32, serial=secrets.token_hex(8).upper(), kind=kind, status=status,
+        reason=reason, changed_at=dt.datetime.now(dt.UTC), source="feed",
+    )  # fmt: skip
+    with world.idp_app.app_context():
+        assert card_status_changed(services(world.idp_app), DEFAULT_ACCOUNT, change) >= 1
+
+
+def until(check, seconds: float = 15.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "the bank was not told"
+        time.sleep(0.1)
 
 
 def apply(page: Page, world: World) -> str:
@@ -100,7 +103,9 @@ def test_changed_facts_show_re_verification_needed_and_the_button_verifies_again
 ):
     sub = apply(page, world)
     expect(page.locator("#reverify")).to_have_count(0)
-    tell(world, signals.facts_changed(world.idp), sub)
+    tell(world, CertificateType.SIGN, Status.REVOKED, "affiliationChanged")  # moved house
+    book = world.bank_app.extensions["bank.signals"]
+    until(lambda: book.reverify_needed(sub, 0) is not None)
     page.reload()
     expect(page.locator("#reverify-heading")).to_have_text("本人確認のやり直しが必要です")
     expect(page.locator("#reverify")).to_contain_text("（日本時間）")
@@ -123,7 +128,9 @@ def test_changed_facts_show_re_verification_needed_and_the_button_verifies_again
 
 
 def test_a_revoked_session_ends_the_bank_session_in_the_browser(page: Page, world: World):
-    sub = apply(page, world)
-    tell(world, signals.SESSION_REVOKED, sub)
+    apply(page, world)
+    tell(world, CertificateType.AUTH, Status.ON_HOLD, "certificateHold")  # suspended
+    sessions = world.bank_app.extensions["bank.sessions"]
+    until(lambda: not any(s.data.get("login") for s in sessions._sessions.values()))
     page.reload()
     expect(page.locator("#refusal")).to_have_attribute("data-reason", "session_ended")
