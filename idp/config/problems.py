@@ -9,6 +9,8 @@ import ipaddress
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+from cryptography import x509
+
 from ..jpki.anchors import non_test_roots
 from .bounds import production_bound_problems
 from .settings import (
@@ -99,8 +101,15 @@ def _status_problems(c: Config):
         yield "jpki.revocation_feed.timeout must be positive and less than jpki.status_interval"
     if not feed.certificate:
         yield "jpki.revocation_feed.url needs jpki.revocation_feed.certificate (its signer)"
-    elif c.environment == "production" and not Path(feed.certificate).is_file():
-        yield f"jpki.revocation_feed.certificate {feed.certificate} is not a readable file"
+    elif c.environment == "production" and not _holds_certificates(Path(feed.certificate)):
+        yield f"jpki.revocation_feed.certificate {feed.certificate} is not a readable PEM file"
+
+
+def _holds_certificates(path: Path) -> bool:
+    try:
+        return bool(x509.load_pem_x509_certificates(path.read_bytes()))
+    except (OSError, ValueError):
+        return False
 
 
 def _limit_problems(limits: LimitsConfig):

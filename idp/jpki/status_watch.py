@@ -189,8 +189,14 @@ def build_watcher(
 ) -> StatusWatcher | None:
     """The watcher the configuration asks for (a feed, delta CRLs, or both), else None.
     ``updater``: the process's ``CrlUpdater`` (the same one that refreshes the full CRLs, so their
-    changes reach the listener too); one is made when delta CRLs are configured and none given."""
-    feed = FeedClient.from_settings(settings, transport)
+    changes reach the listener too); one is made when delta CRLs are configured and none given.
+    A feed whose certificate cannot be read is logged and left out (outside production: there
+    the configuration check refuses to start)."""
+    try:
+        feed = FeedClient.from_settings(settings, transport)
+    except ValueError as error:  # production's configuration check refuses this at start-up
+        log.error("the revocation feed is not read: %s", error)
+        feed = None
     if updater is None and settings.delta_crl_urls and settings.crl_urls:
         updater = CrlUpdater(settings, anchors, transport)
     if feed is None and updater is None:

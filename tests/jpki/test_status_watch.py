@@ -231,3 +231,14 @@ def test_status_poll_uses_the_watcher_the_idp_lends(watched, state):
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["refused"] == {}
     assert card.serials["auth"] in {c.serial for b in recorder.batches for c in b}
+
+
+def test_an_unreadable_feed_certificate_leaves_the_feed_out(settings, store, tmp_path, caplog):
+    feed = RevocationFeedSettings(url="http://feed.example/feed",
+                                  certificate=str(tmp_path / "none.pem"))  # fmt: skip
+    configured = dataclasses.replace(settings, revocation_feed=feed)
+    with caplog.at_level("ERROR"):
+        watcher = build_watcher(configured, store, Recorder(), {}, transport=HttpTransport())
+    assert watcher is not None  # the delta CRLs are still watched
+    assert watcher.feed is None
+    assert "revocation feed is not read" in caplog.text

@@ -300,5 +300,8 @@ def test_production_refuses_a_feed_certificate_it_cannot_read(tmp_path) -> None:
         "[jpki.revocation_feed]\nurl = 'https://feed.example'\n"
         f"certificate = '{tmp_path / 'missing.pem'}'\n"
     )
-    with pytest.raises(ConfigError, match="not a readable file"):
+    with pytest.raises(ConfigError, match="not a readable PEM file"):
+        load_config({**PRODUCTION, "IDP_CONFIG": str(path)})
+    (tmp_path / "missing.pem").write_text("not a certificate")
+    with pytest.raises(ConfigError, match="not a readable PEM file"):
         load_config({**PRODUCTION, "IDP_CONFIG": str(path)})
