@@ -427,6 +427,7 @@ class Story:
         page = self.citizen.get(base + "/review")
         csrf = CSRF.search(page.get_data(as_text=True)).group(1)
         self.citizen.get(base + "/document.pdf")
+        self.citizen.get(base + "/preview.png")
         self.citizen.post(base + "/prepare", "no CSRF token")
         prepared = self.citizen.post(base + "/prepare", headers={"X-CSRF-Token": csrf})
         digest = base64.urlsafe_b64decode(prepared.json["digest"] + "==")
