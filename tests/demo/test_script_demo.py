@@ -119,6 +119,8 @@ def test_demo_starts_every_service_and_stops_on_ctrl_c(
 ) -> None:
     banner = _running(demo)
     assert any("open                   http://127.0.0.1:8001" in line for line in banner)
+    # the bank subscribed to the IdP's Shared Signals, its stream verified by a pushed event
+    assert any("shared signals" in line and "/ssf/events" in line for line in banner)
     assert [line for line in banner if "script/demo:" in line] == []
 
     browser = requests.Session()
