@@ -42,7 +42,8 @@ def card_status_changed(services, account_id: str, change: StatusChange) -> int:
     """Enqueue the SETs ``change`` owes to each relying party holding a grant for
     ``account_id``; return how many were written (a change already told is not told again).
 
-    ``services`` is the app's ``idp.services.AppServices``. Commits its own transaction.
+    ``services``: anything with the app's ``.config`` (``idp.services.AppServices``, or the
+    provider's shared services), inside an app context. Commits its own transaction.
     """
     config = services.config
     now = int(time.time())

@@ -6,6 +6,7 @@ import json
 from typing import Protocol
 
 from ..services import AppServices, Service
+from ..services import services as app_services
 from ..storage.streams import SignalStream
 from . import events
 
@@ -31,7 +32,10 @@ def delivered_events(stream: SignalStream, issuer: str) -> list[str]:
     return [event for event in supported if event in requested]
 
 
-def wake_courier(services: AppServices) -> None:
-    """Ask the push courier, if the app runs one, to look at the outbox now."""
-    if (courier := services[COURIER]) is not None:
+def wake_courier(services: object = None) -> None:
+    """Ask the push courier, if the app runs one, to look at the outbox now. ``services``: the
+    app's ``AppServices``; anything else (None, the provider's shared services) means the
+    current app's."""
+    held = services if isinstance(services, AppServices) else app_services()
+    if (courier := held[COURIER]) is not None:
         courier.wake()

@@ -9,6 +9,7 @@ import pytest
 
 from idp.jpki.settings import CertificateType
 from idp.jpki.status import Status
+from idp.oidc.server import SERVER
 from idp.services import services
 from idp.ssf import events
 from idp.ssf.signals import card_status_changed
@@ -121,6 +122,8 @@ def test_every_grant_holder_with_a_stream_is_told_under_its_own_subject(app):
         assert first["sub_id"]["sub"] != second["sub_id"]["sub"]
 
         assert card_status_changed(services(app), account, change()) == 0  # told once
+        shared = services(app)[SERVER].services  # the provider's services do as well
+        assert card_status_changed(shared, account, change(serial="FF")) == 4
 
 
 def test_streams_choose_what_they_hear(app):
