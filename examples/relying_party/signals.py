@@ -14,9 +14,11 @@ What the bank does with each event:
 The SET is checked before anything happens: the Content-Type, the signature by a key of the
 transmitter's ``jwks_uri`` (fetched again once for an unknown ``kid``), ``typ`` secevent+jwt,
 ``iss`` the IdP, ``aud`` this bank's client id, ``iat`` neither in the future nor older than the
-replay window, one event, and a ``jti`` not seen before. A refusal is RFC 8935 §2.3's 400 with
-``err`` and ``description`` and changes nothing. Like the sessions, what this module remembers
-lives in memory, for one process; a real bank keeps it in its own database.
+replay window, and one event. A refusal is RFC 8935 §2.3's 400 with ``err`` and ``description``
+and changes nothing. A SET whose ``jti`` was seen before (the transmitter retrying after a lost
+answer, or a replay) is answered 202 and changes nothing either, as the integration guide's
+Shared Signals section asks. Like the sessions, what this module remembers lives in memory, for
+one process; a real bank keeps it in its own database.
 """
 
 from __future__ import annotations
@@ -239,9 +241,10 @@ def receive() -> Response:
         if not token or token.count(".") != 2:
             raise Refused("invalid_request", "the body is not a signed SET")
         claims = check(token, found)
-        if not book().first_use(claims["iss"], claims["jti"], time.time()):
-            raise Refused("invalid_request", "this SET (jti) was received before")
-        done = act(claims, found)
+        if book().first_use(claims["iss"], claims["jti"], time.time()):
+            done = act(claims, found)
+        else:
+            done = "a repeat (jti seen before): nothing done"
     except Refused as e:
         log.warning("refused a SET: %s", e)
         return _answer(e.status, {"err": e.err, "description": e.description})
