@@ -82,6 +82,7 @@ def running_world(state: SandboxState, tmp: Path, bridge_url: str, port: int) ->
             issuer=f"http://127.0.0.1:{port}",
             base_url=f"http://127.0.0.1:{bank_port}",
             instance=tmp / "bank",
+            trust_roots=(state.root / "ca" / "sign" / "ca.pem",),  # for the contract's check
         )
         settings.instance.mkdir()
         try:
@@ -100,6 +101,14 @@ def story(card, start_bridge: Callable[..., BridgeProcess], tmp_path: Path) -> I
     with running_world(card.state, tmp_path, f"http://127.0.0.1:{bridge.port}", port) as world:
         world.card_id = card.card_id
         yield world
+
+
+PICTURE_LOADED = (
+    "selector => { const i = document.querySelector(selector); "
+    "return i.complete && i.naturalWidth > 0; }"
+)
+"""The review page's preview has arrived and decoded (the IdP drew it; a broken one has no
+natural width)."""
 
 
 def check_bank_page(page: Page, label: str) -> None:
@@ -154,6 +163,9 @@ def test_the_whole_story_from_apply_to_logout(page: Page, story: Story):
     page.wait_for_url(lambda url: url.startswith(story.idp + "/documents/"), timeout=15_000)
     expect(page.locator("h1")).to_have_text("文書を確認して署名する")
     expect(page.locator("#document-title")).to_contain_text("住宅ローン契約書")
+    expect(page.locator("#document-preview")).to_be_visible()  # the contract's first page
+    page.wait_for_function(PICTURE_LOADED, arg="#document-preview", timeout=15_000)
+    snap(page, "idp-review-preview")
     type_pin_in_bridge_window(page, "#sign-button", AUTH_PIN, same_code=True,
                               sign_pin=SIGN_PIN)  # fmt: skip
     page.wait_for_url(story.bank + "/contract", timeout=30_000)
@@ -161,6 +173,7 @@ def test_the_whole_story_from_apply_to_logout(page: Page, story: Story):
     expect(page.locator("#signer")).to_have_text(citizen.name)  # words, not the subject DN
     expect(page.locator("#signed-at")).to_contain_text("（日本時間）")
     expect(page.locator("#rate")).to_have_text("年1.80%（固定金利）")
+    expect(page.locator("#check-verdict")).to_contain_text("有効です")  # the file's own check
     check_bank_page(page, "bank-contract-signed")
     with page.expect_download() as downloading:
         page.locator("#download-link").click()
