@@ -18,12 +18,14 @@ from dataclasses import dataclass, field
 
 import pytest
 import requests
+from click.testing import CliRunner
 from flask import Flask, jsonify
 from joserfc import jwt
 from joserfc.jwk import ECKey, RSAKey
 
 from examples.relying_party import signals
-from examples.relying_party.subscription import STREAM_FILE, receiver
+from examples.relying_party.__main__ import main
+from examples.relying_party.subscription import STREAM_FILE, receiver, well_known
 from sandbox.server import free_port
 from tests.oidc.live import serving
 from tests.relying_party.conftest import apply, csrf, session_data
@@ -330,3 +332,32 @@ def test_the_verification_event_with_the_banks_state_verifies_the_stream(
     again = push(bank, verification(transmitter, idp, bank, "expected-state"), **secret)
     assert again.status_code == 400  # the state is spent
     assert again.json()["err"] == "invalid_state"
+
+
+# --- setting up the stream: what fails before any stream exists ----------------------------------
+
+
+def test_the_metadata_url_keeps_the_issuers_path_after_the_well_known_segment():
+    assert well_known("https://idp.example") == "https://idp.example/.well-known/ssf-configuration"
+    assert well_known("https://idp.example/") == "https://idp.example/.well-known/ssf-configuration"
+    assert (
+        well_known("https://idp.example/tenant")
+        == "https://idp.example/.well-known/ssf-configuration/tenant"
+    )  # SSF 1.0 §7.2, as RFC 8414 §3.1 places it
+
+
+def test_subscribe_says_so_when_the_bank_is_not_registered(tmp_path):
+    result = CliRunner().invoke(main, ["--instance", str(tmp_path), "subscribe"])
+    assert result.exit_code == 1
+    assert "not registered" in result.output
+    assert not (tmp_path / STREAM_FILE).exists()
+
+
+def test_subscribe_says_so_when_the_idp_is_down(tmp_path):
+    (tmp_path / "client.json").write_text(json.dumps({"client_id": "bank"}))
+    issuer = f"http://127.0.0.1:{free_port()}"
+    result = CliRunner().invoke(main, ["--issuer", issuer, "--instance", str(tmp_path),
+                                       "subscribe"])  # fmt: skip
+    assert result.exit_code == 1
+    assert "the stream was not set up" in result.output
+    assert not (tmp_path / STREAM_FILE).exists()
