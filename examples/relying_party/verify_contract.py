@@ -226,10 +226,9 @@ async def _validate(report, signature, timestamps, reader, roots) -> None:
     report.valid, report.reason = _verdict(report, status)
     for timestamp in timestamps:
         ts_status = await async_validate_pdf_timestamp(timestamp, timestamp_context)
-        report.document_timestamps.append(
-            {"time": ts_status.timestamp.isoformat(), "valid": ts_status.valid}
-        )
-        if not ts_status.valid:
+        good = ts_status.intact and ts_status.valid and ts_status.trusted
+        report.document_timestamps.append({"time": ts_status.timestamp.isoformat(), "valid": good})
+        if not good:
             report.valid, report.reason = False, "a document time-stamp does not verify"
 
 
@@ -257,11 +256,17 @@ def _verdict(report: Report, status) -> tuple[bool, str]:
         return False, "the signature value does not verify with the signer's certificate"
     if not report.whole_document:
         return False, "the signature does not cover the whole file"
+    stamp = status.timestamp_validity
+    if stamp is not None and not (stamp.intact and stamp.valid and stamp.trusted):
+        return False, "the signature time-stamp does not verify, or its authority is not trusted"
     if status.revoked:
         return False, "the signer's certificate was revoked when it signed"
     if not status.trusted:
-        return False, "the signer's certificate does not chain to a trusted root (or its status "
-        "could not be established from the file)"
+        problem = getattr(status.trust_problem_indic, "name", "")
+        return False, (
+            "the signer's certificate does not chain to a trusted root, or its status could not"
+            f" be established from the file ({problem or 'untrusted'})"
+        )
     if report.revocation_checked:
         return True, "valid: unchanged, signed by this certificate, good at the time-stamped time"
     return True, (

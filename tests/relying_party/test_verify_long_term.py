@@ -79,12 +79,12 @@ def _der(data: bytes) -> bytes:
     return pem.unarmor(data)[2] if pem.detect(data) else data
 
 
-def _verify(world, pdf: bytes, tmp_path) -> tuple[int, dict]:
+def _verify(world, pdf: bytes, tmp_path, roots=None) -> tuple[int, dict]:
     path = tmp_path / "contract.pdf"
     path.write_bytes(pdf)
     command = [sys.executable, "-m", "examples.relying_party", "verify-contract", str(path),
                "--json"]  # fmt: skip
-    for root in _roots(world):
+    for root in roots or _roots(world):
         command += ["--root", str(root)]
     done = subprocess.run(command, capture_output=True, text=True, timeout=120)
     return done.returncode, json.loads(done.stdout)
@@ -106,6 +106,14 @@ def test_a_b_t_signature_is_valid_today_and_lacks_revocation_data(world, card_id
     assert report["timestamp_time"]
     assert report["revocation_checked"] is False
     assert any("revocation data" in item for item in report["missing"])
+
+
+def test_a_time_stamp_by_an_authority_not_trusted_makes_it_invalid(world, card_id, tmp_path):
+    signing_root_only = _roots(world)[:1]
+    signed = _sign(world, card_id, long_term=False)
+    status, report = _verify(world, signed, tmp_path, roots=signing_root_only)
+    assert status == 1, report
+    assert report["reason"].startswith("the signature time-stamp does not verify")
 
 
 def test_a_b_lta_signature_stays_valid_after_the_certificate_is_revoked(world, card_id, tmp_path):
