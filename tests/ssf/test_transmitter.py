@@ -11,6 +11,7 @@ from idp.jpki.settings import CertificateType
 from idp.jpki.status import Status
 from idp.services import services
 from idp.ssf.signals import card_status_changed
+from idp.ssf.streams import COURIER
 from tests.cardless import DEFAULT_ACCOUNT
 from tests.oidc.rp import RelyingParty
 from tests.ssf.conftest import ISSUER
@@ -121,8 +122,7 @@ def test_a_stream_told_by_push_with_its_authorization_header(bank, push_endpoint
     stream = bank.create_stream(delivery)
     assert stream["delivery"] == delivery
     app = bank.http.application
-    courier = services(app)[__import__("idp.ssf.streams", fromlist=["COURIER"]).COURIER]
-    courier.start()
+    services(app)[COURIER].start()  # as a served process does at its first request
 
     bank.call("POST", "verification_endpoint", {"stream_id": stream["stream_id"], "state": "p-1"})
     [(headers, body)] = push_endpoint.wait_for(1)
