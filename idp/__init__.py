@@ -53,6 +53,7 @@ def create_app(config: Config | None = None, instance_path: str | None = None) -
     app = Flask(__name__, instance_path=instance_path)
     from . import (
         account,
+        cardstatus,
         consent,
         documents,
         errorpages,
@@ -84,6 +85,7 @@ def create_app(config: Config | None = None, instance_path: str | None = None) -
     selfinfo.init_app(app, config)
     account.init_app(app, config)
     documents.init_app(app, config)
+    cardstatus.init_app(app, config)
     errorpages.init_app(app, config)
     metrics.init_app(app, config, jwks=held[KEY_RING].jwks)
     app.wsgi_app = IssuerOrigin(app.wsgi_app, config.issuer, trusted_networks(config.proxy.trusted))

@@ -20,8 +20,9 @@ from werkzeug.serving import WSGIRequestHandler, run_simple
 from werkzeug.urls import uri_to_iri
 
 from . import audit, create_app, logs
+from .cardstatus import LISTENER
 from .config import ConfigError
-from .jpki.cli import STATUS_STORE
+from .jpki.cli import STATUS_LISTENER, STATUS_STORE
 from .jpki.cli import jpki as jpki_cli
 from .oidc import fapi, keys, sealer
 from .services import services
@@ -105,6 +106,7 @@ def jpki_group(ctx: click.Context) -> None:
     app = ctx.ensure_object(ScriptInfo).load_app()
     ctx.obj = services(app).config.jpki  # the JpkiSettings the jpki commands look up
     ctx.meta[STATUS_STORE] = services(app)[EPHEMERAL]  # where the feed's cursor is shared
+    ctx.meta[STATUS_LISTENER] = services(app)[LISTENER]  # the card status listener
 
 
 for _name, _command in jpki_cli.commands.items():

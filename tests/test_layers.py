@@ -4,7 +4,7 @@ The layers, highest first (docs/architecture.md §2). A package may import a pac
 layer, or one of its own layer as long as the package graph stays acyclic; never one above it:
 
     1  idp (create_app), idp.cli, idp.wsgi, idp.gunicorn_conf  - assembly
-    2  idp.account, idp.documents, idp.selfinfo, idp.errorpages - features
+    2  idp.account, idp.documents, idp.selfinfo, idp.errorpages, idp.cardstatus - features
     3  idp.consent, idp.login                                   - the login and consent features;
                                                                   consent above login
     4  idp.oidc        - Authlib wiring and the protocol endpoints, nothing else
@@ -44,6 +44,7 @@ LAYERS = {
     "idp.documents": 2,
     "idp.selfinfo": 2,
     "idp.errorpages": 2,
+    "idp.cardstatus": 2,
     "idp.consent": 3,
     "idp.login": 3,
     "idp.ssf": 3,

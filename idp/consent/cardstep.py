@@ -204,4 +204,5 @@ def identity_of(validated: ValidatedCertificate) -> VerifiedIdentity:
         issuer=validated.issuer,
         serial=validated.serial,
         signed_at=int(_now().timestamp()),
+        issuer_hash=issuer_hash(validated),
     )

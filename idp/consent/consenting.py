@@ -219,6 +219,7 @@ def _record(
             decision.identity.issuer,
             decision.identity.serial,
             consent.created_at,
+            decision.identity.issuer_hash or None,
         )
     return consent, framework
 

@@ -114,6 +114,8 @@ class VerifiedIdentity:
     """Its serial number, upper-case hex."""
     signed_at: int
     """When the card signed (epoch seconds)."""
+    issuer_hash: str = ""
+    """The issuer's key as status changes at the CA name it (``idp.jpki.status.issuer_hash_of``)."""
 
 
 @dataclass(frozen=True)

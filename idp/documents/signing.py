@@ -23,6 +23,7 @@ import time
 
 from .. import audit
 from ..consent.decisions import DOCUMENT_PREFIX
+from ..jpki.status import issuer_hash_of
 from ..login.accounts import account_of
 from ..storage.consents import record_access
 from ..storage.db import db
@@ -140,7 +141,11 @@ def complete(
         DOCUMENT_PREFIX + document.title, None, int(now.timestamp()), document.titles,
     )  # fmt: skip
     note_signing_certificate(
-        account_id, pair.signing.issuer, pair.signing.serial, int(now.timestamp())
+        account_id,
+        pair.signing.issuer,
+        pair.signing.serial,
+        int(now.timestamp()),
+        issuer_hash_of(pair.signing.certificate.issuer),
     )
     db.session.commit()
     who = {"client_id": document.client_id, "account_id": account_id}

@@ -31,7 +31,7 @@ from ..web.bridge import BRIDGE
 from ..web.pages import blueprint, finish, page
 from ..web.security import csrf_ok
 from . import refusals, transactions
-from .accounts import account_for
+from .accounts import account_for, issuer_hash, serial_of
 from .refusals import refused_page
 from .verification import CARD_VERIFIER, presented_ref
 
@@ -141,7 +141,11 @@ def card_result(transaction: str):
         return refused_page(card_refusals.refusal_for(error), login)
     account = account_for(validated, dt.datetime.now(dt.UTC))
     result = LoginResult(
-        account_id=account, acr=ACR_CARD_AUTH, auth_time=int(time.time()), amr=AMR_CARD
+        account_id=account,
+        acr=ACR_CARD_AUTH,
+        auth_time=int(time.time()),
+        amr=AMR_CARD,
+        certificate=f"{issuer_hash(validated)}:{serial_of(validated)}",
     )
     audit.emit(
         audit.LOGIN_ACCEPTED,

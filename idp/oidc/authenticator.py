@@ -9,7 +9,7 @@ Nothing here knows about cards.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -57,6 +57,10 @@ class LoginResult:
     amr: tuple[str, ...] = AMR_CARD
     claims: Mapping[str, Any] = field(default_factory=dict)
     """Claims the login established and may be released with consent (e.g. verified name)."""
+    certificate: str = ""
+    """The user-authentication certificate the login proved, as ``<issuer hash>:<serial>`` (the
+    binding's key, ``idp.jpki.status``): sessions, codes and refresh tokens of this login ask
+    ``CARD_STANDING`` whether it still stands. Empty for a login without a card."""
 
 
 class Authenticator(Protocol):
@@ -68,3 +72,18 @@ class Authenticator(Protocol):
 
 AUTHENTICATOR: Service[Authenticator] = Service("authenticator")
 """How the app's people log in: registered by ``idp.login`` (the card), or by a test suite."""
+
+
+CardStanding = Callable[[str, int], str | None]
+"""``(certificate, auth_time)`` of a login (``LoginResult.certificate`` and ``auth_time``): None
+while the card it used stands, else why not, in words for an ``error_description``. Answered from
+what the IdP already holds, never by asking the CA: it runs on every refresh."""
+
+
+def _stands(_certificate: str, _auth_time: int) -> str | None:
+    return None
+
+
+CARD_STANDING: Service[CardStanding] = Service("card standing", default=lambda: _stands)
+"""Whether a login's card still stands (``idp.cardstatus``, which learns of revocations and
+holds); the protocol asks it before reusing a session, redeeming a code and every refresh."""

@@ -47,6 +47,8 @@ class AuthorizationCode(AuthorizationCodeMixin):
     consent_id: str | None = None
     items: list[str] = field(default_factory=list)
     """The consent items delivered under this code (for the citizen's access history)."""
+    certificate: str = ""
+    """The card certificate of the login (``LoginResult.certificate``), for its standing."""
 
     def get_redirect_uri(self) -> str:
         return self.redirect_uri

@@ -20,9 +20,10 @@ from authlib.oauth2.rfc6749 import InvalidGrantError, InvalidRequestError, grant
 from authlib.oauth2.rfc9101.errors import RequestNotSupportedError, RequestUriNotSupportedError
 from flask import g
 
+from ..services import services as app_services  # here "services" is the protocol's
 from . import verified_claims
 from .auth_methods import AUTH_METHODS
-from .authenticator import ACR_CARD_AUTH, ACR_VALUES
+from .authenticator import ACR_CARD_AUTH, ACR_VALUES, CARD_STANDING
 from .claims import parse_claims_request, requested_acr_values
 from .codes import AuthorizationCode, EndUser, hold_code, redeemed_family, save_code
 from .dpop import bind
@@ -149,6 +150,7 @@ class CodeGrant(grants.AuthorizationCodeGrant):
             account_id=approval.login.account_id,
             consent_id=approval.consent_id,
             items=list(approval.items),
+            certificate=approval.login.certificate,
         )
         services = self.server.services
         save_code(services.store(), code, record, services.config.tokens.authorization_code)
@@ -166,6 +168,8 @@ class CodeGrant(grants.AuthorizationCodeGrant):
         g.held_code = code
         if record.client_id != client.client_id:
             raise InvalidGrantError(UNUSABLE_CODE)
+        if refusal := app_services()[CARD_STANDING](record.certificate, record.auth_time):
+            raise InvalidGrantError(refusal)  # the card stopped after the code was issued
         return record
 
     def delete_authorization_code(self, authorization_code) -> None:

@@ -22,14 +22,16 @@ import json
 import secrets
 import time
 
-from authlib.oauth2.rfc6749 import grants
+from authlib.oauth2.rfc6749 import InvalidGrantError, grants
 from flask import g
 from sqlalchemy import bindparam, insert, update
 
+from ..services import services as app_services  # here "services" is the protocol's
 from ..storage.consents import live_consent
 from ..storage.db import db, run
 from ..storage.models import RefreshToken, TokenFamily
 from .auth_methods import AUTH_METHODS
+from .authenticator import CARD_STANDING, CardStanding
 from .codes import EndUser
 from .dpop import bind
 from .tokens import grant_key
@@ -95,8 +97,11 @@ def revoke_family_by_id(family_id: str, store) -> None:
         revoke_family(family, store)
 
 
-def use_token(token: str, store) -> RefreshToken | None:
-    """The unused, live refresh token, now marked used; None (and revocation on reuse) otherwise."""
+def use_token(token: str, store, standing: CardStanding | None = None) -> RefreshToken | None:
+    """The unused, live refresh token, now marked used; None (and revocation on reuse) otherwise.
+
+    ``standing``: asked whether the card of the family's login still stands; where it does not,
+    the family is revoked and ``InvalidGrantError`` says why."""
     if not isinstance(token, str) or not token or len(token) > 256:
         return None
     row = db.session.get(RefreshToken, digest(token))
@@ -109,6 +114,10 @@ def use_token(token: str, store) -> RefreshToken | None:
     consent_id = grant.get("consent_id")
     if consent_id is not None and live_consent(consent_id, now) is None:
         return None  # the citizen withdrew (or the consent ran out): nothing more for the client
+    refusal = standing(grant.get("certificate", ""), grant["auth_time"]) if standing else None
+    if refusal:
+        revoke_family(family, store)  # the card was revoked or held: never again
+        raise InvalidGrantError(refusal)
     if grant.get("dpop_jkt") and row.used_at is None:
         return row  # sender-constrained: kept, not rotated (the module docstring)
     claimed = db.session.execute(
@@ -146,7 +155,8 @@ class RefreshGrant(grants.RefreshTokenGrant):
     INCLUDE_NEW_REFRESH_TOKEN = True
 
     def authenticate_refresh_token(self, refresh_token: str) -> RotatingRefreshToken | None:
-        row = use_token(refresh_token, self.server.services.store())
+        standing = app_services()[CARD_STANDING]
+        row = use_token(refresh_token, self.server.services.store(), standing)
         return RotatingRefreshToken(row, refresh_token) if row else None
 
     def issue_token(self, user, refresh_token: RotatingRefreshToken) -> dict:

@@ -170,6 +170,7 @@ class IdpServer(AuthorizationServer):
             "claims": code.userinfo_claims,
             "account_id": code.account_id,
             "consent_id": code.consent_id,
+            "certificate": code.certificate,
         }
         lifetime = self.services.config.tokens.refresh_token
         family_id = refresh.new_family(client.client_id, code.sub, code.scope, grant, lifetime, jti)

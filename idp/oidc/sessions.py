@@ -18,9 +18,10 @@ import time
 
 from flask import session
 
+from ..services import services as app_services
 from ..storage.ephemeral import Append, Put
 from ..web import services
-from .authenticator import LoginResult
+from .authenticator import CARD_STANDING, LoginResult
 
 SESSION_LIST = "account-session-list:"
 MAX_LISTED = 1000
@@ -29,14 +30,20 @@ lifetime, and a bound on what repeated logins with one card can make the store h
 
 
 def current_login(store, now: float) -> tuple[str, LoginResult] | None:
-    """The IdP session of this browser, if any."""
+    """The IdP session of this browser, if any. A session whose card was revoked or held since
+    the login is over (the card status listener ends it too; this catches one it missed)."""
     sid = session.get("sid")
     raw = store.get("session:" + sid) if isinstance(sid, str) else None
     if raw is None:
         return None
     data = json.loads(raw)
     login = LoginResult(**{**data, "amr": tuple(data["amr"])})
-    return (sid, login) if login.auth_time <= now else None
+    if login.auth_time > now:
+        return None
+    if app_services()[CARD_STANDING](login.certificate, login.auth_time):
+        store.delete("session:" + sid)
+        return None
+    return sid, login
 
 
 def start_session(store, login: LoginResult, ttl: float) -> str:

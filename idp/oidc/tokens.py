@@ -128,3 +128,29 @@ def withdrawn_since(store: EphemeralStore, grant: dict, iat: int) -> bool:
     if not isinstance(issued, int):
         issued = iat * 1_000_000_000
     return issued <= int(mark)
+
+
+def card_stopped_key(account_id: str) -> str:
+    """Set when a card of the account was revoked or held: every access token issued for the
+    account before that moment is refused, by any client."""
+    return f"card-stopped:{account_id}"
+
+
+def mark_card_stopped(store: EphemeralStore, account_id: str, at_ns: int, ttl: float) -> None:
+    """``at_ns``: the moment the IdP learnt it, in nanoseconds (``time.time_ns()``); ``ttl``: an
+    access token's lifetime, after which no token from before is left to refuse."""
+    store.set(card_stopped_key(account_id), str(at_ns).encode(), ttl)
+
+
+def card_stopped_since(store: EphemeralStore, grant: dict, iat: int) -> bool:
+    """True when a card of the token's account was revoked or held at or after its issue
+    (judged as ``withdrawn_since`` judges a withdrawal)."""
+    if not grant.get("account_id"):
+        return False
+    mark = store.get(card_stopped_key(grant["account_id"]))
+    if mark is None:
+        return False
+    issued = grant.get("issued_ns")
+    if not isinstance(issued, int):
+        issued = iat * 1_000_000_000
+    return issued <= int(mark)

@@ -21,7 +21,7 @@ from ..storage.consents import record_access
 from ..storage.db import db
 from .clients import serving_client
 from .dpop import InvalidDPoPProofError
-from .tokens import load_grant, withdrawn_since
+from .tokens import card_stopped_since, load_grant, withdrawn_since
 
 REQUIRED = ("iss", "aud", "exp", "iat", "sub", "client_id", "jti")
 
@@ -46,6 +46,8 @@ def verify_access_token(services, token: str) -> dict:
         raise InvalidTokenError("the access token was revoked")
     if withdrawn_since(store, grant, int(decoded.claims["iat"])):
         raise InvalidTokenError("the person withdrew this service's access")
+    if card_stopped_since(store, grant, int(decoded.claims["iat"])):
+        raise InvalidTokenError("the card of this login was revoked or suspended")
     return grant
 
 

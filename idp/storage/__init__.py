@@ -6,7 +6,16 @@ from flask import Flask
 
 from ..config import Config
 from ..services import services
-from . import accounts, consents, documents, models, selfinfo, signing_certificates, verifications  # noqa: F401 (every table in the metadata)
+from . import (  # noqa: F401 (every table in the metadata)
+    accounts,
+    card_status,
+    consents,
+    documents,
+    models,
+    selfinfo,
+    signing_certificates,
+    verifications,
+)
 from . import db as _db
 from .ephemeral import EPHEMERAL, EphemeralStore, MemoryStore, RedisStore
 from .ratelimits import RATE_LIMITS, RateLimits

@@ -25,6 +25,7 @@ class SigningCertificateRecord(db.Model):
     __table_args__ = (
         UniqueConstraint("account_id", "issuer", "serial", name="uq_signing_record_certificate"),
         Index("ix_signing_record_account_first", "account_id", "first_verified_at"),
+        Index("ix_signing_record_certificate", "issuer_hash", "serial"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -33,6 +34,10 @@ class SigningCertificateRecord(db.Model):
     """The signing certificate's issuer, RFC 4514 (as ``IdentityVerification`` keeps it)."""
     serial: Mapped[str] = mapped_column(String(64), nullable=False)
     """Its serial number, upper-case hex."""
+    issuer_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    """SHA-256 hex of the issuer Name's DER (``idp.jpki.status.issuer_hash_of``): how a status
+    change at the CA finds the record. None on records written before it was kept, until the
+    certificate is proven again."""
     first_verified_at: Mapped[int] = mapped_column(Integer, nullable=False)
     last_verified_at: Mapped[int] = mapped_column(Integer, nullable=False)
     replaced_at: Mapped[int | None] = mapped_column(Integer, nullable=True)
@@ -47,14 +52,17 @@ def current_signing_certificate(account_id: str) -> SigningCertificateRecord | N
     return db.session.execute(query.limit(1)).scalar_one_or_none()
 
 
-def note_signing_certificate(account_id: str, issuer: str, serial: str, now: int) -> str:
+def note_signing_certificate(
+    account_id: str, issuer: str, serial: str, now: int, issuer_hash: str | None = None
+) -> str:
     """Record that ``account_id`` proved this signing certificate with its own card at ``now``
     (added to the caller's transaction): ``FIRST``, ``SAME`` or ``CHANGED`` (the one before is
-    marked replaced)."""
+    marked replaced). ``issuer_hash``: the issuer's key as status changes name it."""
     serial = serial[:64]
     current = current_signing_certificate(account_id)
     if current is not None and (current.issuer, current.serial) == (issuer, serial):
         current.last_verified_at = now
+        current.issuer_hash = issuer_hash or current.issuer_hash
         return SAME
     db.session.execute(
         update(SigningCertificateRecord)
@@ -70,17 +78,29 @@ def note_signing_certificate(account_id: str, issuer: str, serial: str, now: int
     known = db.session.execute(same).scalar_one_or_none()
     if known is not None:  # an earlier certificate again: current once more
         known.replaced_at, known.last_verified_at = None, now
+        known.issuer_hash = issuer_hash or known.issuer_hash
     else:
         db.session.add(
             SigningCertificateRecord(
                 account_id=account_id,
                 issuer=issuer,
                 serial=serial,
+                issuer_hash=issuer_hash,
                 first_verified_at=now,
                 last_verified_at=now,
             )
         )
     return FIRST if current is None else CHANGED
+
+
+def signing_records_of(issuer_hash: str, serial: str) -> list[SigningCertificateRecord]:
+    """The records of this signing certificate (one per account it was proven for; an index
+    lookup, as a status change at the CA names it)."""
+    query = select(SigningCertificateRecord).where(
+        SigningCertificateRecord.issuer_hash == issuer_hash,
+        SigningCertificateRecord.serial == serial,
+    )
+    return list(db.session.execute(query).scalars())
 
 
 def signing_history(account_id: str) -> list[SigningCertificateRecord]:
