@@ -16,6 +16,7 @@ from flask import make_response, redirect, session, url_for
 from flask import request as http
 from werkzeug.wrappers import Response
 
+from ..cardstatus.presentation import card_section
 from ..consent.withdrawal import revoke_consent
 from ..oidc.authenticator import LoginResult
 from ..oidc.authorize import begin_own_login
@@ -87,11 +88,13 @@ def overview() -> Response:
     if found is None:
         return _log_in_first()
     account_id, now = found[1].account_id, int(time.time())
+    signing = records.signing_certificates(account_id)
     return page(
         "account/overview.html",
         consents=records.active_consents(account_id, now),
         history=records.history(account_id, _page_number()),
-        signing=records.signing_certificates(account_id),
+        signing=signing,
+        card=card_section(account_id, found[1].certificate, signing),
         now=now,
     )
 
