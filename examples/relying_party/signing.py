@@ -17,7 +17,7 @@ from dataclasses import asdict
 
 from flask import Response, make_response, redirect, request, url_for
 
-from . import affordability, contract, contract_pdf, verify_contract, web
+from . import affordability, contract, contract_pdf, signals, verify_contract, web
 from .protocol import Login
 from .sessions import BankSession
 from .web import bp, log, verified_claims
@@ -37,6 +37,8 @@ def sign_contract(current: BankSession, login: Login) -> Response:
         return web.secure(redirect(url_for("bank.contract_page"), 303))
     if not current.data.get("assessment"):
         return web.refused("bad_request")
+    if signals.reverification(login):  # the verified name and address are known to be stale
+        return web.refused("reverify_needed")
     assessment = current.data["assessment"]
     applicant = verified_claims(login.claims).get("claims", {})
     terms = contract.Terms(

@@ -51,6 +51,7 @@ REFUSALS = {
     "no_selfinfo": 404,
     "not_registered": 503,
     "bad_request": 400,
+    "reverify_needed": 409,
 }
 """Reasons of the friendly refusal page (templates/bank/refused.html) and their status."""
 

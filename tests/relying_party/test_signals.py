@@ -28,7 +28,7 @@ from examples.relying_party.__main__ import main
 from examples.relying_party.subscription import STREAM_FILE, receiver, well_known
 from sandbox.server import free_port
 from tests.oidc.live import serving
-from tests.relying_party.conftest import apply, csrf, session_data
+from tests.relying_party.conftest import apply, csrf, fetch_income, session_data
 
 MEDIA_TYPE = "application/secevent+jwt"
 
@@ -161,6 +161,14 @@ def test_changed_facts_ask_the_customer_to_verify_again_and_a_new_login_settles_
     assert "Re-verification needed" in english.text
     assert 'id="verify-again-button"' in english.text
 
+    # no contract naming the applicant with stale facts: neither offered nor prepared
+    assessed = fetch_income(browser, bank, english)
+    assert 'id="sign-after-reverify"' in assessed.text
+    assert 'id="sign-button"' not in assessed.text
+    refused = browser.post(bank.url + "/contract", data={"csrf_token": csrf(assessed.text)})
+    assert refused.status_code == 409
+    assert 'data-reason="reverify_needed"' in refused.text
+
     time.sleep(1.1)  # a login is stamped to the second: the new one must be later than the event
     again = browser.post(
         bank.url + "/application/verify-again", data={"csrf_token": csrf(english.text)}
@@ -169,6 +177,7 @@ def test_changed_facts_ask_the_customer_to_verify_again_and_a_new_login_settles_
     assert again.url == bank.url + "/application"
     assert 'id="reverify"' not in again.text
     assert "Re-verification needed" not in again.text
+    assert 'id="sign-button"' in again.text  # the application goes on where it was
 
 
 def test_verify_again_needs_the_sessions_csrf_token(browser, bank, idp, transmitter):
