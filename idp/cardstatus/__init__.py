@@ -33,7 +33,8 @@ from .standing import card_standing
 LISTENER: Service[CardStatusListener] = Service("card status listener")
 """The app's listener: what the status sources of this app report to."""
 WATCHER: Service[StatusWatcher | None] = Service("card status watcher", default=lambda: None)
-"""The watcher of the configured sources (revocation feed, delta CRLs); None without any."""
+"""The watcher of the configured sources (revocation feed, delta CRLs); with full CRLs alone, one
+that only hears the serving process's CRL refresher; else None."""
 POLLER: Service[StatusPoller | None] = Service("card status poller", default=lambda: None)
 """The serving process's polling thread; None in commands, tests and without a watcher."""
 
@@ -50,12 +51,19 @@ def init_app(app: Flask, config: Config) -> None:
 def _watch(app: Flask, config: Config, listener: CardStatusListener) -> None:
     """Build the watcher the ``[jpki]`` block asks for; poll from serving processes (every
     process polls: the feed's cursor and lock are shared in the store, and each compares its
-    own CRLs; the listener makes a change told twice a no-op)."""
+    own CRLs; the listener makes a change told twice a no-op). With ``crl_urls`` alone there is
+    nothing to poll, but the refresher's new full CRLs are still compared and told."""
     settings = config.jpki
+    refresher = services(app)[CRL_REFRESHER]
     if not (settings.revocation_feed.url or settings.delta_crl_urls):
+        if refresher is not None:  # full CRLs alone: what each new one changes, nothing to poll
+            roots = refresher.updater.anchors
+            store = services(app)[EPHEMERAL]
+            services(app)[WATCHER] = StatusWatcher(
+                settings, store, listener, roots, updater=refresher.updater
+            )
         return
     roots = TrustAnchors.from_settings(settings).roots
-    refresher = services(app)[CRL_REFRESHER]
     watcher = services(app)[WATCHER] = build_watcher(
         settings,
         services(app)[EPHEMERAL],

@@ -3,6 +3,7 @@ CRLs, and its listener ends what the card gave, on the next poll."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import time
@@ -15,6 +16,7 @@ from idp.cardstatus import POLLER, WATCHER
 from idp.cli import main
 from idp.jpki.settings import CertificateType, RevocationFeedSettings
 from idp.jpki.status import issuer_hash_of
+from idp.login.verification import CRL_REFRESHER
 from idp.oidc.authenticator import AUTHENTICATOR
 from idp.services import services
 from idp.storage.accounts import Account, CertificateBinding
@@ -116,3 +118,24 @@ def test_idp_jpki_status_poll_uses_the_apps_listener(watched, state):  # noqa: F
 def test_without_a_source_there_is_no_watcher(app):
     assert not services(app).config.jpki.revocation_feed.url
     assert services(app)[WATCHER] is None
+
+
+def test_with_full_crls_alone_a_serving_idp_hears_what_a_new_one_changes(state, server, tmp_path):  # noqa: F811
+    jpki = make_settings(state, server, tmp_path, delta_crl_urls={})
+    config = idp_test_config(f"sqlite:///{tmp_path}/idp.sqlite3", jpki=jpki)
+    app = make_app(dataclasses.replace(config, environment="development"), tmp_path / "instance")
+    try:
+        assert services(app)[POLLER] is None  # nothing to poll: the refresher's CRLs are told
+        updater = services(app)[CRL_REFRESHER].updater
+        updater.refresh(CertificateType.AUTH, dt.datetime.now(dt.UTC))  # the first: no changes
+        card = state.issue_card(SAMPLE_CITIZENS[2], "1234", "ABC123")
+        account_id = _bind(app, state, card)
+        state.revoke(card.id, CertKind.AUTH, "keyCompromise")
+        updater.refresh(CertificateType.AUTH, _later())
+        with app.app_context():
+            [event] = db.session.execute(db.select(CardStatusEvent)).scalars().all()
+            assert (event.account_id, event.status, event.reason, event.source) == (
+                account_id, "revoked", "keyCompromise", "crl"
+            )  # fmt: skip
+    finally:
+        drop_schema(app)
