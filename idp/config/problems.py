@@ -80,6 +80,8 @@ def _value_problems(c: Config):
             yield f"tokens.{name} must be a positive number of seconds"
     if c.documents.retention_days < 1:
         yield "documents.retention_days must be at least 1 (services fetch the outcome first)"
+    if bool(c.documents.tsa_url) != bool(c.documents.tsa_trust):
+        yield "documents.tsa_url and documents.tsa_trust go together (the TSA and its root)"
 
 
 def _status_problems(c: Config):

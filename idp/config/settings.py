@@ -130,6 +130,10 @@ class DocumentsConfig:
     """Days a finished request stays readable by ``GET /documents/<id>``: after ``signed_at``
     for a signed one (its CMS and signed PDF carry the citizen's basic four facts), after
     ``expires_at`` for a declined or expired one. ``idp documents purge`` then deletes it."""
+    tsa_url: str = ""
+    """RFC 3161 time-stamping authority for PAdES B-T and above; empty: only B-B is made."""
+    tsa_trust: str = ""
+    """A PEM file or folder of the roots the TSA's certificate must chain to."""
 
 
 @dataclass(frozen=True)

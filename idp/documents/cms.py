@@ -3,8 +3,8 @@
 The card signs DigestInfo(SHA-256, SHA-256(DER of the signedAttrs)) (bridge-protocol.md §8), so
 the IdP fixes the signed attributes first — content type, signing time and the message digest
 (the document's SHA-256, or for a PDF the digest of its /ByteRange) — and wraps the returned
-signature into a SignerInfo afterwards. asn1crypto builds the structures: cryptography cannot
-sign with a key it does not hold.
+signature into a SignerInfo afterwards (pyHanko's ``ExternalSigner``, in ``longterm``):
+cryptography cannot sign with a key it does not hold.
 
 There is no signingCertificateV2 attribute (RFC 5035): the JPKI signing certificate can only be
 read from the card after the signing PIN, in the same operation that signs, so the certificate
@@ -17,8 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 
-from asn1crypto import algos, cms
-from asn1crypto import x509 as asn1_x509
+from asn1crypto import cms
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
@@ -51,41 +50,15 @@ def message_digest_of(attributes_der: bytes) -> bytes:
     raise ValueError("no message-digest attribute")
 
 
-def detached_signed_data(
-    attributes_der: bytes, certificate: x509.Certificate, signature: bytes
-) -> cms.ContentInfo:
-    """ContentInfo(SignedData) without the content: one SignerInfo, the signer's certificate."""
-    cert = asn1_x509.Certificate.load(certificate.public_bytes(serialization.Encoding.DER))
-    signer = cms.SignerInfo(
-        {
-            "version": "v1",
-            "sid": cms.SignerIdentifier(
-                {
-                    "issuer_and_serial_number": cms.IssuerAndSerialNumber(
-                        {"issuer": cert.issuer, "serial_number": cert.serial_number}
-                    )
-                }
-            ),
-            "digest_algorithm": algos.DigestAlgorithm({"algorithm": "sha256"}),
-            "signed_attrs": cms.CMSAttributes.load(attributes_der),
-            "signature_algorithm": algos.SignedDigestAlgorithm({"algorithm": "sha256_rsa"}),
-            "signature": signature,
-        }
-    )
-    signed_data = cms.SignedData(
-        {
-            "version": "v1",
-            "digest_algorithms": [algos.DigestAlgorithm({"algorithm": "sha256"})],
-            "encap_content_info": {"content_type": "data"},
-            "certificates": [cert],
-            "signer_infos": [signer],
-        }
-    )
-    return cms.ContentInfo({"content_type": "signed_data", "content": signed_data})
-
-
 def signer_certificate_pem(container_der: bytes) -> str:
     """The signer's certificate (PEM) carried in a SignedData this module built."""
     signed_data = cms.ContentInfo.load(container_der)["content"]
-    der = signed_data["certificates"][0].chosen.dump()
+    sid = signed_data["signer_infos"][0]["sid"].chosen
+    (der,) = (
+        choice.chosen.dump()
+        for choice in signed_data["certificates"]
+        if choice.name == "certificate"
+        and choice.chosen.issuer == sid["issuer"]
+        and choice.chosen.serial_number == sid["serial_number"].native
+    )
     return x509.load_der_x509_certificate(der).public_bytes(serialization.Encoding.PEM).decode()

@@ -10,12 +10,8 @@ card has been unlocked (see ``idp.documents.cms``).
 
 from __future__ import annotations
 
-import asyncio
 import io
-from collections.abc import Coroutine
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, TypeVar
 
 from asn1crypto import algos, cms
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -27,7 +23,7 @@ from pyhanko.sign.signers.pdf_byterange import PreparedByteRangeDigest
 from pyhanko.sign.signers.pdf_signer import PdfSignatureMetadata, PdfSigner, PdfTBSDocument
 from pyhanko.stamp import TextStampStyle
 
-T = TypeVar("T")
+from .coroutines import run
 
 FIELD_NAME = "JPKI-Signature"
 RESERVED_BYTES = 16384
@@ -77,7 +73,7 @@ def check_pdf(data: bytes) -> None:
 
 def prepare(pdf: bytes) -> PreparedPdf:
     """Add an invisible signature field to ``pdf`` and reserve its /Contents."""
-    return _run(_prepare(pdf))
+    return run(_prepare(pdf))
 
 
 async def _prepare(pdf: bytes) -> PreparedPdf:
@@ -105,17 +101,5 @@ def embed(prepared: PreparedPdf, container: cms.ContentInfo) -> bytes:
     """The signed file: ``container`` written into the reserved /Contents."""
     output = io.BytesIO(prepared.data)
     digest = PreparedByteRangeDigest(prepared.byte_range_digest, prepared.start, prepared.end)
-    _run(PdfTBSDocument.async_finish_signing(output, digest, container))
+    run(PdfTBSDocument.async_finish_signing(output, digest, container))
     return output.getvalue()
-
-
-def _run(work: Coroutine[Any, Any, T]) -> T:
-    """pyHanko's signing API is async, but a request may be served on a thread that already
-    runs an event loop (an async-capable server, or a test driving a browser), where
-    ``asyncio.run`` refuses: the work then gets a loop of its own on a short-lived thread."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(work)
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, work).result()

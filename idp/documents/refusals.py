@@ -29,6 +29,9 @@ ANOTHER_CARD = Refusal("another_card", 403, retry=True)
 """The signing key is not on the card the citizen logged in with (docs/bridge-protocol.md §9)."""
 BRIDGE_OUTDATED = Refusal("bridge_outdated", 400, retry=True)
 """A one-key (version 1) answer: the citizen's bridge must be updated."""
+TIMESTAMP_UNAVAILABLE = Refusal("timestamp_unavailable", 503, retry=True)
+"""The time-stamping authority or the revocation data for the document's PAdES level could not
+be had: nothing was delivered at a lower level."""
 GENERIC = Refusal("generic", 400, retry=True)
 BAD_REQUEST = Refusal("bad_request", 400, retry=True)
 

@@ -41,6 +41,7 @@ from ..web.pages import finish, page
 from ..web.refusals import Refusal
 from ..web.services import in_language, localized
 from . import preview, refusals, signing
+from .longterm import LONG_TERM, LevelUnavailable
 from .submission import for_bridge
 from .verification import DOCUMENT_VERIFIER
 from .views import bp
@@ -197,11 +198,16 @@ def result(document_id: str) -> Response:
     if not answer or len(answer) > RESULT_MAX:
         return refused(refusals.BAD_REQUEST, document)
     try:
-        signing.complete(document, account_id, answer, verifier, dt.datetime.now(dt.UTC))
+        now, long_term = dt.datetime.now(dt.UTC), services()[LONG_TERM]
+        signing.complete(document, account_id, answer, verifier, now, long_term)
     except JpkiValidationError as error:
         current_app.logger.info("document %s refused: %s", document.id, error.reason)
         metrics.document_refusals.labels(error.reason).inc()
         return refused(refusals.refusal_for(error), document)
+    except LevelUnavailable as error:
+        current_app.logger.warning("document %s not finished: %s", document.id, error)
+        metrics.document_refusals.labels(error.reason).inc()
+        return refused(refusals.TIMESTAMP_UNAVAILABLE, document)
     except signing.AnotherCard:
         current_app.logger.info("document %s refused: another_card", document.id)
         metrics.document_refusals.labels("another_card").inc()

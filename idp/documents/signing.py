@@ -21,16 +21,20 @@ import json
 import secrets
 import time
 
+from asn1crypto.cms import CMSAttributes
+
 from .. import audit
 from ..consent.decisions import DOCUMENT_PREFIX
 from ..jpki.status import issuer_hash_of
 from ..login.accounts import account_of
+from ..oidc.clients import find_client
 from ..storage.consents import record_access
 from ..storage.db import db
 from ..storage.documents import DECLINED, SIGNED, DocumentRequest, finish, take_prepared
 from ..storage.models import Client
 from ..storage.signing_certificates import note_signing_certificate
-from . import cms
+from . import cms, longterm
+from .coroutines import run
 from .submission import Submission
 from .verification import DocumentVerifier
 
@@ -101,10 +105,13 @@ def complete(
     result: str,
     verifier: DocumentVerifier,
     now: dt.datetime,
+    long_term: longterm.LongTerm | None = None,
 ) -> None:
-    """Verify the card's answer for the prepared digest, build the outputs, finish once.
+    """Verify the card's answer for the prepared digest, build the outputs at the client's
+    PAdES level (``longterm``), finish once.
 
-    Raises a ``JpkiValidationError`` (its reason for the page), ``AnotherCard`` or
+    Raises a ``JpkiValidationError`` (its reason for the page), ``AnotherCard``,
+    ``LevelUnavailable`` (the TSA or revocation data could not be had: nothing is delivered) or
     ``AlreadyFinished``. The prepared digest is used up first, whatever follows.
     """
     if document.current_status(int(now.timestamp())) != "pending" or not document.prepared_digest:
@@ -118,7 +125,14 @@ def complete(
     if account_of(pair.authentication) != account_id:
         raise AnotherCard()
     signature = _signature_of(result)
-    container = cms.detached_signed_data(attributes, pair.signing.certificate, signature)
+    level = longterm.level_for(_metadata_of(document.client_id), long_term)
+    if document.pdf is None:  # a detached CMS: no document security store to fill
+        level = min(level, longterm.Level.B_T, key=list(longterm.Level).index)
+    container = run(
+        longterm.signature_container(
+            CMSAttributes.load(attributes), pair.signing.certificate, signature, level, long_term
+        )
+    )
     values = {
         "account_id": account_id,
         "signed_at": int(now.timestamp()),
@@ -132,7 +146,8 @@ def complete(
         prepared = pades.PreparedPdf.from_stored(document.prepared_pdf, document.prepared_range)
         if prepared.byte_range_digest != cms.message_digest_of(attributes):
             raise AlreadyFinished("prepared file and attributes disagree")  # our own bug
-        values["signed_pdf"] = pades.embed(prepared, container)
+        signed = pades.embed(prepared, container)
+        values["signed_pdf"] = run(longterm.extend(signed, level, long_term))
     if not finish(document.id, SIGNED, values, int(now.timestamp())):
         db.session.rollback()
         raise AlreadyFinished("signed or finished meanwhile")
@@ -168,6 +183,11 @@ def _signature_of(result: str) -> bytes:
     from ..jpki.document import DocumentPairResult
 
     return DocumentPairResult.parse(result).signing.signature
+
+
+def _metadata_of(client_id: str) -> dict:
+    client = find_client(client_id)
+    return dict(client.client_metadata) if client is not None else {}
 
 
 def signer_certificate_pem(document: DocumentRequest) -> str | None:
