@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from pyhanko.pdf_utils.misc import PdfReadError
 from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.diff_analysis import DEFAULT_DIFF_POLICY, DiffResult, ModificationLevel
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 
 JPKI_NAME = x509.ObjectIdentifier("1.2.392.200149.8.5.5.1")
@@ -115,16 +116,17 @@ def verify_signed_pdf(
     signed_pdf: bytes, original: bytes, cms_der: bytes, signer_certificate_pem: str
 ) -> VerifiedSignature:
     """The signed PDF is ``original`` plus one signature (an incremental update) covering the
-    whole file, that signature is ``cms_der``, and ``cms_der`` verifies over its byte range."""
+    whole file but validation data and document timestamps, that signature is ``cms_der``, and
+    ``cms_der`` verifies over its byte range."""
     if not signed_pdf.startswith(original) or len(signed_pdf) == len(original):
         raise SignatureRefused("the signed PDF is not our contract plus a signature")
     try:
         reader = PdfFileReader(io.BytesIO(signed_pdf))
-        signatures = reader.embedded_signatures
+        signatures = reader.embedded_regular_signatures
         if len(signatures) != 1:
             raise SignatureRefused("the signed PDF must hold exactly one signature")
         embedded = signatures[0]
-        if embedded.evaluate_signature_coverage() != SignatureCoverageLevel.ENTIRE_FILE:
+        if not _covers_all_but_validation_data(embedded):
             raise SignatureRefused("the signature does not cover the whole file")
         embedded_cms = cms.ContentInfo(
             {"content_type": "signed_data", "content": embedded.signed_data}
@@ -135,6 +137,16 @@ def verify_signed_pdf(
     if embedded_cms.dump() != cms.ContentInfo.load(cms_der).dump():
         raise SignatureRefused("the PDF's signature is not the one the IdP reported")
     return verify_cms(cms_der, byte_range, signer_certificate_pem)
+
+
+def _covers_all_but_validation_data(embedded) -> bool:
+    """The signature covers the whole file, or its revision followed only by what PAdES B-LT
+    and B-LTA add (the DSS, document timestamps: pyHanko's difference analysis, LTA_UPDATES)."""
+    embedded.compute_integrity_info(DEFAULT_DIFF_POLICY)
+    if embedded.coverage == SignatureCoverageLevel.ENTIRE_FILE:
+        return True
+    diff = embedded.diff_result
+    return isinstance(diff, DiffResult) and diff.modification_level <= ModificationLevel.LTA_UPDATES
 
 
 def verify_detached(

@@ -32,6 +32,7 @@ from pyhanko.sign.validation import async_add_validation_info
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.fetchers.requests_fetchers import RequestsFetcherBackend
 
+from ..oidc.clients import PADES_LEVELS
 from ..services import Service
 from .timestamps import TIMEOUT, CheckedTimeStamper, TimestampUnavailable
 
@@ -47,7 +48,7 @@ class Level(StrEnum):
         return order.index(self) >= order.index(other)
 
 
-LEVELS = tuple(level.value for level in Level)
+LEVELS = PADES_LEVELS
 DEFAULT = Level.B_LT
 """A client that registered no ``pades_level`` gets this where the IdP has a TSA, else B-B."""
 METADATA = "pades_level"

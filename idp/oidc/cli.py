@@ -97,6 +97,10 @@ def client_group() -> None:
 @click.option("--purpose-en", help="The purpose on English pages (purpose#en); else --purpose.")
 @click.option("--retention-days", type=int, help="How many days the service keeps the data.")
 @click.option(
+    "--pades-level", type=click.Choice(clients.PADES_LEVELS),
+    help="PAdES level of its signed PDFs (default: B-LT where the IdP has a TSA, else B-B).",
+)  # fmt: skip
+@click.option(
     "--scope",
     help='Scopes the service may ask for, e.g. "openid selfinfo:income" (default: all).',
 )

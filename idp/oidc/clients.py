@@ -44,6 +44,9 @@ SUBJECT_TYPES = ("pairwise", "public")
 LOOPBACK = ("127.0.0.1", "[::1]", "localhost")
 MAX_RETENTION_DAYS = 36500
 VERIFICATION_FIELDS = ("trust_framework", "purpose", "retention_days")
+PADES_LEVELS = ("B-B", "B-T", "B-LT", "B-LTA")
+"""ETSI EN 319 142-1 baseline levels a client may choose for its signed PDFs (``pades_level``,
+docs/documents.md); the documents feature makes them."""
 """Client metadata of the eKYC work; see ``check_verification_policy``."""
 
 
@@ -171,6 +174,7 @@ def register_client(
     production: bool = False,
     id_token_signed_response_alg: str | None = None,
     localized: Mapping[str, object] | None = None,
+    pades_level: str | None = None,
 ) -> tuple[Client, str | None]:
     """Validate, store and return the client and its secret (client_secret_basic only).
 
@@ -194,6 +198,8 @@ def register_client(
         tagged = check_tagged(localized or {})
     except LanguageRejected as e:
         raise ClientRejected(str(e)) from None
+    if pades_level is not None and pades_level not in PADES_LEVELS:
+        raise ClientRejected(f"pades_level must be one of {', '.join(PADES_LEVELS)}")
     signing = _signing(id_token_signed_response_alg)
     _check_fapi(name, auth_method, require_par, require_dpop, signing, production)
     metadata = {
@@ -210,6 +216,7 @@ def register_client(
         "sector_identifier_uri": sector_identifier_uri,
         "backchannel_logout_uri": backchannel_logout_uri,
         "post_logout_redirect_uris": list(post_logout_redirect_uris or []),
+        "pades_level": pades_level,
     }
     metadata |= {k: v for k, v in optional.items() if v} | verification_policy | signing | tagged
     client = Client(

@@ -107,6 +107,7 @@ class Registration(ClientRegistrationEndpoint):
                 id_token_signed_response_alg=data.get("id_token_signed_response_alg"),
                 production=self.server.services.config.environment == "production",
                 localized=tagged_members(data),
+                pades_level=_string(data, "pades_level"),
                 **flags,
             )
         except ClientRejected as e:

@@ -31,7 +31,7 @@ STRINGS = frozenset(
         "request_object_signing_alg", "request_object_encryption_alg",
         "request_object_encryption_enc", "token_endpoint_auth_signing_alg",
         "initiate_login_uri", "backchannel_logout_uri", "frontchannel_logout_uri",
-        "trust_framework", "purpose",
+        "trust_framework", "purpose", "pades_level",
     }
 )  # fmt: skip
 STRING_LISTS = frozenset(

@@ -295,3 +295,50 @@ def test_renewal_needs_a_tsa(app, tmp_path):
     )
     assert result.exit_code != 0
     assert "no time-stamping authority" in result.output
+
+
+def test_a_client_registers_its_level_and_only_a_known_one(lt_app):
+    from idp.oidc.clients import ClientRejected, register_client
+
+    assert tuple(level.value for level in longterm.Level) == longterm.LEVELS
+    with lt_app.app_context():
+        client, _ = register_client("Contracts", ["https://bank.example/cb"],
+                                    "client_secret_basic", pades_level="B-LTA")  # fmt: skip
+        assert client.client_metadata["pades_level"] == "B-LTA"
+        assert client.describe()["pades_level"] == "B-LTA"
+        with pytest.raises(ClientRejected, match="pades_level must be one of"):
+            register_client("Contracts", ["https://bank.example/cb"], "client_secret_basic",
+                            pades_level="B-LTB")  # fmt: skip
+    result = lt_app.test_cli_runner().invoke(args=[
+        "client", "add", "--name", "Bank", "--redirect-uri", "https://bank.example/cb",
+        "--auth-method", "client_secret_basic", "--pades-level", "B-XX"])  # fmt: skip
+    assert result.exit_code != 0
+    assert "B-LTA" in result.output
+
+
+def test_the_sample_bank_accepts_what_b_lta_adds_after_the_signature(lt_bank, world):
+    """The bank's check of the signed PDF (one signature, the IdP's CMS, the whole file covered)
+    lets the DSS and document timestamps follow the signature, and nothing else."""
+    from examples.relying_party import contract
+
+    set_level(lt_bank, "B-LTA")
+    original = sample_pdf()
+    answer = lt_bank.document(digest=None, pdf=base64.b64encode(original).decode())
+    response = open_review(lt_bank.rp.http, answer["document_id"]).sign(world.good)
+    assert response.status_code == 303
+    status = lt_bank.status(answer["document_id"]).json
+    pdf = lt_bank.status(answer["document_id"], "/signed.pdf").data
+    cms_der = base64.b64decode(status["cms"])
+    verified = contract.verify_signed_pdf(pdf, original, cms_der, status["signer_certificate"])
+    assert verified.serial == format(world.good.certificate.serial_number, "X")
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))  # a later revision changing the catalogue
+    writer.root["/Lang"] = generic.TextStringObject("en")
+    writer.update_root()
+    out = io.BytesIO()
+    writer.write(out)
+    tampered = out.getvalue()
+    with pytest.raises(contract.SignatureRefused):
+        contract.verify_signed_pdf(tampered, original, cms_der, status["signer_certificate"])
