@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import click
 from cryptography.hazmat.primitives import serialization
 
-from sandbox import pki, profiles
+from sandbox import pki, profiles, tsa
 from sandbox.citizens import SAMPLE_CITIZENS, Citizen, Gender
 from sandbox.profiles import CertKind
 from sandbox.state import DEFAULT_STATE, SandboxError, SandboxState
@@ -77,6 +77,7 @@ def init(ctx: click.Context, base_url: str, organization: str) -> None:
             f"{ctx.obj} already exists with base URL {state.endpoints.base_url}; "
             "remove it to change the base URL"
         )
+    tsa.authority(state)  # its root in trust/tsa/ before an IdP is configured to trust it
     click.echo(f"{'kept' if existed else 'created'} sandbox state in {ctx.obj}")
     for kind in CertKind:
         click.echo(f"trust anchors ({kind}): {state.trust_dir(kind)}")

@@ -79,6 +79,7 @@ class RevocationApp:
         self.impostors = Impostors()
         self.requests = RequestCounter()
         self.tsa_mode = "normal"
+        tsa.authority(state)  # made now, not in the middle of the first time-stamp request
         self.url_map = Map(
             [
                 Rule("/ocsp/<kind>", methods=["POST"], endpoint="ocsp_post"),

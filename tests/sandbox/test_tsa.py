@@ -106,7 +106,7 @@ def test_the_behaviour_can_be_set_over_http_from_loopback(served):
     assert (status, json.loads(body)) == (200, {"mode": "garbage"})
     try:
         _, _, answer = _post(server.tsa_url, _query(hashlib.sha256(b"y").digest()))
-        with pytest.raises(ValueError, match="parsing"):
+        with pytest.raises((ValueError, TypeError)):  # random bytes fail in many ways
             tsp.TimeStampResp.load(answer).native  # noqa: B018
     finally:
         _post(url, json.dumps({"mode": "normal"}).encode(), "application/json")
