@@ -2,11 +2,14 @@
 subscribes (``subscription.subscribe``: SSF metadata, a client_credentials token with its
 private_key_jwt and DPoP, its push stream created, then verified by the event it asked for), and
 a card's status change at the IdP (``card_status_changed``, what the card-status listener calls)
-reaches the bank by push (RFC 8935) as a SET the bank checks against the IdP's keys and acts on.
+reaches the bank by push (RFC 8935) as a SET the bank checks against the IdP's keys and acts on;
+so do the changes handed to the IdP's card-status listener (``idp.cardstatus``), as its CRL and
+revocation-feed watcher hands them.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import time
 from collections.abc import Callable, Iterator
@@ -15,11 +18,14 @@ import pytest
 
 from examples.relying_party import signals
 from examples.relying_party.subscription import STREAM_FILE, receiver, subscribe
+from idp.cardstatus import LISTENER
 from idp.jpki.settings import CertificateType
 from idp.jpki.status import Status, StatusChange, issuer_hash_of, serial_hex
 from idp.services import services
 from idp.ssf.signals import card_status_changed
 from idp.ssf.streams import COURIER
+from idp.storage.db import db
+from idp.storage.signing_certificates import note_signing_certificate
 from tests.relying_party.conftest import ACCOUNT, apply, csrf, session_data
 
 
@@ -137,4 +143,50 @@ def test_a_released_hold_is_noted_and_ends_nothing(browser, bank, idp, world, su
     release = change(world, CertificateType.AUTH, Status.RELEASED, "removeFromCRL")
     assert tell(idp, release) == 1
     assert eventually(lambda: told_of(bank, sub, signals.ACCOUNT_ENABLED) > told)
+    assert session_data(bank, browser).get("login")
+
+
+# --- through the IdP's card-status listener (the CRL and feed watcher hand it their changes) ---
+
+
+def listener_tells(idp, *changes: StatusChange) -> None:
+    services(idp.app)[LISTENER].changed(list(changes))
+
+
+def test_the_card_status_listener_tells_the_bank_of_a_changed_address(
+    browser, bank, idp, world, subscribed
+):
+    signing = world.card.certificate
+    with idp.app.app_context():  # as the consent's identity step with this card records it
+        note_signing_certificate(
+            ACCOUNT, signing.issuer.rfc4514_string(), serial_hex(signing.serial_number),
+            int(time.time()), issuer_hash_of(signing.issuer),
+        )  # fmt: skip
+        db.session.commit()
+    apply(browser, bank)
+    sub = session_data(bank, browser)["sub"]
+    told = told_of(bank, sub, signals.facts_changed(idp.url))
+    listener_tells(idp, change(world, CertificateType.SIGN, Status.REVOKED, "affiliationChanged"))
+    assert eventually(lambda: told_of(bank, sub, signals.facts_changed(idp.url)) > told)
+    page = browser.get(bank.url + "/application?lang=ja")
+    assert "本人確認のやり直しが必要です" in page.text
+    assert session_data(bank, browser).get("login")
+
+
+def test_the_card_status_listener_tells_the_bank_of_a_hold_and_its_release(
+    browser, bank, idp, world, subscribed
+):
+    apply(browser, bank)
+    sub = session_data(bank, browser)["sub"]
+    disabled = told_of(bank, sub, signals.ACCOUNT_DISABLED)
+    hold = change(world, CertificateType.AUTH, Status.ON_HOLD, "certificateHold")
+    hold = dataclasses.replace(hold, changed_at=hold.changed_at - dt.timedelta(seconds=10))
+    listener_tells(idp, hold)
+    assert eventually(lambda: told_of(bank, sub, signals.ACCOUNT_DISABLED) > disabled)
+    assert eventually(lambda: session_data(bank, browser) == {})
+
+    apply(browser, bank)  # the customer logs in again (the testing IdP needs no card)
+    enabled = told_of(bank, sub, signals.ACCOUNT_ENABLED)
+    listener_tells(idp, change(world, CertificateType.AUTH, Status.RELEASED, "removeFromCRL"))
+    assert eventually(lambda: told_of(bank, sub, signals.ACCOUNT_ENABLED) > enabled)
     assert session_data(bank, browser).get("login")
