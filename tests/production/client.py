@@ -101,12 +101,13 @@ class Bank:
                 return response
         return response
 
-    def push(self, **headers) -> tuple[str, dict]:
-        """PAR → (request_uri, what the callback and token request need)."""
-        response, pending = self.par(**headers)
+    def push(self, extra: dict | None = None, **headers) -> tuple[str, dict]:
+        """PAR → (request_uri, what the callback and token request need); ``extra`` adds
+        authorization parameters (``prompt``…)."""
+        response, pending = self.par(extra, **headers)
         return expect(response, 201, "par").json()["request_uri"], pending
 
-    def par(self, **headers) -> tuple[requests.Response, dict]:
+    def par(self, extra: dict | None = None, **headers) -> tuple[requests.Response, dict]:
         """A pushed authorization request, whatever the answer: (response, pending)."""
         verifier = secrets.token_urlsafe(48)
         pending = {"verifier": verifier, "state": secrets.token_urlsafe(12)}
@@ -120,6 +121,7 @@ class Bank:
             "nonce": pending["nonce"],
             "code_challenge": b64url(hashlib.sha256(verifier.encode()).digest()),
             "code_challenge_method": "S256",
+            **(extra or {}),
         }
         return self._post("/par", form, headers), pending
 

@@ -382,6 +382,13 @@ def build(folder: Path) -> Topology:
                 "trust_anchors": {k: str(v) for k, v in anchors.items()},
                 "ocsp_urls": {k.value: state.endpoints.ocsp_url(k) for k in CertKind},
                 "crl_urls": {k.value: state.endpoints.crl_url(k) for k in CertKind},
+                # Status changes as docs/operators.md §7 has them: every serving process polls
+                # the delta CRLs and the signed feed (the nodes' StatusPoller threads).
+                "delta_crl_urls": {k.value: state.endpoints.delta_crl_url(k) for k in CertKind},
+                "revocation_feed": {
+                    "url": state.endpoints.base_url.rstrip("/") + "/feed",
+                    "certificate": str(state.feed_certificate_path()),
+                },
             },
         }
         config = merge(tomllib.loads(PRODUCTION_TOML.read_text()), changes)
