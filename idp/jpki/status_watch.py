@@ -45,7 +45,8 @@ MAX_PAGES = 20
 
 @dataclass
 class PollOutcome:
-    """What one round did: changes handed on, and each source's refusal (None: fine)."""
+    """What one round did: changes handed on (from the feed and the CRLs), feed pages read, and
+    each source's refusal (None: fine)."""
 
     changes: int = 0
     pages: int = 0
@@ -67,6 +68,8 @@ class StatusWatcher:
     ) -> None:
         self.settings, self.store, self.listener = settings, store, listener
         self.feed, self.updater = feed, updater
+        self.handed = 0
+        """Changes handed to the listener so far, from every source."""
         self.issuers: dict[str, list[x509.Certificate]] = {}
         """Issuer-name hash -> the anchors of that name, whose OCSP answers are cached."""
         for roots in anchors.values():
@@ -86,15 +89,17 @@ class StatusWatcher:
             for issuer in self.issuers.get(change.issuer_hash, ()):
                 ocsp_cache.forget(self.store, issuer, int(change.serial, 16))
         self.listener.changed(changes)
+        self.handed += len(changes)
 
     def poll_once(self, now: dt.datetime) -> PollOutcome:
         """One round over the feed and every delta CRL; never raises for a source's failure."""
-        outcome = PollOutcome()
+        outcome, handed = PollOutcome(), self.handed
         if self.feed is not None:
             outcome.refusals["feed"] = self._read_feed(self.feed, now, outcome)
         if self.updater is not None:
             for kind in map(CertificateType, self.settings.delta_crl_urls):
                 outcome.refusals[f"delta-crl:{kind}"] = self._poll_delta(self.updater, kind, now)
+        outcome.changes = self.handed - handed
         return outcome
 
     def _read_feed(self, feed: FeedClient, now: dt.datetime, outcome: PollOutcome) -> str | None:
@@ -108,7 +113,6 @@ class StatusWatcher:
                     self.hand(page.changes)
                 self.store.set(CURSOR_KEY, page.next.encode(), CURSOR_TTL)
                 outcome.pages += 1
-                outcome.changes += len(page.changes)
                 cursor = page.next
                 if not page.has_more:
                     break

@@ -58,6 +58,7 @@ def test_a_change_at_the_ca_reaches_the_listener_on_the_next_poll(watched, state
     state.revoke(card.id, CertKind.AUTH, "keyCompromise")
     outcome = watcher.poll_once(_later(watcher.settings.status_poll_interval))
     assert all(reason is None for reason in outcome.refusals.values())
+    assert outcome.changes == sum(len(batch) for batch in recorder.batches) >= 2
     heard = [(c.source, c.status, c.reason) for b in recorder.batches for c in b
              if c.serial == serial]  # fmt: skip
     assert ("feed", Status.REVOKED, "keyCompromise") in heard
