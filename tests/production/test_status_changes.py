@@ -14,6 +14,8 @@ page. The release restores logins, not the ended sessions. The untouched card ke
 
 from __future__ import annotations
 
+import json
+import re
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -26,7 +28,8 @@ from joserfc.jwk import KeySet
 
 from sandbox.citizens import SAMPLE_CITIZENS
 from sandbox.profiles import CertKind
-from tests.production.client import Bank, Citizen, expect, query
+from tests.login.cards import pair_result
+from tests.production.client import CSRF, ITEMS, Bank, Citizen, expect, query
 from tests.production.test_shared_signals import _call, _stream
 from tests.production.topology import AUTH_PIN, REDIRECT_URI, SIGN_PIN, Topology
 
@@ -36,6 +39,14 @@ STATUS_INTERVAL = 60
 """``[jpki] status_interval``: production.toml keeps the default."""
 MARGIN = 45
 """Two shared cores running other tests: the deadline is the interval plus this."""
+VERIFIED_NAME_AND_ADDRESS = {
+    "id_token": {
+        "verified_claims": {
+            "verification": {"trust_framework": {"value": "jp_aml"}},
+            "claims": {"name": None, "address": None},
+        }
+    }
+}
 CAEP = "https://schemas.openid.net/secevent/caep/event-type/"
 RISC = "https://schemas.openid.net/secevent/risc/event-type/"
 
@@ -61,6 +72,37 @@ class Holder:
         page = self.browser.open_login(bank.authorization_url(request_uri))
         self.tokens = bank.token(self.browser.finish_login(*page, pending), pending)
         self.sub = bank.userinfo(self.tokens["access_token"])["sub"]
+
+    def identify(self) -> dict:
+        """A login asking for verified name and address: the consent's identity step signs
+        with both keys (docs/bridge-protocol.md §9), so the IdP knows the signing certificate."""
+        request_uri, pending = self.bank.push({"claims": json.dumps(VERIFIED_NAME_AND_ADDRESS)})
+        front = self.browser.get(self.bank.authorization_url(request_uri))
+        consent = expect(front, 303, "authorize").headers["Location"]  # the session lives
+        screen = expect(self.browser.get(consent), 200, "consent page").text
+        csrf, items = CSRF.search(screen).group(1), ITEMS.findall(screen)
+        items += re.findall(r'name="item" type="checkbox" value="([^"]+)"', screen)
+        path = re.sub(r"\?.*", "", consent)
+        issued = self.browser.http.post(
+            self.topology.issuer + path + "/challenge",
+            data={"item": items},
+            headers={"X-CSRF-Token": csrf},
+        )
+        assert expect(issued, 200, "identity challenge").json()["key"] == "sign"
+        card_id = self.topology.card_ids[self.card]
+        state = self.topology.state
+        result = pair_result(
+            state.certificate(card_id, CertKind.AUTH),
+            state.private_key(card_id, CertKind.AUTH),
+            state.certificate(card_id, CertKind.SIGN),
+            state.private_key(card_id, CertKind.SIGN),
+            issued.json()["challenge"],
+            origin=self.topology.issuer,
+        )
+        form = {"item": items, "result": result, "csrf_token": csrf}
+        approved = self.browser.post(path + "/approve", form)
+        callback = query(expect(approved, 302, "identity approved").headers["Location"])
+        return self.bank.token(callback["code"], pending)
 
     def silent(self) -> dict:
         """``prompt=none`` with this browser's IdP session: the callback's parameters."""
@@ -246,4 +288,43 @@ def test_lost_renewed_and_suspended_cards_stop_everywhere(topology: Topology):
     assert "一時停止の解除" in history  # the release, after the hold
     assert history.count("一時停止") >= 2
     assert "このカードは一時停止中です" not in history
+    signals.ack()
+
+
+def test_changed_facts_tell_the_bank_and_end_nothing(topology: Topology):
+    """affiliationChanged on the signing certificate (a move, a new name): the bank hears
+    verified-facts-changed, the citizen's account page says so, and the login, session and
+    tokens go on (the card the person logs in with is unchanged)."""
+    state = topology.state
+    bank = Bank(topology)
+    signals = Signals(topology, bank)
+    card = state.issue_card(SAMPLE_CITIZENS[1], AUTH_PIN, SIGN_PIN).id
+    moved = Holder(topology, bank, card)
+    tokens = moved.identify()
+    node1, node2 = _at(topology, 0, bank), _at(topology, 1, bank)
+
+    changed = time.monotonic()
+    state.revoke(card, CertKind.SIGN, "affiliationChanged")
+
+    def told() -> bool:
+        signals.collect()
+        return bool(signals.events(moved.sub))
+
+    _eventually("moved: the bank's stream has the event", told, changed)
+    [(event_type, event)] = signals.events(moved.sub)
+    assert event_type == topology.issuer + "/ssf/event-type/verified-facts-changed"
+    assert (event["jpki_certificate"], event["jpki_reason"]) == ("sign", "affiliationChanged")
+    assert not {"name", "address", "serial", "issuer"} & set(event)
+    _eventually(
+        "moved: recorded",
+        lambda: _recorded(topology, "affiliationChanged", "revoked") >= 1,
+        changed,
+    )
+    history = expect(moved.browser.get("/account"), 200, "account page").text
+    assert "記載事項の変更" in history
+    # Nothing ended: the session, both token families and the access tokens work, on each node.
+    assert "code" in moved.silent()
+    for family in (moved.tokens, tokens):
+        expect(node2.refresh(family["refresh_token"]), 200, "refresh after the change")
+        assert _resource(node1, "/userinfo", family["access_token"]).status_code == 200
     signals.ack()
