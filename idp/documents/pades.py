@@ -10,6 +10,7 @@ card has been unlocked (see ``idp.documents.cms``).
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from dataclasses import dataclass
 
@@ -21,19 +22,14 @@ from pyhanko.sign.fields import SigSeedSubFilter
 from pyhanko.sign.signers import ExternalSigner
 from pyhanko.sign.signers.pdf_byterange import PreparedByteRangeDigest
 from pyhanko.sign.signers.pdf_signer import PdfSignatureMetadata, PdfSigner, PdfTBSDocument
-from pyhanko.stamp import TextStampStyle
 
+from . import appearance
 from .coroutines import run
 
 FIELD_NAME = "JPKI-Signature"
 RESERVED_BYTES = 16384
 """Bytes kept for the CMS in /Contents: a 2048-bit signature, the certificate and attributes
 need about 3 KB; the rest is room for a longer certificate chain."""
-
-STAMP = TextStampStyle(stamp_text="Signed with a My Number Card\n%(ts)s")
-"""The appearance drawn when the document already has a visible empty field of this name (the
-sample bank's contract has one): text that needs nothing the card has not yet given, as the
-signer's certificate is read only when the card signs."""
 
 
 class UnreadablePdf(ValueError):
@@ -71,12 +67,13 @@ def check_pdf(data: bytes) -> None:
         raise UnreadablePdf(f"pdf does not parse: {type(error).__name__}") from None
 
 
-def prepare(pdf: bytes) -> PreparedPdf:
-    """Add an invisible signature field to ``pdf`` and reserve its /Contents."""
-    return run(_prepare(pdf))
+def prepare(pdf: bytes, signed_at: dt.datetime | None = None) -> PreparedPdf:
+    """Fill the document's empty field of this name (with the stamp of ``appearance``, drawn
+    for ``signed_at``), or add an invisible one; reserve its /Contents."""
+    return run(_prepare(pdf, signed_at or dt.datetime.now(dt.UTC)))
 
 
-async def _prepare(pdf: bytes) -> PreparedPdf:
+async def _prepare(pdf: bytes, signed_at: dt.datetime) -> PreparedPdf:
     mechanism = algos.SignedDigestAlgorithm({"algorithm": "sha256_rsa"})
     signer = ExternalSigner(None, None, signature_value=256, signature_mechanism=mechanism)
     meta = PdfSignatureMetadata(
@@ -85,10 +82,11 @@ async def _prepare(pdf: bytes) -> PreparedPdf:
         subfilter=SigSeedSubFilter.ADOBE_PKCS7_DETACHED,
     )
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
-    pdf_signer = PdfSigner(meta, signer=signer, stamp_style=STAMP)
+    pdf_signer = PdfSigner(meta, signer=signer, stamp_style=appearance.stamp_style())
     prepared, _, output = await pdf_signer.async_digest_doc_for_signing(
-        writer, bytes_reserved=RESERVED_BYTES
-    )
+        writer, bytes_reserved=RESERVED_BYTES,
+        appearance_text_params=appearance.text_params(signed_at),
+    )  # fmt: skip
     return PreparedPdf(
         output.getvalue(),
         prepared.document_digest,

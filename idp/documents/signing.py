@@ -89,7 +89,7 @@ def prepare(document: DocumentRequest, now: dt.datetime) -> bytes:
     if document.pdf is not None:
         from . import pades
 
-        prepared = pades.prepare(document.pdf)
+        prepared = pades.prepare(document.pdf, now)
         document.prepared_pdf, document.prepared_range = prepared.data, prepared.encode_range()
         message_digest = prepared.byte_range_digest
     attributes = cms.signed_attributes(message_digest, now)
