@@ -9,7 +9,9 @@ from flask import Flask
 from ..config import FAPI_ALGORITHMS, Config
 from ..services import services
 from ..storage.ephemeral import EPHEMERAL
+from ..web.services import CLIENT_METADATA
 from .backchannel import COURIER, Courier
+from .clients import client_metadata
 from .dpop import ALGORITHMS as DPOP_ALGORITHMS
 from .dpop import DPoP
 from .keys import KEY_RING, KeyRing
@@ -41,6 +43,7 @@ def init_app(app: Flask, config: Config) -> None:
     )
     services(app)[SERVER] = build_server(shared)
     services(app)[COURIER] = courier = Courier(app, shared)
+    services(app)[CLIENT_METADATA] = client_metadata
     if config.environment != "testing":
         # Serving (not CLI commands, not tests): deliver logouts left queued by a previous run.
         app.before_request(courier.start)

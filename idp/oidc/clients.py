@@ -345,6 +345,14 @@ def serving_client(client_id: str) -> Client | None:
 _CLIENT_BY_ID = select(Client).where(Client.client_id == bindparam("client_id"))
 
 
+def client_metadata(client_id: str) -> Mapping[str, object] | None:
+    """What pages show of a client (its name and purpose per language, its URIs), from the
+    snapshot the protocol endpoints use: the login page of a login whose PAR and authorization
+    request just read the client asks the database nothing."""
+    client = serving_client(client_id)
+    return client.client_metadata if client is not None else None
+
+
 @event.listens_for(Session, "after_flush")
 def _forget_changed_clients(session, _context) -> None:
     """A client written in this process is read again by its next request."""

@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from flask import g, session
 from flask_babel import get_locale
+from sqlalchemy import bindparam, select
 
+from ..services import Service
+from ..services import services as app_services
 from ..storage.db import db
 from ..storage.models import Client
 
@@ -69,11 +72,25 @@ def in_language(titles: str | None, fallback: str) -> str:
 def _metadata(client_id: str) -> dict:
     cache = g.setdefault("idp_client_metadata", {})
     if client_id not in cache:
-        client = db.session.execute(
-            db.select(Client).filter_by(client_id=client_id)
-        ).scalar_one_or_none()
-        cache[client_id] = dict(client.client_metadata) if client is not None else {}
+        found = app_services()[CLIENT_METADATA](client_id)
+        cache[client_id] = dict(found) if found is not None else {}
     return cache[client_id]
+
+
+def stored_metadata(client_id: str) -> Mapping[str, object] | None:
+    """The client's metadata as stored now, or None when there is no such client."""
+    client = db.session.execute(_CLIENT_BY_ID, {"client_id": client_id}).scalar_one_or_none()
+    return client.client_metadata if client is not None else None
+
+
+_CLIENT_BY_ID = select(Client).where(Client.client_id == bindparam("client_id"))
+
+CLIENT_METADATA: Service[Callable[[str], Mapping[str, object] | None]] = Service(
+    "client metadata", default=lambda: stored_metadata
+)
+"""Where pages read a client's metadata (``localized``, ``way_back``): the database by
+default; the protocol layer registers its per-process client snapshot, which its endpoints
+already keep, so that a login page asks the database nothing."""
 
 
 def remember(client_id: str) -> None:
