@@ -33,7 +33,7 @@ from flask import Response, current_app, redirect, request
 
 from . import web
 from .protocol import IdpError, IdpUnavailable
-from .settings import PURPOSE
+from .settings import PURPOSE, SIGNING_ALG
 from .web import bp, log
 
 CAEP = "https://schemas.openid.net/secevent/caep/event-type/"
@@ -61,8 +61,9 @@ def requested(issuer: str) -> list[str]:
 
 
 MEDIA_TYPE = "application/secevent+jwt"
-ALGORITHMS = ["ES256", "PS256", "RS256"]
-"""Asymmetric signatures only: a SET must come from the IdP's published keys."""
+ALGORITHMS = [SIGNING_ALG]
+"""The algorithm the bank registered for its ID tokens, which the IdP signs its SETs with too
+(as its logout tokens): no other, even with a key the IdP publishes."""
 REPLAY_WINDOW = 24 * 3600
 """The oldest ``iat`` accepted, and so how long a ``jti`` is remembered: a transmitter retrying
 after the bank was down for hours still gets through, and a replay is either too old or seen."""
@@ -81,7 +82,7 @@ class Refused(Exception):
 
 @dataclass
 class Notice:
-    """One event the bank acted on, as the customer's page may show it."""
+    """One event the bank acted on, kept with the customer's record."""
 
     event: str
     at: int

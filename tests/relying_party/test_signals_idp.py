@@ -11,16 +11,20 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import secrets
 import time
 from collections.abc import Callable, Iterator
 
 import pytest
+import requests
+from joserfc import jwt
 
 from examples.relying_party import signals
 from examples.relying_party.subscription import STREAM_FILE, receiver, subscribe
 from idp.cardstatus import LISTENER
 from idp.jpki.settings import CertificateType
 from idp.jpki.status import Status, StatusChange, issuer_hash_of, serial_hex
+from idp.oidc.server import SERVER
 from idp.services import services
 from idp.ssf.signals import card_status_changed
 from idp.ssf.streams import COURIER
@@ -98,6 +102,34 @@ def test_subscribing_again_updates_the_same_stream_even_with_a_stale_stream_id(
     assert again["stream_id"] == subscribed["stream_id"]  # no second stream (409)
     assert again["verified"] is True
     assert found.stream()["authorization"] == secret
+
+
+def test_a_set_signed_with_the_idps_key_of_another_algorithm_is_refused(
+    browser, bank, idp, subscribed
+):
+    """The bank registered ES256 (FAPI 2.0): an RS256 SET is refused even under the IdP's own
+    published key."""
+    apply(browser, bank)
+    sub = session_data(bank, browser)["sub"]
+    with idp.app.app_context():
+        key = services(idp.app)[SERVER].services.ring().signing_key("RS256")
+    claims = {
+        "iss": idp.url, "aud": bank.client_id, "iat": int(time.time()),
+        "jti": secrets.token_urlsafe(16), "events": {signals.SESSION_REVOKED: {}},
+        "sub_id": {"format": "iss_sub", "iss": idp.url, "sub": sub},
+    }  # fmt: skip
+    header = {"alg": "RS256", "kid": key.kid, "typ": "secevent+jwt"}
+    token = jwt.encode(header, claims, key, algorithms=["RS256"])
+    answer = requests.post(
+        bank.url + "/ssf/events",
+        data=token,
+        headers={"Content-Type": "application/secevent+jwt",
+                 "Authorization": receiver(bank.app).stream()["authorization"]},
+        timeout=10,
+    )  # fmt: skip
+    assert answer.status_code == 400
+    assert answer.json()["err"] == "invalid_key"
+    assert session_data(bank, browser).get("login")
 
 
 @pytest.mark.parametrize(
