@@ -1,9 +1,10 @@
 """A card stopped at the CA stops working everywhere, on two nodes, with config/production.toml.
 
 Cards log in through nginx (FAPI 2.0: PAR, PKCE, private_key_jwt, DPoP) and get tokens; then
-at the sandbox one card is revoked as lost (keyCompromise), one renewed (superseded), one put on
-hold and later released, and one is left alone. Nothing but the nodes' own status pollers (the
-delta CRLs and the signed feed the topology configures, docs/operators.md §7) tells the IdP.
+at the sandbox one card is revoked as lost (keyCompromise), one renewed (superseded), one
+returned (cessationOfOperation), one put on hold and later released, and one is left alone.
+Nothing but the nodes' own status pollers (the delta CRLs and the signed feed the topology
+configures, docs/operators.md §7) tells the IdP.
 Within ``status_interval`` (plus a margin; polled, never timed) each stopped card's browser gets
 ``login_required`` for ``prompt=none``, its refresh token is ``invalid_grant`` at node 2, its
 access token is ``invalid_token`` at node 1's userinfo and self-information API, the bank's
@@ -187,17 +188,17 @@ def _recorded(topology: Topology, reason: str, status: str) -> int:
     return row[0]
 
 
-def test_lost_renewed_and_suspended_cards_stop_everywhere(topology: Topology):
+def test_lost_renewed_returned_and_suspended_cards_stop_everywhere(topology: Topology):
     state = topology.state
     bank = Bank(topology)
     signals = Signals(topology, bank)
     issued = [
         state.issue_card(SAMPLE_CITIZENS[i % len(SAMPLE_CITIZENS)], AUTH_PIN, SIGN_PIN).id
-        for i in range(4)
+        for i in range(5)
     ]
-    lost, renewed, held, kept = (Holder(topology, bank, card) for card in issued)
+    lost, renewed, returned, held, kept = (Holder(topology, bank, card) for card in issued)
     node1, node2 = _at(topology, 0, bank), _at(topology, 1, bank)
-    for holder in (lost, renewed, held, kept):
+    for holder in (lost, renewed, returned, held, kept):
         # Before: the token is good (the self-information API wants its own scope).
         selfinfo = _resource(node1, "/selfinfo/v1/income", holder.tokens["access_token"])
         assert selfinfo.status_code == 403, selfinfo.text
@@ -206,6 +207,7 @@ def test_lost_renewed_and_suspended_cards_stop_everywhere(topology: Topology):
     changed = time.monotonic()
     state.revoke(topology.card_ids[lost.card], CertKind.AUTH, "keyCompromise")
     state.revoke(topology.card_ids[renewed.card], CertKind.AUTH, "superseded")
+    state.revoke(topology.card_ids[returned.card], CertKind.AUTH, "cessationOfOperation")
     state.hold(topology.card_ids[held.card], CertKind.AUTH)
 
     expected = {
@@ -214,12 +216,16 @@ def test_lost_renewed_and_suspended_cards_stop_everywhere(topology: Topology):
             (CAEP + "session-revoked", "keyCompromise"),
         ],
         renewed.sub: [(CAEP + "credential-change", "superseded")],
+        returned.sub: [
+            (CAEP + "credential-change", "cessationOfOperation"),
+            (CAEP + "session-revoked", "cessationOfOperation"),
+        ],
         held.sub: [
             (RISC + "account-disabled", "certificateHold"),
             (CAEP + "session-revoked", "certificateHold"),
         ],
     }
-    stopped = {"lost": lost, "renewed": renewed, "held": held}
+    stopped = {"lost": lost, "renewed": renewed, "returned": returned, "held": held}
     for name, holder in stopped.items():
         _eventually(
             f"{name}: refresh at node 2 refused",
@@ -243,7 +249,11 @@ def test_lost_renewed_and_suspended_cards_stop_everywhere(topology: Topology):
 
         _eventually(f"{name}: the bank's stream has the events", told, changed)
 
-    for name, holder, kind in (("lost", lost, "revoked"), ("held", held, "on_hold")):
+    for name, holder, kind in (
+        ("lost", lost, "revoked"),
+        ("returned", returned, "revoked"),
+        ("held", held, "on_hold"),
+    ):
         _eventually(
             f"{name}: a new login refused as {kind}",
             lambda h=holder, k=kind: (r := h.new_login()).status_code == 403 and k in r.text,
@@ -251,6 +261,7 @@ def test_lost_renewed_and_suspended_cards_stop_everywhere(topology: Topology):
         )
     assert _recorded(topology, "keyCompromise", "revoked") >= 1
     assert _recorded(topology, "superseded", "revoked") >= 1
+    assert _recorded(topology, "cessationOfOperation", "revoked") >= 1
     renewals = [e for t, e in signals.events(renewed.sub) if t == CAEP + "credential-change"]
     assert len(renewals) == 1, signals.by_sub[renewed.sub]  # told once, by feed or CRL
     [event] = renewals
