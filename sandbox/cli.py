@@ -10,17 +10,19 @@ import datetime as dt
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 import click
 from cryptography.hazmat.primitives import serialization
 
-from sandbox import pki, profiles, tsa
+from sandbox import lifecycle, pki, profiles, tsa
 from sandbox.citizens import SAMPLE_CITIZENS, Citizen, Gender
 from sandbox.profiles import CertKind
 from sandbox.state import DEFAULT_STATE, SandboxError, SandboxState
 
 SAMPLE = SAMPLE_CITIZENS[0]
+_T = TypeVar("_T")
 CERT_OPTION = click.option(
     "--cert",
     "kind",
@@ -196,6 +198,94 @@ def release(ctx: click.Context, card_id: str, kind: str) -> None:
     """Release a certificate from hold (removeFromCRL in the next delta CRL)."""
     _change(ctx, lambda state: state.release(card_id, CertKind(kind)))
     click.echo(f"released the {kind} certificate of card {card_id}")
+
+
+@main.command()
+@click.argument("card_id")
+@click.option(
+    "--cert",
+    "which",
+    type=click.Choice([*(k.value for k in CertKind), "both"]),
+    default="both",
+    show_default=True,
+    help="Which certificates to renew.",
+)
+@click.pass_context
+def renew(ctx: click.Context, card_id: str, which: str) -> None:
+    """Renew certificates: new keys on the same card, the old certificates revoked as
+    superseded; the PINs stay."""
+    kinds = list(CertKind) if which == "both" else [CertKind(which)]
+    state = _state(ctx)
+    replacements = _lifecycle(lambda: lifecycle.renew(state, card_id, kinds))
+    for done in replacements:
+        click.echo(_replaced(done))
+
+
+@main.command()
+@click.argument("card_id")
+@click.option(
+    "--reason",
+    type=click.Choice(lifecycle.REISSUE_REASONS),
+    default=lifecycle.REISSUE_REASONS[0],
+    show_default=True,
+    help="How the old card's certificates are revoked: keyCompromise for a lost card, "
+    "cessationOfOperation for one handed back.",
+)
+@click.option("--auth-pin", default=None, help="A new authentication PIN (default: the old one).")
+@click.option("--sign-pin", default=None, help="A new signing PIN (default: the old one).")
+@click.pass_context
+def reissue(
+    ctx: click.Context, card_id: str, reason: str, auth_pin: str | None, sign_pin: str | None
+) -> None:
+    """Reissue a card to the same citizen; the old card's certificates are revoked. The new
+    card's id is the last line printed."""
+    state = _state(ctx)
+    record, replacements = _lifecycle(
+        lambda: lifecycle.reissue(state, card_id, reason, auth_pin=auth_pin, sign_pin=sign_pin)
+    )
+    for done in replacements:
+        click.echo(_replaced(done))
+    click.echo(f"reissued card {card_id} to {record.name} ({record.address})")
+    click.echo(record.id)
+
+
+@main.command()
+@click.argument("card_id")
+@click.option("--address", required=True, help="The new address, starting with a prefecture.")
+@click.pass_context
+def move(ctx: click.Context, card_id: str, address: str) -> None:
+    """The holder moved: the signing certificate revoked (affiliationChanged) and reissued with
+    the new address; the authentication certificate unchanged."""
+    state = _state(ctx)
+    click.echo(_replaced(_lifecycle(lambda: lifecycle.move(state, card_id, address))))
+
+
+@main.command()
+@click.argument("card_id")
+@click.option("--name", required=True, help="The new name: family name, a space, given name.")
+@click.pass_context
+def rename(ctx: click.Context, card_id: str, name: str) -> None:
+    """The holder's name changed: the signing certificate revoked (affiliationChanged) and
+    reissued with the new name; the authentication certificate unchanged."""
+    state = _state(ctx)
+    click.echo(_replaced(_lifecycle(lambda: lifecycle.rename(state, card_id, name))))
+
+
+def _lifecycle(action: Callable[[], _T]) -> _T:
+    try:
+        return action()
+    except SandboxError as error:
+        raise click.ClickException(str(error)) from None
+
+
+def _replaced(done: lifecycle.Replacement) -> str:
+    where = f"card {done.old_card}" + (
+        f" -> card {done.new_card}" if done.new_card != done.old_card else ""
+    )
+    return (
+        f"replaced the {done.kind} certificate of {where}: serial {done.old_serial:X} revoked "
+        f"({done.reason}), new serial {done.new_serial:X}"
+    )
 
 
 def _change(ctx: click.Context, change: Callable[[SandboxState], None]) -> None:

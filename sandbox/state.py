@@ -8,6 +8,7 @@ Layout (stable: operators and tests point at these paths)::
     STATE/ca/{auth,sign}/registry.json      serial -> status, revocation time and reason
     STATE/cards/CARD/card.json              facts, PIN hashes, tries left, serials
     STATE/cards/CARD/{auth,sign}.pem, {auth,sign}.key.pem
+    STATE/cards/CARD/replaced/{auth,sign}-SERIAL.pem   certificates a renewal or change replaced
     STATE/feed/entries.jsonl, feed.pem, feed.key.pem   the revocation feed (sandbox/feed.py)
 
 Writers replace files atomically under a lock, so the OCSP responder can read while
@@ -112,6 +113,10 @@ class CardRecord:
     pin_hashes: dict[str, str]
     tries_left: dict[str, int]
     serials: dict[str, str] = field(default_factory=dict)
+    replaces: str | None = None
+    """The card this one was reissued for (sandbox/lifecycle.py)."""
+    replaced_by: str | None = None
+    """The card reissued in this one's place; this one's certificates are revoked."""
 
     def citizen(self) -> Citizen:
         return Citizen(
@@ -236,6 +241,13 @@ class SandboxState:
         serial, entry = self._entry(card_id, kind)
         if entry.status == "revoked":
             raise SandboxError(f"the {kind} certificate of card {card_id} is already revoked")
+        self.revoke_serial(kind, serial, reason, at)
+
+    def revoke_serial(
+        self, kind: CertKind, serial: int, reason: str, at: dt.datetime | None = None
+    ) -> None:
+        """Revoke one issued certificate by serial (a card's current one or a replaced one):
+        registry, hence CRLs and OCSP, and the revocation feed."""
         at = at or dt.datetime.now(dt.UTC)
         self._update_registry(
             kind, serial, {"status": "revoked", "reason": reason, "revoked_at": at.isoformat()}
@@ -324,23 +336,27 @@ class SandboxState:
             },
             tries_left=dict(PIN_TRIES),
         )
-        folder = self.root / "cards" / card_id
         for kind in CertKind:
-            key = pki.new_key()
-            certificate = pki.make_card_certificate(
-                kind,
-                self.ca(kind).root,
-                key.public_key(),
-                citizen,
-                now=now,
-                endpoints=self.endpoints,
-            )
-            write_atomic(folder / f"{kind}.key.pem", key_pem(key), 0o600)
-            write_atomic(folder / f"{kind}.pem", pem(certificate))
-            record.serials[kind] = f"{certificate.serial_number:X}"
-            self.register(kind, certificate, card_id)
+            self.write_certificate(record, kind, citizen, now)
         self.save_card(record)
         return record
+
+    def write_certificate(
+        self, record: CardRecord, kind: CertKind, citizen: Citizen, now: dt.datetime
+    ) -> int:
+        """A new key pair and certificate of ``kind`` for ``citizen`` on the card ``record``,
+        written to the card's files (replacing any there) and registered; the record's serial
+        is updated (the caller saves the record). Returns the new serial."""
+        folder = self.root / "cards" / record.id
+        key = pki.new_key()
+        certificate = pki.make_card_certificate(
+            kind, self.ca(kind).root, key.public_key(), citizen, now=now, endpoints=self.endpoints
+        )
+        write_atomic(folder / f"{kind}.key.pem", key_pem(key), 0o600)
+        write_atomic(folder / f"{kind}.pem", pem(certificate))
+        record.serials[kind] = f"{certificate.serial_number:X}"
+        self.register(kind, certificate, record.id)
+        return certificate.serial_number
 
 
 def check_auth_pin(pin: str) -> None:
