@@ -16,6 +16,7 @@ at a lower level than its client asked for (``LevelUnavailable``).
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -83,8 +84,13 @@ class LongTerm:
             allow_fetching=True,
             revocation_mode="require",
             fetcher_backend=RequestsFetcherBackend(per_request_timeout=self.timeout),
+            time_tolerance=TOLERANCE,
         )
 
+
+TOLERANCE = dt.timedelta(minutes=2)
+"""How far an OCSP answer or CRL fetched for the DSS may be dated after the moment the
+validation started (pyHanko's default, one second, refuses answers fetched a little later)."""
 
 LONG_TERM: Service[LongTerm | None] = Service("long-term signatures", default=lambda: None)
 """None without ``[documents] tsa_url``: then only B-B can be made."""
