@@ -13,7 +13,8 @@ What J-LIS does, as far as the sandbox models it:
   certificate, which carries neither, is unchanged.
 
 Every revocation goes through :meth:`SandboxState.revoke_serial`, so it reaches the registry (OCSP,
-full and delta CRLs) and the revocation feed exactly as ``jpki-sandbox revoke`` does.
+full and delta CRLs) and the revocation feed exactly as ``jpki-sandbox revoke`` does, and each
+replacement is recorded in the linkage record (:mod:`sandbox.linkage`).
 """
 
 from __future__ import annotations
@@ -24,8 +25,10 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from cryptography import x509
 from cryptography.x509.oid import NameOID
 
+from sandbox import linkage
 from sandbox.citizens import Citizen
 from sandbox.profiles import CertKind
 from sandbox.state import (
@@ -92,6 +95,20 @@ def _keep_old(state: SandboxState, record: CardRecord, kind: CertKind) -> int:
     return serial
 
 
+def _link(state: SandboxState, done: Replacement, event: str, at: dt.datetime) -> None:
+    issuer = x509.load_pem_x509_certificate((state.root / "ca" / done.kind / "ca.pem").read_bytes())
+    linkage.append(
+        state.root,
+        issuer=issuer.subject,
+        cert_type=str(done.kind),
+        old_serial=done.old_serial,
+        new_serial=done.new_serial,
+        event=event,
+        reason=done.reason,
+        at=at,
+    )
+
+
 def _replace(
     state: SandboxState,
     record: CardRecord,
@@ -99,15 +116,18 @@ def _replace(
     citizen: Citizen,
     reason: str,
     now: dt.datetime,
+    event: str,
 ) -> list[Replacement]:
     """New certificates on the same card, then the old ones revoked (the new ones exist first,
     so the holder is never without a certificate the registry knows)."""
     old = {kind: _keep_old(state, record, kind) for kind in kinds}
     new = {kind: state.write_certificate(record, kind, citizen, now) for kind in old}
     state.save_card(record)
-    for kind, serial in old.items():
-        state.revoke_serial(kind, serial, reason, now)
-    return [Replacement(k, old[k], new[k], reason, record.id, record.id) for k in old]
+    done = [Replacement(k, old[k], new[k], reason, record.id, record.id) for k in old]
+    for replacement in done:
+        _link(state, replacement, event, now)
+        state.revoke_serial(replacement.kind, replacement.old_serial, reason, now)
+    return done
 
 
 def renew(
@@ -118,7 +138,8 @@ def renew(
     kinds = list(kinds)
     _usable(state, record, kinds)
     citizen = _citizen(state, record)
-    return _replace(state, record, kinds, citizen, RENEWAL_REASON, now or dt.datetime.now(dt.UTC))
+    now = now or dt.datetime.now(dt.UTC)
+    return _replace(state, record, kinds, citizen, RENEWAL_REASON, now, "renew")
 
 
 def reissue(
@@ -167,10 +188,16 @@ def reissue(
     replacements = []
     for kind in CertKind:
         serial = int(old.serials[kind], 16)
-        if registries[kind][serial].status != "revoked":
+        entry = registries[kind][serial]
+        revoked = entry.status == "revoked"
+        done = Replacement(
+            kind, serial, int(new.serials[kind], 16), (entry.reason if revoked else None) or reason,
+            old.id, new.id,
+        )  # fmt: skip
+        _link(state, done, "reissue", now)  # linked before revoked: a feed reader finds the link
+        if not revoked:
             state.revoke_serial(kind, serial, reason, now)
-        new_serial = int(new.serials[kind], 16)
-        replacements.append(Replacement(kind, serial, new_serial, reason, old.id, new.id))
+        replacements.append(done)
     return new, replacements
 
 
@@ -191,7 +218,7 @@ def move(
     except ValueError as error:
         raise SandboxError(str(error)) from None
     record.address = address
-    return _change(state, record, citizen, now)
+    return _change(state, record, citizen, now, "move")
 
 
 def rename(
@@ -209,11 +236,12 @@ def rename(
     if name == record.name:
         raise SandboxError(f"card {card_id} already has the name {name}")
     record.name = name
-    return _change(state, record, dataclasses.replace(_citizen(state, record), name=name), now)
+    citizen = dataclasses.replace(_citizen(state, record), name=name)
+    return _change(state, record, citizen, now, "rename")
 
 
 def _change(
-    state: SandboxState, record: CardRecord, citizen: Citizen, now: dt.datetime | None
+    state: SandboxState, record: CardRecord, citizen: Citizen, now: dt.datetime | None, event: str
 ) -> Replacement:
     now = now or dt.datetime.now(dt.UTC)
-    return _replace(state, record, [CertKind.SIGN], citizen, CHANGE_REASON, now)[0]
+    return _replace(state, record, [CertKind.SIGN], citizen, CHANGE_REASON, now, event)[0]

@@ -9,6 +9,9 @@ Routes (``KIND`` is ``auth`` or ``sign``):
   once; the same bytes are written to ``STATE/crl/``.
 - ``GET /feed?after=CURSOR&limit=N&nonce=X`` — one signed page of the revocation-notification
   feed (:mod:`sandbox.feed`), ``application/jose``; a bad cursor, limit or nonce is a 400.
+- ``GET /linkage?serial=HEX&type=auth|sign&nonce=X`` — the signed linkage answer for one serial
+  (:mod:`sandbox.linkage`), ``application/jose``; a malformed request is a 400, a serial the CA
+  never issued a 404.
 - ``POST /tsa`` — RFC 3161: body ``application/timestamp-query``, answer
   ``application/timestamp-reply`` (:mod:`sandbox.tsa`); ``GET /crl/tsa.crl`` its root's CRL;
   ``GET``/``POST /_sandbox/tsa`` ``{"mode": …}`` its misbehaviour (loopback clients only).
@@ -46,7 +49,7 @@ from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from sandbox import crl, feed, ocsp, tsa
+from sandbox import crl, feed, linkage, ocsp, tsa
 from sandbox.misbehaviour import OCSP_STATUS_MODES, STALE_BY, Behaviour, Behaviours, Impostors
 from sandbox.profiles import CertKind
 from sandbox.state import SandboxError, SandboxState
@@ -87,6 +90,7 @@ class RevocationApp:
                 Rule("/crl/tsa.crl", methods=["GET"], endpoint="tsa_crl"),
                 Rule("/crl/<name>", methods=["GET"], endpoint="crl"),
                 Rule("/feed", methods=["GET"], endpoint="feed"),
+                Rule("/linkage", methods=["GET"], endpoint="linkage"),
                 Rule("/tsa", methods=["POST"], endpoint="tsa"),
                 Rule("/_sandbox/tsa", methods=["GET", "POST"], endpoint="tsa_behaviour"),
                 Rule("/_sandbox/behaviour", methods=["GET", "POST"], endpoint="behaviour"),
@@ -196,6 +200,31 @@ class RevocationApp:
         except feed.FeedRequestError as error:
             return _json({"error": "invalid_request", "error_description": str(error)}, 400)
         body = feed.sign_page(self.state.feed_signer(), payload)
+        return Response(body, content_type=JOSE, headers={"Cache-Control": "no-store"})
+
+    def on_linkage(self, request: Request) -> Response:
+        args = request.args
+        statuses = {
+            str(kind): {serial: entry.status for serial, entry in self.state.registry(kind).items()}
+            for kind in CertKind
+        }
+        try:
+            payload = linkage.answer_payload(
+                self.state.root,
+                args.get("serial"),
+                args.get("type"),
+                args.get("nonce"),
+                statuses=statuses,
+                now=dt.datetime.now(dt.UTC),
+                issuer=f"{self.state.endpoints.base_url.rstrip('/')}/linkage",
+            )
+        except feed.FeedRequestError as error:
+            return _json({"error": "invalid_request", "error_description": str(error)}, 400)
+        except linkage.UnknownSerial as error:
+            return _json({"error": "unknown_serial", "error_description": str(error)}, 404)
+        body = feed.sign_page(
+            self.state.feed_signer(), payload, header={"typ": linkage.ANSWER_TYPE}
+        )
         return Response(body, content_type=JOSE, headers={"Cache-Control": "no-store"})
 
     # --- the time-stamping authority ---------------------------------------------------------

@@ -137,6 +137,10 @@ class RunningServer:
         return f"{self.base_url}/feed"
 
     @property
+    def linkage_url(self) -> str:
+        return f"{self.base_url}/linkage"
+
+    @property
     def tsa_url(self) -> str:
         return f"{self.base_url}/tsa"
 

@@ -13,7 +13,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 
-from sandbox import crl, feed, lifecycle, profiles
+from sandbox import crl, feed, lifecycle, linkage, profiles
 from sandbox.card import VirtualCard
 from sandbox.citizens import SAMPLE_CITIZENS
 from sandbox.profiles import CertKind
@@ -224,6 +224,7 @@ def test_reissue_refuses_another_reason_and_a_bad_pin(state, card):
         lifecycle.reissue(state, card, auth_pin="12")
     assert state.card_ids() == [card]
     assert feed.entries(state.root) == []
+    assert linkage.links(state.root) == []
 
 
 # --- move and rename -------------------------------------------------------------------------
@@ -258,6 +259,13 @@ def test_rename_writes_the_new_name_and_keeps_the_address(state, card):
     }
     assert state.registry(SIGN)[old_sign].reason == "affiliationChanged"
     assert len(feed.entries(state.root)) == 1
+    [link] = linkage.links(state.root)
+    assert (link["cert_type"], link["old_serial"], link["event"]) == (
+        "sign",
+        f"{old_sign:X}",
+        "rename",
+    )
+    assert link["new_serial"] == state.card(card).serials["sign"]
 
 
 @pytest.mark.parametrize(
