@@ -202,6 +202,18 @@ def test_the_responder_down_is_service_unavailable(card_app, consent_page, world
     assert 'data-reason="unavailable"' in html
     assert "何も提供されていません" in html
     assert consents(card_app) == []
+    again = page.identify(world, world.good, ["openid"])  # within ocsp_failure_ttl: not asked
+    assert again.status_code == 503  # the failure a moment ago, replayed at once
+    assert consents(card_app) == []
+
+
+def test_after_a_tampered_answer_the_person_can_try_again(card_app, consent_page, world):
+    """A tampered answer is refused and, unlike a responder that is down, not remembered
+    (tests/jpki/test_ocsp_resilience.py): the next try is approved."""
+    page = consent_page(acr_values=ACR_SIGN_IDENTITY)
+    with world.server.misbehaving(ocsp="wrong_key"):
+        assert page.identify(world, world.good, ["openid"]).status_code == 503
+    assert consents(card_app) == []
     assert page.identify(world, world.good, ["openid"]).status_code == 302
 
 

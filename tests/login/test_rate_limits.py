@@ -39,10 +39,14 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def card_app(world, database_url, tmp_path, limits, clock):
-    """The card-login IdP with small limits, counting in a store whose clock the test moves."""
+    """The card-login IdP with small limits, counting in a store whose clock the test moves.
+    A failed OCSP exchange is not remembered and opens no breaker here (ocsp_failure_ttl,
+    ocsp_breaker_failures: tests/jpki/test_ocsp_resilience.py): these tests count refusals, and
+    the one after an outage must reach the responder again."""
     from tests.conftest import drop_schema, idp_test_config, make_app
 
-    config = idp_test_config(database_url, jpki=jpki_settings(world.state, tmp_path), limits=limits)
+    jpki = jpki_settings(world.state, tmp_path, ocsp_failure_ttl=0.0, ocsp_breaker_failures=100)
+    config = idp_test_config(database_url, jpki=jpki, limits=limits)
     application = make_app(config, tmp_path / "instance")
     services(application)[EPHEMERAL] = MemoryStore(clock)
     yield application
