@@ -25,7 +25,7 @@ from typing import Protocol
 
 from cryptography import x509
 
-from idp.jpki import crl_diff
+from idp.jpki import crl_diff, status_pending
 from idp.jpki.crl import CrlStatusSource
 from idp.jpki.crl_fallback import mark_fetched
 from idp.jpki.crl_index import CrlIndex, IndexError_
@@ -131,7 +131,8 @@ class CrlUpdater:
         return crl_diff.Held.of(_open(source.full_path), _open(source.delta_path))
 
     def _tell_changes(self, kind: CertificateType, before: crl_diff.Held, *, delta: bool) -> None:
-        """Hand what the CRL just ingested changed to the listener; its failure is logged, not
+        """Hand what the CRL just ingested changed to the listener, after any changes it could not
+        take before; a listener's failure is logged and its changes kept (status_pending.py), not
         raised: the index is in place either way and serves lookups."""
         after = self._held(kind)
         listener, index = self.status_listener, after.delta if delta else after.full
@@ -143,12 +144,21 @@ class CrlUpdater:
             found = crl_diff.changes(
                 before, after, kind, anchor.subject, delta=delta, published=index.this_update
             )
-            if found:
-                log.info("%s CRL %d of %s: %d status changes", "delta" if delta else "full",
-                         index.number, kind, len(found))  # fmt: skip
-                listener.changed(found)
-        except Exception:  # a listener's failure must not undo the refresh
-            log.exception("status changes of %s CRL %d not handled", kind, index.number)
+        except Exception:  # a comparison's failure must not undo the refresh
+            log.exception("status changes of %s CRL %d not found", kind, index.number)
+            return
+        if found:
+            log.info("%s CRL %d of %s: %d status changes", "delta" if delta else "full",
+                     index.number, kind, len(found))  # fmt: skip
+        status_pending.hand(self.folder, kind, listener, found)
+
+    def retry_pending(self, kind: CertificateType) -> None:
+        """Hand on the changes of earlier CRLs the listener could not take (each round does)."""
+        listener = self.status_listener
+        if listener is None or not status_pending.pending_path(self.folder, kind).exists():
+            return
+        with self._lock(kind):
+            status_pending.hand(self.folder, kind, listener, ())
 
     def refresh_delta(self, kind: CertificateType, now: dt.datetime, *, min_age: float = 0) -> bool:
         """Fetch and ingest only the delta CRL; False when none is configured, no full CRL is
@@ -185,6 +195,7 @@ class CrlUpdater:
         outcome: dict[CertificateType, str | None] = {}
         for kind in self.settings.crl_urls:
             kind = CertificateType(kind)
+            self.retry_pending(kind)
             if not self.due(kind, now):
                 continue
             try:

@@ -129,6 +129,7 @@ class StatusWatcher:
     def _poll_delta(
         self, updater: CrlUpdater, kind: CertificateType, now: dt.datetime
     ) -> str | None:
+        updater.retry_pending(kind)
         try:
             updater.refresh_delta(kind, now, min_age=self.settings.status_poll_interval / 2)
         except JpkiValidationError as error:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 from cryptography.x509 import ReasonFlags as R
@@ -201,6 +202,55 @@ def test_a_failing_listener_leaves_the_new_crl_in_place(world, auth_ca, now):
     _delta(transport, auth_ca, [CrlEntry(0x81, _at(now), R.key_compromise)], 3, 1, now)
     assert updater.refresh_delta(AUTH, now)
     assert updater.source(AUTH).held_numbers() == (1, 3)
+
+
+def test_changes_a_failing_listener_could_not_take_are_handed_on_when_it_can(world, auth_ca, now):
+    """The new index is in place, so the comparison cannot be made again: the changes are kept
+    beside the indexes and come first in the next round's batch, once, in their order."""
+    transport, updater, recorder = world
+
+    class Broken:
+        def changed(self, changes):
+            raise RuntimeError(f"database down, {len(changes)} changes not taken")
+
+    _full(transport, auth_ca, [], 1, now)
+    _delta(transport, auth_ca, [], 2, 1, now)
+    updater.refresh(AUTH, now)
+    updater.status_listener = Broken()
+    _delta(transport, auth_ca, [CrlEntry(0x81, _at(now), R.key_compromise)], 3, 1, now)
+    assert updater.refresh_delta(AUTH, now)
+    held = [
+        CrlEntry(0x81, _at(now), R.key_compromise),
+        CrlEntry(0x82, _at(now), R.certificate_hold),
+    ]
+    _delta(transport, auth_ca, held, 4, 1, now)
+    assert updater.refresh_delta(AUTH, now)  # still down: the hold joins the kept revocation
+    assert recorder.batches == []
+
+    updater.status_listener = recorder
+    updater.retry_pending(AUTH)
+    assert [(c.serial, c.status, c.reason) for b in recorder.batches for c in b] == [
+        ("81", Status.REVOKED, "keyCompromise"),
+        ("82", Status.ON_HOLD, "certificateHold"),
+    ]
+    updater.retry_pending(AUTH)
+    updater.refresh_due(now)
+    assert len(recorder.batches) == 1  # handed once
+
+
+def test_a_damaged_pending_line_is_skipped_and_the_rest_handed_on(world, now):
+    from idp.jpki import status_pending
+
+    _, updater, recorder = world
+    path = status_pending.pending_path(updater.folder, AUTH)
+    good = {"issuer_hash": "ab", "serial": "91", "kind": "auth", "status": "revoked",
+            "reason": "keyCompromise", "changed_at": now.isoformat(),
+            "source": "delta-crl"}  # fmt: skip
+    path.write_text("{not json\n" + json.dumps({**good, "changed_at": "2026-01-01T00:00:00"})
+                    + "\n" + json.dumps(good) + "\n")  # fmt: skip
+    updater.retry_pending(AUTH)
+    assert [c.serial for b in recorder.batches for c in b] == ["91"]
+    assert not path.exists()
 
 
 def test_a_large_full_crl_gives_only_what_changed(world, auth_ca, now):
