@@ -29,7 +29,7 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from cryptography import x509
@@ -185,8 +185,12 @@ def page_payload(
     *,
     now: dt.datetime,
     issuer: str,
+    source: Callable[[Path], list[dict]] | None = None,
 ) -> dict:
-    """The payload of one page; FeedRequestError for a bad cursor, limit or nonce."""
+    """The payload of one page; FeedRequestError for a bad cursor, limit or nonce.
+
+    ``source`` reads another append-only log of entries numbered by ``seq`` from 1 (the linkage
+    record's, sandbox/linkage.py) instead of this feed's."""
     after = after if after is not None else "0"
     if not (after.isascii() and after.isdigit() and len(after) <= 18):
         raise FeedRequestError("after must be a cursor this feed gave (a decimal number)")
@@ -199,7 +203,7 @@ def page_payload(
     if nonce is not None and not _NONCE.fullmatch(nonce):
         raise FeedRequestError("nonce must be 1 to 128 base64url characters")
     position = int(after)
-    everything = entries(root)
+    everything = (source or entries)(root)
     if position > len(everything):
         raise FeedRequestError("after is beyond the end of the feed")
     chosen = everything[position : position + count]

@@ -13,6 +13,8 @@ real interface is not public; this models one (docs/jpki.md §11):
   payload holds the serial asked about, ``links`` (each replacement from that serial onwards)
   and ``current``: the serial(s) the holder's certificate of that type now has, none when the
   chain ends in a revoked certificate that nothing replaced. A serial the CA never issued is 404.
+- ``GET /linkage/feed?after=CURSOR&limit=N&nonce=X``: every link, in signed pages exactly as the
+  revocation feed's (:func:`sandbox.feed.page_payload`, ``typ`` :data:`FEED_TYPE`).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from cryptography import x509
 from sandbox.feed import FeedRequestError
 
 ANSWER_TYPE = "jpki-linkage+jws"
+FEED_TYPE = "jpki-linkage-feed+jws"
 EVENTS = ("renew", "reissue", "move", "rename")
 _SERIAL = re.compile(r"[0-9A-Fa-f]{1,40}")
 _NONCE = re.compile(r"[A-Za-z0-9_-]{1,128}")

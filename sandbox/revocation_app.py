@@ -11,7 +11,8 @@ Routes (``KIND`` is ``auth`` or ``sign``):
   feed (:mod:`sandbox.feed`), ``application/jose``; a bad cursor, limit or nonce is a 400.
 - ``GET /linkage?serial=HEX&type=auth|sign&nonce=X`` — the signed linkage answer for one serial
   (:mod:`sandbox.linkage`), ``application/jose``; a malformed request is a 400, a serial the CA
-  never issued a 404.
+  never issued a 404. ``GET /linkage/feed?after=CURSOR&limit=N&nonce=X`` — every link, in
+  pages as the revocation feed's (``typ`` ``jpki-linkage-feed+jws``).
 - ``POST /tsa`` — RFC 3161: body ``application/timestamp-query``, answer
   ``application/timestamp-reply`` (:mod:`sandbox.tsa`); ``GET /crl/tsa.crl`` its root's CRL;
   ``GET``/``POST /_sandbox/tsa`` ``{"mode": …}`` its misbehaviour (loopback clients only).
@@ -91,6 +92,7 @@ class RevocationApp:
                 Rule("/crl/<name>", methods=["GET"], endpoint="crl"),
                 Rule("/feed", methods=["GET"], endpoint="feed"),
                 Rule("/linkage", methods=["GET"], endpoint="linkage"),
+                Rule("/linkage/feed", methods=["GET"], endpoint="linkage_feed"),
                 Rule("/tsa", methods=["POST"], endpoint="tsa"),
                 Rule("/_sandbox/tsa", methods=["GET", "POST"], endpoint="tsa_behaviour"),
                 Rule("/_sandbox/behaviour", methods=["GET", "POST"], endpoint="behaviour"),
@@ -225,6 +227,24 @@ class RevocationApp:
         body = feed.sign_page(
             self.state.feed_signer(), payload, header={"typ": linkage.ANSWER_TYPE}
         )
+        return Response(body, content_type=JOSE, headers={"Cache-Control": "no-store"})
+
+    def on_linkage_feed(self, request: Request) -> Response:
+        args = request.args
+        try:
+            payload = feed.page_payload(
+                self.state.root,
+                args.get("after"),
+                args.get("limit"),
+                args.get("nonce"),
+                now=dt.datetime.now(dt.UTC),
+                issuer=f"{self.state.endpoints.base_url.rstrip('/')}/linkage/feed",
+                source=linkage.links,
+            )
+        except feed.FeedRequestError as error:
+            return _json({"error": "invalid_request", "error_description": str(error)}, 400)
+        header = {"typ": linkage.FEED_TYPE}
+        body = feed.sign_page(self.state.feed_signer(), payload, header=header)
         return Response(body, content_type=JOSE, headers={"Cache-Control": "no-store"})
 
     # --- the time-stamping authority ---------------------------------------------------------

@@ -141,6 +141,10 @@ class RunningServer:
         return f"{self.base_url}/linkage"
 
     @property
+    def linkage_feed_url(self) -> str:
+        return f"{self.base_url}/linkage/feed"
+
+    @property
     def tsa_url(self) -> str:
         return f"{self.base_url}/tsa"
 

@@ -124,3 +124,21 @@ def test_bad_and_unknown_requests_are_refused_in_json(world, query, status, erro
     code, content_type, body = ask(server, query.format(sign=serials["D"]["sign"]))
     assert (code, content_type) == (status, "application/json")
     assert json.loads(body)["error"] == error
+
+
+def test_the_links_are_a_feed_in_signed_pages(world):
+    state, serials, server = world
+    with urllib.request.urlopen(f"{server.linkage_feed_url}?limit=4&nonce=f1", timeout=10) as r:  # noqa: S310 - loopback
+        assert r.headers["Content-Type"] == "application/jose"
+        header, page = verified(state, r.read())
+    assert header["typ"] == linkage.FEED_TYPE
+    assert (page["after"], page["next"], page["has_more"], page["nonce"]) == ("0", "4", True, "f1")
+    assert page["entries"] == linkage.links(state.root)[:4]
+    assert page["entries"][0]["old_serial"] == serials["A0"]["auth"]
+    with urllib.request.urlopen(f"{server.linkage_feed_url}?after=4", timeout=10) as r:  # noqa: S310 - loopback
+        _, rest = verified(state, r.read())
+    assert ([e["seq"] for e in rest["entries"]], rest["has_more"]) == (["5", "6"], False)
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(f"{server.linkage_feed_url}?after=99", timeout=10)  # noqa: S310 - loopback
+    assert refused.value.code == 400
+    assert json.loads(refused.value.read())["error"] == "invalid_request"
