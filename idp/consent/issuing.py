@@ -21,7 +21,7 @@ def issue(server, grant, login: LoginResult, sid: str, consent_id: str, granted,
     """Issue the code for ``login`` with only the ``granted`` items (Authlib adds ``iss``)."""
     client, data = grant.request.client, grant.request.payload.data
     claims_request = parse_claims_request(data.get("claims"))
-    id_claims, userinfo_claims = release(login.claims, grant.request.scope or "", claims_request)
+    id_claims, userinfo_claims = release(login.claims, claims_request)
     allowed = {i.removeprefix(CLAIM_PREFIX) for i in granted if i.startswith(CLAIM_PREFIX)}
     id_claims = {k: v for k, v in id_claims.items() if k in allowed}
     userinfo_claims = {k: v for k, v in userinfo_claims.items() if k in allowed}

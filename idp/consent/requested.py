@@ -3,8 +3,10 @@ and whether a remembered consent already covers them; and which of the login's
 claims it asks for, where (``release``).
 
 Only claims the login established (``LoginResult.claims``) can be released, and only those the
-relying party asked for. Scope-requested claims go to userinfo (OIDC Core §5.4);
-``claims.id_token`` members go in the ID token, ``claims.userinfo`` members to userinfo (§5.5).
+relying party asked for: ``claims.id_token`` members go in the ID token, ``claims.userinfo``
+members to userinfo (OIDC Core §5.5). No supported scope asks for claims (``idp.oidc.claims``);
+the card login establishes none, so in practice this releases only what an authenticator for
+tests establishes. A person's facts are ``verified_claims`` (``verified_release``).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from authlib.oauth2.rfc6749 import scope_to_list
 from sqlalchemy import bindparam, select
 
 from ..oidc.authenticator import LoginResult
-from ..oidc.claims import SCOPE_CLAIMS, SELFINFO_SCOPES, parse_claims_request
+from ..oidc.claims import SELFINFO_SCOPES, parse_claims_request
 from ..storage.consents import Consent
 from ..storage.db import run
 from . import verified_release
@@ -35,7 +37,7 @@ def requested_items(grant, login: LoginResult) -> tuple[ConsentItem, ...]:
         for name, spec in member.items()
         if isinstance(spec, dict) and spec.get("essential") is True
     }
-    id_claims, userinfo_claims = release(login.claims, grant.request.scope or "", claims_request)
+    id_claims, userinfo_claims = release(login.claims, claims_request)
     claims = sorted({*id_claims, *userinfo_claims})
     scopes = scope_to_list(grant.request.scope) or []
     purposes = verified_release.purposes(claims_request)
@@ -93,12 +95,9 @@ _REMEMBERED = (
 )
 
 
-def release(
-    available: Mapping[str, Any], scope: str, claims_request: Mapping[str, Any]
-) -> tuple[dict, dict]:
+def release(available: Mapping[str, Any], claims_request: Mapping[str, Any]) -> tuple[dict, dict]:
     """(ID-token claims, userinfo claims) from what the login established."""
-    wanted_userinfo = {c for s in scope_to_list(scope) or [] for c in SCOPE_CLAIMS.get(s, ())}
-    wanted_userinfo |= set(claims_request.get("userinfo", {}))
+    wanted_userinfo = set(claims_request.get("userinfo", {}))
     wanted_id_token = set(claims_request.get("id_token", {}))
     pick = lambda names: {n: available[n] for n in sorted(names) if n in available}  # noqa: E731
     return pick(wanted_id_token), pick(wanted_userinfo)

@@ -1,6 +1,13 @@
-"""Claims as the protocol names them: the scopes that ask for them (OIDC Core §5.4) and the
-``claims`` parameter (§5.5), parsed once here. Which of them a grant releases, and where, is the
+"""Claims as the protocol names them: the scopes this provider supports and the ``claims``
+parameter (OIDC Core §5.5), parsed once here. Which of them a grant releases, and where, is the
 consent's (``idp.consent.requested.release``); ``sub`` is always there and is the pairwise subject.
+
+Only what the IdP can actually give is offered. The card login's user-authentication certificate
+carries no name, address, birth date or gender, so OIDC Core §5.4's ``profile`` and ``address``
+scopes are not supported: a request for them is ``invalid_scope`` (``unsupported_scope_error``),
+never an empty answer the client mistakes for a missing customer. Those facts come only from
+the signing certificate, as ``verified_claims`` (``idp.oidc.verified_claims``), with their own
+consent line and the signing password.
 """
 
 from __future__ import annotations
@@ -8,21 +15,37 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from authlib.oauth2.rfc6749 import InvalidRequestError
+from authlib.oauth2.rfc6749 import InvalidRequestError, InvalidScopeError, scope_to_list
 
 from . import untrusted_json
 
-SCOPE_CLAIMS = {
-    "profile": ("name", "family_name", "given_name", "birthdate", "gender"),
-    "address": ("address",),
-}
+IDENTITY_SCOPES = ("profile", "address")
+"""OIDC Core §5.4 scopes for facts only the signing certificate has: refused, with a pointer to
+``verified_claims``."""
 SELFINFO_CATEGORIES = ("income", "household", "health_insurance", "pension", "child_benefit")
 """Self-information categories, modelled on Mynaportal's: resident-tax income
 (住民税の課税・所得), household (世帯), health insurance, pensions, child benefits. Each is a
 scope ``selfinfo:<category>`` and an endpoint of ``idp.selfinfo``."""
 SELFINFO_SCOPES = tuple(f"selfinfo:{category}" for category in SELFINFO_CATEGORIES)
-SUPPORTED_SCOPES = ("openid", "profile", "address", *SELFINFO_SCOPES)
-SUPPORTED_CLAIMS = ("sub", "acr", "amr", "auth_time", *SCOPE_CLAIMS["profile"], "address")
+SUPPORTED_SCOPES = ("openid", *SELFINFO_SCOPES)
+SUPPORTED_CLAIMS = ("sub", "acr", "amr", "auth_time", "verified_claims")
+"""Claims outside ``verified_claims`` that the IdP releases, and ``verified_claims`` itself,
+whose members are ``claims_in_verified_claims_supported`` (OIDC4IDA §8)."""
+
+
+def unsupported_scope_error(scope: str | None) -> InvalidScopeError | None:
+    """The ``invalid_scope`` error (RFC 6749 §4.1.2.1) for a request naming a scope not in
+    ``SUPPORTED_SCOPES``, its description saying where name and address come from; else None."""
+    unsupported = set(scope_to_list(scope) or []) - set(SUPPORTED_SCOPES)
+    if not unsupported:
+        return None
+    if unsupported <= set(IDENTITY_SCOPES):
+        return InvalidScopeError(
+            "profile and address are not supported: the login certificate carries no name, "
+            "address, birth date or gender; request them as verified_claims in the claims "
+            "parameter (signing certificate)"
+        )
+    return InvalidScopeError("a requested scope is not supported (see scopes_supported)")
 
 
 MAX_CLAIMS_BYTES = 16 * 1024

@@ -31,7 +31,7 @@ from ..storage.db import db
 from ..storage.ephemeral import EphemeralStore
 from . import refresh
 from .auth_methods import AUTH_METHODS
-from .claims import SUPPORTED_SCOPES
+from .claims import SUPPORTED_SCOPES, unsupported_scope_error
 from .client_auth import PrivateKeyJWT, challenge_fit
 from .clients import serving_client
 from .codes import drop_code, redeemed, redeemed_tombstone, release_code
@@ -101,6 +101,11 @@ class IdpServer(AuthorizationServer):
             if isinstance(request, OAuth2Request)
             else super().create_oauth2_request(request)
         )
+
+    def validate_requested_scope(self, scope):
+        """Authlib's check, with a description that says why ``profile`` is refused."""
+        if (error := unsupported_scope_error(scope)) is not None:
+            raise error
 
     def authenticate_client(self, request, methods, endpoint="token"):
         """The authenticated client, counted against its limit at this endpoint.

@@ -44,7 +44,7 @@ class RelyingParty:
             "response_type": "code",
             "client_id": self.client_id,
             "redirect_uri": self.redirect_uri,
-            "scope": "openid profile",
+            "scope": "openid",
             "state": secrets.token_urlsafe(8),
             "nonce": secrets.token_urlsafe(8),
             "code_challenge": challenge,

@@ -35,6 +35,9 @@ from idp.storage.consents import AccessRecord, Consent
 from idp.storage.db import db
 from tests.oidc.rp import ISSUER, query
 
+NAME_CLAIMS = json.dumps({"userinfo": {"name": None, "family_name": None, "given_name": None}})
+"""Login claims asked for by name (no supported scope asks for any)."""
+
 Decide = Callable[[ConsentRequest], ConsentDecision | None]
 
 
@@ -128,7 +131,7 @@ def test_an_unticked_optional_item_is_not_in_the_token(provider, rp, screen):
 
 def test_unticked_claims_are_not_released(provider, rp, screen):
     screen(lambda _: ConsentDecision(("openid", "claim:name"), AUTH_SESSION))
-    access = rp.tokens(scope="openid profile")["access_token"]
+    access = rp.tokens(scope="openid", claims=NAME_CLAIMS)["access_token"]
     body = rp.http.get("/userinfo", headers={"Authorization": f"Bearer {access}"}).json
     assert body["name"]
     assert "family_name" not in body
@@ -303,7 +306,7 @@ def test_a_different_purpose_is_asked_again(rp, screen):
 
 def test_userinfo_with_claims_is_in_the_access_history(provider, rp, screen):
     screen(everything)
-    access = rp.tokens(scope="openid profile")["access_token"]
+    access = rp.tokens(scope="openid", claims=NAME_CLAIMS)["access_token"]
     assert (
         rp.http.get("/userinfo", headers={"Authorization": f"Bearer {access}"}).status_code == 200
     )

@@ -65,7 +65,7 @@ def test_refresh_token_of_another_client_is_refused(make_rp):
 
 def test_scope_can_narrow_but_not_widen(rp):
     tokens = rp.tokens(scope="openid")
-    assert _refresh(rp, tokens["refresh_token"], scope="openid profile").json["error"] == (
+    assert _refresh(rp, tokens["refresh_token"], scope="openid selfinfo:income").json["error"] == (
         "invalid_scope"
     )
 

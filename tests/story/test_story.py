@@ -261,7 +261,7 @@ class Story:
             "response_type": "code",
             "client_id": bank.client_id,
             "redirect_uri": REDIRECT,
-            "scope": "openid profile address selfinfo:income",
+            "scope": "openid selfinfo:income",
             "state": "state-1",
             "nonce": "nonce-1",
             "code_challenge": challenge,

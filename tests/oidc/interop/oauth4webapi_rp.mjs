@@ -39,7 +39,7 @@ const nonce = oauth.generateRandomNonce();
 const state = oauth.generateRandomState();
 const params = new URLSearchParams({
   redirect_uri: input.redirect_uri,
-  scope: "openid profile",
+  scope: "openid",
   response_type: "code",
   code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
   code_challenge_method: "S256",

@@ -31,7 +31,7 @@ const nonce = client.randomNonce();
 const state = client.randomState();
 const url = await client.buildAuthorizationUrlWithPAR(config, {
   redirect_uri: input.redirect_uri,
-  scope: "openid profile",
+  scope: "openid",
   code_challenge: await client.calculatePKCECodeChallenge(verifier),
   code_challenge_method: "S256",
   nonce,

@@ -77,7 +77,7 @@ def relying_party(idp: LiveIdP) -> StandAloneClient:
 def push(rp: StandAloneClient, idp: LiveIdP) -> str:
     """PAR by hand: idpyoidc's authorization request, pushed with its client assertion; the
     URL for the browser."""
-    built = rp.init_authorization(req_args={"scope": "openid profile"})
+    built = rp.init_authorization(req_args={"scope": "openid"})
     request = Message(**dict(parse_qsl(urlsplit(built).query)))
     assert request["code_challenge_method"] == "S256"
     PrivateKeyJWT().construct(
@@ -136,7 +136,7 @@ def test_idpyoidc_logs_in_with_dpop_refreshes_and_reads_userinfo(idp_without_tok
     userinfo.construct_extra_headers.append(rfc9449_dpop_header)
     info = rp.get_user_info(state, authn_method="dpop_client_auth")
     assert info["sub"] == id_token["sub"]
-    assert info["name"] == "テスト 太郎"
+    assert info.keys() == {"sub"}  # the login certificate has no name: nothing beyond sub
 
 
 def test_idpyoidc_gets_no_token_where_the_token_endpoint_wants_a_dpop_nonce(live_idp):

@@ -38,4 +38,4 @@ def test_oauth4webapi_logs_in_refreshes_and_reads_userinfo_with_dpop(live_idp):
     assert result["token_type"].lower() == result["refreshed_token_type"].lower() == "dpop"
     assert result["userinfo"]["sub"] == result["claims"]["sub"]
     assert result["refreshed_userinfo"]["sub"] == result["claims"]["sub"]
-    assert result["userinfo"]["name"] == "テスト 太郎"
+    assert result["userinfo"].keys() == {"sub"}  # the login certificate has no name
