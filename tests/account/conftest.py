@@ -65,7 +65,7 @@ class Service:
 @pytest.fixture
 def make_service(provider):
     """``make_service(name, http=None, backchannel=True, scope="")``: register a client (with
-    ``scope``, the scopes it may ask for beyond ``openid profile``)."""
+    ``scope``, the scopes it may ask for, set after registration)."""
     from idp.oidc.clients import register_client
     from idp.storage.db import db
 
@@ -81,7 +81,7 @@ def make_service(provider):
                 "client_secret_basic",
                 backchannel_logout_uri=BACKCHANNEL if backchannel else None,
             )
-            if scope:  # register_client allows "openid profile" only
+            if scope:  # the client's own list, as an operator sets it
                 client.set_client_metadata({**client.client_metadata, "scope": scope})
                 db.session.commit()
             client_id = client.client_id

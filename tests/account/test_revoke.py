@@ -198,7 +198,7 @@ def _load_income(app, account: str) -> None:
 
 
 def test_after_revoking_the_services_next_self_information_read_is_refused(provider, make_service):
-    bank = make_service("Sample Bank", scope="openid profile selfinfo:income")
+    bank = make_service("Sample Bank", scope="openid selfinfo:income")
     tokens = login_tokens(bank, ALICE, scope="openid selfinfo:income")
     _load_income(provider, ALICE)
     read = bank.http.get(

@@ -31,7 +31,7 @@ from tests.selfinfo.samples import store as store_selfinfo
 
 BCL = "http://127.0.0.1:9/bcl"
 """Nothing listens there: the courier is held (``held_courier``), the tokens stay queued."""
-SCOPE = "openid profile selfinfo:income"
+SCOPE = "openid selfinfo:income"
 STOPPING = [
     (Status.REVOKED, "keyCompromise"),
     (Status.ON_HOLD, "certificateHold"),
@@ -69,7 +69,7 @@ def _selfinfo(http, access_token: str):
 
 def _silent(rp, card) -> dict:
     """``prompt=none`` in the RP's browser: the answer's parameters."""
-    response = rp.authorize(prompt="none", login_hint=card.account_id, scope="openid profile")
+    response = rp.authorize(prompt="none", login_hint=card.account_id, scope="openid")
     assert response.status_code == 302, response.get_data(as_text=True)
     return query(response.headers["Location"])
 

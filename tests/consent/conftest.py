@@ -31,7 +31,7 @@ from tests.oidc.rp import RelyingParty
 
 PURPOSE = "mortgage screening"
 RETENTION_DAYS = 30
-SCOPES = " ".join(("openid", "profile", "address", *SELFINFO_SCOPES))
+SCOPES = " ".join(("openid", *SELFINFO_SCOPES))
 CONSENT_PATH = re.compile(r"^/consent/[A-Za-z0-9_-]{20,64}$")
 CHECKBOX = re.compile(r'<input type="checkbox" name="item" value="([^"]+)"')
 HIDDEN_ITEM = re.compile(r'<input type="hidden" name="item" value="([^"]+)"')
@@ -149,7 +149,7 @@ def rp(card_app):  # noqa: F811
             purpose=PURPOSE,
             retention_days=RETENTION_DAYS,
         )
-        # register_client allows "openid profile" only; Authlib drops any other scope.
+        # The client's own list; Authlib drops any other scope.
         client.set_client_metadata({**client.client_metadata, "scope": SCOPES})
         db.session.commit()
         client_id = client.client_id

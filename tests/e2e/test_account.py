@@ -228,7 +228,7 @@ def _let_the_bank_read_income(app, client_id: str, backchannel_uri: str) -> None
         client.set_client_metadata(
             {
                 **client.client_metadata,
-                "scope": "openid profile selfinfo:income",
+                "scope": "openid selfinfo:income",
                 "backchannel_logout_uri": backchannel_uri,
                 "purpose": "Checking your income for a housing loan",
             }

@@ -41,7 +41,7 @@ def register_purpose_and_scopes(idp: Idp) -> None:
     app = idp.rp.http.application
     with app.app_context():
         client = find_client(idp.rp.client_id)
-        scope = " ".join(("openid", "profile", *SELFINFO_SCOPES))
+        scope = " ".join(("openid", *SELFINFO_SCOPES))
         metadata = {**client.client_metadata, "purpose": PURPOSE, "retention_days": 90}
         client.set_client_metadata({**metadata, "scope": scope, "trust_framework": "jp_aml"})
         db.session.commit()

@@ -96,7 +96,7 @@ def test_a_category_not_asked_for_is_403(app, rp, citizen, category):
 
 
 def test_a_token_without_any_self_information_scope_is_403(rp, citizen):
-    token = _tokens(rp, "openid profile")["access_token"]
+    token = _tokens(rp, "openid")["access_token"]
     assert _get(rp, "income", token).status_code == 403
 
 

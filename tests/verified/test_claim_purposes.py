@@ -140,11 +140,12 @@ def test_each_item_carries_its_own_purpose_to_the_screen(bank, screen):
     asked = claims(
         userinfo={
             "name": {"purpose": "宛名の表示のため"},
+            "family_name": None,
             "verified_claims": verified({"birthdate": {"purpose": "年齢確認のため"}}),
         },
         id_token={"verified_claims": verified({"gender": None})},
     )
-    bank.tokens(scope="openid profile", claims=asked, acr_values=ACR_SIGN_IDENTITY)
+    bank.tokens(scope="openid", claims=asked, acr_values=ACR_SIGN_IDENTITY)
     [request] = chosen.seen
     assert request.item("claim:name").purpose == "宛名の表示のため"
     assert request.item("claim:family_name").purpose is None
@@ -158,10 +159,10 @@ def test_a_remembered_consent_matches_whatever_the_claim_purposes(provider, bank
     """Rule: a remembered consent is matched on the items' ids and the request-wide purpose;
     per-claim purposes are shown when the screen is, never stored with the items."""
     chosen = screen(everything)
-    first = claims(userinfo={"name": {"purpose": "宛名の表示のため"}})
-    bank.tokens(scope="openid profile", claims=first)
+    first = claims(userinfo={"name": {"purpose": "宛名の表示のため"}, "given_name": None})
+    bank.tokens(scope="openid", claims=first)
     second = claims(userinfo={"name": {"purpose": "まったく別の目的"}, "given_name": None})
-    token = bank.tokens(scope="openid profile", claims=second)
+    token = bank.tokens(scope="openid", claims=second)
     assert token["access_token"]
     assert len(chosen.seen) == 1  # answered from memory
     [consent] = consents(provider)
