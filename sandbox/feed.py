@@ -4,9 +4,11 @@ J-LIS tells platform providers of revocations; its real feed format is not publi
 models one (docs/jpki.md §9): an append-only log of changes, read page by page with a cursor, each
 page signed by a feed key certified under the sandbox's authentication CA.
 
-- Every ``jpki-sandbox revoke``, ``hold`` and ``release`` (:class:`sandbox.state.SandboxState`)
-  appends an entry: issuer (DN and SHA-256 of its DER), serial (upper-case hex), certificate type,
-  status (``revoked``, ``on_hold``, ``released``), the RFC 5280 CRLReason name, and when.
+- Every ``jpki-sandbox revoke``, ``hold`` and ``release`` (:class:`sandbox.state.SandboxState`),
+  and every certificate a ``renew``, ``reissue``, ``move`` or ``rename`` revokes
+  (:mod:`sandbox.lifecycle`), appends an entry: issuer (DN and SHA-256 of its DER), serial
+  (upper-case hex), certificate type, status (``revoked``, ``on_hold``, ``released``), the
+  RFC 5280 CRLReason name, and when.
 - ``GET /feed?after=CURSOR&limit=N&nonce=X`` (:mod:`sandbox.revocation_app`) answers a compact
   JWS (``application/jose``, RS256, ``typ`` :data:`PAGE_TYPE`, ``x5t#S256`` of the feed
   certificate) whose payload echoes ``after`` and ``nonce`` (so a recorded page cannot be

@@ -10,6 +10,7 @@ Layout (stable: operators and tests point at these paths)::
     STATE/cards/CARD/{auth,sign}.pem, {auth,sign}.key.pem
     STATE/cards/CARD/replaced/{auth,sign}-SERIAL.pem   certificates a renewal or change replaced
     STATE/feed/entries.jsonl, feed.pem, feed.key.pem   the revocation feed (sandbox/feed.py)
+    STATE/linkage/links.jsonl               old serial -> new serial (sandbox/linkage.py)
 
 Writers replace files atomically under a lock, so the OCSP responder can read while
 ``jpki-sandbox revoke`` writes.
