@@ -46,6 +46,10 @@ LABELS: dict[str, str] = {
 }
 
 
+AGE_PREFIX = VERIFIED_PREFIX + "age_over_"
+"""``verified:age_over_NN``: a yes/no from the verified birth date, never the date itself."""
+
+
 def describe(item_id: str) -> str:
     """The item in plain words, in the current language (needs a request or app context)."""
     label = LABELS.get(item_id)
@@ -54,6 +58,11 @@ def describe(item_id: str) -> str:
     if item_id.startswith(SELFINFO_PREFIX):
         return gettext(
             "Your self-information: %(category)s", category=item_id[len(SELFINFO_PREFIX) :]
+        )
+    if item_id.startswith(AGE_PREFIX) and item_id[len(AGE_PREFIX) :].isdigit():
+        return gettext(
+            "That you are %(age)s or over (your date of birth is not given)",
+            age=item_id[len(AGE_PREFIX) :],
         )
     if item_id.startswith(VERIFIED_PREFIX):
         return gettext(
@@ -82,8 +91,10 @@ FACTS: dict[str, str] = {
 
 def verified_facts(item_ids: list[str]) -> str:
     """The verified facts among ``item_ids``, in plain words joined as a list ("" if none)."""
-    facts = [gettext(FACTS[i]) for i in item_ids if i in FACTS]
-    return gettext(", ").join(facts)
+    facts = [FACTS[i] for i in item_ids if i in FACTS]
+    if any(i.startswith(AGE_PREFIX) for i in item_ids) and FACTS["verified:birthdate"] not in facts:
+        facts.append(FACTS["verified:birthdate"])  # read to answer, not sent
+    return gettext(", ").join(gettext(f) for f in facts)
 
 
 def kind(item_id: str) -> str:

@@ -6,7 +6,8 @@ refused with ``invalid_request`` before anything is shown). Here they become the
 with the signing certificate, the ``verified_claims`` the ID token and userinfo carry. Release is
 the opposite of the request check: only claims both requested and granted, each only where it
 was requested, and only the verification data the request named (OIDC4IDA §6.2: the OP adds
-nothing unrequested, except the members the response schema requires).
+nothing unrequested, except the members the response schema requires). A transformed claim
+``:age_over_NN`` is answered true/false from the birth date (``age_over``), which is not sent.
 """
 
 from __future__ import annotations
@@ -17,17 +18,19 @@ from collections.abc import Collection, Mapping
 from typing import Any
 
 from ..oidc.verified_claims import (
-    CLAIM_ITEMS,
     LOCATIONS,
     SIGNATURE_TYPE,
     claim_purposes,
+    fact_of,
     requested_facts,
     requests_in,
+    transformed_ages,
     trust_framework,
 )
 from .decisions import CLAIM_PREFIX, VERIFIED_PREFIX, VerifiedIdentity
 
-ITEMS = tuple(VERIFIED_PREFIX + fact for fact in ("name", "address", "birthdate", "gender"))
+JST = dt.timezone(dt.timedelta(hours=9))
+"""Ages are counted on the calendar day in Japan."""
 
 
 def requested_items(claims_request: Mapping[str, Any]) -> list[tuple[str, bool]]:
@@ -63,15 +66,16 @@ def release(
     A request given as an array is answered with an array of the requests that release
     something. A ``time.max_age`` the verification does not meet omits that request (§6.3).
     """
-    if not any(item in granted for item in ITEMS):
+    if not any(item.startswith(VERIFIED_PREFIX) for item in granted):
         return None, None
     framework = trust_framework(claims_request, client_metadata)
+    ages = transformed_ages(claims_request)
     now = time.time() if now is None else now
     out: dict[str, list[dict]] = {location: [] for location in LOCATIONS}
     shapes: dict[str, bool] = {}
     for location, _, request in requests_in(claims_request):
         shapes[location] = isinstance(claims_request[location]["verified_claims"], list)
-        answer = _answer(request, identity, granted, framework, now)
+        answer = _answer(request, identity, granted, framework, now, ages)
         if answer is not None:
             out[location].append(answer)
 
@@ -90,11 +94,16 @@ def _answer(
     granted: Collection[str],
     framework: str,
     now: float,
+    ages: Mapping[str, int],
 ) -> dict | None:
     claims = {
-        name: _claim_value(name, identity)
+        name: (
+            age_over(identity.birthdate, ages[name[1:]], now)
+            if name.startswith(":")
+            else _claim_value(name, identity)
+        )
         for name in request["claims"]
-        if VERIFIED_PREFIX + CLAIM_ITEMS[name] in granted
+        if VERIFIED_PREFIX + fact_of(name, ages) in granted
     }
     if not claims:
         return None  # §6.5: no verified_claims element without claims
@@ -134,6 +143,20 @@ def _claim_value(name: str, identity: VerifiedIdentity) -> Any:
         "birthdate": identity.birthdate,
         "gender": identity.gender,
     }[name]
+
+
+def age_over(birthdate: str, years: int, now: float) -> bool:
+    """Whether someone born on ``birthdate`` (YYYY-MM-DD) is ``years`` old or more on the day
+    ``now`` falls on in Japan. One turns NN on the birthday (年齢計算ニ関スル法律: the age
+    grows as the day before it ends); someone born on 29 February, on 1 March in other years."""
+    born = dt.date.fromisoformat(birthdate)
+    today = dt.datetime.fromtimestamp(now, JST).date()
+    year = born.year + years
+    try:
+        birthday = born.replace(year=year)
+    except ValueError:  # 29 February in a year without it
+        birthday = dt.date(year, 3, 1)
+    return today >= birthday
 
 
 def _timestamp(epoch: float) -> str:

@@ -49,6 +49,9 @@ def unsupported_scope_error(scope: str | None) -> InvalidScopeError | None:
 
 
 MAX_CLAIMS_BYTES = 16 * 1024
+TRANSFORMED = ("transformed_claims",)
+"""OpenID Connect Advanced Syntax for Claims: definitions the ``claims`` members refer to as
+``:name`` (only inside ``verified_claims`` here)."""
 
 
 def parse_claims_request(raw: str | None) -> dict[str, dict[str, Any]]:
@@ -63,9 +66,11 @@ def parse_claims_request(raw: str | None) -> dict[str, dict[str, Any]]:
         value = untrusted_json.load(raw, MAX_CLAIMS_BYTES)
     except untrusted_json.UntrustedJsonError as e:
         raise InvalidRequestError(f"'claims' {e}") from None
-    if not isinstance(value, dict) or not set(value) <= {"id_token", "userinfo"}:
+    if not isinstance(value, dict) or not set(value) <= {"id_token", "userinfo", *TRANSFORMED}:
         raise InvalidRequestError("'claims' must be an object with id_token and/or userinfo")
-    for member in value.values():
+    _check_transformed(value.get("transformed_claims", {}))
+    members = [v for k, v in value.items() if k not in TRANSFORMED]  # see ``verified_claims``
+    for member in members:
         if member is not None and not isinstance(member, dict):
             raise InvalidRequestError("'claims' members must be objects")
         for name, spec in (member or {}).items():
@@ -78,6 +83,14 @@ def parse_claims_request(raw: str | None) -> dict[str, dict[str, Any]]:
             ):
                 raise InvalidRequestError("'essential' must be a boolean and 'values' an array")
     return {k: v or {} for k, v in value.items()}
+
+
+def _check_transformed(transformed: object) -> None:
+    """``transformed_claims``: an object of objects (their meaning is ``verified_claims``')."""
+    if not isinstance(transformed, dict) or not all(
+        isinstance(spec, dict) for spec in transformed.values()
+    ):
+        raise InvalidRequestError("'transformed_claims' must be an object of objects")
 
 
 def requested_acr_values(claims_request: Mapping[str, Any]) -> list[str]:

@@ -109,7 +109,8 @@ def delivered_items(claims: dict) -> list[str]:
     items = [f"claim:{name}" for name in sorted(claims) if name != "verified_claims"]
     verified = claims.get("verified_claims")
     for block in verified if isinstance(verified, list) else [verified] if verified else []:
-        items += [f"verified:{name}" for name in sorted(block.get("claims") or {})]
+        names = sorted(block.get("claims") or {})  # ":age_over_18", a transformed claim
+        items += [f"verified:{name.removeprefix(':')}" for name in names]
     return items
 
 

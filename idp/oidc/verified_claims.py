@@ -44,6 +44,14 @@ CLAIM_ITEMS = {
     "gender": "gender",
 }
 """Claim → the basic fact (consent item ``verified:<fact>``) it is read from."""
+AGE_THRESHOLDS = (18, 20)
+"""The NN of ``age_over_NN`` a relying party may ask for as a transformed claim (OpenID Connect
+Advanced Syntax for Claims, "Transformed Claims"): ``{"claim": "birthdate", "fn": ["years_ago",
+["gte", NN]]}``, answered ``true``/``false`` from the verified birth date on the day of the
+request, without the birth date. The transformed claim must be named ``age_over_NN`` (ASC lets
+the relying party choose; one name per meaning keeps consent items and the access history
+exact). Its consent item is ``verified:age_over_NN``."""
+AGE_FUNCTIONS = ("years_ago", "gte")
 LOCATIONS = ("id_token", "userinfo")
 PURPOSE_LENGTH = (3, 300)
 """OIDC4IDA: a ``purpose`` shorter or longer is an ``invalid_request``."""
@@ -131,14 +139,54 @@ def requests_in(claims_request: Mapping[str, Any]) -> Iterator[tuple[str, int, d
         if error is not None:
             path = "/".join(str(p) for p in error.absolute_path) or "(top)"
             raise _refuse(f"{location} is malformed at {path} ({error.validator})")
+        ages = transformed_ages(claims_request)
         for index, request in enumerate(raw if isinstance(raw, list) else [raw]):
-            _check_supported(request)
+            _check_supported(request, ages)
             yield location, index, request
 
 
-def _check_supported(request: Mapping[str, Any]) -> None:
+def transformed_ages(claims_request: Mapping[str, Any]) -> dict[str, int]:
+    """Transformed claim name → NN, for the ``transformed_claims`` of the request, each of which
+    must be an ``age_over_NN`` on ``birthdate`` with NN in ``AGE_THRESHOLDS``; anything else is
+    refused (``invalid_request``), as an unsupported claim is."""
+    raw = claims_request.get("transformed_claims") or {}
+    ages: dict[str, int] = {}
+    for name, spec in raw.items():
+        fn = spec.get("fn") if isinstance(spec, Mapping) else None
+        ok = (
+            isinstance(spec, Mapping)
+            and spec.get("claim") == "birthdate"
+            and isinstance(fn, list)
+            and len(fn) == 2
+            and fn[0] in ("years_ago", ["years_ago"])
+            and isinstance(fn[1], list)
+            and len(fn[1]) == 2
+            and fn[1][0] == "gte"
+            and type(fn[1][1]) is int
+            and fn[1][1] in AGE_THRESHOLDS
+            and name == f"age_over_{fn[1][1]}"
+        )
+        if not ok:
+            raise _refuse(
+                f"transformed claim {str(name)[:40]!r}: only age_over_NN, birthdate with "
+                f'["years_ago", ["gte", NN]], NN one of {list(AGE_THRESHOLDS)}, is supported',
+                prefix="claims: ",
+            )
+        ages[name] = fn[1][1]
+    return ages
+
+
+def fact_of(name: str, ages: Mapping[str, int]) -> str:
+    """The consent fact of a requested verified claim: a basic fact, or ``age_over_NN`` for a
+    ``:name`` referring to a transformed claim (ASC). Call after ``_check_supported``."""
+    if name.startswith(":"):
+        return f"age_over_{ages[name[1:]]}"
+    return CLAIM_ITEMS[name]
+
+
+def _check_supported(request: Mapping[str, Any], ages: Mapping[str, int]) -> None:
     for name in request["claims"]:
-        if name not in CLAIM_ITEMS:
+        if name not in CLAIM_ITEMS and not (name.startswith(":") and name[1:] in ages):
             raise _refuse(f"the claim {name[:40]!r} cannot be verified by this provider")
     _frameworks(request)  # an unknown trust framework is refused here
     for evidence in request["verification"].get("evidence") or []:
@@ -183,9 +231,10 @@ def requested_facts(claims_request: Mapping[str, Any]) -> dict[str, bool]:
     for, in ``id_token`` or ``userinfo``; ``InvalidRequestError`` when ``verified_claims`` is
     malformed. Empty when the request asks for none."""
     essential: dict[str, bool] = {}
+    ages = transformed_ages(claims_request)
     for _, _, request in requests_in(claims_request):
         for name, spec in request["claims"].items():
-            fact = CLAIM_ITEMS[name]
+            fact = fact_of(name, ages)
             essential[fact] = essential.get(fact, False) or bool((spec or {}).get("essential"))
     return essential
 
@@ -204,10 +253,11 @@ def claim_purposes(claims_request: Mapping[str, Any]) -> tuple[dict[str, str], d
         for name, spec in asked:
             if name != "verified_claims" and isinstance(spec, Mapping) and "purpose" in spec:
                 ordinary.setdefault(name, _claim_purpose(name, spec["purpose"]))
+    ages = transformed_ages(claims_request)
     for _, _, request in requests_in(claims_request):
         for name, spec in request["claims"].items():
             if spec and "purpose" in spec:
-                verified.setdefault(CLAIM_ITEMS[name], _claim_purpose(name, spec["purpose"]))
+                verified.setdefault(fact_of(name, ages), _claim_purpose(name, spec["purpose"]))
     return ordinary, verified
 
 
@@ -284,4 +334,6 @@ def discovery_metadata() -> dict:
         "trust_frameworks_supported": list(TRUST_FRAMEWORKS),
         "evidence_supported": list(EVIDENCE_TYPES),
         "claims_in_verified_claims_supported": list(CLAIM_ITEMS),
+        "transformed_claims_supported": True,
+        "transformed_claims_functions_supported": list(AGE_FUNCTIONS),
     }
