@@ -197,3 +197,26 @@ def test_a_request_purpose_wins_over_the_registered_one_in_any_language(card_app
     http, response = logged_in(purpose="口座開設のため")
     page = open_consent(http, response)
     assert '<dd id="purpose">口座開設のため</dd>' in page.html
+
+
+def test_an_age_request_shows_the_age_line_and_not_the_birth_date(consent_page):
+    """``:age_over_18`` (a transformed claim): the line says the birth date is not given; the
+    notice says it is read from the signing certificate; no birth-date item is listed."""
+    import json
+
+    from tests.verified.helpers import verified
+
+    claims = {
+        "transformed_claims": {
+            "age_over_18": {"claim": "birthdate", "fn": ["years_ago", ["gte", 18]]}
+        },
+        "userinfo": {"verified_claims": verified({":age_over_18": None})},
+    }
+    page = consent_page(claims=json.dumps(claims))
+    listed = {i for i in page.everything() if i.startswith("verified:")}
+    assert listed == {"verified:age_over_18"}
+    assert "18歳以上であること（生年月日は提供されません）" in page.html
+    note = re.search(r'<p class="card-note" id="identity-note">([^<]+)</p>', page.html).group(1)
+    assert "生年月日" in note
+    english = page.http.get(page.path + "?lang=en").get_data(as_text=True)
+    assert "That you are 18 or over (your date of birth is not given)" in english
