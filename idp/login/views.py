@@ -130,6 +130,10 @@ def card_result(transaction: str):
         services()[RATE_LIMITS].check(*failures)
     except Limited as limited:
         return _too_many(limited, certificate)
+    # The login's time is taken before the card check: a revocation the status watcher records
+    # while this check reads a "good" answer cached just before then is recorded at or after
+    # it, so the card-status standing ends this login too (docs/card-status.md §3).
+    checked_at = int(time.time())
     try:
         validated = services()[CARD_VERIFIER].verify(login.transaction, answer)
     except JpkiValidationError as error:
@@ -143,7 +147,7 @@ def card_result(transaction: str):
     result = LoginResult(
         account_id=account,
         acr=ACR_CARD_AUTH,
-        auth_time=int(time.time()),
+        auth_time=checked_at,
         amr=AMR_CARD,
         certificate=f"{issuer_hash(validated)}:{serial_of(validated)}",
     )

@@ -366,3 +366,45 @@ def test_the_service_is_named_in_the_pages_language_for_the_bridge_too(
     assert 'id="back-to-service">' in page.html
     back = page.html.split('id="back-to-service">')[1].split("</button>")[0]
     assert name in back
+
+
+def test_a_revocation_recorded_while_the_card_is_checked_ends_that_login(
+    card_app, rp, login_page, world, monkeypatch
+):
+    """The card check reads a "good" answer cached just before the change; meanwhile the status
+    watcher records the revocation and ends the account's logins; this login finishes a second
+    later. Its code must not be redeemed (bench.revocation saw such a login keep working when
+    its time was taken after the check)."""
+    import time
+
+    from idp.login.accounts import issuer_hash, serial_of
+    from idp.storage.card_status import CardStatusEvent
+
+    page = login_page()
+    first = through_consent(page.http, _login(page, world.good))  # the account and its consent
+    [binding] = _bindings(card_app)
+    verifier = services(card_app)[CARD_VERIFIER]
+    check = verifier.verify
+
+    def check_then_learn(transaction, answer):
+        validated = check(transaction, answer)
+        now = int(time.time())
+        db.session.add(
+            CardStatusEvent(account_id=binding.account_id, kind="auth",
+                            issuer_hash=issuer_hash(validated), serial=serial_of(validated),
+                            status="revoked", reason="keyCompromise", changed_at=now,
+                            source="feed", applied_at=now)
+        )  # fmt: skip
+        db.session.commit()
+        time.sleep(1.1)
+        return validated
+
+    monkeypatch.setattr(verifier, "verify", check_then_learn)
+    page = login_page(prompt="login")  # a new card login, not the session of the first
+    response = _login(page, world.good)
+    if response.status_code == 303:  # the consent screen again
+        response = through_consent(page.http, response)
+    assert response.status_code == 302, (first.status_code, response.get_data(as_text=True))
+    refused = rp.token(query(response.headers["Location"])["code"])
+    assert refused.status_code == 400
+    assert refused.json["error"] == "invalid_grant"
