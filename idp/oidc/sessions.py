@@ -40,7 +40,7 @@ def current_login(store, now: float) -> tuple[str, LoginResult] | None:
     login = LoginResult(**{**data, "amr": tuple(data["amr"])})
     if login.auth_time > now:
         return None
-    if app_services()[CARD_STANDING](login.certificate, login.auth_time):
+    if login.certificate and app_services()[CARD_STANDING](login.certificate, login.auth_time):
         store.delete("session:" + sid)
         return None
     return sid, login
