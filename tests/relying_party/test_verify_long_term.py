@@ -24,6 +24,7 @@ from pyhanko.sign.timestamps import HTTPTimeStamper
 from pyhanko_certvalidator import ValidationContext
 
 from examples.relying_party import contract, contract_pdf
+from idp.documents import coroutines
 from sandbox import tsa
 from sandbox.citizens import SAMPLE_CITIZENS
 from sandbox.profiles import CertKind
@@ -70,7 +71,12 @@ def _sign(world, card_id: str, *, long_term: bool) -> bytes:
     )
     writer = IncrementalPdfFileWriter(io.BytesIO(contract_pdf.render(TERMS)))
     stamper = HTTPTimeStamper(tsa.tsa_url(state.endpoints.base_url))
-    return signers.sign_pdf(writer, meta, signer=signer, timestamper=stamper).getvalue()
+    # pyHanko's sync sign_pdf calls asyncio.run, which refuses on a thread where an earlier
+    # browser test's Playwright loop runs (the full suite): the IdP's own runner handles both
+    signed = coroutines.run(
+        signers.async_sign_pdf(writer, meta, signer=signer, timestamper=stamper)
+    )
+    return signed.getvalue()
 
 
 def _der(data: bytes) -> bytes:
